@@ -1,0 +1,145 @@
+/* Configuration: the main YAML file, the watch lists it pulls in by glob, and
+ * their validation. config_load() returns a complete, valid configuration or
+ * NULL with every problem found, each as "FILE:LINE:COL: message". It reads
+ * files but keeps no state: a reload builds a new configuration beside the
+ * old one and the caller swaps only on success. */
+#ifndef UPMON_CONFIG_H
+#define UPMON_CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codes.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/upmon/upmon.yaml"
+
+/* Diagnostics collected while loading, sorted by file and position. */
+struct diags {
+    char **msgs;
+    size_t n, cap;
+};
+
+void diags_free(struct diags *d);
+
+struct kv {
+    char *key;
+    char *value;
+};
+
+/* A status code or a whole class: 404 is {404, 404}, 4xx is {400, 499}. */
+struct code_range {
+    uint16_t lo, hi;
+};
+
+struct severity_rule {
+    struct code_range codes;
+    enum severity severity;
+};
+
+/* What a target is, as configured. Runtime state lives elsewhere, so a reload
+ * can swap this and keep the state. */
+struct target_conf {
+    char *name;
+    char *url;
+    char *method; /* GET, HEAD, POST, ... */
+    struct kv *headers;
+    size_t nheaders;
+    char *body; /* request body, or NULL */
+
+    uint64_t interval_ms;
+    uint64_t timeout_ms;
+    uint64_t max_latency_ms;         /* 0: no latency check */
+    uint64_t cert_expiry_warning_ms; /* 0: no certificate check */
+    uint64_t remind_every_ms;        /* 0: never remind */
+    unsigned failure_threshold;
+    unsigned recovery_threshold;
+    unsigned flap_threshold; /* state changes within flap_window that mean flapping; 0: off */
+    unsigned flap_window;    /* in probes */
+
+    struct code_range *expect; /* what counts as up; none: any 2xx */
+    size_t nexpect;
+    struct severity_rule *severity;
+    size_t nseverity;
+
+    bool follow_redirects;
+    bool tls_verify;
+    bool enabled;
+
+    char *body_contains;
+    char *body_regex_src;
+    regex_t *body_regex; /* compiled body_regex_src, or NULL */
+
+    struct kv *labels;
+    size_t nlabels;
+    char **webhooks; /* names to route to */
+    size_t nwebhooks;
+    bool webhooks_set; /* false: route to every webhook */
+
+    const char *file; /* where it is defined; owned by struct config */
+    unsigned line, col;
+};
+
+enum webhook_format {
+    WEBHOOK_STANDARD,
+    WEBHOOK_SLACK,
+    WEBHOOK_ALERTMANAGER,
+};
+
+struct webhook_conf {
+    char *name;
+    char *url;
+    enum webhook_format format;
+    char *secret;        /* the secret itself (never logged), or NULL */
+    char *secret_source; /* where it came from, for messages */
+    enum severity min_severity;
+    uint32_t events; /* bit per enum event_type */
+    uint64_t timeout_ms;
+    uint64_t max_age_ms;
+    struct kv *headers;
+    size_t nheaders;
+    const char *file;
+    unsigned line, col;
+};
+
+struct config {
+    char *path;   /* the main file */
+    char **files; /* every file read, main first */
+    size_t nfiles;
+
+    struct target_conf *targets;
+    size_t ntargets;
+
+    bool journald;
+    struct webhook_conf *webhooks;
+    size_t nwebhooks;
+
+    unsigned max_concurrent; /* probes in flight at once */
+    char *user_agent;
+};
+
+/* What the loader takes from the environment, passed in so tests control it. */
+struct config_env {
+    const char *credentials_dir; /* $CREDENTIALS_DIRECTORY, or NULL */
+};
+
+struct config *config_load(const char *path, const struct config_env *env, struct diags *diags);
+void config_free(struct config *cfg);
+
+/* One line: "N targets (D disabled) from W watch files, H webhooks". */
+void config_summary(const struct config *cfg, char *out, size_t len);
+
+/* Number of watch-list files (every file but the main one). */
+size_t config_watch_files(const struct config *cfg);
+
+/* Whether two target configurations probe and judge in the same way. */
+bool target_conf_equal(const struct target_conf *a, const struct target_conf *b);
+bool webhook_conf_equal(const struct webhook_conf *a, const struct webhook_conf *b);
+
+/* Whether the target is allowed to send to the named webhook. */
+bool target_routes_to(const struct target_conf *t, const char *webhook);
+
+const char *webhook_format_name(enum webhook_format f);
+
+#endif

@@ -1,0 +1,188 @@
+/* curl multi-socket glue. Rules kept here (STYLE.md):
+ *   - the timer callback only (re)arms or deletes the one libevent timer, it
+ *     never calls libcurl;
+ *   - the socket callback only maps curl's wishes onto libevent events;
+ *   - finished transfers are drained with curl_multi_info_read after every
+ *     curl_multi_socket_action, and each CURLMsg is read before its handle
+ *     is removed; owners' callbacks run only then, outside any curl callback,
+ *     so they may start new transfers. */
+#include "http.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "util.h"
+
+struct http {
+    struct event_base *base;
+    CURLM *multi;
+    struct event *timer;
+    unsigned active;
+};
+
+/* One per socket curl asks us to watch. */
+struct sock {
+    struct event *ev;
+    struct http *h;
+    curl_socket_t fd;
+};
+
+static void check_done(struct http *h)
+{
+    CURLMsg *msg;
+    int left;
+
+    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = msg->easy_handle;
+        CURLcode rc = msg->data.result; /* read before the handle is removed */
+        struct http_xfer *x = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(h->multi, easy);
+        if (x == NULL)
+            continue;
+        x->active = 0;
+        h->active--;
+        x->done(x, rc);
+    }
+}
+
+static void socket_action(struct http *h, curl_socket_t fd, int what)
+{
+    int running;
+    CURLMcode mc = curl_multi_socket_action(h->multi, fd, what, &running);
+
+    if (mc != CURLM_OK)
+        log_err("curl_multi_socket_action: %s", curl_multi_strerror(mc));
+    check_done(h);
+}
+
+static void event_cb(evutil_socket_t fd, short kind, void *arg)
+{
+    struct sock *s = arg;
+    int what =
+        ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+
+    socket_action(s->h, fd, what);
+}
+
+static void timer_cb(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    socket_action(arg, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 deletes the timer, anything else (0 too)
+ * re-arms it. */
+static int timer_func(CURLM *multi, long timeout_ms, void *arg)
+{
+    struct http *h = arg;
+    (void)multi;
+
+    if (timeout_ms < 0) {
+        evtimer_del(h->timer);
+    } else {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        evtimer_add(h->timer, &tv);
+    }
+    return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION. */
+static int socket_func(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+    struct http *h = arg;
+    struct sock *s = sockp;
+    (void)easy;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            event_free(s->ev);
+            free(s);
+            curl_multi_assign(h->multi, fd, NULL);
+        }
+        return 0;
+    }
+    short kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                 ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+    if (s == NULL) {
+        s = xcalloc(1, sizeof(*s));
+        s->h = h;
+        s->fd = fd;
+        s->ev = event_new(h->base, fd, kind, event_cb, s);
+        if (s->ev == NULL) {
+            free(s);
+            return -1;
+        }
+        curl_multi_assign(h->multi, fd, s);
+    } else {
+        event_del(s->ev);
+        event_assign(s->ev, h->base, fd, kind, event_cb, s);
+    }
+    if (event_add(s->ev, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+struct http *http_new(struct event_base *base)
+{
+    struct http *h = xcalloc(1, sizeof(*h));
+
+    h->base = base;
+    h->multi = curl_multi_init();
+    h->timer = evtimer_new(base, timer_cb, h);
+    if (h->multi == NULL || h->timer == NULL) {
+        if (h->multi)
+            curl_multi_cleanup(h->multi);
+        if (h->timer)
+            event_free(h->timer);
+        free(h);
+        return NULL;
+    }
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_func);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_func);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    return h;
+}
+
+void http_free(struct http *h)
+{
+    if (h == NULL)
+        return;
+    /* Handles are gone already (owners removed them); cleaning up the multi
+     * handle closes what it cached, which may still call socket_func, so the
+     * libevent objects go last. */
+    curl_multi_cleanup(h->multi);
+    event_free(h->timer);
+    free(h);
+}
+
+int http_add(struct http *h, struct http_xfer *x)
+{
+    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
+    CURLMcode mc = curl_multi_add_handle(h->multi, x->easy);
+    if (mc != CURLM_OK) {
+        log_err("curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    x->active = 1;
+    h->active++;
+    return 0;
+}
+
+void http_remove(struct http *h, struct http_xfer *x)
+{
+    if (!x->active)
+        return;
+    curl_multi_remove_handle(h->multi, x->easy);
+    x->active = 0;
+    h->active--;
+}
+
+unsigned http_active(const struct http *h)
+{
+    return h->active;
+}

@@ -1,0 +1,85 @@
+/* stderr logging with journal priority prefixes or timestamps. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int log_max_level = LOG_INFO;
+static bool journal;
+
+/* $JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected; it only
+ * counts if stderr is still that stream (not redirected by a wrapper). */
+static bool stderr_is_journal(void)
+{
+    const char *e = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+        return false;
+    if (fstat(2, &st) < 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_init(void)
+{
+    journal = stderr_is_journal();
+}
+
+void log_set_level(int level)
+{
+    log_max_level = level;
+}
+
+bool log_to_journal(void)
+{
+    return journal;
+}
+
+static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
+{
+    static const char *const names[] = {"emerg",   "alert",  "crit", "error",
+                                        "warning", "notice", "info", "debug"};
+    char msg[2048];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (journal) {
+        fprintf(stderr, "<%d>%s%s%s\n", prio, msg, suffix ? ": " : "", suffix ? suffix : "");
+        return;
+    }
+    struct timespec ts;
+    struct tm tm;
+    char when[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(stderr, "%s.%03ld %s: %s%s%s\n", when, ts.tv_nsec / 1000000, names[prio & 7], msg,
+            suffix ? ": " : "", suffix ? suffix : "");
+}
+
+void log_msg(int prio, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(prio, fmt, ap, NULL);
+    va_end(ap);
+}
+
+void log_errno(int prio, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    if (prio > log_max_level)
+        return;
+    va_start(ap, fmt);
+    vlog(prio, fmt, ap, strerror(saved));
+    va_end(ap);
+}

@@ -1,0 +1,358 @@
+/* Scheduling and running probes. One libevent timer follows the earliest
+ * deadline of the schedule heap; when it fires, every due target is
+ * dispatched: started if a slot is free, queued if not, skipped if its
+ * previous probe is still running. Its next run is planned from the plan,
+ * not from when this one ends. */
+#include "monitor.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "util.h"
+
+#define LATE_US 10000 /* "late" in the statistics: over 10 ms behind plan */
+
+TAILQ_HEAD(waitq, target_rt);
+
+struct monitor {
+    struct event_base *base;
+    struct http *http;
+    struct prober *prober;
+    struct monitor_callbacks cb;
+    const struct config *cfg;
+    bool once;
+    unsigned max_concurrent;
+
+    struct target_rt **targets;
+    size_t ntargets;
+    struct sched sched;
+    struct event *timer;
+    struct waitq waiting;
+    unsigned inflight;
+    size_t once_pending; /* once mode: targets yet to report */
+
+    struct monitor_stats stats;
+};
+
+#define RT_OF(item) ((struct target_rt *)((char *)(item)-offsetof(struct target_rt, timer)))
+
+static void arm(struct monitor *m);
+static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now);
+
+static void record_lateness(struct monitor_stats *s, int64_t late_us)
+{
+    if (late_us < 0)
+        late_us = 0;
+    size_t b = (size_t)(late_us / 100);
+    if (b >= LATENESS_BUCKETS)
+        b = LATENESS_BUCKETS - 1;
+    s->lateness[b]++;
+    if (late_us > s->lateness_max_us)
+        s->lateness_max_us = late_us;
+    if (late_us > LATE_US)
+        s->late++;
+}
+
+int64_t monitor_lateness_percentile(const struct monitor_stats *s, double p)
+{
+    uint64_t total = 0, seen = 0;
+
+    for (size_t i = 0; i < LATENESS_BUCKETS; i++)
+        total += s->lateness[i];
+    if (total == 0)
+        return 0;
+    uint64_t want = (uint64_t)(p * (double)total);
+    if (want >= total)
+        want = total - 1;
+    for (size_t i = 0; i < LATENESS_BUCKETS; i++) {
+        seen += s->lateness[i];
+        if (seen > want)
+            return i == LATENESS_BUCKETS - 1 ? s->lateness_max_us : (int64_t)(i + 1) * 100;
+    }
+    return s->lateness_max_us;
+}
+
+/* Records a result and hands it on. */
+static void finish(struct monitor *m, struct target_rt *rt, const struct probe_result *r,
+                   int64_t now)
+{
+    m->stats.completed++;
+    rt->probes++;
+    rt->last = *r;
+    verdict_judge(r, rt->conf, &rt->verdict);
+    log_debug("%s: %d %s in %.1f ms%s%s", rt->conf->name, r->code, state_name(rt->verdict.state),
+              r->total_us >= 0 ? (double)r->total_us / 1000.0 : 0.0, r->message[0] ? ": " : "",
+              r->message);
+    if (m->cb.result)
+        m->cb.result(rt, now, m->cb.arg);
+    if (m->once && --m->once_pending == 0 && m->cb.all_done)
+        m->cb.all_done(m->cb.arg);
+}
+
+static void probe_done(const struct probe_result *r, void *arg)
+{
+    struct target_rt *rt = arg;
+    struct monitor *m = rt->m;
+    int64_t now = clock_mono_us();
+
+    rt->inflight = NULL;
+    m->inflight--;
+    /* A slot is free: the longest-waiting target takes it. */
+    while (m->inflight < m->max_concurrent && !TAILQ_EMPTY(&m->waiting)) {
+        struct target_rt *next = TAILQ_FIRST(&m->waiting);
+        TAILQ_REMOVE(&m->waiting, next, wait_link);
+        next->waiting = false;
+        start_probe(m, next, now);
+    }
+    finish(m, rt, r, now);
+}
+
+static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
+{
+    record_lateness(&m->stats, now - rt->planned);
+    m->stats.started++;
+    rt->inflight = probe_start(m->prober, rt->spec, probe_done, rt);
+    if (rt->inflight) {
+        m->inflight++;
+        return;
+    }
+    /* curl refused to start it (out of memory or file descriptors): that is
+     * this probe's result, not a reason to stop. */
+    struct probe_result r;
+    probe_result_init(&r);
+    r.error = PERR_INTERNAL;
+    r.started_wall_ms = clock_wall_ms();
+    snprintf(r.message, sizeof(r.message), "could not start the transfer");
+    finish(m, rt, &r, now);
+}
+
+/* The target's run planned at rt->timer.due has come. */
+static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
+{
+    int64_t planned = rt->timer.due;
+    uint64_t missed = 0;
+
+    if (rt->inflight || rt->waiting) {
+        m->stats.skipped++;
+        log_debug("%s: previous probe still running, run skipped", rt->conf->name);
+    } else {
+        rt->planned = planned;
+        if (m->inflight < m->max_concurrent) {
+            start_probe(m, rt, now);
+        } else {
+            rt->waiting = true;
+            TAILQ_INSERT_TAIL(&m->waiting, rt, wait_link);
+        }
+    }
+    if (m->once)
+        return;
+    int64_t next = sched_next_due(planned, rt->conf->interval_ms * 1000, now, &missed);
+    m->stats.dropped += missed;
+    if (missed)
+        log_warn("%s: %llu planned runs passed while the monitor was behind", rt->conf->name,
+                 (unsigned long long)missed);
+    sched_add(&m->sched, &rt->timer, next);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct monitor *m = arg;
+    struct sched_item *it;
+    int64_t now = clock_mono_us();
+    (void)fd;
+    (void)what;
+
+    while ((it = sched_pop_due(&m->sched, now)) != NULL)
+        dispatch(m, RT_OF(it), now);
+    arm(m);
+}
+
+static void arm(struct monitor *m)
+{
+    struct sched_item *first = sched_peek(&m->sched);
+
+    if (first == NULL) {
+        evtimer_del(m->timer);
+        return;
+    }
+    int64_t delay = first->due - clock_mono_us();
+    if (delay < 0)
+        delay = 0;
+    struct timeval tv = {(time_t)(delay / 1000000), (suseconds_t)(delay % 1000000)};
+    evtimer_add(m->timer, &tv);
+}
+
+struct monitor *monitor_new(struct event_base *base, struct http *http,
+                            const struct monitor_callbacks *cb)
+{
+    struct monitor *m = xcalloc(1, sizeof(*m));
+
+    m->base = base;
+    m->http = http;
+    m->cb = *cb;
+    sched_init(&m->sched);
+    TAILQ_INIT(&m->waiting);
+    m->timer = evtimer_new(base, timer_cb, m);
+    if (m->timer == NULL) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
+{
+    struct target_rt *rt = xcalloc(1, sizeof(*rt));
+
+    rt->m = m;
+    rt->conf = t;
+    rt->spec = probe_spec_new(t);
+    sched_item_init(&rt->timer);
+    probe_result_init(&rt->last);
+    rt->verdict.state = ST_UNKNOWN;
+    return rt;
+}
+
+/* Stops whatever the target has under way and frees it. */
+static void rt_free(struct monitor *m, struct target_rt *rt)
+{
+    if (rt->inflight) {
+        probe_cancel(rt->inflight);
+        rt->inflight = NULL;
+        m->inflight--;
+        m->stats.cancelled++;
+    }
+    if (rt->waiting) {
+        TAILQ_REMOVE(&m->waiting, rt, wait_link);
+        rt->waiting = false;
+    }
+    sched_remove(&m->sched, &rt->timer);
+    if (m->cb.forget)
+        m->cb.forget(rt, m->cb.arg);
+    probe_spec_free(rt->spec);
+    free(rt);
+}
+
+static void apply_engine_settings(struct monitor *m, const struct config *cfg)
+{
+    m->max_concurrent = cfg->max_concurrent ? cfg->max_concurrent : 1;
+    if (m->prober == NULL)
+        m->prober = prober_new(m->http, cfg->user_agent);
+}
+
+void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64_t now)
+{
+    m->cfg = cfg;
+    m->once = once;
+    apply_engine_settings(m, cfg);
+    m->targets = xcalloc(cfg->ntargets, sizeof(*m->targets));
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const struct target_conf *t = &cfg->targets[i];
+        if (!t->enabled)
+            continue;
+        struct target_rt *rt = rt_new(m, t);
+        m->targets[m->ntargets++] = rt;
+        int64_t due = once ? now : sched_first_due(now, t->interval_ms * 1000, hash64(t->name));
+        sched_add(&m->sched, &rt->timer, due);
+    }
+    m->once_pending = m->ntargets;
+    if (once && m->ntargets == 0 && m->cb.all_done) {
+        m->cb.all_done(m->cb.arg);
+        return;
+    }
+    arm(m);
+}
+
+void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
+{
+    struct strmap old = {0};
+    struct target_rt **targets = xcalloc(cfg->ntargets, sizeof(*targets));
+    size_t n = 0;
+
+    for (size_t i = 0; i < m->ntargets; i++) {
+        m->targets[i]->kept = false;
+        strmap_put(&old, m->targets[i]->conf->name, m->targets[i]);
+    }
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const struct target_conf *t = &cfg->targets[i];
+        if (!t->enabled)
+            continue;
+        struct target_rt *rt = strmap_get(&old, t->name);
+        if (rt == NULL) {
+            rt = rt_new(m, t);
+            sched_add(&m->sched, &rt->timer,
+                      sched_first_due(now, t->interval_ms * 1000, hash64(t->name)));
+        } else {
+            rt->kept = true;
+            if (target_conf_equal(rt->conf, t)) {
+                probe_spec_retarget(rt->spec, t);
+            } else {
+                /* A probe in flight carries the old request: stop it, the
+                 * new one runs at the next planned time. */
+                if (rt->inflight) {
+                    probe_cancel(rt->inflight);
+                    rt->inflight = NULL;
+                    m->inflight--;
+                    m->stats.cancelled++;
+                }
+                probe_spec_free(rt->spec);
+                rt->spec = probe_spec_new(t);
+                if (rt->conf->interval_ms != t->interval_ms)
+                    sched_add(&m->sched, &rt->timer,
+                              sched_first_due(now, t->interval_ms * 1000, hash64(t->name)));
+            }
+            rt->conf = t;
+        }
+        targets[n++] = rt;
+    }
+    strmap_free(&old);
+    for (size_t i = 0; i < m->ntargets; i++)
+        if (!m->targets[i]->kept)
+            rt_free(m, m->targets[i]);
+    free(m->targets);
+    m->targets = targets;
+    m->ntargets = n;
+    m->cfg = cfg;
+    m->max_concurrent = cfg->max_concurrent ? cfg->max_concurrent : 1;
+    arm(m);
+}
+
+void monitor_stop(struct monitor *m)
+{
+    for (size_t i = 0; i < m->ntargets; i++)
+        rt_free(m, m->targets[i]);
+    free(m->targets);
+    m->targets = NULL;
+    m->ntargets = 0;
+    evtimer_del(m->timer);
+}
+
+void monitor_free(struct monitor *m)
+{
+    if (m == NULL)
+        return;
+    monitor_stop(m);
+    sched_free(&m->sched);
+    event_free(m->timer);
+    prober_free(m->prober);
+    free(m);
+}
+
+size_t monitor_targets(const struct monitor *m, struct target_rt ***out)
+{
+    *out = m->targets;
+    return m->ntargets;
+}
+
+const struct monitor_stats *monitor_stats(const struct monitor *m)
+{
+    return &m->stats;
+}
+
+unsigned monitor_in_flight(const struct monitor *m)
+{
+    return m->inflight;
+}

@@ -1,0 +1,88 @@
+/* The monitor: runs every enabled target of a configuration on its own
+ * schedule on the shared loop. It owns each target's runtime (plan, probe in
+ * flight, last verdict), keeps at most max_concurrent probes in flight
+ * (later ones wait their turn, and count as late), never starts a target
+ * whose previous probe is still running (that run is skipped), and counts
+ * all of this so the daemon measures its own punctuality. What a result
+ * means for alerts is decided by the caller's callback. */
+#ifndef UPMON_MONITOR_H
+#define UPMON_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "probe.h"
+#include "result.h"
+#include "sched.h"
+#include "verdict.h"
+
+struct monitor;
+
+struct target_rt {
+    const struct target_conf *conf; /* in the live configuration */
+    struct probe_spec *spec;
+    struct monitor *m;
+    struct sched_item timer;
+    int64_t planned;        /* planned start of the run waiting or in flight */
+    struct probe *inflight; /* or NULL */
+    bool waiting;           /* due, waiting for a free slot */
+    bool kept;              /* during a swap: still in the new configuration */
+    TAILQ_ENTRY(target_rt) wait_link;
+    uint64_t probes; /* completed */
+    struct probe_result last;
+    struct verdict verdict;
+    void *user; /* the caller's per-target state */
+};
+
+#define LATENESS_BUCKETS 10001 /* 0.1 ms each up to 1 s, then one for the rest */
+
+struct monitor_stats {
+    uint64_t started;   /* probes started */
+    uint64_t completed; /* probes that reported a result */
+    uint64_t late;      /* started more than 10 ms after their plan */
+    uint64_t skipped;   /* not started: the previous probe was still running */
+    uint64_t dropped;   /* planned runs passed over after the loop fell behind */
+    uint64_t cancelled; /* stopped in flight (reload, shutdown) */
+    int64_t lateness_max_us;
+    uint64_t lateness[LATENESS_BUCKETS];
+};
+
+struct monitor_callbacks {
+    /* A probe finished and was judged (rt->last, rt->verdict are set). */
+    void (*result)(struct target_rt *rt, int64_t now, void *arg);
+    /* Once mode: every target has reported. */
+    void (*all_done)(void *arg);
+    /* A target is about to be dropped (reload, shutdown): free rt->user. */
+    void (*forget)(struct target_rt *rt, void *arg);
+    void *arg;
+};
+
+struct monitor *monitor_new(struct event_base *base, struct http *http,
+                            const struct monitor_callbacks *cb);
+void monitor_free(struct monitor *m);
+
+/* Starts running cfg (which must outlive the monitor or the next swap).
+ * In once mode every enabled target is probed once, at once. */
+void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64_t now);
+
+/* Swaps in a new configuration: targets are matched by name; a matched one
+ * keeps its runtime (state, plan, probe in flight), its plan moving only
+ * if its interval changed; a removed one is cancelled; a new one starts.
+ * The caller may free the old configuration afterwards. */
+void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now);
+
+/* Cancels everything in flight; used before freeing on shutdown. */
+void monitor_stop(struct monitor *m);
+
+size_t monitor_targets(const struct monitor *m, struct target_rt ***out);
+const struct monitor_stats *monitor_stats(const struct monitor *m);
+unsigned monitor_in_flight(const struct monitor *m);
+
+/* p in [0,1]: the lateness percentile, in microseconds. */
+int64_t monitor_lateness_percentile(const struct monitor_stats *s, double p);
+
+#endif

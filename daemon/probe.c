@@ -1,0 +1,414 @@
+/* Probes: one curl easy handle each, taken from a pool.
+ *
+ * Each probe opens a fresh connection (CURLOPT_FRESH_CONNECT and
+ * FORBID_REUSE), so connect and TLS are tested every time. Redirects are
+ * not followed unless the target asks; curl still reports where the
+ * Location points. The body is read only as far as a check needs: without
+ * a check the transfer stops at the first body byte; with body_contains it
+ * stops when the text is found; with body_regex at the end or at
+ * PROBE_BODY_CAP. Such a stop is deliberate and is not an error. */
+#include "probe.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "clock.h"
+#include "log.h"
+#include "util.h"
+
+struct probe_spec {
+    const struct target_conf *t;
+    struct curl_slist *headers;
+    bool https;
+    bool want_cert; /* read the certificate's end for cert_expiry_warning */
+};
+
+struct prober {
+    struct http *http;
+    char *user_agent;
+    CURL **pool; /* idle easy handles, reset before reuse */
+    size_t npool, cappool;
+};
+
+struct probe {
+    struct http_xfer xfer; /* first: the http callback gets this pointer */
+    struct prober *p;
+    const struct probe_spec *spec;
+    probe_done_cb cb;
+    void *arg;
+    struct buf body;
+    bool stopped; /* we ended the transfer on purpose */
+    bool cert_read;
+    int64_t cert_not_after;
+    int64_t started_wall_ms;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+#ifndef CURL_WRITEFUNC_ERROR
+#define CURL_WRITEFUNC_ERROR 0 /* before curl 7.87: any short count */
+#endif
+
+/* Idle handles kept for reuse; beyond this they are freed. */
+#define POOL_MAX 256
+
+struct prober *prober_new(struct http *http, const char *user_agent)
+{
+    struct prober *p = xcalloc(1, sizeof(*p));
+
+    p->http = http;
+    p->user_agent = xstrdup(user_agent ? user_agent : "upmon/" UPMON_VERSION);
+    return p;
+}
+
+void prober_free(struct prober *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->npool; i++)
+        curl_easy_cleanup(p->pool[i]);
+    free(p->pool);
+    free(p->user_agent);
+    free(p);
+}
+
+struct probe_spec *probe_spec_new(const struct target_conf *t)
+{
+    struct probe_spec *s = xcalloc(1, sizeof(*s));
+
+    s->t = t;
+    for (size_t i = 0; i < t->nheaders; i++) {
+        char *line = t->headers[i].value[0]
+                         ? xasprintf("%s: %s", t->headers[i].key, t->headers[i].value)
+                         : xasprintf("%s;", t->headers[i].key); /* curl's way to send it empty */
+        struct curl_slist *n = curl_slist_append(s->headers, line);
+        free(line);
+        if (n == NULL) {
+            log_err("out of memory building headers of %s", t->name);
+            break;
+        }
+        s->headers = n;
+    }
+    s->https = strncasecmp(t->url, "https:", 6) == 0;
+    s->want_cert = s->https && t->cert_expiry_warning_ms > 0;
+    return s;
+}
+
+void probe_spec_retarget(struct probe_spec *s, const struct target_conf *t)
+{
+    s->t = t;
+}
+
+void probe_spec_free(struct probe_spec *s)
+{
+    if (s == NULL)
+        return;
+    curl_slist_free_all(s->headers);
+    free(s);
+}
+
+static bool needs_body(const struct target_conf *t)
+{
+    return t->body_contains != NULL || t->body_regex != NULL;
+}
+
+/* Whether the answer's status is one whose body is checked. Other answers
+ * fail on their status alone, so their body is not read. */
+static bool body_wanted(struct probe *pr)
+{
+    const struct target_conf *t = pr->spec->t;
+    long code = 0;
+
+    if (!needs_body(t))
+        return false;
+    curl_easy_getinfo(pr->xfer.easy, CURLINFO_RESPONSE_CODE, &code);
+    if (t->nexpect == 0)
+        return code >= 200 && code <= 299;
+    for (size_t i = 0; i < t->nexpect; i++)
+        if (code >= t->expect[i].lo && code <= t->expect[i].hi)
+            return true;
+    return false;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct probe *pr = arg;
+    const struct target_conf *t = pr->spec->t;
+    size_t len = size * nmemb;
+
+    if (!body_wanted(pr)) {
+        pr->stopped = true;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    size_t room = PROBE_BODY_CAP - pr->body.len;
+    size_t take = len < room ? len : room;
+    size_t from = pr->body.len;
+    buf_append(&pr->body, data, take);
+    if (t->body_contains) {
+        size_t nlen = strlen(t->body_contains);
+        size_t start = from >= nlen ? from - nlen + 1 : 0;
+        if (memmem(pr->body.data + start, pr->body.len - start, t->body_contains, nlen)) {
+            pr->stopped = true;
+            return CURL_WRITEFUNC_ERROR;
+        }
+    }
+    if (pr->body.len >= PROBE_BODY_CAP) {
+        pr->stopped = true; /* judge what we have */
+        return CURL_WRITEFUNC_ERROR;
+    }
+    return len;
+}
+
+/* Reads the end of the peer certificate while the connection is open. */
+static void read_cert(struct probe *pr)
+{
+    struct curl_tlssessioninfo *info = NULL;
+
+    pr->cert_read = true;
+    if (curl_easy_getinfo(pr->xfer.easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+        info->backend != CURLSSLBACKEND_OPENSSL || info->internals == NULL)
+        return;
+    X509 *cert = SSL_get1_peer_certificate((SSL *)info->internals);
+    if (cert == NULL)
+        return;
+    struct tm tm;
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+        pr->cert_not_after = (int64_t)timegm(&tm);
+    X509_free(cert);
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct probe *pr = arg;
+    (void)data;
+
+    if (!pr->cert_read)
+        read_cert(pr);
+    return size * nmemb;
+}
+
+static enum probe_error classify(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return PERR_NONE;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return PERR_DNS;
+    case CURLE_COULDNT_CONNECT:
+        return PERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return PERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return PERR_TLS;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+        return PERR_RESET;
+    case CURLE_PARTIAL_FILE:
+    case CURLE_BAD_CONTENT_ENCODING:
+        return PERR_BODY;
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_FAILED_INIT:
+        return PERR_INTERNAL;
+    default:
+        return PERR_PROTOCOL; /* weird reply, HTTP/0.9, too many redirects, HTTP/2 errors */
+    }
+}
+
+static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
+{
+    CURL *e = pr->xfer.easy;
+    long code = 0;
+    char *loc = NULL;
+    curl_off_t t;
+
+    probe_result_init(r);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    r->code = (int)code;
+    if (pr->stopped && (rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK))
+        rc = CURLE_OK;
+    /* curl waits for a final answer after a 1xx; a server that closes after
+     * one has made the 1xx its final answer, which is what gets judged. */
+    if (code >= 100 && code <= 199 && rc == CURLE_GOT_NOTHING)
+        rc = CURLE_OK;
+    r->error = classify(rc);
+    if (r->error != PERR_NONE)
+        snprintf(r->message, sizeof(r->message), "%s",
+                 pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc));
+    else if (code && (code < 100 || code > 599))
+        snprintf(r->message, sizeof(r->message), "status code %ld is outside 100-599", code);
+    if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
+        snprintf(r->location, sizeof(r->location), "%s", loc);
+    if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK)
+        r->dns_us = t;
+    if (curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0)
+        r->connect_us = t;
+    if (pr->spec->https && curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK &&
+        t > 0)
+        r->tls_us = t;
+    if (curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK && t > 0)
+        r->ttfb_us = t;
+    if (curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
+        r->total_us = t;
+    r->cert_not_after = pr->cert_not_after;
+
+    const struct target_conf *tc = pr->spec->t;
+    if (r->error == PERR_NONE && body_wanted(pr)) {
+        if (tc->body_contains) {
+            size_t nlen = strlen(tc->body_contains);
+            r->body_match = memmem(pr->body.data ? pr->body.data : "", pr->body.len,
+                                   tc->body_contains, nlen) != NULL;
+        } else {
+            r->body_match =
+                regexec(tc->body_regex, pr->body.data ? pr->body.data : "", 0, NULL, 0) == 0;
+        }
+        if (!r->body_match) {
+            bool capped = pr->body.len >= PROBE_BODY_CAP;
+            snprintf(r->message, sizeof(r->message), "%s \"%s\" in the %s%zu bytes of the body",
+                     tc->body_contains ? "no" : "no match for",
+                     tc->body_contains ? tc->body_contains : tc->body_regex_src,
+                     capped ? "first " : "", pr->body.len);
+        }
+    }
+}
+
+static void release_handle(struct prober *p, CURL *easy)
+{
+    if (p->npool < POOL_MAX) {
+        xgrow((void **)&p->pool, &p->cappool, p->npool, sizeof(*p->pool));
+        p->pool[p->npool++] = easy;
+    } else {
+        curl_easy_cleanup(easy);
+    }
+}
+
+static void probe_free(struct probe *pr)
+{
+    release_handle(pr->p, pr->xfer.easy);
+    buf_free(&pr->body);
+    free(pr);
+}
+
+static void done_cb(struct http_xfer *x, CURLcode rc)
+{
+    struct probe *pr = (struct probe *)x;
+    struct probe_result r;
+
+    fill_result(pr, rc, &r);
+    r.started_wall_ms = pr->started_wall_ms;
+    probe_done_cb cb = pr->cb;
+    void *arg = pr->arg;
+    probe_free(pr);
+    cb(&r, arg);
+}
+
+static CURL *take_handle(struct prober *p)
+{
+    if (p->npool > 0) {
+        CURL *e = p->pool[--p->npool];
+        curl_easy_reset(e);
+        return e;
+    }
+    return curl_easy_init();
+}
+
+static void setup(struct probe *pr)
+{
+    const struct target_conf *t = pr->spec->t;
+    CURL *e = pr->xfer.easy;
+
+    curl_easy_setopt(e, CURLOPT_URL, t->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)t->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, pr->p->user_agent);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, pr);
+    if (pr->spec->want_cert) {
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, pr);
+    }
+    if (t->follow_redirects) {
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    }
+    if (!t->tls_verify) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (pr->spec->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, pr->spec->headers);
+    if (strcmp(t->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(t->method, "GET") != 0) {
+        if (strcmp(t->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->method);
+    }
+    if (t->body) {
+        /* Copied: the configuration may be swapped while this runs. */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, t->body);
+        if (strcmp(t->method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->method);
+    } else if (strcmp(t->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    }
+}
+
+struct probe *probe_start(struct prober *p, const struct probe_spec *spec, probe_done_cb cb,
+                          void *arg)
+{
+    struct probe *pr = xcalloc(1, sizeof(*pr));
+
+    pr->p = p;
+    pr->spec = spec;
+    pr->cb = cb;
+    pr->arg = arg;
+    pr->xfer.done = done_cb;
+    pr->started_wall_ms = clock_wall_ms();
+    pr->xfer.easy = take_handle(p);
+    if (pr->xfer.easy == NULL) {
+        free(pr);
+        return NULL;
+    }
+    setup(pr);
+    if (http_add(p->http, &pr->xfer) < 0) {
+        probe_free(pr);
+        return NULL;
+    }
+    return pr;
+}
+
+void probe_cancel(struct probe *pr)
+{
+    if (pr == NULL)
+        return;
+    http_remove(pr->p->http, &pr->xfer);
+    probe_free(pr);
+}

@@ -1,0 +1,44 @@
+/* What one probe observed, as plain data: the shell fills it in from curl,
+ * the pure core judges it. */
+#ifndef UPMON_RESULT_H
+#define UPMON_RESULT_H
+
+#include <stdint.h>
+
+/* Why a probe got no usable answer. One enum, one string table (relayd). */
+enum probe_error {
+    PERR_NONE,
+    PERR_DNS,      /* the name did not resolve */
+    PERR_CONNECT,  /* refused or unreachable */
+    PERR_TIMEOUT,  /* no complete answer within the timeout */
+    PERR_TLS,      /* handshake or certificate failure */
+    PERR_RESET,    /* the connection was closed or reset before an answer */
+    PERR_PROTOCOL, /* the answer was not valid HTTP */
+    PERR_BODY,     /* the body failed its check, or could not be read */
+    PERR_TOO_SLOW, /* answered, but slower than max_latency */
+    PERR_INTERNAL, /* a local failure (out of memory, too many open files) */
+};
+#define PERR_COUNT 10
+
+#define RESULT_MESSAGE_MAX  256
+#define RESULT_LOCATION_MAX 512
+
+struct probe_result {
+    int code;                           /* HTTP status; 0 when no answer was read */
+    enum probe_error error;             /* PERR_NONE when an answer was read in full */
+    char message[RESULT_MESSAGE_MAX];   /* curl's message, or the body check's */
+    char location[RESULT_LOCATION_MAX]; /* Location of a redirect, or "" */
+    int body_match;                     /* -1: not checked, 0: not found, 1: found */
+    /* Timings in microseconds from the start of the probe, as curl counts
+     * them: each includes the ones before it. -1 when not reached. */
+    int64_t dns_us, connect_us, tls_us, ttfb_us, total_us;
+    int64_t cert_not_after;  /* end of the peer certificate (Unix time), 0: unknown */
+    int64_t started_wall_ms; /* wall-clock start, for people */
+};
+
+const char *probe_error_name(enum probe_error e);
+
+/* Sets r to "nothing observed yet". */
+void probe_result_init(struct probe_result *r);
+
+#endif

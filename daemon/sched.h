@@ -1,0 +1,46 @@
+/* The probe schedule: a binary min-heap of deadlines whose items are embedded
+ * in their owners (h2o's timers), and the arithmetic of plans. Pure: time is
+ * always an argument, in microseconds of the monotonic clock. The shell arms
+ * one libevent timer for the earliest deadline. */
+#ifndef UPMON_SCHED_H
+#define UPMON_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sched_item {
+    int64_t due;
+    size_t index; /* position in the heap; SIZE_MAX when not scheduled */
+};
+
+struct sched {
+    struct sched_item **heap;
+    size_t n, cap;
+};
+
+void sched_init(struct sched *s);
+void sched_free(struct sched *s);
+void sched_item_init(struct sched_item *it);
+bool sched_pending(const struct sched_item *it);
+
+/* Adds it, or moves it if already scheduled. */
+void sched_add(struct sched *s, struct sched_item *it, int64_t due);
+void sched_remove(struct sched *s, struct sched_item *it);
+/* The earliest item, or NULL. */
+struct sched_item *sched_peek(const struct sched *s);
+/* Removes and returns the earliest item due at or before now, or NULL. */
+struct sched_item *sched_pop_due(struct sched *s, int64_t now);
+
+/* The first run of a target: a phase within min(interval, 60 s) taken from
+ * a hash of its name, so thousands of targets with one interval spread out
+ * evenly and a target keeps its phase across restarts. */
+int64_t sched_first_due(int64_t now, uint64_t interval_us, uint64_t hash);
+
+/* The run after the one planned at `planned`: planned + interval, never
+ * computed from when the last run finished, so there is no drift. When the
+ * loop fell behind by whole intervals (a suspended machine), those runs are
+ * skipped rather than fired in a burst; *missed counts them. */
+int64_t sched_next_due(int64_t planned, uint64_t interval_us, int64_t now, uint64_t *missed);
+
+#endif

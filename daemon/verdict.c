@@ -1,0 +1,149 @@
+/* Judging a probe result. The rules, in order:
+ *   - no valid answer (a transport error, or a status outside 100-599):
+ *     unreachable, critical;
+ *   - a status that expect lists (any 2xx when expect is not given), or one
+ *     whose severity is overridden to ok: up; then the body check may make
+ *     it content (critical), and max_latency may mark it slow (warning);
+ *   - any other status: its class decides the state (3xx redirecting, 4xx
+ *     client_error, 5xx server_error, 1xx/2xx unexpected) and the severity
+ *     override, else the class default, decides the severity. */
+#include "verdict.h"
+
+#include <string.h>
+
+#include "util.h"
+
+static const char *const perr_names[PERR_COUNT] = {
+    "none", "dns", "connect", "timeout", "tls", "reset", "protocol", "body", "too_slow", "internal",
+};
+
+const char *probe_error_name(enum probe_error e)
+{
+    return (unsigned)e < PERR_COUNT ? perr_names[e] : "internal";
+}
+
+void probe_result_init(struct probe_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->body_match = -1;
+    r->dns_us = r->connect_us = r->tls_us = r->ttfb_us = r->total_us = -1;
+}
+
+static bool in_ranges(int code, const struct code_range *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (code >= r[i].lo && code <= r[i].hi)
+            return true;
+    return false;
+}
+
+/* The override for code, most specific first: an exact code beats a class. */
+static bool severity_override(const struct target_conf *t, int code, enum severity *out)
+{
+    const struct severity_rule *best = NULL;
+
+    for (size_t i = 0; i < t->nseverity; i++) {
+        const struct severity_rule *r = &t->severity[i];
+        if (code < r->codes.lo || code > r->codes.hi)
+            continue;
+        if (best == NULL || (r->codes.hi - r->codes.lo) < (best->codes.hi - best->codes.lo))
+            best = r;
+    }
+    if (best)
+        *out = best->severity;
+    return best != NULL;
+}
+
+static bool expected(const struct target_conf *t, int code)
+{
+    if (t->nexpect)
+        return in_ranges(code, t->expect, t->nexpect);
+    return code >= 200 && code <= 299;
+}
+
+void verdict_judge(const struct probe_result *r, const struct target_conf *t, struct verdict *v)
+{
+    enum severity sev;
+
+    memset(v, 0, sizeof(*v));
+    v->error = r->error;
+    if (!codes_valid(r->code)) {
+        v->state = ST_UNREACHABLE;
+        v->cls = CLASS_TRANSPORT;
+        v->severity = SEV_CRITICAL;
+        if (v->error == PERR_NONE)
+            v->error = PERR_PROTOCOL;
+        return;
+    }
+    v->cls = codes_class(r->code);
+    if (r->error != PERR_NONE && r->error != PERR_BODY) {
+        /* A status line came, but the answer broke off. */
+        v->state = ST_UNREACHABLE;
+        v->severity = SEV_CRITICAL;
+        return;
+    }
+    if (expected(t, r->code) || (severity_override(t, r->code, &sev) && sev == SEV_OK)) {
+        if (r->error == PERR_BODY || r->body_match == 0) {
+            v->state = ST_CONTENT;
+            v->severity = SEV_CRITICAL;
+            v->error = PERR_BODY;
+            return;
+        }
+        v->state = ST_UP;
+        v->severity = SEV_OK;
+        if (t->max_latency_ms && r->total_us >= 0 &&
+            (uint64_t)r->total_us > t->max_latency_ms * 1000) {
+            v->slow = true;
+            v->severity = SEV_WARNING;
+            v->error = PERR_TOO_SLOW;
+        }
+        return;
+    }
+    v->error = PERR_NONE; /* the status says it all */
+    switch (v->cls) {
+    case CLASS_REDIRECTION:
+        v->state = ST_REDIRECTING;
+        break;
+    case CLASS_CLIENT_ERROR:
+        v->state = ST_CLIENT_ERROR;
+        break;
+    case CLASS_SERVER_ERROR:
+        v->state = ST_SERVER_ERROR;
+        break;
+    default:
+        v->state = ST_UNEXPECTED;
+        break;
+    }
+    if (!severity_override(t, r->code, &v->severity))
+        v->severity = codes_class_severity(v->cls);
+    /* An unexpected 2xx is not ok: it is not what was asked for. */
+    if (v->severity == SEV_OK)
+        v->severity = SEV_WARNING;
+}
+
+bool state_is_failing(enum target_state s)
+{
+    return s == ST_CLIENT_ERROR || s == ST_SERVER_ERROR || s == ST_UNREACHABLE || s == ST_CONTENT ||
+           s == ST_UNEXPECTED;
+}
+
+static const char *const state_names[ST_COUNT] = {
+    "unknown",      "up",          "redirecting", "client_error",
+    "server_error", "unreachable", "content",     "unexpected",
+};
+
+const char *state_name(enum target_state s)
+{
+    return (unsigned)s < ST_COUNT ? state_names[s] : "unknown";
+}
+
+int state_parse(const char *s, enum target_state *out)
+{
+    for (unsigned i = 0; i < ST_COUNT; i++) {
+        if (strcmp(s, state_names[i]) == 0) {
+            *out = (enum target_state)i;
+            return 0;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,174 @@
+/* The status table against every row of the seed table, and the reading of
+ * codes the table does not list. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codes.h"
+
+/* The seed's two typos, as the table corrects them. */
+static const struct {
+    const char *seed_code, *seed_phrase;
+    int code;
+    const char *phrase;
+} corrections[] = {
+    {"41416", "Requested Range Not Satisfable", 416, "Requested Range Not Satisfiable"},
+};
+
+static enum code_class section_class(const char *line)
+{
+    return (enum code_class)(line[0] - '1');
+}
+
+static void every_seed_row(void **state)
+{
+    (void)state;
+    FILE *f = fopen(UPMON_TEST_DATA "/http-response-codes.txt", "r");
+    char line[1024];
+    int rows = 0;
+    enum code_class section = CLASS_TRANSPORT;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strlen(line) >= 3 && line[0] >= '1' && line[0] <= '5' && line[1] == 'x' &&
+            line[2] == 'x') {
+            section = section_class(line);
+            continue;
+        }
+        char digits[8];
+        if (sscanf(line, "%7[0-9]", digits) != 1 || strlen(digits) < 3)
+            continue;
+        rows++;
+        int code = atoi(digits);
+        const char *seed_phrase = NULL;
+        for (size_t i = 0; i < sizeof(corrections) / sizeof(corrections[0]); i++) {
+            if (strcmp(digits, corrections[i].seed_code) == 0) {
+                code = corrections[i].code;
+                seed_phrase = corrections[i].seed_phrase;
+            }
+        }
+        const struct code_info *ci = codes_lookup(code);
+        assert_non_null(ci);
+        assert_int_equal(ci->code, code);
+        /* "CODE PHRASE MEANING", exactly, with the seed's own spelling. */
+        char expect[1024];
+        snprintf(expect, sizeof(expect), "%s %s %s", digits, seed_phrase ? seed_phrase : ci->phrase,
+                 ci->meaning);
+        assert_string_equal(line, expect);
+        assert_int_equal(codes_class(code), section);
+        assert_int_equal(section, (enum code_class)(code / 100 - 1));
+        assert_string_equal(codes_phrase(code), seed_phrase ? corrections[0].phrase : ci->phrase);
+    }
+    fclose(f);
+    assert_int_equal(rows, 41);
+}
+
+static void severity_by_class(void **state)
+{
+    (void)state;
+    assert_int_equal(codes_class_severity(CLASS_INFORMATIONAL), SEV_WARNING);
+    assert_int_equal(codes_class_severity(CLASS_SUCCESS), SEV_OK);
+    assert_int_equal(codes_class_severity(CLASS_REDIRECTION), SEV_WARNING);
+    assert_int_equal(codes_class_severity(CLASS_CLIENT_ERROR), SEV_CRITICAL);
+    assert_int_equal(codes_class_severity(CLASS_SERVER_ERROR), SEV_CRITICAL);
+    assert_int_equal(codes_class_severity(CLASS_TRANSPORT), SEV_CRITICAL);
+}
+
+static void registered_since_the_seed(void **state)
+{
+    (void)state;
+    static const struct {
+        int code;
+        const char *phrase;
+    } added[] = {
+        {102, "Processing"},
+        {103, "Early Hints"},
+        {207, "Multi-Status"},
+        {308, "Permanent Redirect"},
+        {421, "Misdirected Request"},
+        {422, "Unprocessable Content"},
+        {423, "Locked"},
+        {424, "Failed Dependency"},
+        {425, "Too Early"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {451, "Unavailable For Legal Reasons"},
+        {506, "Variant Also Negotiates"},
+        {507, "Insufficient Storage"},
+        {508, "Loop Detected"},
+        {511, "Network Authentication Required"},
+    };
+    for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+        assert_non_null(codes_phrase(added[i].code));
+        assert_string_equal(codes_phrase(added[i].code), added[i].phrase);
+    }
+}
+
+static void table_sorted_and_unique(void **state)
+{
+    (void)state;
+    unsigned n;
+    const struct code_info *t = codes_table(&n);
+    for (unsigned i = 1; i < n; i++)
+        assert_true(t[i - 1].code < t[i].code);
+    for (unsigned i = 0; i < n; i++) {
+        assert_true(codes_valid(t[i].code));
+        assert_ptr_equal(codes_lookup(t[i].code), &t[i]);
+    }
+}
+
+/* RFC 9110 section 15: an unknown code is the x00 of its class. */
+static void unknown_codes_by_class(void **state)
+{
+    (void)state;
+    assert_null(codes_lookup(299));
+    assert_null(codes_phrase(299));
+    assert_int_equal(codes_class(299), CLASS_SUCCESS);
+    assert_int_equal(codes_class(199), CLASS_INFORMATIONAL);
+    assert_int_equal(codes_class(399), CLASS_REDIRECTION);
+    assert_int_equal(codes_class(418), CLASS_CLIENT_ERROR);
+    assert_int_equal(codes_class(599), CLASS_SERVER_ERROR);
+    assert_int_equal(codes_class(100), CLASS_INFORMATIONAL);
+    /* Outside 100-599: a protocol error. */
+    assert_false(codes_valid(99));
+    assert_false(codes_valid(600));
+    assert_false(codes_valid(0));
+    assert_false(codes_valid(-1));
+    assert_int_equal(codes_class(600), CLASS_TRANSPORT);
+    assert_int_equal(codes_class(99), CLASS_TRANSPORT);
+    assert_int_equal(codes_class(0), CLASS_TRANSPORT);
+}
+
+static void names(void **state)
+{
+    (void)state;
+    enum severity s;
+    assert_string_equal(codes_class_name(CLASS_CLIENT_ERROR), "client_error");
+    assert_string_equal(codes_class_name(CLASS_TRANSPORT), "transport_error");
+    assert_string_equal(codes_severity_name(SEV_WARNING), "warning");
+    assert_int_equal(codes_severity_parse("critical", &s), 0);
+    assert_int_equal(s, SEV_CRITICAL);
+    assert_int_equal(codes_severity_parse("fatal", &s), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_seed_row),
+        cmocka_unit_test(severity_by_class),
+        cmocka_unit_test(registered_since_the_seed),
+        cmocka_unit_test(table_sorted_and_unique),
+        cmocka_unit_test(unknown_codes_by_class),
+        cmocka_unit_test(names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
