@@ -27,6 +27,7 @@
 
 #include "duration.h"
 #include "eventtype.h"
+#include "payload.h"
 #include "util.h"
 
 #define MAX_FILE_SIZE   (64u << 20)
@@ -466,10 +467,11 @@ static int get_labels(struct ctx *c, const yaml_node_t *n, struct kv **kv, size_
             rc = -1;
             continue;
         }
-        if (!valid_label_name(scalar(k)) || strlen(scalar(k)) > 64) {
+        /* 48 keeps UPMON_LABEL_<NAME> within journald's 64-byte field names. */
+        if (!valid_label_name(scalar(k)) || strlen(scalar(k)) > 48) {
             err_at(c, k,
                    "label name \"%s\" must be letters, digits and underscores, not starting "
-                   "with a digit (at most 64)",
+                   "with a digit (at most 48)",
                    scalar(k));
             rc = -1;
             continue;
@@ -1350,12 +1352,14 @@ enum wkey {
     WK_TIMEOUT,
     WK_MAX_AGE,
     WK_HEADERS,
+    WK_RETRY_INITIAL,
+    WK_RETRY_MAX,
     WK_COUNT
 };
 
 static const char *const wkey_names[WK_COUNT] = {
-    "name",         "url",    "format",  "secret_file", "secret_credential",
-    "min_severity", "events", "timeout", "max_age",     "headers",
+    "name",   "url",     "format",  "secret_file", "secret_credential", "min_severity",
+    "events", "timeout", "max_age", "headers",     "retry_initial",     "retry_max",
 };
 
 static const char *const format_names[] = {"standard", "slack", "alertmanager"};
@@ -1398,16 +1402,6 @@ static char *read_secret(const char *path, char *err, size_t errlen)
     return secret;
 }
 
-static bool valid_standard_secret(const char *s)
-{
-    if (strncmp(s, "whsec_", 6) != 0 || s[6] == '\0')
-        return false;
-    for (s += 6; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '+' || *s == '/' || *s == '='))
-            return false;
-    return true;
-}
-
 static void parse_webhook(struct ctx *c, const yaml_node_t *map)
 {
     struct config *cfg = c->cfg;
@@ -1421,6 +1415,8 @@ static void parse_webhook(struct ctx *c, const yaml_node_t *map)
     w.events = EVT_ALL;
     w.timeout_ms = 10000;
     w.max_age_ms = 86400000;
+    w.retry_initial_ms = 1000;
+    w.retry_max_ms = 300000;
     if (!want_mapping(c, map, "a webhook"))
         return;
     MAPPING_FOREACH(c, map, pair)
@@ -1532,6 +1528,12 @@ static void parse_webhook(struct ctx *c, const yaml_node_t *map)
         case WK_HEADERS:
             rc = get_headers(c, v, "headers", &w.headers, &w.nheaders);
             break;
+        case WK_RETRY_INITIAL:
+            rc = get_duration(c, v, "retry_initial", 100, 3600000, false, &w.retry_initial_ms);
+            break;
+        case WK_RETRY_MAX:
+            rc = get_duration(c, v, "retry_max", 1000, 86400000, false, &w.retry_max_ms);
+            break;
         case WK_COUNT:
             break;
         }
@@ -1545,6 +1547,9 @@ static void parse_webhook(struct ctx *c, const yaml_node_t *map)
             err_at(c, map, "webhook has no name");
         else if (!(set & (1u << WK_URL)))
             err_at(c, map, "webhook %s has no url", w.name);
+        else if (w.retry_max_ms < w.retry_initial_ms)
+            err_pos(c, wpos[(set & (1u << WK_RETRY_MAX)) ? WK_RETRY_MAX : WK_RETRY_INITIAL],
+                    "retry_max must not be shorter than retry_initial");
         else if ((set & (1u << WK_SECRET_FILE)) && (set & (1u << WK_SECRET_CREDENTIAL)))
             err_pos(c, wpos[WK_SECRET_CREDENTIAL],
                     "give secret_file or secret_credential, not both");
@@ -1552,7 +1557,7 @@ static void parse_webhook(struct ctx *c, const yaml_node_t *map)
             err_pos(c, wpos[(set & (1u << WK_SECRET_FILE)) ? WK_SECRET_FILE : WK_SECRET_CREDENTIAL],
                     "the %s format is not signed; a secret is only used by the standard format",
                     format_names[w.format]);
-        else if (w.secret && !valid_standard_secret(w.secret))
+        else if (w.secret && !payload_secret_valid(w.secret))
             err_pos(c, wpos[(set & (1u << WK_SECRET_FILE)) ? WK_SECRET_FILE : WK_SECRET_CREDENTIAL],
                     "the secret in %s must be \"whsec_\" followed by base64", w.secret_source);
         else {
@@ -1928,7 +1933,8 @@ bool webhook_conf_equal(const struct webhook_conf *a, const struct webhook_conf 
     return str_eq(a->name, b->name) && str_eq(a->url, b->url) && a->format == b->format &&
            str_eq(a->secret, b->secret) && a->min_severity == b->min_severity &&
            a->events == b->events && a->timeout_ms == b->timeout_ms &&
-           a->max_age_ms == b->max_age_ms &&
+           a->max_age_ms == b->max_age_ms && a->retry_initial_ms == b->retry_initial_ms &&
+           a->retry_max_ms == b->retry_max_ms &&
            kv_equal(a->headers, a->nheaders, b->headers, b->nheaders);
 }
 

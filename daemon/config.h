@@ -96,7 +96,9 @@ struct webhook_conf {
     enum severity min_severity;
     uint32_t events; /* bit per enum event_type */
     uint64_t timeout_ms;
-    uint64_t max_age_ms;
+    uint64_t max_age_ms;       /* a delivery older than this is dropped */
+    uint64_t retry_initial_ms; /* first back-off; doubles per attempt */
+    uint64_t retry_max_ms;     /* longest back-off */
     struct kv *headers;
     size_t nheaders;
     const char *file;

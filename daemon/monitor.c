@@ -32,7 +32,9 @@ struct monitor {
     struct event *timer;
     struct waitq waiting;
     unsigned inflight;
-    size_t once_pending; /* once mode: targets yet to report */
+    size_t once_pending;     /* once mode: targets yet to report */
+    uint64_t max_timeout_us; /* the longest timeout of any target */
+    int64_t last_completion; /* monotonic */
 
     struct monitor_stats stats;
 };
@@ -80,6 +82,7 @@ static void finish(struct monitor *m, struct target_rt *rt, const struct probe_r
                    int64_t now)
 {
     m->stats.completed++;
+    m->last_completion = now;
     rt->probes++;
     rt->last = *r;
     verdict_judge(r, rt->conf, &rt->verdict);
@@ -241,12 +244,19 @@ static void apply_engine_settings(struct monitor *m, const struct config *cfg)
     m->max_concurrent = cfg->max_concurrent ? cfg->max_concurrent : 1;
     if (m->prober == NULL)
         m->prober = prober_new(m->http, cfg->user_agent);
+    else
+        prober_set_user_agent(m->prober, cfg->user_agent);
+    m->max_timeout_us = 0;
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if (cfg->targets[i].timeout_ms * 1000 > m->max_timeout_us)
+            m->max_timeout_us = cfg->targets[i].timeout_ms * 1000;
 }
 
 void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64_t now)
 {
     m->cfg = cfg;
     m->once = once;
+    m->last_completion = now;
     apply_engine_settings(m, cfg);
     m->targets = xcalloc(cfg->ntargets, sizeof(*m->targets));
     for (size_t i = 0; i < cfg->ntargets; i++) {
@@ -316,7 +326,7 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     m->targets = targets;
     m->ntargets = n;
     m->cfg = cfg;
-    m->max_concurrent = cfg->max_concurrent ? cfg->max_concurrent : 1;
+    apply_engine_settings(m, cfg);
     arm(m);
 }
 
@@ -350,6 +360,13 @@ size_t monitor_targets(const struct monitor *m, struct target_rt ***out)
 const struct monitor_stats *monitor_stats(const struct monitor *m)
 {
     return &m->stats;
+}
+
+bool monitor_progressing(const struct monitor *m, int64_t now)
+{
+    /* Every probe ends by its timeout; if none has ended for longer than
+     * the longest timeout while some are in flight, transfers are stuck. */
+    return m->inflight == 0 || now - m->last_completion <= (int64_t)m->max_timeout_us + 10000000;
 }
 
 unsigned monitor_in_flight(const struct monitor *m)

@@ -82,6 +82,9 @@ size_t monitor_targets(const struct monitor *m, struct target_rt ***out);
 const struct monitor_stats *monitor_stats(const struct monitor *m);
 unsigned monitor_in_flight(const struct monitor *m);
 
+/* Whether probes are still completing (for the watchdog). */
+bool monitor_progressing(const struct monitor *m, int64_t now);
+
 /* p in [0,1]: the lateness percentile, in microseconds. */
 int64_t monitor_lateness_percentile(const struct monitor_stats *s, double p);
 

@@ -67,6 +67,12 @@ struct prober *prober_new(struct http *http, const char *user_agent)
     return p;
 }
 
+void prober_set_user_agent(struct prober *p, const char *user_agent)
+{
+    free(p->user_agent);
+    p->user_agent = xstrdup(user_agent ? user_agent : "upmon/" UPMON_VERSION);
+}
+
 void prober_free(struct prober *p)
 {
     if (p == NULL)

@@ -1,11 +1,15 @@
-/* The daemon proper. Signals arrive as libevent signal events, so nothing
- * runs inside a signal handler. */
+/* The daemon proper: wires the monitor's results through the state machine
+ * to the sinks (journal, webhooks) and the store, and speaks to systemd.
+ * Signals arrive as libevent signal events, so nothing runs inside a
+ * signal handler. */
 #include "service.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -13,57 +17,181 @@
 #include "clock.h"
 #include "codes.h"
 #include "http.h"
+#include "journal.h"
 #include "log.h"
 #include "monitor.h"
+#include "notify.h"
 #include "report.h"
+#include "state.h"
+#include "store.h"
+#include "webhook.h"
+
+#define STATUS_EVERY_US 1000000 /* STATUS= at most once a second */
 
 struct service {
     const struct service_opts *opts;
     struct event_base *base;
     struct http *http;
     struct monitor *monitor;
+    struct store *store;
+    struct webhooks *webhooks;
     struct config *cfg;
-    struct event *sigterm, *sigint, *sigusr1;
+    char host[256];
+    struct strmap saved; /* name -> struct tstate_saved, from the store */
+    bool stopping;
+    bool reload_failed;
+    size_t reload_errors;
+    unsigned counts[ST_COUNT]; /* targets per confirmed state */
+    bool status_dirty;
+    struct event *sigterm, *sigint, *sighup, *sigusr1;
+    struct event *status_timer, *watchdog_timer;
 };
 
-/* Runtime state the service keeps per target. */
-struct tstate {
-    enum target_state state;
-};
+static void count_state(struct service *svc, enum target_state from, enum target_state to)
+{
+    svc->counts[from]--;
+    svc->counts[to]++;
+    svc->status_dirty = true;
+}
+
+/* "42 targets: 40 up, 1 redirecting, 1 down, 0 pending". */
+static void status_line(const struct service *svc, char *out, size_t len)
+{
+    unsigned down = 0, total = 0;
+    size_t off = 0;
+
+    for (int s = 0; s < ST_COUNT; s++) {
+        total += svc->counts[s];
+        if (state_is_failing((enum target_state)s))
+            down += svc->counts[s];
+    }
+    if (svc->reload_failed)
+        off = (size_t)snprintf(out, len,
+                               "reload failed with %zu error%s, previous configuration kept; ",
+                               svc->reload_errors, svc->reload_errors == 1 ? "" : "s");
+    if (off >= len)
+        return;
+    snprintf(out + off, len - off, "%u target%s: %u up, %u redirecting, %u down, %u pending", total,
+             total == 1 ? "" : "s", svc->counts[ST_UP], svc->counts[ST_REDIRECTING], down,
+             svc->counts[ST_UNKNOWN]);
+}
+
+static void send_status(struct service *svc)
+{
+    char line[512];
+
+    status_line(svc, line, sizeof(line));
+    notify_status(line);
+    svc->status_dirty = false;
+}
+
+static void status_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct service *svc = arg;
+    (void)fd;
+    (void)what;
+
+    if (svc->status_dirty)
+        send_status(svc);
+}
+
+static struct tstate *target_state(struct service *svc, struct target_rt *rt)
+{
+    struct tstate *ts = rt->user;
+
+    if (ts)
+        return ts;
+    ts = rt->user = xmalloc(sizeof(*ts));
+    const struct tstate_saved *saved = strmap_get(&svc->saved, rt->conf->name);
+    if (saved)
+        tstate_restore(ts, saved);
+    else
+        tstate_init(ts);
+    svc->counts[ts->s.state]++;
+    svc->status_dirty = true;
+    return ts;
+}
+
+/* Gives every target its alert state (restored or new), so STATUS counts
+ * all of them from the start. */
+static void track_targets(struct service *svc)
+{
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+
+    for (size_t i = 0; i < n; i++)
+        target_state(svc, targets[i]);
+}
+
+static void raise_alert(struct service *svc, const struct alert *a, const struct target_conf *t)
+{
+    char line[1024];
+
+    alert_message(a, t, line, sizeof(line));
+    /* Under systemd with the journal sink on, the structured entry is the
+     * log line; writing it to stderr too would say it twice. */
+    if (!(svc->cfg->journald && log_to_journal()))
+        log_at(a->severity == SEV_CRITICAL  ? LOG_ERR
+               : a->severity == SEV_WARNING ? LOG_WARNING
+                                            : LOG_NOTICE,
+               "alert %s: %s", eventtype_name(a->type), line);
+    if (svc->cfg->journald)
+        journal_send(a, t, svc->host);
+    webhooks_enqueue(svc->webhooks, a, t, svc->host);
+}
 
 static void on_result(struct target_rt *rt, int64_t now, void *arg)
 {
-    struct tstate *ts = rt->user;
+    struct service *svc = arg;
+    struct tstate *ts = target_state(svc, rt);
     const struct probe_result *r = &rt->last;
     const struct verdict *v = &rt->verdict;
+    struct alert alerts[STATE_MAX_ALERTS];
+    enum target_state before = ts->s.state, raw_before = ts->last_raw;
+    bool changed;
     (void)now;
-    (void)arg;
 
-    if (ts == NULL)
-        ts = rt->user = xcalloc(1, sizeof(*ts));
-    if (ts->state == v->state)
-        return;
-    const char *phrase = codes_phrase(r->code);
-    char what[640];
-    if (r->code && codes_valid(r->code))
-        snprintf(what, sizeof(what), "%d %s%s%s", r->code, phrase ? phrase : "(unregistered)",
-                 r->location[0] ? " -> " : "", r->location);
-    else
-        snprintf(what, sizeof(what), "%s: %s", probe_error_name(v->error), r->message);
-    log_info("%s: %s -> %s (%s)", rt->conf->name, state_name(ts->state), state_name(v->state),
-             what);
-    ts->state = v->state;
+    /* Each change of what the probes see, at info; alerts follow only
+     * when the state machine confirms one. */
+    if (ts->probes == 0 || raw_before != v->state) {
+        const char *phrase = codes_phrase(r->code);
+        if (r->code && codes_valid(r->code) && r->error == PERR_NONE)
+            log_info("%s: %s -> %s (%d %s%s%s)", rt->conf->name, state_name(raw_before),
+                     state_name(v->state), r->code, phrase ? phrase : "(unregistered)",
+                     r->location[0] ? " -> " : "", r->location);
+        else
+            log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
+                     state_name(v->state), probe_error_name(v->error), r->message);
+    }
+    unsigned n = state_step(ts, rt->conf, r, v, clock_wall_ms(), alerts, &changed);
+    if (ts->s.state != before)
+        count_state(svc, before, ts->s.state);
+    if (changed)
+        store_state_save(svc->store, rt->conf->name, &ts->s);
+    for (unsigned i = 0; i < n; i++)
+        raise_alert(svc, &alerts[i], rt->conf);
 }
 
 static void on_forget(struct target_rt *rt, void *arg)
 {
-    (void)arg;
-    free(rt->user);
+    struct service *svc = arg;
+    struct tstate *ts = rt->user;
+
+    if (ts) {
+        svc->counts[ts->s.state]--;
+        svc->status_dirty = true;
+    }
+    /* Removed from the configuration (not shut down): its history goes,
+     * so a target added again later starts afresh. */
+    if (!svc->stopping)
+        store_state_delete(svc->store, rt->conf->name);
+    free(ts);
     rt->user = NULL;
 }
 
-static json_t *stats_json(const struct monitor_stats *s, unsigned inflight)
+static json_t *stats_json(const struct service *svc)
 {
+    const struct monitor_stats *s = monitor_stats(svc->monitor);
     json_t *o = json_object();
 
     json_object_set_new(o, "started", json_integer((json_int_t)s->started));
@@ -72,22 +200,22 @@ static json_t *stats_json(const struct monitor_stats *s, unsigned inflight)
     json_object_set_new(o, "skipped", json_integer((json_int_t)s->skipped));
     json_object_set_new(o, "dropped", json_integer((json_int_t)s->dropped));
     json_object_set_new(o, "cancelled", json_integer((json_int_t)s->cancelled));
-    json_object_set_new(o, "in_flight", json_integer(inflight));
+    json_object_set_new(o, "in_flight", json_integer(monitor_in_flight(svc->monitor)));
     json_object_set_new(o, "lateness_p50_ms",
                         json_real(report_ms(monitor_lateness_percentile(s, 0.50))));
     json_object_set_new(o, "lateness_p99_ms",
                         json_real(report_ms(monitor_lateness_percentile(s, 0.99))));
     json_object_set_new(o, "lateness_max_ms", json_real(report_ms(s->lateness_max_us)));
+    json_object_set_new(o, "webhook_pending", json_integer(webhooks_pending(svc->webhooks)));
     return o;
 }
 
-static void log_stats(struct service *svc)
+static char *stats_text(const struct service *svc)
 {
-    json_t *o = stats_json(monitor_stats(svc->monitor), monitor_in_flight(svc->monitor));
+    json_t *o = stats_json(svc);
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    log_notice("statistics: %s", s ? s : "?");
-    free(s);
     json_decref(o);
+    return s;
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -96,14 +224,116 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
     (void)what;
 
     log_info("%s received, stopping", strsignal((int)sig));
+    notify_stopping();
     event_base_loopbreak(svc->base);
 }
 
 static void usr1_cb(evutil_socket_t sig, short what, void *arg)
 {
+    char *s = stats_text(arg);
     (void)sig;
     (void)what;
-    log_stats(arg);
+
+    log_notice("statistics: %s", s ? s : "?");
+    free(s);
+}
+
+/* SIGHUP: a new configuration beside the old; swapped in only if valid. */
+static void reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct service *svc = arg;
+    struct diags diags = {0};
+    char summary[256];
+    (void)sig;
+    (void)what;
+
+    notify_reloading(clock_mono_us());
+    log_info("reloading %s", svc->opts->config_path);
+    struct config *cfg = config_load(svc->opts->config_path, &svc->opts->env, &diags);
+    if (cfg == NULL) {
+        for (size_t i = 0; i < diags.n; i++)
+            log_err("%s", diags.msgs[i]);
+        log_err("reload failed with %zu error%s; the previous configuration stays in use", diags.n,
+                diags.n == 1 ? "" : "s");
+        svc->reload_failed = true;
+        svc->reload_errors = diags.n;
+        diags_free(&diags);
+    } else {
+        diags_free(&diags);
+        monitor_swap(svc->monitor, cfg, clock_mono_us());
+        webhooks_configure(svc->webhooks, cfg);
+        track_targets(svc);
+        config_free(svc->cfg);
+        svc->cfg = cfg;
+        svc->reload_failed = false;
+        config_summary(cfg, summary, sizeof(summary));
+        log_info("reloaded: %s", summary);
+    }
+    send_status(svc);
+    notify_ready();
+}
+
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct service *svc = arg;
+    (void)fd;
+    (void)what;
+
+    /* This timer firing shows the loop turns; the monitor vouches that
+     * probes still complete. If not, say nothing and let systemd act. */
+    if (monitor_progressing(svc->monitor, clock_mono_us()))
+        notify_watchdog();
+    else
+        log_err("probes have stopped completing; withholding the watchdog ping");
+}
+
+static void load_saved(const char *name, const struct tstate_saved *saved, void *arg)
+{
+    struct service *svc = arg;
+    struct tstate_saved *copy = xmalloc(sizeof(*copy));
+
+    *copy = *saved;
+    char *key = xstrdup(name);
+    if (strmap_put(&svc->saved, key, copy) != NULL) {
+        free(key);
+        free(copy);
+    }
+}
+
+static void free_saved(struct service *svc)
+{
+    for (size_t i = 0; i < svc->saved.cap; i++) {
+        if (svc->saved.slots[i].key) {
+            free((char *)svc->saved.slots[i].key);
+            free(svc->saved.slots[i].value);
+        }
+    }
+    strmap_free(&svc->saved);
+}
+
+static struct event *add_signal(struct service *svc, int sig, event_callback_fn cb)
+{
+    struct event *ev = evsignal_new(svc->base, sig, cb, svc);
+
+    if (ev == NULL || evsignal_add(ev, NULL) < 0) {
+        if (ev)
+            event_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+static struct event *add_timer(struct service *svc, uint64_t every_us, event_callback_fn cb)
+{
+    struct event *ev = event_new(svc->base, -1, EV_PERSIST, cb, svc);
+    struct timeval tv = {(time_t)(every_us / 1000000), (suseconds_t)(every_us % 1000000)};
+
+    if (ev == NULL || event_add(ev, &tv) < 0) {
+        if (ev)
+            event_free(ev);
+        return NULL;
+    }
+    return ev;
 }
 
 int service_run(struct config *cfg, const struct service_opts *opts)
@@ -111,7 +341,11 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     struct service svc = {.opts = opts, .cfg = cfg};
     struct monitor_callbacks cb = {.result = on_result, .forget = on_forget, .arg = &svc};
     int status = 1;
-    char summary[256];
+    char summary[256], err[512];
+
+    if (gethostname(svc.host, sizeof(svc.host)) < 0)
+        snprintf(svc.host, sizeof(svc.host), "localhost");
+    svc.host[sizeof(svc.host) - 1] = '\0';
 
     struct event_config *ecfg = event_config_new();
     event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_PRECISE_TIMER);
@@ -121,47 +355,80 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         log_err("cannot create the event loop");
         goto out;
     }
+    svc.store = store_open(svc.base, opts->state_dir, err, sizeof(err));
+    if (svc.store == NULL) {
+        log_err("%s", err);
+        goto out;
+    }
     svc.http = http_new(svc.base);
     if (svc.http == NULL || (svc.monitor = monitor_new(svc.base, svc.http, &cb)) == NULL) {
         log_err("cannot set up the probe engine");
         goto out;
     }
-    svc.sigterm = evsignal_new(svc.base, SIGTERM, stop_cb, &svc);
-    svc.sigint = evsignal_new(svc.base, SIGINT, stop_cb, &svc);
-    svc.sigusr1 = evsignal_new(svc.base, SIGUSR1, usr1_cb, &svc);
-    if (!svc.sigterm || !svc.sigint || !svc.sigusr1 || evsignal_add(svc.sigterm, NULL) < 0 ||
-        evsignal_add(svc.sigint, NULL) < 0 || evsignal_add(svc.sigusr1, NULL) < 0) {
-        log_err("cannot install signal handlers");
+    svc.webhooks = webhooks_new(svc.base, svc.http, svc.store, cfg->user_agent);
+    svc.sigterm = add_signal(&svc, SIGTERM, stop_cb);
+    svc.sigint = add_signal(&svc, SIGINT, stop_cb);
+    svc.sighup = add_signal(&svc, SIGHUP, reload_cb);
+    svc.sigusr1 = add_signal(&svc, SIGUSR1, usr1_cb);
+    svc.status_timer = add_timer(&svc, STATUS_EVERY_US, status_cb);
+    if (!svc.sigterm || !svc.sigint || !svc.sighup || !svc.sigusr1 || !svc.status_timer) {
+        log_err("cannot set up signal handling");
+        goto out;
+    }
+    uint64_t wd = notify_watchdog_usec();
+    if (wd && (svc.watchdog_timer = add_timer(&svc, wd / 2, watchdog_cb)) == NULL) {
+        log_err("cannot set up the watchdog timer");
         goto out;
     }
 
+    /* Alert state from before a restart: a target still failing is not
+     * reported again; one that came back is reported recovered. Targets no
+     * longer configured are forgotten. */
+    store_state_load(svc.store, load_saved, &svc);
+    webhooks_configure(svc.webhooks, cfg);
+    webhooks_resume(svc.webhooks);
     monitor_start(svc.monitor, cfg, false, clock_mono_us());
+    for (size_t i = 0; i < svc.saved.cap; i++) {
+        const char *name = svc.saved.slots[i].key;
+        bool known = false;
+        for (size_t t = 0; name && t < cfg->ntargets && !known; t++)
+            known = strcmp(cfg->targets[t].name, name) == 0;
+        if (name && !known)
+            store_state_delete(svc.store, name);
+    }
+    track_targets(&svc);
+    free_saved(&svc); /* only for start-up: a target added later starts afresh */
+
     config_summary(cfg, summary, sizeof(summary));
     log_info("upmond %s started: %s", UPMON_VERSION, summary);
+    send_status(&svc);
+    notify_ready();
     event_base_dispatch(svc.base);
     status = 0;
     if (opts->stats) {
-        json_t *o = stats_json(monitor_stats(svc.monitor), monitor_in_flight(svc.monitor));
-        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+        char *s = stats_text(&svc);
         if (s)
             printf("%s\n", s);
         fflush(stdout);
         free(s);
-        json_decref(o);
     }
 out:
-    /* Teardown order: transfers first (monitor), then curl's multi handle
-     * (http), then libevent objects, then the base. */
+    /* Teardown order: transfers first (monitor, webhooks), then curl's
+     * multi handle (http), then the store, then libevent objects, then the
+     * base. */
+    svc.stopping = true;
     monitor_free(svc.monitor);
+    webhooks_free(svc.webhooks);
     http_free(svc.http);
-    if (svc.sigterm)
-        event_free(svc.sigterm);
-    if (svc.sigint)
-        event_free(svc.sigint);
-    if (svc.sigusr1)
-        event_free(svc.sigusr1);
+    store_close(svc.store);
+    struct event *evs[] = {svc.sigterm, svc.sigint,       svc.sighup,
+                           svc.sigusr1, svc.status_timer, svc.watchdog_timer};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
     if (svc.base)
         event_base_free(svc.base);
+    free_saved(&svc);
     config_free(svc.cfg);
     return status;
 }

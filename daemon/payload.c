@@ -1,0 +1,373 @@
+/* Payload builders. */
+#include "payload.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/sha.h>
+
+#include "codes.h"
+#include "report.h"
+#include "util.h"
+
+/* Documented in systemd/upmon.catalog; never change one once released. */
+static const char *const message_ids[EVT_COUNT] = {
+    [EVT_DOWN] = "fae04c57cc4b4b288cb6f314c58b5cdd",
+    [EVT_REDIRECT] = "4bbd98255a2a4bb18ae93a3688aaf746",
+    [EVT_CHANGED] = "e4267886119740e5949c3eaf58606b1b",
+    [EVT_RECOVERED] = "2fc7fe3ed9ef4f9380235529adbd838f",
+    [EVT_REMINDER] = "1c111c4c545143ada063504cab2ef6fb",
+    [EVT_SLOW] = "162fb8648c834c6abe6c6ef6d3323911",
+    [EVT_CERT_EXPIRING] = "de28eab2a7e84335b66e2521348904c8",
+    [EVT_FLAPPING] = "7c96784f4b434cbf94db1d64bab38292",
+};
+
+const char *payload_message_id(enum event_type e)
+{
+    return (unsigned)e < EVT_COUNT ? message_ids[e] : message_ids[EVT_DOWN];
+}
+
+int payload_priority(enum severity s)
+{
+    switch (s) {
+    case SEV_CRITICAL:
+        return 2;
+    case SEV_WARNING:
+        return 4;
+    case SEV_OK:
+        break;
+    }
+    return 5;
+}
+
+void payload_type(enum event_type e, char *out, size_t len)
+{
+    snprintf(out, len, "upmon.target.%s", eventtype_name(e));
+}
+
+static json_t *iso_or_null(int64_t ms)
+{
+    char when[40];
+
+    if (ms <= 0)
+        return json_null();
+    report_time(ms, when, sizeof(when));
+    return json_string(when);
+}
+
+static json_t *labels_object(const struct target_conf *t)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < t->nlabels; i++)
+        json_object_set_new(o, t->labels[i].key, json_string(t->labels[i].value));
+    return o;
+}
+
+json_t *payload_event(const struct alert *a, const struct target_conf *t, const char *host)
+{
+    char summary[1024];
+    const char *phrase = codes_phrase(a->code);
+    json_t *o = json_object();
+
+    alert_message(a, t, summary, sizeof(summary));
+    json_object_set_new(o, "target", json_string(t->name));
+    json_object_set_new(o, "url", json_string(t->url));
+    json_object_set_new(o, "event", json_string(eventtype_name(a->type)));
+    json_object_set_new(o, "state", json_string(state_name(a->state)));
+    json_object_set_new(o, "previous_state", json_string(a->previous ? a->previous : "unknown"));
+    json_object_set_new(o, "severity", json_string(codes_severity_name(a->severity)));
+    json_object_set_new(o, "code", a->code ? json_integer(a->code) : json_null());
+    json_object_set_new(o, "phrase", phrase ? json_string(phrase) : json_null());
+    json_object_set_new(o, "class", json_string(codes_class_name(a->cls)));
+    json_object_set_new(o, "location", a->location[0] ? json_string(a->location) : json_null());
+    json_object_set_new(
+        o, "error", a->error == PERR_NONE ? json_null() : json_string(probe_error_name(a->error)));
+    json_object_set_new(o, "message", a->message[0] ? json_string(a->message) : json_null());
+    json_object_set_new(o, "latency_ms",
+                        a->latency_us >= 0 ? json_real(report_ms(a->latency_us)) : json_null());
+    json_object_set_new(o, "since", iso_or_null(a->since_ms));
+    json_object_set_new(o, "time", iso_or_null(a->time_ms));
+    if (a->cert_not_after > 0)
+        json_object_set_new(o, "cert_expires", iso_or_null(a->cert_not_after * 1000));
+    json_object_set_new(o, "labels", labels_object(t));
+    json_object_set_new(o, "host", json_string(host));
+    json_object_set_new(o, "summary", json_string(summary));
+    return o;
+}
+
+static char *dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    if (s == NULL) {
+        fprintf(stderr, "upmond: out of memory building JSON\n");
+        abort();
+    }
+    return s;
+}
+
+static char *body_standard(const struct alert *a, const struct target_conf *t, const char *host)
+{
+    char type[64];
+    json_t *o = json_object();
+
+    payload_type(a->type, type, sizeof(type));
+    json_object_set_new(o, "type", json_string(type));
+    json_object_set_new(o, "timestamp", iso_or_null(a->time_ms));
+    json_object_set_new(o, "data", payload_event(a, t, host));
+    return dump(o);
+}
+
+static char *body_slack(const struct alert *a, const struct target_conf *t)
+{
+    char summary[1024];
+    json_t *o = json_object();
+
+    alert_message(a, t, summary, sizeof(summary));
+    json_object_set_new(o, "text", json_string(summary));
+    return dump(o);
+}
+
+/* Alertmanager's name for what an event fires or, for recovered, resolves. */
+static const char *alertname(const struct alert *a)
+{
+    const char *what = a->type == EVT_RECOVERED ? a->previous : eventtype_name(a->type);
+
+    if (strcmp(what, "redirect") == 0 || strcmp(what, "redirecting") == 0)
+        return "UpmonTargetRedirecting";
+    if (strcmp(what, "slow") == 0)
+        return "UpmonTargetSlow";
+    if (strcmp(what, "flapping") == 0)
+        return "UpmonTargetFlapping";
+    if (strcmp(what, "cert_expiring") == 0)
+        return "UpmonCertificateExpiring";
+    return "UpmonTargetDown";
+}
+
+/* Stable per target and alert name, so a recovery resolves what its
+ * outage fired. */
+static void fingerprint(const struct target_conf *t, const char *name, char out[17])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, t->name, strlen(t->name) + 1);
+    EVP_DigestUpdate(ctx, name, strlen(name));
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(ctx);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static char *body_alertmanager(const struct alert *a, const struct target_conf *t, const char *host,
+                               const char *receiver)
+{
+    bool resolved = a->type == EVT_RECOVERED;
+    const char *name = alertname(a);
+    char summary[1024], fp[17], gk[512];
+    json_t *labels = labels_object(t);
+
+    alert_message(a, t, summary, sizeof(summary));
+    fingerprint(t, name, fp);
+    json_object_set_new(labels, "alertname", json_string(name));
+    json_object_set_new(labels, "target", json_string(t->name));
+    json_object_set_new(labels, "instance", json_string(t->url));
+    json_object_set_new(
+        labels, "severity",
+        json_string(codes_severity_name(resolved ? a->filter_severity : a->severity)));
+    json_object_set_new(labels, "monitor", json_string(host));
+
+    json_t *ann = json_object();
+    json_object_set_new(ann, "summary", json_string(summary));
+    json_object_set_new(ann, "event", json_string(eventtype_name(a->type)));
+    json_object_set_new(ann, "state", json_string(state_name(a->state)));
+    if (a->code)
+        json_object_set_new(ann, "code", json_sprintf("%d", a->code));
+    if (a->error != PERR_NONE)
+        json_object_set_new(ann, "error", json_string(probe_error_name(a->error)));
+    if (a->location[0])
+        json_object_set_new(ann, "location", json_string(a->location));
+
+    json_t *alert = json_object();
+    json_object_set_new(alert, "status", json_string(resolved ? "resolved" : "firing"));
+    json_object_set_new(alert, "labels", json_deep_copy(labels));
+    json_object_set_new(alert, "annotations", json_deep_copy(ann));
+    json_object_set_new(alert, "startsAt", iso_or_null(a->since_ms > 0 ? a->since_ms : a->time_ms));
+    json_object_set_new(alert, "endsAt",
+                        resolved ? iso_or_null(a->time_ms) : json_string("0001-01-01T00:00:00Z"));
+    json_object_set_new(alert, "generatorURL", json_string(t->url));
+    json_object_set_new(alert, "fingerprint", json_string(fp));
+
+    json_t *group = json_object();
+    json_object_set_new(group, "alertname", json_string(name));
+    json_object_set_new(group, "target", json_string(t->name));
+    snprintf(gk, sizeof(gk), "{}:{alertname=\"%s\", target=\"%s\"}", name, t->name);
+
+    json_t *o = json_object();
+    json_object_set_new(o, "version", json_string("4"));
+    json_object_set_new(o, "groupKey", json_string(gk));
+    json_object_set_new(o, "truncatedAlerts", json_integer(0));
+    json_object_set_new(o, "status", json_string(resolved ? "resolved" : "firing"));
+    json_object_set_new(o, "receiver", json_string(receiver));
+    json_object_set_new(o, "groupLabels", group);
+    json_object_set_new(o, "commonLabels", labels);
+    json_object_set_new(o, "commonAnnotations", ann);
+    json_object_set_new(o, "externalURL", json_string(""));
+    json_t *alerts = json_array();
+    json_array_append_new(alerts, alert);
+    json_object_set_new(o, "alerts", alerts);
+    return dump(o);
+}
+
+char *payload_body(enum webhook_format f, const struct alert *a, const struct target_conf *t,
+                   const char *host, const char *receiver)
+{
+    switch (f) {
+    case WEBHOOK_SLACK:
+        return body_slack(a, t);
+    case WEBHOOK_ALERTMANAGER:
+        return body_alertmanager(a, t, host, receiver);
+    case WEBHOOK_STANDARD:
+        break;
+    }
+    return body_standard(a, t, host);
+}
+
+/* Decodes the base64 after "whsec_"; returns the key length or -1. */
+static int secret_key(const char *secret, unsigned char *key, size_t keymax)
+{
+    const char *b64;
+    size_t len;
+
+    if (strncmp(secret, "whsec_", 6) != 0)
+        return -1;
+    b64 = secret + 6;
+    len = strlen(b64);
+    if (len == 0 || len % 4 != 0 || len / 4 * 3 > keymax)
+        return -1;
+    int n = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)len);
+    if (n < 0)
+        return -1;
+    /* EVP_DecodeBlock counts padding as zero bytes. */
+    if (b64[len - 1] == '=')
+        n--;
+    if (b64[len - 2] == '=')
+        n--;
+    return n > 0 ? n : -1;
+}
+
+int payload_secret_valid(const char *secret)
+{
+    unsigned char key[512];
+    int n = secret_key(secret, key, sizeof(key));
+
+    OPENSSL_cleanse(key, sizeof(key));
+    return n > 0;
+}
+
+int payload_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
+                 size_t body_len, char *out, size_t outlen)
+{
+    unsigned char key[512], mac[EVP_MAX_MD_SIZE];
+    char prefix[256];
+    int keylen = secret_key(secret, key, sizeof(key));
+
+    if (keylen < 0)
+        return -1;
+    int plen = snprintf(prefix, sizeof(prefix), "%s.%lld.", id, (long long)timestamp);
+    if (plen < 0 || (size_t)plen >= sizeof(prefix)) {
+        OPENSSL_cleanse(key, sizeof(key));
+        return -1;
+    }
+    /* HMAC-SHA256 over id.timestamp.body, fed in two parts so the body is
+     * not copied. */
+    EVP_MAC *macalg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *mctx = macalg ? EVP_MAC_CTX_new(macalg) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t mlen = 0;
+    int ok = mctx && EVP_MAC_init(mctx, key, (size_t)keylen, params) &&
+             EVP_MAC_update(mctx, (const unsigned char *)prefix, (size_t)plen) &&
+             EVP_MAC_update(mctx, (const unsigned char *)body, body_len) &&
+             EVP_MAC_final(mctx, mac, &mlen, sizeof(mac));
+    EVP_MAC_CTX_free(mctx);
+    EVP_MAC_free(macalg);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (!ok || outlen < 3 + 4 * ((mlen + 2) / 3) + 1)
+        return -1;
+    memcpy(out, "v1,", 3);
+    EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)mlen);
+    return 0;
+}
+
+static char *field(const char *key, const char *value)
+{
+    return xasprintf("%s=%s", key, value);
+}
+
+size_t payload_journal(const struct alert *a, const struct target_conf *t, const char *host,
+                       char **fields)
+{
+    char summary[1024], num[64], when[40];
+    const char *phrase = codes_phrase(a->code);
+    size_t n = 0;
+
+    alert_message(a, t, summary, sizeof(summary));
+    fields[n++] = field("MESSAGE", summary);
+    snprintf(num, sizeof(num), "%d", payload_priority(a->severity));
+    fields[n++] = field("PRIORITY", num);
+    fields[n++] = field("MESSAGE_ID", payload_message_id(a->type));
+    fields[n++] = field("SYSLOG_IDENTIFIER", "upmond");
+    fields[n++] = field("UPMON_TARGET", t->name);
+    fields[n++] = field("UPMON_URL", t->url);
+    fields[n++] = field("UPMON_EVENT", eventtype_name(a->type));
+    fields[n++] = field("UPMON_STATE", state_name(a->state));
+    fields[n++] = field("UPMON_PREVIOUS_STATE", a->previous ? a->previous : "unknown");
+    fields[n++] = field("UPMON_SEVERITY", codes_severity_name(a->severity));
+    fields[n++] = field("UPMON_CLASS", codes_class_name(a->cls));
+    fields[n++] = field("UPMON_HOST", host);
+    if (a->code) {
+        snprintf(num, sizeof(num), "%d", a->code);
+        fields[n++] = field("UPMON_CODE", num);
+    }
+    if (phrase)
+        fields[n++] = field("UPMON_PHRASE", phrase);
+    if (a->location[0])
+        fields[n++] = field("UPMON_LOCATION", a->location);
+    if (a->error != PERR_NONE)
+        fields[n++] = field("UPMON_ERROR", probe_error_name(a->error));
+    if (a->message[0])
+        fields[n++] = field("UPMON_ERROR_MESSAGE", a->message);
+    if (a->latency_us >= 0) {
+        snprintf(num, sizeof(num), "%.1f", report_ms(a->latency_us));
+        fields[n++] = field("UPMON_LATENCY_MS", num);
+    }
+    if (a->since_ms > 0) {
+        report_time(a->since_ms, when, sizeof(when));
+        fields[n++] = field("UPMON_SINCE", when);
+    }
+    if (a->cert_not_after > 0) {
+        report_time(a->cert_not_after * 1000, when, sizeof(when));
+        fields[n++] = field("UPMON_CERT_EXPIRES", when);
+    }
+    /* Labels as UPMON_LABEL_<NAME>, so journalctl UPMON_LABEL_TEAM=web works. */
+    for (size_t i = 0; i < t->nlabels && n < PAYLOAD_JOURNAL_MAX; i++) {
+        char key[96];
+        int k = snprintf(key, sizeof(key), "UPMON_LABEL_");
+        for (const char *p = t->labels[i].key; *p && k < (int)sizeof(key) - 1; p++)
+            key[k++] = (char)toupper((unsigned char)*p);
+        key[k] = '\0';
+        fields[n++] = field(key, t->labels[i].value);
+    }
+    return n;
+}

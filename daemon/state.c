@@ -1,0 +1,315 @@
+/* The alert state machine. The order of one step:
+ *   1. flap history: did the raw state change with this probe?
+ *   2. flapping starts: raise "flapping" once, hold alerts from here on;
+ *   3. hysteresis: a new confirmed state raises down / redirect / changed /
+ *      recovered (held while flapping, but the state still moves);
+ *   4. flapping settles: confirm where it is, raise one alert saying so;
+ *   5. reminder, while failing;
+ *   6. slow, among up answers (its own hysteresis);
+ *   7. certificate end within cert_expiry_warning, once per certificate. */
+#include "state.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "codes.h"
+#include "duration.h"
+#include "util.h"
+
+void tstate_init(struct tstate *ts)
+{
+    memset(ts, 0, sizeof(*ts));
+    ts->s.state = ST_UNKNOWN;
+    ts->s.severity = SEV_OK;
+    ts->candidate = ST_UNKNOWN;
+    ts->last_raw = ST_UNKNOWN;
+}
+
+void tstate_restore(struct tstate *ts, const struct tstate_saved *saved)
+{
+    tstate_init(ts);
+    ts->s = *saved;
+}
+
+static void copy_location(char *dst, const char *src)
+{
+    snprintf(dst, STATE_LOCATION_MAX, "%s", src ? src : "");
+}
+
+static bool same(enum target_state a, const char *aloc, enum target_state b, const char *bloc)
+{
+    return a == b && (a != ST_REDIRECTING || strcmp(aloc, bloc) == 0);
+}
+
+static unsigned popcount64(uint64_t x)
+{
+    return (unsigned)__builtin_popcountll(x);
+}
+
+struct step {
+    struct tstate *ts;
+    const struct target_conf *t;
+    const struct probe_result *r;
+    const struct verdict *v;
+    int64_t now;
+    struct alert *out;
+    unsigned n;
+    bool *changed;
+};
+
+static struct alert *emit(struct step *st, enum event_type type, const char *previous,
+                          enum severity sev, enum severity filter)
+{
+    if (st->n >= STATE_MAX_ALERTS)
+        return NULL;
+    struct alert *a = &st->out[st->n++];
+    const struct probe_result *r = st->r;
+
+    memset(a, 0, sizeof(*a));
+    a->type = type;
+    a->state = st->ts->s.state;
+    a->previous = previous;
+    a->severity = sev;
+    a->filter_severity = filter;
+    a->time_ms = st->now;
+    a->since_ms = st->ts->s.since_ms;
+    a->code = r->code;
+    a->cls = st->v->cls;
+    a->error = st->v->error;
+    snprintf(a->message, sizeof(a->message), "%s", r->message);
+    copy_location(a->location, r->location);
+    a->latency_us = r->total_us;
+    a->cert_not_after = r->cert_not_after;
+    return a;
+}
+
+/* Moves the confirmed state to the raw one, which began at `began`;
+ * returns the previous state. */
+static enum target_state confirm(struct step *st, enum target_state raw, const char *loc,
+                                 int64_t began, enum severity *prev_sev, int64_t *prev_since)
+{
+    struct tstate *ts = st->ts;
+    enum target_state prev = ts->s.state;
+
+    *prev_sev = ts->s.severity;
+    *prev_since = ts->s.since_ms;
+    /* An outage that changes kind (503, then refused) is one outage. */
+    if (!(state_is_failing(prev) && state_is_failing(raw)))
+        ts->s.since_ms = began;
+    ts->s.state = raw;
+    ts->s.severity = st->v->severity;
+    copy_location(ts->s.location, loc);
+    ts->streak = 0;
+    ts->candidate = ST_UNKNOWN;
+    ts->candidate_location[0] = '\0';
+    if (raw != ST_UP) {
+        ts->s.slow = false;
+        ts->slow_streak = 0;
+    }
+    *st->changed = true;
+    return prev;
+}
+
+/* The alert a confirmed change raises, if any. */
+static void transition_alert(struct step *st, enum target_state prev, enum severity prev_sev,
+                             int64_t prev_since, const char *previous_name)
+{
+    struct tstate *ts = st->ts;
+    enum target_state now_state = ts->s.state;
+    struct alert *a;
+
+    if (now_state == ST_UP) {
+        if (prev == ST_UNKNOWN && previous_name == NULL)
+            return; /* up at start-up: nothing to say */
+        a = emit(st, EVT_RECOVERED, previous_name ? previous_name : state_name(prev), SEV_OK,
+                 previous_name ? SEV_WARNING : prev_sev);
+        if (a)
+            a->since_ms = prev_since; /* when the outage began */
+        return;
+    }
+    if (now_state == ST_REDIRECTING) {
+        emit(st, EVT_REDIRECT, previous_name ? previous_name : state_name(prev), ts->s.severity,
+             ts->s.severity);
+        return;
+    }
+    enum event_type type =
+        (state_is_failing(prev) && previous_name == NULL) ? EVT_CHANGED : EVT_DOWN;
+    emit(st, type, previous_name ? previous_name : state_name(prev), ts->s.severity,
+         ts->s.severity);
+    ts->s.notified_ms = st->now;
+}
+
+unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct probe_result *r,
+                    const struct verdict *v, int64_t now_ms, struct alert *out, bool *saved_changed)
+{
+    struct step st = {ts, t, r, v, now_ms, out, 0, saved_changed};
+    enum target_state raw = v->state;
+    const char *loc = raw == ST_REDIRECTING ? r->location : "";
+    bool transitioned = false;
+    enum severity prev_sev;
+    int64_t prev_since;
+
+    *saved_changed = false;
+
+    /* 1. Flap history over the last flap_window probes (at most 64). */
+    bool raw_changed = ts->probes > 0 && !same(raw, loc, ts->last_raw, ts->last_raw_location);
+    ts->changes = (ts->changes << 1) | (raw_changed ? 1u : 0u);
+    if (ts->probes < 64)
+        ts->probes++;
+    ts->last_raw = raw;
+    copy_location(ts->last_raw_location, loc);
+    unsigned window = t->flap_window < 64 ? t->flap_window : 64;
+    uint64_t mask = window >= 64 ? ~0ull : ((1ull << window) - 1);
+    unsigned flips = popcount64(ts->changes & mask);
+
+    /* 2. Flapping starts. */
+    if (t->flap_threshold && !ts->s.flapping && flips > t->flap_threshold) {
+        ts->s.flapping = true;
+        *saved_changed = true;
+        struct alert *a =
+            emit(&st, EVT_FLAPPING, state_name(ts->s.state), SEV_WARNING, SEV_WARNING);
+        if (a)
+            a->flap_changes = flips;
+    }
+
+    /* 3. Hysteresis. */
+    if (same(raw, loc, ts->s.state, ts->s.location)) {
+        ts->streak = 0;
+        ts->candidate = ST_UNKNOWN;
+        ts->candidate_location[0] = '\0';
+    } else {
+        if (ts->streak > 0 && same(raw, loc, ts->candidate, ts->candidate_location)) {
+            ts->streak++;
+        } else {
+            ts->candidate = raw;
+            copy_location(ts->candidate_location, loc);
+            ts->streak = 1;
+            ts->candidate_since = now_ms;
+        }
+        unsigned threshold = raw == ST_UP ? t->recovery_threshold : t->failure_threshold;
+        if (ts->streak >= (threshold ? threshold : 1)) {
+            enum target_state prev =
+                confirm(&st, raw, loc, ts->candidate_since, &prev_sev, &prev_since);
+            transitioned = true;
+            if (!ts->s.flapping)
+                transition_alert(&st, prev, prev_sev, prev_since, NULL);
+        }
+    }
+
+    /* 4. Flapping settles: few changes left in the window. */
+    if (ts->s.flapping && flips <= t->flap_threshold / 2) {
+        ts->s.flapping = false;
+        *saved_changed = true;
+        if (!same(raw, loc, ts->s.state, ts->s.location))
+            confirm(&st, raw, loc, now_ms, &prev_sev, &prev_since);
+        prev_since = ts->s.since_ms;
+        transition_alert(&st, ts->s.state, SEV_WARNING, prev_since, "flapping");
+        transitioned = true;
+    }
+
+    /* 5. Reminders while failing. */
+    if (!ts->s.flapping && !transitioned && state_is_failing(ts->s.state) && t->remind_every_ms &&
+        now_ms - ts->s.notified_ms >= (int64_t)t->remind_every_ms) {
+        emit(&st, EVT_REMINDER, state_name(ts->s.state), ts->s.severity, ts->s.severity);
+        ts->s.notified_ms = now_ms;
+        *saved_changed = true;
+    }
+
+    /* 6. Slow among up answers. */
+    if (ts->s.state == ST_UP && raw == ST_UP) {
+        if (v->slow != ts->s.slow)
+            ts->slow_streak++;
+        else
+            ts->slow_streak = 0;
+        unsigned threshold = v->slow ? t->failure_threshold : t->recovery_threshold;
+        if (ts->slow_streak >= (threshold ? threshold : 1)) {
+            ts->s.slow = v->slow;
+            ts->slow_streak = 0;
+            *saved_changed = true;
+            if (!ts->s.flapping) {
+                if (v->slow)
+                    emit(&st, EVT_SLOW, "up", SEV_WARNING, SEV_WARNING);
+                else
+                    emit(&st, EVT_RECOVERED, "slow", SEV_OK, SEV_WARNING);
+            }
+        }
+    }
+
+    /* 7. A certificate near its end, once per certificate. */
+    if (r->cert_not_after > 0 && t->cert_expiry_warning_ms) {
+        int64_t left_ms = r->cert_not_after * 1000 - now_ms;
+        if (left_ms <= (int64_t)t->cert_expiry_warning_ms) {
+            if (ts->s.cert_warned != r->cert_not_after) {
+                ts->s.cert_warned = r->cert_not_after;
+                *saved_changed = true;
+                emit(&st, EVT_CERT_EXPIRING, state_name(ts->s.state), SEV_WARNING, SEV_WARNING);
+            }
+        } else if (ts->s.cert_warned) {
+            ts->s.cert_warned = 0; /* renewed */
+            *saved_changed = true;
+        }
+    }
+    return st.n;
+}
+
+void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len)
+{
+    char answer[RESULT_MESSAGE_MAX + 64];
+    char dur[32];
+    const char *phrase = codes_phrase(a->code);
+
+    if (a->code && codes_valid(a->code) && a->error == PERR_NONE)
+        snprintf(answer, sizeof(answer), "%d %s", a->code, phrase ? phrase : "(unregistered)");
+    else if (a->error != PERR_NONE && a->message[0])
+        snprintf(answer, sizeof(answer), "%s: %s", probe_error_name(a->error), a->message);
+    else if (a->error != PERR_NONE)
+        snprintf(answer, sizeof(answer), "%s", probe_error_name(a->error));
+    else
+        snprintf(answer, sizeof(answer), "no answer");
+
+    duration_format(a->time_ms > a->since_ms && a->since_ms > 0
+                        ? (uint64_t)((a->time_ms - a->since_ms + 500) / 1000 * 1000)
+                        : 0,
+                    dur, sizeof(dur));
+    switch (a->type) {
+    case EVT_DOWN:
+        snprintf(out, len, "%s is down: %s (%s)", t->name, answer, t->url);
+        break;
+    case EVT_CHANGED:
+        snprintf(out, len, "%s is still down, now %s (was %s)", t->name, answer, a->previous);
+        break;
+    case EVT_REMINDER:
+        snprintf(out, len, "%s is still down after %s: %s (%s)", t->name, dur, answer, t->url);
+        break;
+    case EVT_REDIRECT:
+        snprintf(out, len, "%s redirects: %s -> %s", t->name, answer,
+                 a->location[0] ? a->location : "(no Location)");
+        break;
+    case EVT_RECOVERED:
+        if (strcmp(a->previous, "slow") == 0)
+            snprintf(out, len, "%s answers within max_latency again: %s in %.0f ms", t->name,
+                     answer, (double)a->latency_us / 1000.0);
+        else
+            snprintf(out, len, "%s recovered: %s (was %s for %s)", t->name, answer, a->previous,
+                     dur);
+        break;
+    case EVT_SLOW:
+        snprintf(out, len, "%s is slow: %s in %.0f ms, over max_latency %llu ms", t->name, answer,
+                 (double)a->latency_us / 1000.0, (unsigned long long)t->max_latency_ms);
+        break;
+    case EVT_CERT_EXPIRING: {
+        int64_t left = a->cert_not_after * 1000 - a->time_ms;
+        duration_format(left > 0 ? (uint64_t)(left / 3600000 * 3600000) : 0, dur, sizeof(dur));
+        if (left > 0)
+            snprintf(out, len, "%s: the TLS certificate expires in %s", t->name,
+                     left < 3600000 ? "less than an hour" : dur);
+        else
+            snprintf(out, len, "%s: the TLS certificate has expired", t->name);
+        break;
+    }
+    case EVT_FLAPPING:
+        snprintf(out, len, "%s is flapping: %u state changes in the last %u probes", t->name,
+                 a->flap_changes, t->flap_window < 64 ? t->flap_window : 64);
+        break;
+    }
+}

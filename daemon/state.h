@@ -1,0 +1,91 @@
+/* The alert state machine of one target. Pure: the previous state, one
+ * verdict, the target's policy and the time go in; the new state and the
+ * alerts to raise come out.
+ *
+ * A target's confirmed state changes only after failure_threshold
+ * consecutive probes agree (recovery_threshold to come back up); each
+ * confirmed change raises one alert. While failing, a reminder is raised
+ * every remind_every. "slow" is judged the same way among up answers, and
+ * a certificate near its end is reported once per certificate. A target
+ * whose raw verdict changes more than flap_threshold times within the last
+ * flap_window probes is reported once as flapping; its alerts are held
+ * until it settles, when one alert tells where it settled. */
+#ifndef UPMON_STATE_H
+#define UPMON_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "eventtype.h"
+#include "result.h"
+#include "verdict.h"
+
+#define STATE_LOCATION_MAX RESULT_LOCATION_MAX
+
+/* What survives a restart (the store keeps it). */
+struct tstate_saved {
+    enum target_state state;           /* confirmed state */
+    enum severity severity;            /* of the confirmed state */
+    char location[STATE_LOCATION_MAX]; /* confirmed redirect target */
+    int64_t since_ms;                  /* wall clock: when the confirmed state began */
+    int64_t notified_ms;               /* last down/changed/reminder raised */
+    int64_t cert_warned;               /* notAfter already warned about; 0: none */
+    bool slow;                         /* confirmed slow */
+    bool flapping;
+};
+
+struct tstate {
+    struct tstate_saved s;
+    /* Hysteresis: the state the last probes agree on, and how many. */
+    enum target_state candidate;
+    char candidate_location[STATE_LOCATION_MAX];
+    unsigned streak;
+    int64_t candidate_since; /* wall clock: first probe of the streak */
+    unsigned slow_streak;    /* consecutive slow (or, when slow, fast) up answers */
+    /* Flap detection: bit i set when probe i back changed the raw state. */
+    uint64_t changes;
+    enum target_state last_raw;
+    char last_raw_location[STATE_LOCATION_MAX];
+    unsigned probes; /* probes seen, up to 64 */
+};
+
+/* The state of a target never seen before. */
+void tstate_init(struct tstate *ts);
+/* The state of a target known from before a restart. */
+void tstate_restore(struct tstate *ts, const struct tstate_saved *saved);
+
+/* One alert, with everything a sink needs besides the target's own
+ * configuration. */
+struct alert {
+    enum event_type type;
+    enum target_state state;       /* confirmed state after the event */
+    const char *previous;          /* name of the state before: a state, "slow" or "flapping" */
+    enum severity severity;        /* of this alert */
+    enum severity filter_severity; /* compared with min_severity: for recovered, that
+                                      of the state recovered from */
+    int64_t time_ms;               /* wall clock */
+    int64_t since_ms;              /* when the state began (for recovered: the outage began) */
+    int code;
+    enum code_class cls;
+    enum probe_error error;
+    char message[RESULT_MESSAGE_MAX];
+    char location[STATE_LOCATION_MAX];
+    int64_t latency_us;
+    int64_t cert_not_after;
+    unsigned flap_changes; /* for flapping */
+};
+
+#define STATE_MAX_ALERTS 4
+
+/* Feeds one judged probe. Fills out[] with the alerts to raise (at most
+ * STATE_MAX_ALERTS) and returns how many. *saved_changed tells whether
+ * ts->s changed, so the caller knows when to persist it. */
+unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct probe_result *r,
+                    const struct verdict *v, int64_t now_ms, struct alert *out,
+                    bool *saved_changed);
+
+/* A person-readable one-line summary of an alert, for MESSAGE= and chat. */
+void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len);
+
+#endif

@@ -1,0 +1,60 @@
+/* Durable state: an SQLite database (WAL mode) in the state directory that
+ * holds each target's alert state and the outbox of webhook deliveries.
+ *
+ * Writes made during one pass of the loop share one transaction, committed
+ * from a zero-delay timer right after: a burst of ten thousand alerts costs
+ * one fsync, not ten thousand, and the loop is not held. Whoever must not
+ * act before its rows are durable (a delivery's first attempt) waits for
+ * the commit callback. A failed write is logged and the daemon goes on with
+ * what it has in memory; it never stops monitoring for it. */
+#ifndef UPMON_STORE_H
+#define UPMON_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "state.h"
+
+struct store;
+
+struct delivery_row {
+    const char *id;      /* webhook-id, the same on every attempt */
+    const char *webhook; /* webhook name */
+    const char *event;   /* event type name */
+    const char *target;
+    const char *body;
+    int64_t created_ms; /* wall clock */
+    int64_t next_ms;    /* wall clock of the next attempt */
+    unsigned attempts;
+    const char *last_error; /* or NULL */
+};
+
+/* Opens (creating) DIR/upmon.db and takes DIR/upmon.lock, so two daemons
+ * cannot share a state directory. NULL with a reason in err on failure. */
+struct store *store_open(struct event_base *base, const char *dir, char *err, size_t errlen);
+/* Commits what is pending and closes. */
+void store_close(struct store *s);
+
+/* Called after every commit (durable or not: see store_healthy). */
+void store_on_commit(struct store *s, void (*cb)(void *arg), void *arg);
+/* Commits now. */
+void store_flush(struct store *s);
+/* False after a write failed, until a commit succeeds again. */
+bool store_healthy(const struct store *s);
+
+typedef void (*store_state_cb)(const char *name, const struct tstate_saved *saved, void *arg);
+int store_state_load(struct store *s, store_state_cb cb, void *arg);
+void store_state_save(struct store *s, const char *name, const struct tstate_saved *saved);
+void store_state_delete(struct store *s, const char *name);
+
+typedef void (*store_delivery_cb)(const struct delivery_row *row, void *arg);
+int store_outbox_load(struct store *s, store_delivery_cb cb, void *arg);
+void store_outbox_add(struct store *s, const struct delivery_row *row);
+void store_outbox_update(struct store *s, const char *id, unsigned attempts, int64_t next_ms,
+                         const char *last_error);
+void store_outbox_delete(struct store *s, const char *id);
+
+#endif

@@ -1,0 +1,491 @@
+/* Webhook deliveries: the outbox in memory, its timer, and the transfers. */
+#include "webhook.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#include "clock.h"
+#include "log.h"
+#include "payload.h"
+#include "sched.h"
+#include "util.h"
+
+#define PER_WEBHOOK_IN_FLIGHT 4
+#define RETRY_AFTER_MAX_MS    3600000
+#define DEFAULT_MAX_AGE_MS    86400000
+
+struct delivery {
+    struct http_xfer xfer; /* first: the http callback gets this pointer */
+    struct webhooks *w;
+    char id[40];
+    char *webhook, *event, *target, *body;
+    int64_t created_ms, next_ms; /* wall clock */
+    unsigned attempts;
+    bool durable; /* its outbox row is committed: it may be attempted */
+    bool inflight;
+    bool queued; /* due, waiting for a slot of its webhook */
+    bool parked; /* its webhook is not in the configuration */
+    struct sched_item timer;
+    struct curl_slist *headers;
+    char errbuf[CURL_ERROR_SIZE];
+    TAILQ_ENTRY(delivery) all;
+    TAILQ_ENTRY(delivery) ready;
+};
+
+TAILQ_HEAD(dlist, delivery);
+
+struct hook {
+    const struct webhook_conf *conf;
+    unsigned inflight;
+    struct dlist ready; /* due, waiting for a slot, oldest first */
+};
+
+struct webhooks {
+    struct event_base *base;
+    struct http *http;
+    struct store *store;
+    char *user_agent;
+    struct hook *hooks;
+    size_t nhooks;
+    struct dlist all;
+    unsigned count;
+    struct sched sched;
+    struct event *timer;
+};
+
+#define DELIVERY_OF(item) ((struct delivery *)((char *)(item)-offsetof(struct delivery, timer)))
+
+uint64_t webhook_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, double jitter)
+{
+    uint64_t d = initial;
+
+    for (unsigned i = 1; i < attempt && d < max; i++)
+        d *= 2;
+    if (d > max)
+        d = max;
+    return d / 2 + (uint64_t)((double)(d - d / 2) * jitter);
+}
+
+int webhook_retryable(int curl_ok, long code)
+{
+    return !curl_ok || code >= 500 || code == 408 || code == 429;
+}
+
+static double random_unit(void)
+{
+    uint32_t r = 0;
+
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+        r = (uint32_t)clock_mono_us();
+    return (double)r / 4294967296.0;
+}
+
+static void new_id(char *out, size_t len)
+{
+    unsigned char b[16];
+
+    if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
+        uint64_t t = (uint64_t)clock_wall_ms() ^ ((uint64_t)clock_mono_us() << 20);
+        memcpy(b, &t, sizeof(t));
+        memcpy(b + 8, &t, sizeof(t));
+    }
+    int off = snprintf(out, len, "msg_");
+    for (size_t i = 0; i < sizeof(b) && (size_t)off + 2 < len; i++)
+        off += snprintf(out + off, len - (size_t)off, "%02x", b[i]);
+}
+
+static struct hook *hook_by_name(struct webhooks *w, const char *name)
+{
+    for (size_t i = 0; i < w->nhooks; i++)
+        if (strcmp(w->hooks[i].conf->name, name) == 0)
+            return &w->hooks[i];
+    return NULL;
+}
+
+static void arm(struct webhooks *w)
+{
+    struct sched_item *first = sched_peek(&w->sched);
+
+    if (first == NULL) {
+        evtimer_del(w->timer);
+        return;
+    }
+    int64_t delay = first->due - clock_mono_us();
+    if (delay < 0)
+        delay = 0;
+    struct timeval tv = {(time_t)(delay / 1000000), (suseconds_t)(delay % 1000000)};
+    evtimer_add(w->timer, &tv);
+}
+
+/* Plans the next attempt at wall-clock time next_ms. */
+static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
+{
+    int64_t delay_ms = next_ms - clock_wall_ms();
+
+    d->next_ms = next_ms;
+    sched_add(&w->sched, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
+}
+
+static void delivery_free(struct webhooks *w, struct delivery *d)
+{
+    if (d->inflight) {
+        http_remove(w->http, &d->xfer);
+        curl_easy_cleanup(d->xfer.easy);
+    }
+    sched_remove(&w->sched, &d->timer);
+    TAILQ_REMOVE(&w->all, d, all);
+    w->count--;
+    curl_slist_free_all(d->headers);
+    free(d->webhook);
+    free(d->event);
+    free(d->target);
+    free(d->body);
+    free(d);
+}
+
+/* Done with a delivery for good: delivered, refused or given up. */
+static void finish(struct webhooks *w, struct delivery *d)
+{
+    store_outbox_delete(w->store, d->id);
+    delivery_free(w, d);
+}
+
+static void start_ready(struct webhooks *w, struct hook *h);
+
+static void attempt_done(struct http_xfer *x, CURLcode rc)
+{
+    struct delivery *d = (struct delivery *)x;
+    struct webhooks *w = d->w;
+    struct hook *h = hook_by_name(w, d->webhook);
+    long code = 0;
+    char why[CURL_ERROR_SIZE + 64];
+    int64_t retry_after_ms = -1;
+
+    d->inflight = false;
+    if (h)
+        h->inflight--;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (rc == CURLE_OK) {
+        struct curl_header *hdr;
+        if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK) {
+            char *end;
+            long secs = strtol(hdr->value, &end, 10);
+            if (end != hdr->value && *end == '\0' && secs >= 0) {
+                retry_after_ms = secs * 1000;
+            } else {
+                time_t when = curl_getdate(hdr->value, NULL);
+                if (when > 0)
+                    retry_after_ms = (int64_t)when * 1000 - clock_wall_ms();
+            }
+        }
+    }
+    curl_easy_cleanup(x->easy);
+    x->easy = NULL;
+    curl_slist_free_all(d->headers);
+    d->headers = NULL;
+
+    if (rc == CURLE_OK && code >= 200 && code <= 299) {
+        log_info("webhook %s: delivered %s %s of %s (attempt %u)", d->webhook, d->event, d->id,
+                 d->target, d->attempts);
+        finish(w, d);
+    } else {
+        if (rc != CURLE_OK)
+            snprintf(why, sizeof(why), "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
+        else
+            snprintf(why, sizeof(why), "answered %ld", code);
+        const struct webhook_conf *c = h ? h->conf : NULL;
+        uint64_t max_age = c ? c->max_age_ms : DEFAULT_MAX_AGE_MS;
+        if (!webhook_retryable(rc == CURLE_OK, code)) {
+            log_err("webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
+                    d->id, d->target, why);
+            finish(w, d);
+        } else {
+            uint64_t delay =
+                webhook_backoff_ms(c ? c->retry_initial_ms : 1000, c ? c->retry_max_ms : 300000,
+                                   d->attempts, random_unit());
+            if (retry_after_ms >= 0) {
+                delay = (uint64_t)retry_after_ms;
+                if (delay > RETRY_AFTER_MAX_MS)
+                    delay = RETRY_AFTER_MAX_MS;
+            }
+            int64_t next = clock_wall_ms() + (int64_t)delay;
+            if (next - d->created_ms > (int64_t)max_age) {
+                log_err("webhook %s: %s %s of %s dropped after %u attempts, older than max_age "
+                        "(last: %s)",
+                        d->webhook, d->event, d->id, d->target, d->attempts, why);
+                finish(w, d);
+            } else {
+                log_warn("webhook %s: %s %s of %s failed (%s); attempt %u in %.1f s", d->webhook,
+                         d->event, d->id, d->target, why, d->attempts + 1, (double)delay / 1000.0);
+                store_outbox_update(w->store, d->id, d->attempts, next, why);
+                plan(w, d, next);
+                arm(w);
+            }
+        }
+    }
+    if (h)
+        start_ready(w, h);
+}
+
+static size_t discard_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
+static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
+{
+    const struct webhook_conf *c = h->conf;
+    CURL *e = curl_easy_init();
+    char line[512];
+    int64_t now_s = clock_wall_ms() / 1000;
+
+    if (e == NULL) {
+        plan(w, d, clock_wall_ms() + 1000);
+        return;
+    }
+    d->attempts++;
+    d->errbuf[0] = '\0';
+    d->headers = curl_slist_append(d->headers, "Content-Type: application/json");
+    snprintf(line, sizeof(line), "webhook-id: %s", d->id);
+    d->headers = curl_slist_append(d->headers, line);
+    snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)now_s);
+    d->headers = curl_slist_append(d->headers, line);
+    if (c->secret) {
+        char sig[128];
+        if (payload_sign(c->secret, d->id, now_s, d->body, strlen(d->body), sig, sizeof(sig)) ==
+            0) {
+            snprintf(line, sizeof(line), "webhook-signature: %s", sig);
+            d->headers = curl_slist_append(d->headers, line);
+        }
+    }
+    for (size_t i = 0; i < c->nheaders; i++) {
+        char *hl = xasprintf("%s: %s", c->headers[i].key, c->headers[i].value);
+        d->headers = curl_slist_append(d->headers, hl);
+        free(hl);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, w->user_agent);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(d->body));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
+    d->xfer.easy = e;
+    d->xfer.done = attempt_done;
+    if (http_add(w->http, &d->xfer) < 0) {
+        curl_easy_cleanup(e);
+        curl_slist_free_all(d->headers);
+        d->headers = NULL;
+        d->xfer.easy = NULL;
+        d->attempts--;
+        plan(w, d, clock_wall_ms() + 1000);
+        arm(w);
+        return;
+    }
+    d->inflight = true;
+    h->inflight++;
+    log_debug("webhook %s: attempt %u of %s %s", c->name, d->attempts, d->event, d->id);
+}
+
+static void start_ready(struct webhooks *w, struct hook *h)
+{
+    while (h->inflight < PER_WEBHOOK_IN_FLIGHT && !TAILQ_EMPTY(&h->ready)) {
+        struct delivery *d = TAILQ_FIRST(&h->ready);
+        TAILQ_REMOVE(&h->ready, d, ready);
+        d->queued = false;
+        attempt(w, h, d);
+    }
+}
+
+/* A delivery's time has come. */
+static void due(struct webhooks *w, struct delivery *d)
+{
+    struct hook *h = hook_by_name(w, d->webhook);
+    uint64_t max_age = h ? h->conf->max_age_ms : DEFAULT_MAX_AGE_MS;
+
+    if (clock_wall_ms() - d->created_ms > (int64_t)max_age) {
+        log_err("webhook %s: %s %s of %s dropped: older than max_age after %u attempts", d->webhook,
+                d->event, d->id, d->target, d->attempts);
+        finish(w, d);
+        return;
+    }
+    if (h == NULL) {
+        /* Kept in the outbox in case the webhook comes back; dropped when
+         * it is older than the default max_age. */
+        d->parked = true;
+        plan(w, d, d->created_ms + DEFAULT_MAX_AGE_MS + 1);
+        return;
+    }
+    d->queued = true;
+    TAILQ_INSERT_TAIL(&h->ready, d, ready);
+    start_ready(w, h);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct webhooks *w = arg;
+    struct sched_item *it;
+    int64_t now = clock_mono_us();
+    (void)fd;
+    (void)what;
+
+    while ((it = sched_pop_due(&w->sched, now)) != NULL)
+        due(w, DELIVERY_OF(it));
+    arm(w);
+}
+
+/* The outbox rows written in this pass of the loop are committed: their
+ * first attempts may start. */
+static void committed_cb(void *arg)
+{
+    struct webhooks *w = arg;
+    struct delivery *d;
+    bool any = false;
+
+    TAILQ_FOREACH(d, &w->all, all)
+    {
+        if (!d->durable) {
+            d->durable = true;
+            plan(w, d, d->next_ms);
+            any = true;
+        }
+    }
+    if (any)
+        arm(w);
+}
+
+struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store,
+                              const char *user_agent)
+{
+    struct webhooks *w = xcalloc(1, sizeof(*w));
+
+    w->base = base;
+    w->http = http;
+    w->store = store;
+    w->user_agent = xstrdup(user_agent ? user_agent : "upmon/" UPMON_VERSION);
+    TAILQ_INIT(&w->all);
+    sched_init(&w->sched);
+    w->timer = evtimer_new(base, timer_cb, w);
+    store_on_commit(store, committed_cb, w);
+    return w;
+}
+
+void webhooks_free(struct webhooks *w)
+{
+    if (w == NULL)
+        return;
+    store_on_commit(w->store, NULL, NULL);
+    while (!TAILQ_EMPTY(&w->all))
+        delivery_free(w, TAILQ_FIRST(&w->all));
+    sched_free(&w->sched);
+    event_free(w->timer);
+    free(w->hooks);
+    free(w->user_agent);
+    free(w);
+}
+
+void webhooks_configure(struct webhooks *w, const struct config *cfg)
+{
+    struct hook *hooks = xcalloc(cfg->nwebhooks, sizeof(*hooks));
+    struct delivery *d;
+
+    for (size_t i = 0; i < cfg->nwebhooks; i++) {
+        hooks[i].conf = &cfg->webhooks[i];
+        TAILQ_INIT(&hooks[i].ready);
+        struct hook *old = hook_by_name(w, cfg->webhooks[i].name);
+        if (old)
+            hooks[i].inflight = old->inflight;
+    }
+    free(w->hooks);
+    w->hooks = hooks;
+    w->nhooks = cfg->nwebhooks;
+    /* The old ready queues are gone: whatever waited in them, or was parked
+     * for want of its webhook, is due again under the new configuration. */
+    int64_t now = clock_wall_ms();
+    TAILQ_FOREACH(d, &w->all, all)
+    {
+        if (d->queued || d->parked) {
+            d->queued = d->parked = false;
+            plan(w, d, now);
+        }
+    }
+    arm(w);
+}
+
+static struct delivery *delivery_new(struct webhooks *w, const struct delivery_row *row)
+{
+    struct delivery *d = xcalloc(1, sizeof(*d));
+
+    d->w = w;
+    snprintf(d->id, sizeof(d->id), "%s", row->id);
+    d->webhook = xstrdup(row->webhook);
+    d->event = xstrdup(row->event);
+    d->target = xstrdup(row->target);
+    d->body = xstrdup(row->body);
+    d->created_ms = row->created_ms;
+    d->next_ms = row->next_ms;
+    d->attempts = row->attempts;
+    sched_item_init(&d->timer);
+    TAILQ_INSERT_TAIL(&w->all, d, all);
+    w->count++;
+    return d;
+}
+
+static void resume_row(const struct delivery_row *row, void *arg)
+{
+    struct webhooks *w = arg;
+    struct delivery *d = delivery_new(w, row);
+
+    d->durable = true;
+    plan(w, d, row->next_ms);
+}
+
+void webhooks_resume(struct webhooks *w)
+{
+    store_outbox_load(w->store, resume_row, w);
+    if (w->count)
+        log_notice("%u webhook deliveries pending from before the restart", w->count);
+    arm(w);
+}
+
+void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
+                      const char *host)
+{
+    for (size_t i = 0; i < w->nhooks; i++) {
+        const struct webhook_conf *c = w->hooks[i].conf;
+        if (!target_routes_to(t, c->name) || !(c->events & (1u << a->type)) ||
+            a->filter_severity < c->min_severity)
+            continue;
+        char id[40];
+        new_id(id, sizeof(id));
+        char *body = payload_body(c->format, a, t, host, c->name);
+        struct delivery_row row = {
+            .id = id,
+            .webhook = c->name,
+            .event = eventtype_name(a->type),
+            .target = t->name,
+            .body = body,
+            .created_ms = a->time_ms,
+            .next_ms = a->time_ms,
+            .attempts = 0,
+            .last_error = NULL,
+        };
+        /* Written first; attempted once committed (committed_cb). */
+        store_outbox_add(w->store, &row);
+        delivery_new(w, &row);
+        free(body);
+    }
+}
+
+unsigned webhooks_pending(const struct webhooks *w)
+{
+    return w->count;
+}

@@ -1,0 +1,49 @@
+/* Webhook deliveries. Each alert that passes a webhook's filters (route,
+ * events, min_severity) becomes one delivery: its body is built once and
+ * written to the outbox before the first attempt; it is removed when a 2xx
+ * answer comes. Network errors, 5xx, 408 and 429 are retried with
+ * exponential back-off and jitter (Retry-After is honoured); any other
+ * answer fails at once; a delivery older than the webhook's max_age is
+ * dropped. Attempts are transfers on the shared loop, at most a few per
+ * webhook at once, so a receiver that hangs delays nothing else. The
+ * webhook-id stays the same on every attempt; the timestamp and signature
+ * are made anew for each. */
+#ifndef UPMON_WEBHOOK_H
+#define UPMON_WEBHOOK_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "http.h"
+#include "state.h"
+#include "store.h"
+
+struct webhooks;
+
+struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store,
+                              const char *user_agent);
+/* Stops attempts in flight; what is pending stays in the outbox. */
+void webhooks_free(struct webhooks *w);
+
+/* The webhooks of the live configuration (again on every reload); a
+ * changed webhook takes effect from the next attempt. */
+void webhooks_configure(struct webhooks *w, const struct config *cfg);
+/* Picks up what the outbox holds from before a restart. */
+void webhooks_resume(struct webhooks *w);
+
+/* Queues the deliveries one alert makes. */
+void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
+                      const char *host);
+
+/* Deliveries not yet done (waiting, in flight or parked). */
+unsigned webhooks_pending(const struct webhooks *w);
+
+/* The back-off before attempt number `attempt` + 1 (attempt >= 1): the
+ * initial delay doubled per attempt up to max, then a random point in its
+ * upper half (jitter in [0,1)). Pure, for tests. */
+uint64_t webhook_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, double jitter);
+
+/* Whether an answer is worth another attempt: no answer, 5xx, 408, 429. */
+int webhook_retryable(int curl_ok, long code);
+
+#endif
