@@ -705,7 +705,8 @@ static const char *const tkey_names[TK_COUNT] = {
 /* A target, or a defaults block, as far as it has been given. */
 struct partial {
     struct target_conf t;
-    uint64_t set; /* BIT(key) for each key given at this level */
+    uint64_t set;   /* BIT(key) for each key given, and valid, at this level */
+    uint64_t given; /* BIT(key) for each key given at this level, valid or not */
     struct pos pos[TK_COUNT];
 };
 
@@ -1080,6 +1081,7 @@ static void parse_partial(struct ctx *c, const yaml_node_t *map, struct partial 
         if (k < 0)
             continue;
         yaml_node_t *keynode = node(c, pair->key);
+        p->given |= BIT(k);
         if (defaults && (k == TK_NAME || k == TK_URL)) {
             err_at(c, keynode, "%s cannot be given in defaults, only in a target", tkey_names[k]);
             continue;
@@ -1247,13 +1249,36 @@ static void target_conf_finish(struct target_conf *t)
     }
 }
 
+/* A target's list of webhooks, kept to be checked once all are known. */
+struct route_ref {
+    char *target;
+    char **names;
+    size_t n;
+    struct pos pos;
+};
+
 struct loader {
     struct ctx *c;
     struct partial global; /* builtin + global defaults */
     struct strmap names;   /* target name -> index + 1 */
     size_t captargets;
-    struct pos *webhook_refs; /* where each routed webhook name was given */
+    struct route_ref *routes;
+    size_t nroutes;
 };
+
+static void add_route(struct loader *L, const struct partial *p)
+{
+    struct route_ref *r;
+
+    L->routes = xreallocarray(L->routes, L->nroutes + 1, sizeof(*L->routes));
+    r = &L->routes[L->nroutes++];
+    r->target = xstrdup(p->t.name ? p->t.name : "");
+    r->n = p->t.nwebhooks;
+    r->names = xcalloc(r->n, sizeof(*r->names));
+    for (size_t i = 0; i < r->n; i++)
+        r->names[i] = xstrdup(p->t.webhooks[i]);
+    r->pos = p->pos[TK_WEBHOOKS];
+}
 
 static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct partial *base)
 {
@@ -1271,42 +1296,39 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
         yaml_node_t *tn = node(c, *item);
         struct partial own = {0};
         struct partial merged;
-        bool ok = true, merged_ready = false;
+        bool ok;
 
         if (!want_mapping(c, tn, "a target"))
             continue;
         size_t before = c->nitems;
         parse_partial(c, tn, &own, false);
         ok = c->nitems == before;
-        if (!(own.set & BIT(TK_NAME)) && ok) {
+        if (!(own.given & BIT(TK_NAME))) {
             err_at(c, tn, "target has no name");
             ok = false;
-        }
-        if (!(own.set & BIT(TK_URL)) && ok) {
+        } else if (!(own.given & BIT(TK_URL))) {
             err_at(c, tn, "target %s has no url", own.t.name ? own.t.name : "");
             ok = false;
         }
-        if (ok) {
-            merged_ready = true;
-            partial_copy(&merged, base);
-            partial_overlay(&merged, &own);
-            if (!(merged.set & BIT(TK_TIMEOUT)) && merged.t.timeout_ms > merged.t.interval_ms)
-                merged.t.timeout_ms = merged.t.interval_ms;
-            if (cross_check(c, &merged, own.set) < 0)
-                ok = false;
-        }
+        /* Rules between keys are checked on whatever parsed, so a target
+         * with one mistake still has its others reported. */
+        partial_copy(&merged, base);
+        partial_overlay(&merged, &own);
+        if (merged.t.webhooks_set)
+            add_route(L, &merged);
+        if (!(merged.set & BIT(TK_TIMEOUT)) && merged.t.timeout_ms > merged.t.interval_ms)
+            merged.t.timeout_ms = merged.t.interval_ms;
+        if (cross_check(c, &merged, own.set) < 0)
+            ok = false;
+        target_conf_clear(&own.t);
         if (!ok) {
-            target_conf_clear(&own.t);
-            if (own.set & BIT(TK_NAME) && merged_ready)
-                target_conf_clear(&merged.t);
+            target_conf_clear(&merged.t);
             continue;
         }
-        target_conf_clear(&own.t);
         merged.t.file = c->file;
         merged.t.line = (unsigned)tn->start_mark.line + 1;
         merged.t.col = (unsigned)tn->start_mark.column + 1;
         xgrow((void **)&cfg->targets, &L->captargets, cfg->ntargets, sizeof(*cfg->targets));
-        L->webhook_refs = xreallocarray(L->webhook_refs, L->captargets, sizeof(*L->webhook_refs));
         size_t idx = cfg->ntargets;
         uintptr_t first = (uintptr_t)strmap_put(&L->names, merged.t.name, (void *)(idx + 1));
         if (first != 0) {
@@ -1319,7 +1341,6 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
         }
         target_conf_finish(&merged.t);
         cfg->targets[idx] = merged.t;
-        L->webhook_refs[idx] = merged.pos[TK_WEBHOOKS];
         cfg->ntargets++;
     }
 }
@@ -1675,6 +1696,20 @@ static bool has_glob_chars(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
+/* glob(3) reports unreadable directories here. A missing one is no error
+ * (an empty or absent watch.d is normal); anything else is. */
+static int glob_errno;
+static const char *glob_errpath;
+
+static int glob_err(const char *path, int err)
+{
+    if (err == ENOENT || err == ENOTDIR)
+        return 0;
+    glob_errno = err;
+    glob_errpath = path;
+    return 1;
+}
+
 /* Expands one watch: entry relative to the main file's directory. */
 static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedir, char ***paths,
                          size_t *npaths)
@@ -1689,13 +1724,15 @@ static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedi
         pattern = xstrdup(scalar(n));
     else
         pattern = xasprintf("%s/%s", basedir, scalar(n));
-    rc = glob(pattern, GLOB_ERR | GLOB_MARK, NULL, &g);
-    if (rc == GLOB_NOMATCH) {
+    glob_errno = 0;
+    rc = glob(pattern, GLOB_MARK, glob_err, &g);
+    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0)) {
         if (!has_glob_chars(pattern))
             err_at(c, n, "watch list %s: %s", pattern, strerror(ENOENT));
+    } else if (rc == GLOB_ABORTED) {
+        err_at(c, n, "watch %s: cannot read %s: %s", pattern, glob_errpath, strerror(glob_errno));
     } else if (rc != 0) {
-        err_at(c, n, "watch %s: cannot expand: %s", pattern,
-               rc == GLOB_NOSPACE ? "out of memory" : "read error");
+        err_at(c, n, "watch %s: cannot expand: out of memory", pattern);
     } else {
         for (size_t i = 0; i < g.gl_pathc; i++) {
             const char *p = g.gl_pathv[i];
@@ -1712,11 +1749,12 @@ static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedi
             (*npaths)++;
         }
     }
-    if (rc == 0 || rc == GLOB_NOMATCH)
-        globfree(&g);
+    globfree(&g);
     free(pattern);
 }
 
+/* Every webhook a target routes to must exist; a name given once in
+ * inherited defaults is reported once. */
 static void check_routes(struct loader *L)
 {
     struct ctx *c = L->c;
@@ -1726,25 +1764,33 @@ static void check_routes(struct loader *L)
 
     for (size_t i = 0; i < cfg->nwebhooks; i++)
         names[i] = cfg->webhooks[i].name;
-    for (size_t i = 0; i < cfg->ntargets; i++) {
-        const struct target_conf *t = &cfg->targets[i];
-        for (size_t j = 0; j < t->nwebhooks; j++) {
+    for (size_t i = 0; i < L->nroutes; i++) {
+        const struct route_ref *r = &L->routes[i];
+        for (size_t j = 0; j < r->n; j++) {
             bool found = false;
             for (size_t w = 0; w < cfg->nwebhooks && !found; w++)
-                found = strcmp(t->webhooks[j], names[w]) == 0;
-            struct pos p = L->webhook_refs[i];
-            if (found || (p.file == last.file && p.line == last.line && p.col == last.col))
-                continue; /* reported once where inherited defaults name it */
-            last = p;
-            const char *hint = closest(t->webhooks[j], names, cfg->nwebhooks);
+                found = strcmp(r->names[j], names[w]) == 0;
+            if (found ||
+                (r->pos.file == last.file && r->pos.line == last.line && r->pos.col == last.col))
+                continue;
+            last = r->pos;
+            const char *hint = closest(r->names[j], names, cfg->nwebhooks);
             if (hint)
-                err_pos(c, p, "target %s routes to unknown webhook \"%s\" (did you mean \"%s\"?)",
-                        t->name, t->webhooks[j], hint);
+                err_pos(c, r->pos,
+                        "target %s routes to unknown webhook \"%s\" (did you mean \"%s\"?)",
+                        r->target, r->names[j], hint);
             else
-                err_pos(c, p, "target %s routes to unknown webhook \"%s\"", t->name,
-                        t->webhooks[j]);
+                err_pos(c, r->pos, "target %s routes to unknown webhook \"%s\"", r->target,
+                        r->names[j]);
         }
     }
+    for (size_t i = 0; i < L->nroutes; i++) {
+        for (size_t j = 0; j < L->routes[i].n; j++)
+            free(L->routes[i].names[j]);
+        free(L->routes[i].names);
+        free(L->routes[i].target);
+    }
+    free(L->routes);
     free(names);
 }
 
@@ -1833,7 +1879,6 @@ struct config *config_load(const char *path, const struct config_env *env, struc
 
     target_conf_clear(&L.global.t);
     strmap_free(&L.names);
-    free(L.webhook_refs);
 
     qsort(c.items, c.nitems, sizeof(*c.items), diag_cmp);
     for (size_t i = 0; i < c.nitems; i++)
