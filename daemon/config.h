@@ -13,7 +13,10 @@
 
 #include "codes.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/upmon/upmon.yaml"
+#ifndef UPMON_CONFIG_PATH
+#define UPMON_CONFIG_PATH "/etc/upmon/upmon.yaml"
+#endif
+#define CONFIG_DEFAULT_PATH UPMON_CONFIG_PATH
 
 /* Diagnostics collected while loading, sorted by file and position. */
 struct diags {

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Installs into a DESTDIR as a distribution package would, checks the tree,
+# checks that an operator's configuration is never overwritten, and checks
+# the installed unit with systemd-analyze: verify must be clean and the
+# offline security exposure at most 1.5.
+set -eu
+build=$1
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# Paths are fixed when the build is configured; install with those.
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+case $prefix in /usr) etc=/etc ;; *) etc=$prefix/etc ;; esac
+p=${prefix#/}
+e=${etc#/}
+DESTDIR="$dest" cmake --install "$build" >/dev/null
+echo "installed tree ($prefix):"
+(cd "$dest" && find . -type f | sort)
+
+unit=$(find "$dest" -name upmond.service -path '*/systemd/system/*')
+[ -n "$unit" ] || fail "no unit in a systemd unit directory"
+for f in $p/sbin/upmond $e/upmon/upmon.yaml $e/upmon/watch.d/example.yaml \
+         $p/share/man/man8/upmond.8 $p/share/man/man5/upmon.yaml.5 \
+         $p/lib/systemd/catalog/upmon.catalog; do
+    [ -f "$dest/$f" ] || fail "missing $f"
+done
+[ -x "$dest/$p/sbin/upmond" ] || fail "upmond is not executable"
+grep -q "^ExecStart=$prefix/sbin/upmond -c $etc/upmon/upmon.yaml\$" "$unit" || fail "ExecStart paths"
+"$dest/$p/sbin/upmond" --help | grep -q "default $etc/upmon/upmon.yaml" || fail "default config path"
+
+# The installed configuration is valid as shipped.
+"$dest/$p/sbin/upmond" --check-config -c "$dest/$e/upmon/upmon.yaml" || fail "shipped config"
+
+# An operator's files survive a reinstall.
+echo "# mine" >> "$dest/$e/upmon/upmon.yaml"
+echo "targets: []" > "$dest/$e/upmon/watch.d/example.yaml"
+DESTDIR="$dest" cmake --install "$build" >/dev/null
+tail -n 1 "$dest/$e/upmon/upmon.yaml" | grep -q '^# mine$' || fail "upmon.yaml overwritten"
+grep -q '^targets: \[\]$' "$dest/$e/upmon/watch.d/example.yaml" || fail "watch list overwritten"
+
+if ! command -v systemd-analyze >/dev/null; then
+    echo "SKIP: systemd-analyze is not installed; tree checked only"
+    exit 77
+fi
+# verify checks that the binaries exist and the man pages open: point it at
+# the installed ones.
+sed "s|$prefix/sbin/upmond|$dest/$p/sbin/upmond|g" "$unit" > "$dest/upmond.service"
+out=$(MANPATH="$dest/$p/share/man" systemd-analyze verify "$dest/upmond.service" 2>&1) ||
+    { echo "$out"; fail "systemd-analyze verify"; }
+[ -z "$out" ] || { echo "$out"; fail "systemd-analyze verify is not clean"; }
+sec=$(systemd-analyze security --offline=true "$dest/upmond.service" 2>&1 | tail -n 1)
+echo "$sec"
+level=$(echo "$sec" | sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+[ -n "$level" ] || fail "no exposure level in: $sec"
+awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || fail "exposure $level is over 1.5"
+echo "1 passed, 0 failed"

@@ -1,0 +1,248 @@
+"""Shared helpers for upmon's integration tests: the real upmond binary,
+fixture servers on 127.0.0.1 with kernel-chosen ports, temporary
+directories, and a small runner. Nothing here sleeps for a fixed time to
+wait for something: wait_until polls a condition against a deadline.
+
+Each test file calls harness.main(globals()); every function named test_*
+runs in order, and the file ends with a line "N passed, M failed" and a
+non-zero exit if any failed (77 if the file was skipped as a whole)."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("UPMON_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+UPMOND = os.environ.get("UPMOND") or os.path.join(SRC, "build", "daemon", "upmond")
+SANITIZED = os.environ.get("UPMON_SANITIZED", "").lower() in ("1", "on", "true", "yes")
+FIXTURES = os.path.join(SRC, "tests", "fixtures")
+
+_cleanups = []
+
+
+class Skip(Exception):
+    pass
+
+
+def cleanup(fn):
+    _cleanups.append(fn)
+    return fn
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="upmon-test-")
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+    return d
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def wait_until(pred, timeout=10.0, what="condition"):
+    """Polls pred() until it returns something true; fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(0.02)
+
+
+def free_port():
+    """A port on 127.0.0.1 that nothing listens on."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+class Fixture:
+    """A fixture server from tests/fixtures, stopped at exit."""
+
+    def __init__(self, script, args=()):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(FIXTURES, script)] + list(args),
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError("fixture %s did not print its port" % script)
+        self.port = int(line)
+        cleanup(self.stop)
+
+        self.scheme = "https" if "--tls" in args else "http"
+
+    def url(self, path):
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
+
+    def get(self, path):
+        return http_get(self.url(path))
+
+    def json(self, path):
+        return json.loads(self.get(path))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def http_fixture():
+    return Fixture("httpd.py")
+
+
+def tls_fixture(days=30):
+    """An HTTPS fixture with a fresh self-signed certificate for 127.0.0.1
+    that ends in `days` days."""
+    if not shutil.which("openssl"):
+        raise Skip("openssl is not installed")
+    d = tmpdir()
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", str(days), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    f = Fixture("httpd.py", ["--tls", cert, key])
+    f.cert = cert
+    return f
+
+
+def receiver_fixture():
+    return Fixture("receiver.py")
+
+
+def run(args, timeout=60, env=None, cmd=None):
+    """Runs upmond (or cmd) to completion."""
+    full = (cmd or [UPMOND]) + list(args)
+    e = dict(os.environ)
+    e.pop("NOTIFY_SOCKET", None)
+    e.pop("JOURNAL_STREAM", None)
+    e.update(env or {})
+    return subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=e)
+
+
+class Daemon:
+    """upmond in the foreground; stderr is collected line by line."""
+
+    def __init__(self, args, env=None, wrapper=None, stdout=subprocess.PIPE):
+        e = dict(os.environ)
+        e.pop("NOTIFY_SOCKET", None)
+        e.pop("JOURNAL_STREAM", None)
+        e.update(env or {})
+        self.lines = []
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen((wrapper or []) + [UPMOND] + list(args), env=e,
+                                     stdout=stdout, stderr=subprocess.PIPE, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        cleanup(self.kill)
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def log(self):
+        with self.lock:
+            return list(self.lines)
+
+    def grep(self, pattern):
+        r = re.compile(pattern)
+        return [l for l in self.log() if r.search(l)]
+
+    def wait_log(self, pattern, timeout=10.0, count=1):
+        return wait_until(lambda: len(self.grep(pattern)) >= count and self.grep(pattern),
+                          timeout, "log line /%s/ x%d; log so far:\n%s" %
+                          (pattern, count, "\n".join(self.log()[-30:])))
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        """Signals and waits; returns (exit status, seconds it took)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=5)
+        return rc, time.monotonic() - t0
+
+    def stdout(self):
+        return self.proc.stdout.read() if self.proc.stdout else ""
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def config(dirpath, text, name="upmon.yaml"):
+    return write(os.path.join(dirpath, name), text)
+
+
+def once_json(cfg, extra=()):
+    """upmond --once --json: (exit status, {target: result})."""
+    p = run(["--once", "--json", "-c", cfg] + list(extra))
+    results = {}
+    for line in p.stdout.splitlines():
+        o = json.loads(line)
+        results[o["target"]] = o
+    return p.returncode, results, p
+
+
+def skip_all(reason):
+    print("SKIP: " + reason)
+    sys.exit(77)
+
+
+def main(namespace):
+    tests = [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
+    only = sys.argv[1:]
+    passed = failed = skipped = 0
+    if not os.access(UPMOND, os.X_OK):
+        skip_all("upmond is not built at %s" % UPMOND)
+    for name, fn in tests:
+        if only and name not in only:
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+            passed += 1
+            print("ok %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
+        except Skip as e:
+            skipped += 1
+            print("skip %s: %s" % (name, e), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
+            traceback.print_exc()
+        finally:
+            while _cleanups:
+                try:
+                    _cleanups.pop()()
+                except Exception:
+                    traceback.print_exc()
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    if failed:
+        sys.exit(1)
+    if skipped and not passed:
+        sys.exit(77)
+    sys.exit(0)

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""The foreground daemon: each change of a target's state at info, every
+probe at debug, a prompt and clean stop on SIGTERM/SIGINT, its own
+statistics, a run skipped while the previous probe still runs, and no leak
+under valgrind."""
+import json
+import os
+import shutil
+import signal
+
+import harness as h
+
+
+def daemon(d, body, extra=(), **kw):
+    cfg = h.config(d, body)
+    return h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "state")] + list(extra), **kw)
+
+
+def test_state_changes_are_logged():
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    dm = daemon(d, "defaults: {interval: 1s, timeout: 900ms}\ntargets:\n"
+                   "  - {name: shop, url: '%s'}\n  - {name: gone, url: '%s'}\n" %
+                (srv.url("/site/shop"), srv.url("/status/404")), ["-v"])
+    dm.wait_log(r"info: upmond .* started: 2 targets \(0 disabled\)")
+    dm.wait_log(r"info: shop: unknown -> up \(200 OK\)$")
+    dm.wait_log(r"info: gone: unknown -> client_error \(404 Not Found\)$")
+    dm.wait_log(r"debug: shop: 200 up in [0-9.]+ ms")
+    srv.get("/_set?name=shop&status=503")
+    dm.wait_log(r"info: shop: up -> server_error \(503 Service Unavailable\)$")
+    srv.get("/_set?name=shop&status=200")
+    dm.wait_log(r"info: shop: server_error -> up \(200 OK\)$")
+    # Unchanged states are not logged again at info.
+    assert len(dm.grep(r"info: gone: ")) == 1, dm.grep(r"gone")
+    rc, took = dm.stop()
+    assert rc == 0, dm.log()
+
+
+def test_stops_within_a_second_with_probes_in_flight():
+    srv = h.http_fixture()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        d = h.tmpdir()
+        # Probes that hang for their whole interval are always in flight.
+        dm = daemon(d, "defaults: {interval: 2s, timeout: 2s}\ntargets:\n" + "".join(
+            "  - {name: hang%d, url: '%s'}\n" % (i, srv.url("/hang")) for i in range(10)),
+            ["--stats"])
+        h.wait_until(lambda: len([e for e in srv.json("/_log") if e[0] == "/hang"]) >= 10,
+                     what="10 hanging probes started")
+        rc, took = dm.stop(sig)
+        assert rc == 0, (sig, rc, dm.log())
+        assert took < 1.0, (sig, took)
+        assert dm.grep(r"received, stopping"), dm.log()
+        stats = json.loads(dm.stdout().strip().splitlines()[-1])
+        assert stats["in_flight"] >= 1, stats  # stopped with probes under way
+        srv = h.http_fixture()  # a fresh log for the next signal
+
+
+def test_stats_at_exit():
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    dm = daemon(d, "defaults: {interval: 1s}\ntargets:\n" + "".join(
+        "  - {name: t%d, url: '%s'}\n" % (i, srv.url("/status/200")) for i in range(5)),
+        ["--stats"])
+    dm.wait_log(r"t4: unknown -> up")
+    for i in range(5):
+        dm.wait_log(r"t%d: unknown -> up" % i)
+    rc, _ = dm.stop()
+    assert rc == 0
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    for k in ("started", "completed", "late", "skipped", "dropped", "cancelled", "in_flight",
+              "lateness_p50_ms", "lateness_p99_ms", "lateness_max_ms", "webhook_pending"):
+        assert k in stats, (k, stats)
+    assert stats["completed"] >= 5, stats
+    assert stats["started"] >= stats["completed"], stats
+    assert stats["started"] - stats["completed"] - stats["cancelled"] == 0, stats
+    assert stats["skipped"] == 0 and stats["dropped"] == 0, stats
+    assert stats["lateness_max_ms"] < 1000, stats
+
+
+def test_run_skipped_while_previous_probe_runs():
+    """One slot, three targets whose probes take their whole interval: the
+    last in line is still waiting when its next run comes, so that run is
+    skipped rather than stacked."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    dm = daemon(d, "engine: {max_concurrent: 1}\ndefaults: {interval: 1s, timeout: 1s}\n"
+                   "targets:\n" + "".join("  - {name: h%d, url: '%s'}\n" % (i, srv.url("/hang"))
+                                          for i in range(3)), ["-v", "--stats"])
+    dm.wait_log(r"previous probe still running, run skipped", timeout=10)
+    rc, _ = dm.stop()
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["skipped"] >= 1, stats
+    assert stats["late"] >= 1, stats  # waiting for the slot made them late
+
+
+def valgrind_or_skip():
+    if h.SANITIZED:
+        raise h.Skip("the binary is built with sanitizers; valgrind cannot run it")
+    if not shutil.which("valgrind"):
+        raise h.Skip("valgrind is not installed")
+    return ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+            "--track-fds=no"]
+
+
+def test_valgrind_once():
+    vg = valgrind_or_skip()
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    cfg = h.config(d, "targets:\n  - {name: a, url: '%s'}\n  - {name: b, url: '%s', "
+                      "body_contains: x}\n  - {name: c, url: 'http://127.0.0.1:%d/'}\n" %
+                   (srv.url("/status/503"), srv.url("/huge"), h.free_port()))
+    p = h.run(["--once", "--json", "-c", cfg], cmd=vg + [h.UPMOND], timeout=120)
+    assert p.returncode == 2, (p.returncode, p.stderr)  # critical, and no valgrind error (99)
+    assert p.stderr == "", p.stderr
+
+
+def test_valgrind_daemon_sigterm():
+    vg = valgrind_or_skip()
+    srv = h.http_fixture()
+    rcv = h.receiver_fixture()
+    d = h.tmpdir()
+    dm = daemon(d, "defaults: {interval: 1s, failure_threshold: 1}\n"
+                   "alerts:\n  journald: false\n  webhooks:\n"
+                   "    - {name: r, url: '%s', format: slack}\n"
+                   "targets:\n  - {name: a, url: '%s'}\n  - {name: h, url: '%s', timeout: 1s}\n" %
+                (rcv.url("/hook"), srv.url("/status/503"), srv.url("/hang")), wrapper=vg)
+    dm.wait_log(r"webhook r: delivered down", timeout=60)
+    rc, _ = dm.stop(timeout=60)
+    assert rc == 0, (rc, dm.log())
+
+
+if __name__ == "__main__":
+    h.main(globals())

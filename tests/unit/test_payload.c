@@ -1,0 +1,270 @@
+/* Payload builders against fixed expectations, the Standard Webhooks test
+ * vector, journald fields, and the retry policy of deliveries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "payload.h"
+#include "webhook.h"
+
+static struct kv labels[] = {{"team", "web"}, {"tier", "1"}};
+
+static struct target_conf target(void)
+{
+    struct target_conf t;
+    memset(&t, 0, sizeof(t));
+    t.name = "homepage";
+    t.url = "https://example.com/";
+    t.method = "GET";
+    t.labels = labels;
+    t.nlabels = 2;
+    return t;
+}
+
+static struct alert down(void)
+{
+    struct alert a;
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_DOWN;
+    a.state = ST_SERVER_ERROR;
+    a.previous = "up";
+    a.severity = SEV_CRITICAL;
+    a.filter_severity = SEV_CRITICAL;
+    a.time_ms = 1614265330000;
+    a.since_ms = 1614265320000;
+    a.code = 503;
+    a.cls = CLASS_SERVER_ERROR;
+    a.latency_us = 12345;
+    return a;
+}
+
+static void standard_webhooks_vector(void **state)
+{
+    (void)state;
+    char sig[128];
+    const char *body = "{\"test\": 2432232314}";
+
+    assert_int_equal(payload_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                  "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body, strlen(body),
+                                  sig, sizeof(sig)),
+                     0);
+    assert_string_equal(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /* Another timestamp, another signature. */
+    assert_int_equal(payload_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                  "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331, body, strlen(body),
+                                  sig, sizeof(sig)),
+                     0);
+    assert_string_not_equal(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /* Not a secret: refused, nothing signed. */
+    assert_int_equal(payload_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "x", 1, body, strlen(body),
+                                  sig, sizeof(sig)),
+                     -1);
+    assert_true(payload_secret_valid("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert_false(payload_secret_valid("whsec_"));
+    assert_false(payload_secret_valid("whsec_abc"));
+    assert_false(payload_secret_valid("secret"));
+}
+
+static void standard_body(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    char *body = payload_body(WEBHOOK_STANDARD, &a, &t, "mon1", "ops");
+    json_error_t err;
+    json_t *o = json_loads(body, 0, &err);
+
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "type")), "upmon.target.down");
+    assert_string_equal(json_string_value(json_object_get(o, "timestamp")),
+                        "2021-02-25T15:02:10.000Z");
+    json_t *d = json_object_get(o, "data");
+    assert_string_equal(json_string_value(json_object_get(d, "target")), "homepage");
+    assert_string_equal(json_string_value(json_object_get(d, "url")), "https://example.com/");
+    assert_string_equal(json_string_value(json_object_get(d, "event")), "down");
+    assert_string_equal(json_string_value(json_object_get(d, "state")), "server_error");
+    assert_string_equal(json_string_value(json_object_get(d, "previous_state")), "up");
+    assert_string_equal(json_string_value(json_object_get(d, "severity")), "critical");
+    assert_int_equal(json_integer_value(json_object_get(d, "code")), 503);
+    assert_string_equal(json_string_value(json_object_get(d, "phrase")), "Service Unavailable");
+    assert_string_equal(json_string_value(json_object_get(d, "class")), "server_error");
+    assert_true(json_is_null(json_object_get(d, "location")));
+    assert_true(json_is_null(json_object_get(d, "error")));
+    assert_true(json_real_value(json_object_get(d, "latency_ms")) == 12.3);
+    assert_string_equal(json_string_value(json_object_get(d, "since")), "2021-02-25T15:02:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(d, "host")), "mon1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "labels"), "team")),
+                        "web");
+    assert_string_equal(json_string_value(json_object_get(d, "summary")),
+                        "homepage is down: 503 Service Unavailable (https://example.com/)");
+    json_decref(o);
+    free(body);
+}
+
+static void slack_body(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    char *body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
+    assert_string_equal(body, "{\"text\":\"homepage is down: 503 Service Unavailable "
+                              "(https://example.com/)\"}");
+    free(body);
+}
+
+static json_t *am(const struct alert *a, const struct target_conf *t)
+{
+    char *body = payload_body(WEBHOOK_ALERTMANAGER, a, t, "mon1", "pager");
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(o);
+    return o;
+}
+
+static void alertmanager_body(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    json_t *fire = am(&a, &t);
+
+    assert_string_equal(json_string_value(json_object_get(fire, "version")), "4");
+    assert_string_equal(json_string_value(json_object_get(fire, "status")), "firing");
+    assert_string_equal(json_string_value(json_object_get(fire, "receiver")), "pager");
+    json_t *alert = json_array_get(json_object_get(fire, "alerts"), 0);
+    assert_string_equal(json_string_value(json_object_get(alert, "status")), "firing");
+    assert_string_equal(json_string_value(json_object_get(alert, "endsAt")),
+                        "0001-01-01T00:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(alert, "startsAt")),
+                        "2021-02-25T15:02:00.000Z");
+    json_t *l = json_object_get(alert, "labels");
+    assert_string_equal(json_string_value(json_object_get(l, "alertname")), "UpmonTargetDown");
+    assert_string_equal(json_string_value(json_object_get(l, "target")), "homepage");
+    assert_string_equal(json_string_value(json_object_get(l, "severity")), "critical");
+    assert_string_equal(json_string_value(json_object_get(l, "team")), "web");
+    const char *fp = json_string_value(json_object_get(alert, "fingerprint"));
+    assert_int_equal(strlen(fp), 16);
+
+    /* The recovery resolves the same alert: same fingerprint. */
+    struct alert r = down();
+    r.type = EVT_RECOVERED;
+    r.state = ST_UP;
+    r.previous = "server_error";
+    r.severity = SEV_OK;
+    r.time_ms = 1614265390000;
+    json_t *res = am(&r, &t);
+    json_t *ralert = json_array_get(json_object_get(res, "alerts"), 0);
+    assert_string_equal(json_string_value(json_object_get(res, "status")), "resolved");
+    assert_string_equal(json_string_value(json_object_get(ralert, "fingerprint")), fp);
+    assert_string_equal(json_string_value(json_object_get(ralert, "endsAt")),
+                        "2021-02-25T15:03:10.000Z");
+    /* Another target, another fingerprint; a redirect is another alert. */
+    struct target_conf t2 = target();
+    t2.name = "shop";
+    json_t *other = am(&a, &t2);
+    assert_string_not_equal(
+        json_string_value(
+            json_object_get(json_array_get(json_object_get(other, "alerts"), 0), "fingerprint")),
+        fp);
+    struct alert rd = down();
+    rd.type = EVT_REDIRECT;
+    json_t *redir = am(&rd, &t);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(redir, "commonLabels"), "alertname")),
+        "UpmonTargetRedirecting");
+    json_decref(fire);
+    json_decref(res);
+    json_decref(other);
+    json_decref(redir);
+}
+
+static void journal_fields(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    char *f[PAYLOAD_JOURNAL_MAX];
+    size_t n = payload_journal(&a, &t, "mon1", f);
+    const char *want[] = {
+        "MESSAGE=homepage is down: 503 Service Unavailable (https://example.com/)",
+        "PRIORITY=2",
+        "MESSAGE_ID=fae04c57cc4b4b288cb6f314c58b5cdd",
+        "SYSLOG_IDENTIFIER=upmond",
+        "UPMON_TARGET=homepage",
+        "UPMON_URL=https://example.com/",
+        "UPMON_EVENT=down",
+        "UPMON_STATE=server_error",
+        "UPMON_PREVIOUS_STATE=up",
+        "UPMON_SEVERITY=critical",
+        "UPMON_CLASS=server_error",
+        "UPMON_HOST=mon1",
+        "UPMON_CODE=503",
+        "UPMON_PHRASE=Service Unavailable",
+        "UPMON_LATENCY_MS=12.3",
+        "UPMON_SINCE=2021-02-25T15:02:00.000Z",
+        "UPMON_LABEL_TEAM=web",
+        "UPMON_LABEL_TIER=1",
+    };
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(f[i], want[i]);
+        free(f[i]);
+    }
+}
+
+static void message_ids_and_priorities(void **state)
+{
+    (void)state;
+    for (int i = 0; i < EVT_COUNT; i++) {
+        const char *id = payload_message_id((enum event_type)i);
+        assert_int_equal(strlen(id), 32);
+        assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(id, payload_message_id((enum event_type)j));
+    }
+    assert_int_equal(payload_priority(SEV_CRITICAL), 2);
+    assert_int_equal(payload_priority(SEV_WARNING), 4);
+    assert_int_equal(payload_priority(SEV_OK), 5);
+}
+
+static void retry_policy(void **state)
+{
+    (void)state;
+    /* Doubling from the initial delay, up to the maximum; jitter picks a
+     * point in the upper half. */
+    assert_int_equal(webhook_backoff_ms(1000, 300000, 1, 0.0), 500);
+    assert_int_equal(webhook_backoff_ms(1000, 300000, 1, 0.999999), 999);
+    assert_int_equal(webhook_backoff_ms(1000, 300000, 2, 0.0), 1000);
+    assert_int_equal(webhook_backoff_ms(1000, 300000, 4, 0.0), 4000);
+    assert_int_equal(webhook_backoff_ms(1000, 300000, 30, 0.0), 150000);
+    assert_int_equal(webhook_backoff_ms(1000, 300000, 1000, 0.5), 225000);
+    assert_true(webhook_retryable(0, 0));
+    assert_true(webhook_retryable(1, 500));
+    assert_true(webhook_retryable(1, 503));
+    assert_true(webhook_retryable(1, 408));
+    assert_true(webhook_retryable(1, 429));
+    assert_false(webhook_retryable(1, 400));
+    assert_false(webhook_retryable(1, 401));
+    assert_false(webhook_retryable(1, 404));
+    assert_false(webhook_retryable(1, 301));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(standard_webhooks_vector),
+        cmocka_unit_test(standard_body),
+        cmocka_unit_test(slack_body),
+        cmocka_unit_test(alertmanager_body),
+        cmocka_unit_test(journal_fields),
+        cmocka_unit_test(message_ids_and_priorities),
+        cmocka_unit_test(retry_policy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

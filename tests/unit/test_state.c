@@ -1,0 +1,429 @@
+/* The alert state machine, table-driven: a sequence of probe results at
+ * given times in, the exact alerts of each step out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "state.h"
+
+#define S 1000LL /* ms */
+
+struct probe {
+    int64_t t_ms;
+    int code;
+    enum probe_error err;
+    const char *location;
+    int64_t latency_ms;
+    int64_t cert_not_after; /* unix seconds */
+    const char *want;       /* alerts of this step, "a,b", "" for none */
+};
+
+static struct target_conf policy(void)
+{
+    struct target_conf t;
+    memset(&t, 0, sizeof(t));
+    t.name = "homepage";
+    t.url = "https://example.com/";
+    t.method = "GET";
+    t.failure_threshold = 1;
+    t.recovery_threshold = 1;
+    t.flap_threshold = 0;
+    t.flap_window = 20;
+    t.interval_ms = 10000;
+    t.timeout_ms = 5000;
+    return t;
+}
+
+/* Runs the steps; the alerts of the last step are left in *last. */
+static unsigned run(struct tstate *ts, const struct target_conf *t, const struct probe *p, size_t n,
+                    struct alert *last)
+{
+    unsigned count = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct probe_result r;
+        struct verdict v;
+        bool changed;
+        char got[256] = "";
+
+        probe_result_init(&r);
+        r.code = p[i].code;
+        r.error = p[i].err;
+        r.total_us = p[i].latency_ms * 1000;
+        r.cert_not_after = p[i].cert_not_after;
+        if (p[i].location)
+            snprintf(r.location, sizeof(r.location), "%s", p[i].location);
+        verdict_judge(&r, t, &v);
+        count = state_step(ts, t, &r, &v, p[i].t_ms, last, &changed);
+        for (unsigned j = 0; j < count; j++) {
+            if (j)
+                strcat(got, ",");
+            strcat(got, eventtype_name(last[j].type));
+        }
+        print_message("step %zu at %lld: code %d -> [%s] state %s\n", i, (long long)p[i].t_ms,
+                      p[i].code, got, state_name(ts->s.state));
+        assert_string_equal(got, p[i].want);
+    }
+    return count;
+}
+
+static void down_redirect_recovered(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    const struct probe p[] = {
+        {1 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {2 * S, 503, PERR_NONE, NULL, 10, 0, "down"},
+        {3 * S, 301, PERR_NONE, "https://example.com/new", 10, 0, "redirect"},
+        {4 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, 4, a);
+    assert_string_equal(a[0].previous, "redirecting");
+    assert_int_equal(a[0].severity, SEV_OK);
+    assert_int_equal(a[0].filter_severity, SEV_WARNING);
+    assert_int_equal(a[0].since_ms, 3 * S);
+}
+
+static void up_at_start_is_silent_down_at_start_is_not(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    t.failure_threshold = 2;
+    const struct probe up[] = {{1 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+                               {2 * S, 200, PERR_NONE, NULL, 10, 0, ""}};
+    tstate_init(&ts);
+    run(&ts, &t, up, 2, a);
+    assert_int_equal(ts.s.state, ST_UP);
+
+    const struct probe down[] = {{1 * S, 0, PERR_CONNECT, NULL, -1, 0, ""},
+                                 {2 * S, 0, PERR_CONNECT, NULL, -1, 0, "down"}};
+    tstate_init(&ts);
+    run(&ts, &t, down, 2, a);
+    assert_string_equal(a[0].previous, "unknown");
+    assert_int_equal(a[0].state, ST_UNREACHABLE);
+    assert_int_equal(a[0].error, PERR_CONNECT);
+    assert_int_equal(a[0].since_ms, 1 * S); /* from the first failing probe */
+}
+
+static void hysteresis(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    t.failure_threshold = 3;
+    t.recovery_threshold = 2;
+    const struct probe p[] = {
+        {1 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {2 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {3 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {4 * S, 200, PERR_NONE, NULL, 10, 0, ""}, /* the streak breaks */
+        {5 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {6 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {7 * S, 503, PERR_NONE, NULL, 10, 0, "down"},
+        {8 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {9 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {10 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {11 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    assert_int_equal(a[0].since_ms, 5 * S); /* the outage began at the first of its streak */
+}
+
+static void changed_and_redirect_target_changed(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    const struct probe p[] = {
+        {1 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {2 * S, 503, PERR_NONE, NULL, 10, 0, "down"},
+        {3 * S, 500, PERR_NONE, NULL, 10, 0, ""}, /* still a server error */
+        {4 * S, 0, PERR_CONNECT, NULL, -1, 0, "changed"},
+        {5 * S, 404, PERR_NONE, NULL, 10, 0, "changed"},
+        {6 * S, 302, PERR_NONE, "https://a.example/", 10, 0, "redirect"},
+        {7 * S, 302, PERR_NONE, "https://a.example/", 10, 0, ""},
+        {8 * S, 302, PERR_NONE, "https://b.example/", 10, 0, "redirect"},
+        {9 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    /* The outage kept its start through its changes of kind. */
+    tstate_init(&ts);
+    run(&ts, &t, p, 5, a);
+    assert_string_equal(a[0].previous, "unreachable");
+    assert_int_equal(a[0].since_ms, 2 * S);
+}
+
+static void reminders(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    t.remind_every_ms = 60 * S;
+    const struct probe p[] = {
+        {0, 503, PERR_NONE, NULL, 10, 0, "down"},
+        {30 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {59 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {60 * S, 503, PERR_NONE, NULL, 10, 0, "reminder"},
+        {90 * S, 0, PERR_TIMEOUT, NULL, -1, 0, "changed"},
+        {149 * S, 0, PERR_TIMEOUT, NULL, -1, 0, ""},
+        {150 * S, 0, PERR_TIMEOUT, NULL, -1, 0, "reminder"},
+        {160 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+        {400 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+}
+
+static void slow(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    t.max_latency_ms = 100;
+    t.failure_threshold = 2;
+    const struct probe p[] = {
+        {1 * S, 200, PERR_NONE, NULL, 50, 0, ""},
+        {2 * S, 200, PERR_NONE, NULL, 150, 0, ""},
+        {3 * S, 200, PERR_NONE, NULL, 50, 0, ""},
+        {4 * S, 200, PERR_NONE, NULL, 150, 0, ""},
+        {5 * S, 200, PERR_NONE, NULL, 150, 0, "slow"},
+        {6 * S, 200, PERR_NONE, NULL, 170, 0, ""},
+        {7 * S, 200, PERR_NONE, NULL, 50, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    assert_string_equal(a[0].previous, "slow");
+    /* Going down while slow: the down alert supersedes slow. */
+    const struct probe q[] = {
+        {1 * S, 200, PERR_NONE, NULL, 150, 0, ""},
+        {2 * S, 200, PERR_NONE, NULL, 150, 0, "slow"},
+        {3 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {4 * S, 503, PERR_NONE, NULL, 10, 0, "down"},
+        {5 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, q, sizeof(q) / sizeof(q[0]), a);
+    assert_false(ts.s.slow);
+}
+
+static void certificate(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    const int64_t day = 86400;
+    t.cert_expiry_warning_ms = 14 * day * 1000;
+    const int64_t now_s = 1800000000;
+    const struct probe p[] = {
+        {now_s * S, 200, PERR_NONE, NULL, 10, now_s + 30 * day, ""},
+        {(now_s + 16 * day + 1) * S, 200, PERR_NONE, NULL, 10, now_s + 30 * day, "cert_expiring"},
+        {(now_s + 17 * day) * S, 200, PERR_NONE, NULL, 10, now_s + 30 * day, ""},
+        /* Renewed: quiet again, and the next certificate warns once too. */
+        {(now_s + 18 * day) * S, 200, PERR_NONE, NULL, 10, now_s + 90 * day, ""},
+        {(now_s + 80 * day) * S, 200, PERR_NONE, NULL, 10, now_s + 90 * day, "cert_expiring"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    assert_int_equal(a[0].severity, SEV_WARNING);
+    assert_int_equal(a[0].cert_not_after, now_s + 90 * day);
+    t.cert_expiry_warning_ms = 0; /* off */
+    tstate_init(&ts);
+    const struct probe off[] = {{now_s * S, 200, PERR_NONE, NULL, 10, now_s + 1, ""}};
+    run(&ts, &t, off, 1, a);
+}
+
+static void flapping(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    t.failure_threshold = 1;
+    t.flap_threshold = 3; /* more than 3 changes ... */
+    t.flap_window = 8;    /* ... in the last 8 probes */
+    const struct probe p[] = {
+        {1 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {2 * S, 503, PERR_NONE, NULL, 10, 0, "down"},      /* change 1 */
+        {3 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"}, /* 2 */
+        {4 * S, 503, PERR_NONE, NULL, 10, 0, "down"},      /* 3 */
+        {5 * S, 200, PERR_NONE, NULL, 10, 0, "flapping"},  /* 4: held from here */
+        {6 * S, 503, PERR_NONE, NULL, 10, 0, ""},          /* 5 */
+        {7 * S, 200, PERR_NONE, NULL, 10, 0, ""},          /* 6 */
+        {8 * S, 503, PERR_NONE, NULL, 10, 0, ""},          /* 7 */
+        {9 * S, 503, PERR_NONE, NULL, 10, 0, ""},          /* last 8 probes: 6 changes */
+        {10 * S, 503, PERR_NONE, NULL, 10, 0, ""},         /* 5 */
+        {11 * S, 503, PERR_NONE, NULL, 10, 0, ""},         /* 4 */
+        {12 * S, 503, PERR_NONE, NULL, 10, 0, ""},         /* 3 */
+        {13 * S, 503, PERR_NONE, NULL, 10, 0, ""},         /* 3 */
+        {14 * S, 503, PERR_NONE, NULL, 10, 0, ""},         /* 2 */
+        {15 * S, 503, PERR_NONE, NULL, 10, 0, "down"},     /* 1 <= 3/2: settled, down */
+        {16 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {17 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, 15, a);
+    assert_string_equal(a[0].previous, "flapping");
+    assert_false(ts.s.flapping);
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    /* Flapping held the outage's alerts, not a certificate warning. */
+    t.cert_expiry_warning_ms = 1000;
+    tstate_init(&ts);
+    run(&ts, &t, p, 5, a);
+    assert_true(ts.s.flapping);
+    assert_int_equal(a[0].flap_changes, 4);
+}
+
+/* A threshold of two that never agrees twice: no down, but flapping. */
+static void flapping_below_the_threshold(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    t.failure_threshold = 2;
+    t.flap_threshold = 3;
+    t.flap_window = 8;
+    const struct probe p[] = {
+        {1 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {2 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {3 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {4 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {5 * S, 200, PERR_NONE, NULL, 10, 0, "flapping"},
+        {6 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {7 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {8 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {9 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {10 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {11 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {12 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    assert_string_equal(a[0].previous, "flapping");
+}
+
+/* After a restart: a target still failing is not reported again; one that
+ * came back while the daemon was down is reported recovered. */
+static void restart(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    struct tstate_saved saved;
+    memset(&saved, 0, sizeof(saved));
+    saved.state = ST_SERVER_ERROR;
+    saved.severity = SEV_CRITICAL;
+    saved.since_ms = 100 * S;
+    saved.notified_ms = 100 * S;
+
+    const struct probe still[] = {{500 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+                                  {501 * S, 500, PERR_NONE, NULL, 10, 0, ""}};
+    tstate_restore(&ts, &saved);
+    run(&ts, &t, still, 2, a);
+
+    const struct probe back[] = {{500 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"}};
+    tstate_restore(&ts, &saved);
+    run(&ts, &t, back, 1, a);
+    assert_int_equal(a[0].since_ms, 100 * S);
+
+    /* Reminders keep their rhythm across the restart. */
+    t.remind_every_ms = 3600 * S;
+    const struct probe remind[] = {{3699 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+                                   {3700 * S, 503, PERR_NONE, NULL, 10, 0, "reminder"}};
+    tstate_restore(&ts, &saved);
+    run(&ts, &t, remind, 2, a);
+}
+
+static void severities(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    struct severity_rule rules[] = {{{404, 404}, SEV_WARNING}};
+    t.severity = rules;
+    t.nseverity = 1;
+    const struct probe p[] = {{1 * S, 404, PERR_NONE, NULL, 10, 0, "down"}};
+    tstate_init(&ts);
+    run(&ts, &t, p, 1, a);
+    assert_int_equal(a[0].severity, SEV_WARNING);
+    /* A final 1xx is failing too, of another kind, with its own severity. */
+    const struct probe q[] = {{2 * S, 101, PERR_NONE, NULL, 10, 0, "changed"}};
+    run(&ts, &t, q, 1, a);
+    assert_int_equal(ts.s.state, ST_UNEXPECTED);
+    assert_int_equal(a[0].severity, SEV_WARNING);
+    assert_string_equal(a[0].previous, "client_error");
+}
+
+static void messages(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct alert a;
+    char line[512];
+
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_DOWN;
+    a.code = 503;
+    a.previous = "up";
+    a.latency_us = -1;
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage is down: 503 Service Unavailable (https://example.com/)");
+    a.code = 0;
+    a.error = PERR_DNS;
+    snprintf(a.message, sizeof(a.message), "Could not resolve host: example.com");
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage is down: dns: Could not resolve host: example.com "
+                              "(https://example.com/)");
+    a.type = EVT_RECOVERED;
+    a.error = PERR_NONE;
+    a.code = 200;
+    a.previous = "unreachable";
+    a.since_ms = 1000 * S;
+    a.time_ms = 1330 * S;
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage recovered: 200 OK (was unreachable for 5m30s)");
+    a.type = EVT_REDIRECT;
+    a.code = 301;
+    snprintf(a.location, sizeof(a.location), "https://example.net/");
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage redirects: 301 Moved Permanently -> https://example.net/");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(down_redirect_recovered),
+        cmocka_unit_test(up_at_start_is_silent_down_at_start_is_not),
+        cmocka_unit_test(hysteresis),
+        cmocka_unit_test(changed_and_redirect_target_changed),
+        cmocka_unit_test(reminders),
+        cmocka_unit_test(slow),
+        cmocka_unit_test(certificate),
+        cmocka_unit_test(flapping),
+        cmocka_unit_test(flapping_below_the_threshold),
+        cmocka_unit_test(restart),
+        cmocka_unit_test(severities),
+        cmocka_unit_test(messages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
