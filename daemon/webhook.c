@@ -31,8 +31,19 @@ struct delivery {
     struct sched_item timer;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
+    struct chain *chain;    /* deliveries of its webhook and target, oldest first */
+    struct delivery *later; /* the next in its chain */
     TAILQ_ENTRY(delivery) all;
     TAILQ_ENTRY(delivery) ready;
+};
+
+/* A receiver must see one target's alerts in order (a down before its
+ * recovery), so per webhook and target only the oldest delivery is
+ * attempted; the next one is planned when it is done. Chains are few (one
+ * per webhook and target that ever alerted) and kept until shutdown. */
+struct chain {
+    char *key; /* "webhook\x1ftarget" */
+    struct delivery *first, *last;
 };
 
 TAILQ_HEAD(dlist, delivery);
@@ -54,7 +65,15 @@ struct webhooks {
     unsigned count;
     struct sched sched;
     struct event *timer;
+    struct strmap chains; /* key -> struct chain */
+    bool shutting_down;
 };
+
+/* Whether d may be attempted now: it is the oldest of its chain. */
+static bool first_in_chain(const struct delivery *d)
+{
+    return d->chain->first == d;
+}
 
 #define DELIVERY_OF(item) ((struct delivery *)((char *)(item)-offsetof(struct delivery, timer)))
 
@@ -131,6 +150,25 @@ static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
 
 static void delivery_free(struct webhooks *w, struct delivery *d)
 {
+    struct chain *c = d->chain;
+
+    /* Only the first of a chain is ever attempted, so only it ends here
+     * while the daemon runs; at shutdown any may. */
+    if (c->first == d) {
+        c->first = d->later;
+        if (c->first == NULL)
+            c->last = NULL;
+        else if (c->first->durable && !w->shutting_down)
+            plan(w, c->first, clock_wall_ms());
+    } else {
+        struct delivery *p = c->first;
+        while (p && p->later != d)
+            p = p->later;
+        if (p)
+            p->later = d->later;
+        if (c->last == d)
+            c->last = p;
+    }
     if (d->inflight) {
         http_remove(w->http, &d->xfer);
         curl_easy_cleanup(d->xfer.easy);
@@ -354,8 +392,10 @@ static void committed_cb(void *arg)
     {
         if (!d->durable) {
             d->durable = true;
-            plan(w, d, d->next_ms);
-            any = true;
+            if (first_in_chain(d)) {
+                plan(w, d, d->next_ms);
+                any = true;
+            }
         }
     }
     if (any)
@@ -383,8 +423,17 @@ void webhooks_free(struct webhooks *w)
     if (w == NULL)
         return;
     store_on_commit(w->store, NULL, NULL);
+    w->shutting_down = true;
     while (!TAILQ_EMPTY(&w->all))
         delivery_free(w, TAILQ_FIRST(&w->all));
+    for (size_t i = 0; i < w->chains.cap; i++) {
+        struct chain *c = w->chains.slots[i].value;
+        if (w->chains.slots[i].key) {
+            free(c->key);
+            free(c);
+        }
+    }
+    strmap_free(&w->chains);
     sched_free(&w->sched);
     event_free(w->timer);
     free(w->hooks);
@@ -434,6 +483,21 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     d->next_ms = row->next_ms;
     d->attempts = row->attempts;
     sched_item_init(&d->timer);
+    char *key = xasprintf("%s\x1f%s", row->webhook, row->target);
+    struct chain *c = strmap_get(&w->chains, key);
+    if (c == NULL) {
+        c = xcalloc(1, sizeof(*c));
+        c->key = key;
+        strmap_put(&w->chains, c->key, c);
+    } else {
+        free(key);
+    }
+    d->chain = c;
+    if (c->last)
+        c->last->later = d;
+    else
+        c->first = d;
+    c->last = d;
     TAILQ_INSERT_TAIL(&w->all, d, all);
     w->count++;
     return d;
@@ -445,7 +509,9 @@ static void resume_row(const struct delivery_row *row, void *arg)
     struct delivery *d = delivery_new(w, row);
 
     d->durable = true;
-    plan(w, d, row->next_ms);
+    /* After a restart every pending delivery is tried at once, in order. */
+    if (first_in_chain(d))
+        plan(w, d, clock_wall_ms());
 }
 
 void webhooks_resume(struct webhooks *w)
