@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Alerts end to end: the real daemon, a fixture site, a fixture webhook
+receiver that fails, hangs, throttles and recovers, restarts and SIGKILLs
+in between, and a real systemd-journald read back with journalctl."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import harness as h
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def journald():
+    """A running systemd-journald: the system's, or one started here."""
+    sock = "/run/systemd/journal/socket"
+    if not shutil.which("journalctl"):
+        raise h.Skip("journalctl is not installed")
+    running = subprocess.run(["pgrep", "-x", "systemd-journal"], capture_output=True).returncode
+    if running == 0 and os.path.exists(sock):
+        return
+    binary = next((p for p in ("/lib/systemd/systemd-journald",
+                               "/usr/lib/systemd/systemd-journald") if os.path.exists(p)), None)
+    if binary is None or os.geteuid() != 0:
+        raise h.Skip("no systemd-journald to start (needs the systemd package and root)")
+    os.makedirs("/run/systemd/journal", exist_ok=True)
+    proc = subprocess.Popen([binary], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.cleanup(lambda: (proc.terminate(), proc.wait()))
+    h.wait_until(lambda: os.path.exists(sock) and subprocess.run(
+        ["systemd-cat", "-t", "upmon-probe", "true"]).returncode == 0, 10, "journald")
+
+
+def journal_entries(target):
+    p = subprocess.run(["journalctl", "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=upmond",
+                        "UPMON_TARGET=" + target], capture_output=True, text=True)
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def deliveries(rcv):
+    out = []
+    for d in rcv.json("/_log"):
+        d["json"] = json.loads(d["body"])
+        d["id"] = {k.lower(): v for k, v in d["headers"].items()}.get("webhook-id")
+        out.append(d)
+    return out
+
+
+def delivered(rcv):
+    """Deliveries answered 2xx, in order."""
+    return [d for d in deliveries(rcv) if d["answer"] == "ok"]
+
+
+def setup(d, srv, rcv, target, extra_hook="", extra_defaults="", journald_on=True):
+    secret = h.write(os.path.join(d, "secret"), SECRET + "\n")
+    return h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1, recovery_threshold: 1%s}
+alerts:
+  journald: %s
+  webhooks:
+    - {name: ops, url: '%s', secret_file: %s, retry_initial: 200ms, retry_max: 1s%s}
+targets:
+  - {name: %s, url: '%s', labels: {team: web}}
+""" % (extra_defaults, "true" if journald_on else "false", rcv.url("/hook"), secret, extra_hook,
+       target, srv.url("/site/" + target)))
+
+
+def start(d, cfg, extra=()):
+    return h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "state")] + list(extra))
+
+
+def types(ds):
+    return [x["json"]["type"] for x in ds]
+
+
+def test_down_redirect_recovered_in_journal_and_webhook():
+    journald()
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "site-" + uuid.uuid4().hex[:8]
+    dm = start(d, setup(d, srv, rcv, target))
+    dm.wait_log(target + r": unknown -> up")
+    srv.get("/_set?name=%s&status=503" % target)
+    h.wait_until(lambda: len(delivered(rcv)) >= 1, 10, "down delivered")
+    srv.get("/_set?name=%s&status=301&location=https://example.net/moved" % target)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 10, "redirect delivered")
+    srv.get("/_set?name=%s&status=200" % target)
+    h.wait_until(lambda: len(delivered(rcv)) >= 3, 10, "recovered delivered")
+    rc, _ = dm.stop()
+    assert rc == 0
+
+    got = delivered(rcv)
+    assert types(got) == ["upmon.target.down", "upmon.target.redirect",
+                          "upmon.target.recovered"], types(got)
+    assert all(rcv.json("/_verify?secret=" + SECRET)), "a signature does not verify"
+    assert len({x["id"] for x in got}) == 3
+    for x in got:
+        hd = {k.lower(): v for k, v in x["headers"].items()}
+        assert x["id"].startswith("msg_")
+        assert abs(int(hd["webhook-timestamp"]) - x["time"]) < 5
+        assert hd["content-type"] == "application/json"
+        assert x["json"]["data"]["target"] == target
+        assert x["json"]["data"]["labels"] == {"team": "web"}
+    down, redirect, recovered = (x["json"]["data"] for x in got)
+    assert down["code"] == 503 and down["state"] == "server_error"
+    assert down["severity"] == "critical" and down["previous_state"] == "up"
+    assert redirect["location"] == "https://example.net/moved"
+    assert redirect["severity"] == "warning"
+    assert recovered["previous_state"] == "redirecting" and recovered["code"] == 200
+
+    entries = h.wait_until(lambda: len(journal_entries(target)) >= 3 and journal_entries(target),
+                           10, "three journal entries")
+    assert [e["UPMON_EVENT"] for e in entries] == ["down", "redirect", "recovered"]
+    assert [e["PRIORITY"] for e in entries] == ["2", "4", "5"]
+    assert [e["MESSAGE_ID"] for e in entries] == ["fae04c57cc4b4b288cb6f314c58b5cdd",
+                                                  "4bbd98255a2a4bb18ae93a3688aaf746",
+                                                  "2fc7fe3ed9ef4f9380235529adbd838f"]
+    e = entries[0]
+    assert e["MESSAGE"] == "%s is down: 503 Service Unavailable (%s)" % (
+        target, srv.url("/site/" + target))
+    for field, value in (("UPMON_URL", srv.url("/site/" + target)), ("UPMON_STATE",
+                         "server_error"), ("UPMON_PREVIOUS_STATE", "up"),
+                         ("UPMON_SEVERITY", "critical"), ("UPMON_CODE", "503"),
+                         ("UPMON_PHRASE", "Service Unavailable"),
+                         ("UPMON_CLASS", "server_error"), ("UPMON_LABEL_TEAM", "web")):
+        assert e[field] == value, (field, e.get(field))
+    assert "UPMON_LATENCY_MS" in e and "UPMON_HOST" in e and "UPMON_SINCE" in e
+    assert entries[1]["UPMON_LOCATION"] == "https://example.net/moved"
+    # No secret in any log line.
+    assert not [l for l in dm.log() if "MfKQ9r8" in l]
+
+
+def test_receiver_down_and_daemon_killed_loses_nothing():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "kill-" + uuid.uuid4().hex[:8]
+    cfg = setup(d, srv, rcv, target, journald_on=False)
+    rcv.get("/_mode?m=fail")
+    dm = start(d, cfg)
+    dm.wait_log(target + r": unknown -> up")
+    srv.get("/_set?name=%s&status=503" % target)
+    h.wait_until(lambda: len(deliveries(rcv)) >= 3, 10, "three failed attempts of the down")
+    assert len({x["id"] for x in deliveries(rcv)}) == 1  # retries keep the id
+    dm.send(signal.SIGKILL)
+    dm.proc.wait()
+
+    # While the daemon is dead the site recovers; the receiver comes back.
+    srv.get("/_set?name=%s&status=200" % target)
+    rcv.get("/_mode?m=ok")
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 15, "down and recovered delivered")
+    dm.wait_log(r"from before the restart")
+    got = delivered(rcv)
+    assert types(got) == ["upmon.target.down", "upmon.target.recovered"], types(got)
+    ids = [x["id"] for x in got]
+    assert len(set(ids)) == 2, ids  # once per webhook-id
+    down_id = got[0]["id"]
+    assert all(x["id"] == down_id for x in deliveries(rcv)[:-1]), "the down kept its id"
+    # Nothing more to send: no repeat of either.
+    h.wait_until(lambda: dm.grep(target + r": unknown -> up") and
+                 len(dm.grep(target + r": unknown -> up")) >= 1, 5, "probe after restart")
+    rc, _ = dm.stop()
+    assert rc == 0
+    assert len(delivered(rcv)) == 2
+
+
+def test_restart_does_not_page_again():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "again-" + uuid.uuid4().hex[:8]
+    cfg = setup(d, srv, rcv, target, journald_on=False)
+    srv.get("/_set?name=%s&status=500" % target)
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(delivered(rcv)) >= 1, 10, "down delivered")
+    dm.stop()
+    dm = start(d, cfg, ["-v"])
+    dm.wait_log(target + r": 500 server_error", count=3)  # three probes after the restart
+    assert types(delivered(rcv)) == ["upmon.target.down"], types(delivered(rcv))
+    srv.get("/_set?name=%s&status=200" % target)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 10, "recovered")
+    assert types(delivered(rcv)) == ["upmon.target.down", "upmon.target.recovered"]
+    dm.stop()
+
+
+def test_hanging_receiver_never_delays_probes():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    rcv.get("/_mode?m=hang")
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  journald: false
+  webhooks:
+    - {name: slowpoke, url: '%s', timeout: 5s, format: slack}
+targets:
+%s  - {name: tick, url: '%s'}
+""" % (rcv.url("/hook"), "".join("  - {name: down%d, url: '%s'}\n" % (i, srv.url("/status/503"))
+                                  for i in range(8)), srv.url("/status/200")))
+    dm = start(d, cfg, ["--stats"])
+    h.wait_until(lambda: len(deliveries(rcv)) >= 4, 10, "four deliveries hanging")
+    start_ticks = len([e for e in srv.json("/_log") if e[0] == "/status/200"])
+    h.wait_until(lambda: len([e for e in srv.json("/_log") if e[0] == "/status/200"]) >=
+                 start_ticks + 4, 10, "four more probes with the receiver hanging")
+    rc, _ = dm.stop()
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    # Four attempts hang at once (the per-webhook limit), yet every probe of
+    # every target started on time.
+    assert len(deliveries(rcv)) == 4, len(deliveries(rcv))
+    assert stats["lateness_max_ms"] < 50, stats
+    assert stats["skipped"] == 0 and stats["late"] == 0, stats
+    ticks = [e[1] for e in srv.json("/_log") if e[0] == "/status/200"]
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert len(ticks) >= 4 and all(0.9 < g < 1.1 for g in gaps), gaps
+
+
+def test_429_retry_after_is_honoured():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "throttle-" + uuid.uuid4().hex[:8]
+    rcv.get("/_mode?m=429:2")
+    dm = start(d, setup(d, srv, rcv, target, journald_on=False))
+    srv.get("/_set?name=%s&status=503" % target)
+    h.wait_until(lambda: len(deliveries(rcv)) >= 1, 10, "first attempt")
+    rcv.get("/_mode?m=ok")
+    h.wait_until(lambda: len(delivered(rcv)) >= 1, 10, "delivered after Retry-After")
+    first, second = deliveries(rcv)[:2]
+    assert second["answer"] == "ok"
+    assert first["id"] == second["id"]
+    # retry_max is 1s, but the receiver asked for 2s.
+    assert second["time"] - first["time"] >= 1.9, second["time"] - first["time"]
+    dm.wait_log(r"answered 429.*attempt 2 in 2.0 s")
+    dm.stop()
+
+
+def test_client_error_is_not_retried():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "refused-" + uuid.uuid4().hex[:8]
+    rcv.get("/_mode?m=refuse")
+    dm = start(d, setup(d, srv, rcv, target, journald_on=False), ["--stats"])
+    srv.get("/_set?name=%s&status=503" % target)
+    dm.wait_log(r"webhook ops: down msg_\w+ of %s refused \(answered 400\); not retried" % target)
+    time.sleep(0)  # nothing to wait for: a retry would need retry_initial to pass
+    rc, _ = dm.stop()
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["webhook_pending"] == 0, stats
+    assert len(deliveries(rcv)) == 1
+
+
+def test_formats_and_routing():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  journald: false
+  webhooks:
+    - {name: chat, url: '%s', format: slack}
+    - {name: pager, url: '%s', format: alertmanager, min_severity: critical}
+    - {name: none, url: '%s', events: [recovered]}
+targets:
+  - {name: a, url: '%s', webhooks: [chat, pager, none]}
+  - {name: b, url: '%s', webhooks: [chat], severity: {404: warning}}
+""" % (rcv.url("/chat"), rcv.url("/pager"), rcv.url("/none"), srv.url("/status/503"),
+       srv.url("/status/404")))
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(deliveries(rcv)) >= 3, 10, "three deliveries")
+    dm.stop()
+    by = {}
+    for x in deliveries(rcv):
+        by.setdefault(x["path"], []).append(x["json"])
+    assert sorted(t["text"] for t in by["/chat"]) == sorted([
+        "a is down: 503 Service Unavailable (%s)" % srv.url("/status/503"),
+        "b is down: 404 Not Found (%s)" % srv.url("/status/404")]), by["/chat"]
+    assert len(by["/pager"]) == 1  # b's warning is below the pager's min_severity
+    am = by["/pager"][0]
+    assert am["version"] == "4" and am["status"] == "firing" and am["receiver"] == "pager"
+    assert am["alerts"][0]["labels"]["target"] == "a"
+    assert am["alerts"][0]["labels"]["alertname"] == "UpmonTargetDown"
+    assert "/none" not in by  # it only takes recovered
+
+
+def test_unusable_state_directory_is_a_clear_error():
+    d = h.tmpdir()
+    blocker = h.write(os.path.join(d, "file"), "not a directory")
+    cfg = h.config(d, "targets:\n  - {name: a, url: 'http://127.0.0.1:9/'}\n")
+    p = h.run(["-c", cfg, "--state-dir", os.path.join(blocker, "state")], timeout=10)
+    assert p.returncode == 1, p
+    assert "cannot create state directory %s/state: Not a directory" % blocker in p.stderr, p.stderr
+    # Two daemons cannot share one state directory.
+    dm = start(d, cfg)
+    dm.wait_log(r"started")
+    p = h.run(["-c", cfg, "--state-dir", os.path.join(d, "state")], timeout=10)
+    assert p.returncode == 1
+    assert "is in use by another upmond" in p.stderr, p.stderr
+    dm.stop()
+
+
+if __name__ == "__main__":
+    h.main(globals())
