@@ -48,6 +48,10 @@ struct ctx {
     struct diag_item *items;
     size_t nitems, capitems;
 
+    struct stat main_st; /* the main file, to never read it as a watch list */
+    struct stat scratch_st;
+    const char *basedir; /* the main file's directory: relative paths start there */
+
     /* The file being walked. */
     size_t fileidx;
     const char *file;
@@ -308,6 +312,9 @@ static const char *closest(const char *word, const char *const *cands, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (cands[i] == NULL)
             continue;
+        /* "warn" for "warning": a clear abbreviation is a hint too. */
+        if (strlen(word) >= 3 && strncmp(cands[i], word, strlen(word)) == 0)
+            return cands[i];
         size_t d = levenshtein(word, cands[i]);
         if (d < bestd) {
             bestd = d;
@@ -328,6 +335,26 @@ static void err_unknown(struct ctx *c, const yaml_node_t *n, const char *what, c
         err_at(c, n, "unknown %s \"%s\"", what, word);
 }
 
+/* Whether an earlier key of map equals this pair's (a repeat is reported). */
+static bool repeated_key(struct ctx *c, const yaml_node_t *map, const yaml_node_pair_t *pair,
+                         bool ignore_case)
+{
+    yaml_node_t *k = node(c, pair->key);
+
+    if (k->type != YAML_SCALAR_NODE)
+        return false;
+    for (const yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
+        yaml_node_t *pk = node(c, p->key);
+        if (pk->type == YAML_SCALAR_NODE && (ignore_case ? strcasecmp(scalar(pk), scalar(k))
+                                                         : strcmp(scalar(pk), scalar(k))) == 0) {
+            err_at(c, k, "duplicate key \"%s\" (first given at line %zu)", scalar(k),
+                   pk->start_mark.line + 1);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Looks up a mapping key among names; reports unknown and repeated keys.
  * Returns the index, or -1 when the pair is to be skipped. */
 static int mapping_key(struct ctx *c, const yaml_node_t *map, const yaml_node_pair_t *pair,
@@ -339,14 +366,8 @@ static int mapping_key(struct ctx *c, const yaml_node_t *map, const yaml_node_pa
         err_at(c, k, "%s keys must be names, not %s", what, node_kind(k));
         return -1;
     }
-    for (const yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
-        yaml_node_t *pk = node(c, p->key);
-        if (pk->type == YAML_SCALAR_NODE && strcmp(scalar(pk), scalar(k)) == 0) {
-            err_at(c, k, "duplicate key \"%s\" (first given at line %zu)", scalar(k),
-                   pk->start_mark.line + 1);
-            return -1;
-        }
-    }
+    if (repeated_key(c, map, pair, false))
+        return -1;
     for (size_t i = 0; i < nnames; i++)
         if (names[i] && strcmp(scalar(k), names[i]) == 0)
             return (int)i;
@@ -416,7 +437,7 @@ static int get_headers(struct ctx *c, const yaml_node_t *n, const char *what, st
     MAPPING_FOREACH(c, n, pair)
     {
         yaml_node_t *k = node(c, pair->key), *v = node(c, pair->value);
-        if (!want_scalar(c, k, "a header name")) {
+        if (!want_scalar(c, k, "a header name") || repeated_key(c, n, pair, true)) {
             rc = -1;
             continue;
         }
@@ -463,7 +484,7 @@ static int get_labels(struct ctx *c, const yaml_node_t *n, struct kv **kv, size_
     MAPPING_FOREACH(c, n, pair)
     {
         yaml_node_t *k = node(c, pair->key), *v = node(c, pair->value);
-        if (!want_scalar(c, k, "a label name")) {
+        if (!want_scalar(c, k, "a label name") || repeated_key(c, n, pair, false)) {
             rc = -1;
             continue;
         }
@@ -578,7 +599,7 @@ static int get_severity_rules(struct ctx *c, const yaml_node_t *n, struct severi
     {
         yaml_node_t *k = node(c, pair->key), *val = node(c, pair->value);
         struct severity_rule r;
-        if (get_code_range(c, k, "severity", &r.codes) < 0) {
+        if (repeated_key(c, n, pair, false) || get_code_range(c, k, "severity", &r.codes) < 0) {
             rc = -1;
             continue;
         }
@@ -1095,7 +1116,7 @@ static void parse_partial(struct ctx *c, const yaml_node_t *map, struct partial 
 
 /* Rules between keys. Each is reported only where one of its keys is given
  * at this level (own), so an error in defaults is not repeated per target. */
-static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own)
+static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own, bool clamped)
 {
     const struct target_conf *t = &merged->t;
     char a[32], b[32];
@@ -1113,12 +1134,16 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
                 a, b);
         rc = -1;
     }
+    /* A timeout never given follows a shorter interval down, so then the
+     * interval is what breaks the rule. */
     if (t->max_latency_ms && t->max_latency_ms >= t->timeout_ms &&
-        (OWN(TK_MAX_LATENCY) || OWN(TK_TIMEOUT))) {
+        (OWN(TK_MAX_LATENCY) || OWN(TK_TIMEOUT) || (clamped && OWN(TK_INTERVAL)))) {
         duration_format(t->max_latency_ms, a, sizeof(a));
         duration_format(t->timeout_ms, b, sizeof(b));
-        err_pos(c, WHERE(TK_MAX_LATENCY, TK_TIMEOUT),
-                "max_latency %s must be shorter than timeout %s", a, b);
+        struct pos where = OWN(TK_MAX_LATENCY) ? merged->pos[TK_MAX_LATENCY]
+                           : OWN(TK_TIMEOUT)   ? merged->pos[TK_TIMEOUT]
+                                               : merged->pos[TK_INTERVAL];
+        err_pos(c, where, "max_latency %s must be shorter than timeout %s", a, b);
         rc = -1;
     }
     if (t->flap_threshold && t->flap_threshold > t->flap_window &&
@@ -1316,12 +1341,23 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
         partial_overlay(&merged, &own);
         if (merged.t.webhooks_set)
             add_route(L, &merged);
-        if (!(merged.set & BIT(TK_TIMEOUT)) && merged.t.timeout_ms > merged.t.interval_ms)
+        bool clamped = false;
+        if (!(merged.set & BIT(TK_TIMEOUT)) && merged.t.timeout_ms > merged.t.interval_ms) {
             merged.t.timeout_ms = merged.t.interval_ms;
-        if (cross_check(c, &merged, own.set) < 0)
+            clamped = true;
+        }
+        if (cross_check(c, &merged, own.set, clamped) < 0)
             ok = false;
         target_conf_clear(&own.t);
         if (!ok) {
+            /* Broken, but its name may still clash with a good one. */
+            uintptr_t first = merged.t.name ? (uintptr_t)strmap_get(&L->names, merged.t.name) : 0;
+            if (first && (own.set & BIT(TK_NAME))) {
+                const struct target_conf *ft = &cfg->targets[first - 1];
+                err_pos(c, merged.pos[TK_NAME],
+                        "duplicate target name \"%s\" (first defined at %s:%u:%u)", merged.t.name,
+                        ft->file, ft->line, ft->col);
+            }
             target_conf_clear(&merged.t);
             continue;
         }
@@ -1356,7 +1392,7 @@ static void parse_defaults(struct ctx *c, const yaml_node_t *map, struct partial
         return;
     parse_partial(c, map, &own, true);
     partial_overlay(base, &own);
-    cross_check(c, base, own.set);
+    cross_check(c, base, own.set, false);
     target_conf_clear(&own.t);
 }
 
@@ -1491,8 +1527,10 @@ static void parse_webhook(struct ctx *c, const yaml_node_t *map)
                     break;
                 }
                 path = xasprintf("%s/%s", c->env->credentials_dir, scalar(v));
-            } else {
+            } else if (scalar(v)[0] == '/') {
                 path = xstrdup(scalar(v));
+            } else {
+                path = xasprintf("%s/%s", c->basedir, scalar(v)); /* like watch globs */
             }
             free(w.secret);
             w.secret = read_secret(path, err, sizeof(err));
@@ -1691,6 +1729,11 @@ static void parse_watch_file(struct loader *L, size_t fileidx)
     yaml_document_delete(&doc);
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 static bool has_glob_chars(const char *s)
 {
     return strpbrk(s, "*?[") != NULL;
@@ -1739,9 +1782,13 @@ static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedi
             size_t len = strlen(p);
             if (len && p[len - 1] == '/')
                 continue; /* a directory matched the glob */
-            bool dup = strcmp(p, c->cfg->path) == 0;
+            /* The same file under another spelling ("./upmon.yaml") is
+             * still the same file: compare device and inode. */
+            struct stat st;
+            bool dup = stat(p, &st) == 0 && same_file(&st, &c->main_st);
             for (size_t j = 0; j < *npaths && !dup; j++)
-                dup = strcmp((*paths)[j], p) == 0;
+                dup = strcmp((*paths)[j], p) == 0 ||
+                      (stat((*paths)[j], &c->scratch_st) == 0 && same_file(&st, &c->scratch_st));
             if (dup)
                 continue;
             *paths = xreallocarray(*paths, *npaths + 1, sizeof(**paths));
@@ -1760,7 +1807,9 @@ static void check_routes(struct loader *L)
     struct ctx *c = L->c;
     struct config *cfg = c->cfg;
     const char **names = xcalloc(cfg->nwebhooks + 1, sizeof(*names));
-    struct pos last = {SIZE_MAX, 0, 0};
+    struct strmap reported = {0}; /* "file:line:col:name" */
+    char **keys = NULL;
+    size_t nkeys = 0;
 
     for (size_t i = 0; i < cfg->nwebhooks; i++)
         names[i] = cfg->webhooks[i].name;
@@ -1770,10 +1819,17 @@ static void check_routes(struct loader *L)
             bool found = false;
             for (size_t w = 0; w < cfg->nwebhooks && !found; w++)
                 found = strcmp(r->names[j], names[w]) == 0;
-            if (found ||
-                (r->pos.file == last.file && r->pos.line == last.line && r->pos.col == last.col))
+            if (found)
                 continue;
-            last = r->pos;
+            char *key =
+                xasprintf("%zu:%u:%u:%s", r->pos.file, r->pos.line, r->pos.col, r->names[j]);
+            if (strmap_get(&reported, key)) {
+                free(key);
+                continue; /* inherited from defaults: said once, where they are */
+            }
+            keys = xreallocarray(keys, nkeys + 1, sizeof(*keys));
+            keys[nkeys++] = key;
+            strmap_put(&reported, key, key);
             const char *hint = closest(r->names[j], names, cfg->nwebhooks);
             if (hint)
                 err_pos(c, r->pos,
@@ -1791,6 +1847,10 @@ static void check_routes(struct loader *L)
         free(L->routes[i].target);
     }
     free(L->routes);
+    for (size_t i = 0; i < nkeys; i++)
+        free(keys[i]);
+    free(keys);
+    strmap_free(&reported);
     free(names);
 }
 
@@ -1813,6 +1873,19 @@ struct config *config_load(const char *path, const struct config_env *env, struc
     L.c = &c;
     builtin_defaults(&L.global);
 
+    if (stat(path, &c.main_st) < 0)
+        memset(&c.main_st, 0, sizeof(c.main_st));
+    char *basedir = xstrdup(path);
+    char *slash = strrchr(basedir, '/');
+    if (slash == basedir)
+        basedir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else {
+        free(basedir);
+        basedir = xstrdup(".");
+    }
+    c.basedir = basedir;
     size_t mainidx = add_file(cfg, path);
     if (load_document(&c, mainidx, &doc) == 0) {
         c.fileidx = mainidx;
@@ -1848,23 +1921,13 @@ struct config *config_load(const char *path, const struct config_env *env, struc
             if (targets)
                 parse_targets(&L, targets, &L.global);
             if (watch && !is_null(watch)) {
-                char *dir = xstrdup(path);
-                char *slash = strrchr(dir, '/');
-                if (slash == dir)
-                    dir[1] = '\0';
-                else if (slash)
-                    *slash = '\0';
-                else {
-                    free(dir);
-                    dir = xstrdup(".");
-                }
+                const char *dir = c.basedir;
                 if (watch->type == YAML_SEQUENCE_NODE) {
                     SEQUENCE_FOREACH(&c, watch, item)
                     expand_watch(&c, node(&c, *item), dir, &watch_paths, &nwatch);
                 } else {
                     expand_watch(&c, watch, dir, &watch_paths, &nwatch);
                 }
-                free(dir);
             }
         }
         yaml_document_delete(&doc);
@@ -1879,6 +1942,7 @@ struct config *config_load(const char *path, const struct config_env *env, struc
 
     target_conf_clear(&L.global.t);
     strmap_free(&L.names);
+    free(basedir);
 
     qsort(c.items, c.nitems, sizeof(*c.items), diag_cmp);
     for (size_t i = 0; i < c.nitems; i++)

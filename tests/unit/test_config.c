@@ -1,407 +1,1082 @@
-/* Configuration loading and validation: inheritance and merging, and the
- * exact diagnostics for mistakes, each at its line and column. Files are
- * written to a fresh temporary directory by each test. */
+/* Configuration: loading good files (inheritance, merging, every value),
+ * and bad ones, each with the exact "FILE:LINE:COL: message" diagnostics.
+ * Data files are in tests/unit/data/config; secrets are written to a
+ * temporary directory made per test. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "config.h"
+#include "eventtype.h"
 #include "util.h"
 
-static char dir[64];
+#define CONFIG_DIR  UPMON_TEST_DATA "/config"
+#define DATA(f)     CONFIG_DIR "/" f
+#define AT(f, rest) DATA(f) ":" rest
 
-static int setup(void **state)
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+/* ---- helpers ---- */
+
+/* Loads path and checks that it fails with exactly the diagnostics in want,
+ * in that order. Frees everything before asserting, so a failure leaks
+ * nothing; on a mismatch it prints both lists. */
+static void check_diags(const char *path, const struct config_env *env, const char *const *want,
+                        size_t nwant)
 {
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/upmon-config-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
+    struct diags d = {0};
+    struct config *cfg = config_load(path, env, &d);
+    bool loaded = cfg != NULL;
+    bool same = d.n == nwant;
 
-static int teardown(void **state)
-{
-    (void)state;
-    char *cmd = xasprintf("rm -rf '%s'", dir);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
-
-static char *file(const char *name, const char *text)
-{
-    char *path = xasprintf("%s/%s", dir, name);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0755);
-    *slash = '/';
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
-static struct config *load(const char *path, struct diags *d)
-{
-    struct config_env env = {NULL};
-    memset(d, 0, sizeof(*d));
-    return config_load(path, &env, d);
-}
-
-/* Loads path and expects exactly the given diagnostics, each written with
- * "%s" standing for the file (the one named in it). */
-static void expect_errors(const char *path, const char *const *want, size_t n)
-{
-    struct diags d;
-    struct config *cfg = load(path, &d);
-
-    assert_null(cfg);
-    for (size_t i = 0; i < d.n; i++)
-        print_message("got: %s\n", d.msgs[i]);
-    assert_int_equal(d.n, n);
-    for (size_t i = 0; i < n; i++)
-        assert_string_equal(d.msgs[i], want[i]);
+    for (size_t i = 0; same && i < nwant; i++)
+        same = strcmp(d.msgs[i], want[i]) == 0;
+    if (!same) {
+        print_message("%s: got %zu diagnostics:\n", path, d.n);
+        for (size_t i = 0; i < d.n; i++)
+            print_message("  got:  %s\n", d.msgs[i]);
+        for (size_t i = 0; i < nwant; i++)
+            print_message("  want: %s\n", want[i]);
+    }
+    config_free(cfg);
     diags_free(&d);
+    assert_false(loaded);
+    assert_true(same);
 }
 
-static void inheritance_and_merging(void **state)
+#define EXPECT_DIAGS_ENV(path, env, ...)                                                           \
+    do {                                                                                           \
+        const char *const want_[] = {__VA_ARGS__};                                                 \
+        check_diags(path, env, want_, ARRAY_SIZE(want_));                                          \
+    } while (0)
+
+#define EXPECT_DIAGS(file, ...) EXPECT_DIAGS_ENV(DATA(file), NULL, __VA_ARGS__)
+
+/* Loads a file that must be valid. */
+static struct config *load_ok(const char *path, const struct config_env *env)
 {
-    (void)state;
-    char *main_path = file(
-        "upmon.yaml", "defaults:\n"
-                      "  interval: 1m\n"
-                      "  timeout: 5s\n"
-                      "  headers: {X-Team: all, Accept: text/html}\n"
-                      "  labels: {env: prod}\n"
-                      "  expect: [2xx, 401]\n"
-                      "watch: [watch.d/*.yaml]\n"
-                      "alerts:\n"
-                      "  webhooks:\n"
-                      "    - {name: chat, url: 'https://chat.example/hook', format: slack}\n"
-                      "    - {name: pager, url: 'https://pager.example/', format: alertmanager,\n"
-                      "       min_severity: critical, events: [down, recovered]}\n"
-                      "engine: {max_concurrent: 64, user_agent: probe/1}\n"
-                      "targets:\n"
-                      "  - {name: root, url: 'http://127.0.0.1/'}\n");
-    char *w = file("watch.d/web.yaml", "defaults:\n"
-                                       "  interval: 10s\n"
-                                       "  headers: {X-Team: web}\n"
-                                       "  labels: {team: web}\n"
-                                       "targets:\n"
-                                       "  - name: shop\n"
-                                       "    url: https://shop.example.com/\n"
-                                       "    headers: {Accept: application/json}\n"
-                                       "    labels: {env: staging}\n"
-                                       "    expect: 200\n"
-                                       "    webhooks: [pager]\n"
-                                       "    severity: {404: warning, 5xx: critical}\n"
-                                       "    body_regex: '^<!doctype'\n"
-                                       "    method: POST\n"
-                                       "    body: '{}'\n"
-                                       "  - name: quiet\n"
-                                       "    url: https://quiet.example.com/\n"
-                                       "    enabled: no\n"
-                                       "    webhooks: []\n");
-    free(file("watch.d/notes.txt", "not a watch list"));
-    struct diags d;
-    struct config *cfg = load(main_path, &d);
+    struct diags d = {0};
+    struct config *cfg = config_load(path, env, &d);
+
     for (size_t i = 0; i < d.n; i++)
-        print_message("%s\n", d.msgs[i]);
+        print_message("unexpected: %s\n", d.msgs[i]);
+    size_t n = d.n;
+    diags_free(&d);
+    if (n != 0)
+        config_free(cfg);
+    assert_int_equal(n, 0);
     assert_non_null(cfg);
-    assert_int_equal(cfg->ntargets, 3);
-    assert_int_equal(config_watch_files(cfg), 1);
-    assert_int_equal(cfg->max_concurrent, 64);
-    assert_string_equal(cfg->user_agent, "probe/1");
-    assert_true(cfg->journald);
+    return cfg;
+}
 
-    const struct target_conf *root = &cfg->targets[0];
-    assert_string_equal(root->name, "root");
-    assert_int_equal(root->interval_ms, 60000);
-    assert_int_equal(root->timeout_ms, 5000);
-    assert_int_equal(root->failure_threshold, 2);
-    assert_int_equal(root->nexpect, 2);
-    assert_int_equal(root->expect[0].lo, 200);
-    assert_int_equal(root->expect[0].hi, 299);
-    assert_int_equal(root->expect[1].lo, 401);
-    assert_false(root->webhooks_set);
-    assert_true(target_routes_to(root, "chat"));
+static const struct target_conf *find_target(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if (strcmp(cfg->targets[i].name, name) == 0)
+            return &cfg->targets[i];
+    fail_msg("no target %s", name);
+    return NULL;
+}
 
-    const struct target_conf *shop = &cfg->targets[1];
-    assert_string_equal(shop->file, w);
-    assert_int_equal(shop->line, 6);
-    assert_int_equal(shop->col, 5);
-    assert_int_equal(shop->interval_ms, 10000); /* the watch list's defaults */
-    assert_int_equal(shop->timeout_ms, 5000);   /* the global defaults */
-    /* Headers merge key by key (case-insensitively); labels too. */
-    assert_int_equal(shop->nheaders, 2);
-    assert_string_equal(shop->headers[0].key, "X-Team");
-    assert_string_equal(shop->headers[0].value, "web");
-    assert_string_equal(shop->headers[1].key, "Accept");
-    assert_string_equal(shop->headers[1].value, "application/json");
-    assert_int_equal(shop->nlabels, 2);
-    assert_string_equal(shop->labels[0].key, "env");
-    assert_string_equal(shop->labels[0].value, "staging");
-    assert_string_equal(shop->labels[1].key, "team");
-    /* Everything else is replaced. */
-    assert_int_equal(shop->nexpect, 1);
-    assert_int_equal(shop->expect[0].lo, 200);
-    assert_int_equal(shop->expect[0].hi, 200);
-    assert_int_equal(shop->nseverity, 2);
-    assert_int_equal(shop->severity[1].codes.lo, 500);
-    assert_int_equal(shop->severity[1].severity, SEV_CRITICAL);
-    assert_non_null(shop->body_regex);
-    assert_string_equal(shop->method, "POST");
-    assert_string_equal(shop->body, "{}");
-    assert_true(shop->webhooks_set);
-    assert_true(target_routes_to(shop, "pager"));
-    assert_false(target_routes_to(shop, "chat"));
+static const struct webhook_conf *find_webhook(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nwebhooks; i++)
+        if (strcmp(cfg->webhooks[i].name, name) == 0)
+            return &cfg->webhooks[i];
+    fail_msg("no webhook %s", name);
+    return NULL;
+}
 
-    const struct target_conf *quiet = &cfg->targets[2];
-    assert_false(quiet->enabled);
-    assert_true(quiet->webhooks_set);
-    assert_false(target_routes_to(quiet, "chat"));
+static void assert_kv(const struct kv *kv, size_t n, size_t i, const char *key, const char *value)
+{
+    assert_true(i < n);
+    assert_string_equal(kv[i].key, key);
+    assert_string_equal(kv[i].value, value);
+}
+
+static void assert_range(const struct code_range *r, unsigned lo, unsigned hi)
+{
+    assert_int_equal(r->lo, lo);
+    assert_int_equal(r->hi, hi);
+}
+
+static int load_good(void **state)
+{
+    *state = load_ok(DATA("good.yaml"), NULL);
+    return 0;
+}
+
+static int free_config(void **state)
+{
+    config_free(*state);
+    return 0;
+}
+
+/* ---- good configurations ---- */
+
+static void good_files_and_summary(void **state)
+{
+    const struct config *cfg = *state;
+    char buf[128];
+
+    assert_string_equal(cfg->path, DATA("good.yaml"));
+    assert_int_equal(cfg->nfiles, 3);
+    assert_string_equal(cfg->files[0], DATA("good.yaml"));
+    assert_string_equal(cfg->files[1], DATA("good.d/a-web.yaml"));
+    assert_string_equal(cfg->files[2], DATA("good.d/b-api.yaml"));
+    assert_int_equal(config_watch_files(cfg), 2);
+    config_summary(cfg, buf, sizeof(buf));
+    assert_string_equal(buf, "4 targets (1 disabled) from 2 watch files, 2 webhooks");
+    config_summary(cfg, buf, 10);
+    assert_string_equal(buf, "4 targets");
+
+    assert_false(cfg->journald);
+    assert_int_equal(cfg->max_concurrent, 50);
+    assert_string_equal(cfg->user_agent, "upmon-test/1.0");
+
+    /* Main-file targets first, then each watch list in glob order. */
+    assert_int_equal(cfg->ntargets, 4);
+    assert_string_equal(cfg->targets[0].name, "main-site");
+    assert_string_equal(cfg->targets[1].name, "home");
+    assert_string_equal(cfg->targets[2].name, "shop");
+    assert_string_equal(cfg->targets[3].name, "api");
+}
+
+/* Only builtin and global defaults. */
+static void good_main_target(void **state)
+{
+    const struct target_conf *t = find_target(*state, "main-site");
+
+    assert_string_equal(t->file, DATA("good.yaml"));
+    assert_int_equal(t->line, 39);
+    assert_int_equal(t->col, 5);
+    assert_string_equal(t->url, "https://www.example.org/");
+    assert_string_equal(t->method, "GET");
+    assert_null(t->body);
+    assert_int_equal(t->interval_ms, 60000);
+    assert_int_equal(t->timeout_ms, 20000);
+    assert_int_equal(t->max_latency_ms, 0);
+    assert_int_equal(t->cert_expiry_warning_ms, 14ull * 86400000);
+    assert_int_equal(t->remind_every_ms, 0);
+    assert_int_equal(t->failure_threshold, 3);
+    assert_int_equal(t->recovery_threshold, 1);
+    assert_int_equal(t->flap_threshold, 6);
+    assert_int_equal(t->flap_window, 20);
+    assert_int_equal(t->nheaders, 2);
+    assert_kv(t->headers, t->nheaders, 0, "User-Agent", "upmon-test");
+    assert_kv(t->headers, t->nheaders, 1, "X-Team", "core");
+    assert_int_equal(t->nlabels, 2);
+    assert_kv(t->labels, t->nlabels, 0, "env", "prod");
+    assert_kv(t->labels, t->nlabels, 1, "team", "core");
+    assert_int_equal(t->nexpect, 1);
+    assert_range(&t->expect[0], 200, 299);
+    assert_int_equal(t->nseverity, 0);
+    assert_false(t->follow_redirects);
+    assert_true(t->tls_verify);
+    assert_true(t->enabled);
+    assert_null(t->body_contains);
+    assert_null(t->body_regex_src);
+    assert_null(t->body_regex);
+    assert_false(t->webhooks_set);
+    assert_int_equal(t->nwebhooks, 0);
+}
+
+/* builtin -> global defaults -> watch-list defaults; headers and labels merge. */
+static void good_watch_defaults(void **state)
+{
+    const struct target_conf *t = find_target(*state, "home");
+
+    assert_string_equal(t->file, DATA("good.d/a-web.yaml"));
+    assert_int_equal(t->line, 15);
+    assert_int_equal(t->col, 5);
+    assert_int_equal(t->interval_ms, 120000); /* watch list over global */
+    assert_int_equal(t->timeout_ms, 20000);   /* global */
+    assert_int_equal(t->failure_threshold, 3);
+    assert_int_equal(t->recovery_threshold, 1); /* builtin */
+    /* x-team replaces X-Team case-insensitively, keeping the first spelling. */
+    assert_int_equal(t->nheaders, 3);
+    assert_kv(t->headers, t->nheaders, 0, "User-Agent", "upmon-test");
+    assert_kv(t->headers, t->nheaders, 1, "X-Team", "web");
+    assert_kv(t->headers, t->nheaders, 2, "Accept", "text/html");
+    assert_int_equal(t->nlabels, 4);
+    assert_kv(t->labels, t->nlabels, 0, "env", "prod");
+    assert_kv(t->labels, t->nlabels, 1, "team", "web");
+    assert_kv(t->labels, t->nlabels, 2, "owner", "alice");
+    assert_kv(t->labels, t->nlabels, 3, "tier", "1");
+    assert_int_equal(t->nexpect, 1);
+    assert_range(&t->expect[0], 200, 299);
+    assert_int_equal(t->nseverity, 1);
+    assert_range(&t->severity[0].codes, 404, 404);
+    assert_int_equal(t->severity[0].severity, SEV_WARNING);
+    assert_true(t->webhooks_set);
+    assert_int_equal(t->nwebhooks, 1);
+    assert_string_equal(t->webhooks[0], "ops");
+    assert_true(t->enabled);
+}
+
+/* Every key set on the target itself. */
+static void good_target_overrides(void **state)
+{
+    const struct target_conf *t = find_target(*state, "shop");
+
+    assert_int_equal(t->line, 20);
+    assert_int_equal(t->col, 5);
+    assert_string_equal(t->url, "https://shop.example.com/cart?x=1");
+    assert_string_equal(t->method, "POST");
+    assert_string_equal(t->body, "{\"ping\":true}");
+    assert_int_equal(t->interval_ms, 120000);
+    assert_int_equal(t->timeout_ms, 5000);
+    assert_int_equal(t->max_latency_ms, 2000);
+    assert_int_equal(t->remind_every_ms, 30ull * 60000);
+    assert_int_equal(t->cert_expiry_warning_ms, 7ull * 86400000);
+    assert_int_equal(t->nheaders, 4);
+    assert_kv(t->headers, t->nheaders, 0, "User-Agent", "upmon-test");
+    assert_kv(t->headers, t->nheaders, 1, "X-Team", "payments");
+    assert_kv(t->headers, t->nheaders, 2, "Accept", "text/html");
+    assert_kv(t->headers, t->nheaders, 3, "Content-Type", "application/json");
+    assert_int_equal(t->nlabels, 3);
+    assert_kv(t->labels, t->nlabels, 1, "team", "web");
+    /* expect and severity replace what is inherited, they do not merge. */
+    assert_int_equal(t->nexpect, 2);
+    assert_range(&t->expect[0], 200, 299);
+    assert_range(&t->expect[1], 401, 401);
+    assert_int_equal(t->nseverity, 2);
+    assert_range(&t->severity[0].codes, 300, 399);
+    assert_int_equal(t->severity[0].severity, SEV_OK);
+    assert_range(&t->severity[1].codes, 503, 503);
+    assert_int_equal(t->severity[1].severity, SEV_WARNING);
+    assert_true(t->follow_redirects);
+    assert_false(t->tls_verify);
+    assert_false(t->enabled);
+    assert_string_equal(t->body_contains, "Add to cart");
+    assert_string_equal(t->body_regex_src, "^<!doctype html>");
+    assert_non_null(t->body_regex);
+    assert_int_equal(regexec(t->body_regex, "<!doctype html><p>", 0, NULL, 0), 0);
+    assert_int_equal(regexec(t->body_regex, "<p><!doctype html>", 0, NULL, 0), REG_NOMATCH);
+    assert_true(t->webhooks_set);
+    assert_int_equal(t->nwebhooks, 1);
+    assert_string_equal(t->webhooks[0], "pager");
+}
+
+/* A second watch list gets the global defaults, not the first list's. */
+static void good_second_watch_list(void **state)
+{
+    const struct target_conf *t = find_target(*state, "api");
+
+    assert_string_equal(t->file, DATA("good.d/b-api.yaml"));
+    assert_int_equal(t->line, 5);
+    assert_int_equal(t->col, 5); /* a flow mapping starts at its brace */
+    assert_string_equal(t->url, "http://api.example.com:8080/health");
+    assert_string_equal(t->method, "HEAD");
+    assert_int_equal(t->interval_ms, 90ull * 60000);
+    assert_int_equal(t->timeout_ms, 20000);
+    assert_int_equal(t->failure_threshold, 5);
+    assert_int_equal(t->nheaders, 2);
+    assert_kv(t->headers, t->nheaders, 1, "X-Team", "core");
+    assert_int_equal(t->nlabels, 2);
+    assert_kv(t->labels, t->nlabels, 1, "team", "core");
+    assert_int_equal(t->nseverity, 0);
+    assert_true(t->webhooks_set); /* webhooks: [] routes nowhere */
+    assert_int_equal(t->nwebhooks, 0);
+}
+
+static void good_webhooks(void **state)
+{
+    const struct config *cfg = *state;
+    const struct webhook_conf *w;
 
     assert_int_equal(cfg->nwebhooks, 2);
-    assert_int_equal(cfg->webhooks[1].format, WEBHOOK_ALERTMANAGER);
-    assert_int_equal(cfg->webhooks[1].min_severity, SEV_CRITICAL);
-    assert_int_equal(cfg->webhooks[1].events, (1u << 0) | (1u << 3));
-    assert_int_equal(cfg->webhooks[0].min_severity, SEV_WARNING);
-    assert_int_equal(cfg->webhooks[0].max_age_ms, 86400000);
+    w = find_webhook(cfg, "ops");
+    assert_ptr_equal(w, &cfg->webhooks[0]);
+    assert_string_equal(w->file, DATA("good.yaml"));
+    assert_int_equal(w->line, 20);
+    assert_int_equal(w->col, 7);
+    assert_string_equal(w->url, "https://hooks.example.com/upmon");
+    assert_int_equal(w->format, WEBHOOK_STANDARD);
+    assert_null(w->secret);
+    assert_null(w->secret_source);
+    assert_int_equal(w->min_severity, SEV_CRITICAL);
+    assert_int_equal(w->events, (1u << EVT_DOWN) | (1u << EVT_RECOVERED));
+    assert_int_equal(w->timeout_ms, 5000);
+    assert_int_equal(w->max_age_ms, 86400000);
+    assert_int_equal(w->retry_initial_ms, 1000);
+    assert_int_equal(w->retry_max_ms, 300000);
+    assert_int_equal(w->nheaders, 1);
+    assert_kv(w->headers, w->nheaders, 0, "Authorization", "Bearer abc");
 
-    char summary[256];
-    config_summary(cfg, summary, sizeof(summary));
-    assert_string_equal(summary, "3 targets (1 disabled) from 1 watch file, 2 webhooks");
+    w = find_webhook(cfg, "pager");
+    assert_int_equal(w->line, 27);
+    assert_int_equal(w->format, WEBHOOK_ALERTMANAGER);
+    assert_string_equal(webhook_format_name(w->format), "alertmanager");
+    assert_int_equal(w->min_severity, SEV_WARNING);
+    assert_int_equal(w->events, EVT_ALL);
+    assert_int_equal(w->timeout_ms, 10000);
+    assert_int_equal(w->max_age_ms, 2 * 3600000);
+    assert_int_equal(w->retry_initial_ms, 2000);
+    assert_int_equal(w->retry_max_ms, 60000);
+    assert_int_equal(w->nheaders, 0);
+}
 
-    /* Equality, for reloads. */
-    struct diags d2;
-    struct config *again = load(main_path, &d2);
-    assert_non_null(again);
-    assert_true(target_conf_equal(&cfg->targets[1], &again->targets[1]));
-    assert_false(target_conf_equal(&cfg->targets[1], &again->targets[2]));
-    assert_true(webhook_conf_equal(&cfg->webhooks[0], &again->webhooks[0]));
-    again->targets[1].timeout_ms++;
-    assert_false(target_conf_equal(&cfg->targets[1], &again->targets[1]));
-    config_free(again);
+static void good_routing(void **state)
+{
+    const struct config *cfg = *state;
+    const struct target_conf *all = find_target(cfg, "main-site");
+    const struct target_conf *ops = find_target(cfg, "home");
+    const struct target_conf *pager = find_target(cfg, "shop");
+    const struct target_conf *none = find_target(cfg, "api");
+
+    assert_true(target_routes_to(all, "ops"));
+    assert_true(target_routes_to(all, "pager"));
+    assert_true(target_routes_to(all, "anything"));
+    assert_true(target_routes_to(ops, "ops"));
+    assert_false(target_routes_to(ops, "pager"));
+    assert_false(target_routes_to(ops, "OPS"));
+    assert_false(target_routes_to(pager, "ops"));
+    assert_true(target_routes_to(pager, "pager"));
+    assert_false(target_routes_to(none, "ops"));
+    assert_false(target_routes_to(none, "pager"));
+}
+
+static void good_singular_summary(void **state)
+{
+    struct config *cfg = load_ok(DATA("single.yaml"), NULL);
+    char buf[128];
+
+    (void)state;
+    config_summary(cfg, buf, sizeof(buf));
+    assert_string_equal(buf, "1 target (0 disabled) from 1 watch file, 1 webhook");
+    assert_int_equal(config_watch_files(cfg), 1);
+    assert_string_equal(cfg->files[1], DATA("single.d/one.yaml"));
+    assert_true(cfg->journald); /* the default */
+    assert_int_equal(cfg->max_concurrent, 500);
+    assert_null(cfg->user_agent);
     config_free(cfg);
-    free(main_path);
-    free(w);
 }
 
-static void timeout_follows_a_short_interval(void **state)
+/* A watch list named twice is read once; a glob matching nothing is fine. */
+static void good_watch_dedupe(void **state)
 {
+    struct config *cfg = load_ok(DATA("dedupe.yaml"), NULL);
+
     (void)state;
-    char *p =
-        file("short.yaml", "targets:\n  - {name: a, url: 'http://127.0.0.1/', interval: 2s}\n");
-    struct diags d;
-    struct config *cfg = load(p, &d);
-    assert_non_null(cfg);
-    assert_int_equal(cfg->targets[0].timeout_ms, 2000); /* never set: clamped, not an error */
+    assert_int_equal(cfg->nfiles, 2);
+    assert_int_equal(cfg->ntargets, 1);
+    assert_string_equal(cfg->targets[0].name, "only");
     config_free(cfg);
-    free(p);
 }
 
-static void many_errors_in_one_run(void **state)
+/* A glob in the main file's directory matches the main file too: it is not
+ * read again as a watch list, and other files the glob skips are not read. */
+static void good_glob_skips_main_file(void **state)
 {
+    struct config *cfg = load_ok(DATA("self.d/upmon.yaml"), NULL);
+
     (void)state;
-    char *p = file("bad.yaml", "defaults:\n"                      /* 1 */
-                               "  failure_threshold: 0\n"         /* 2 */
-                               "  remind_every: 10s\n"            /* 3 */
-                               "targets:\n"                       /* 4 */
-                               "  - name: a\n"                    /* 5 */
-                               "    url: http://\n"               /* 6 */
-                               "    method: GETT\n"               /* 7 */
-                               "    interval: 10 s\n"             /* 8 */
-                               "    tiemout: 1s\n"                /* 9 */
-                               "  - name: b\n"                    /* 10 */
-                               "    url: https://b.example/\n"    /* 11 */
-                               "    body_regex: '(('\n"           /* 12 */
-                               "    labels: {9lives: x}\n"        /* 13 */
-                               "    headers: {'Bad Header': x}\n" /* 14 */
-                               "    max_latency: 20s\n"           /* 15 */
-                               "    webhooks: [ops]\n"            /* 16 */
-                               "  - name: c\n"                    /* 17 */
-                               "    name: d\n"                    /* 18 */
-                               "    url: [https://c.example/]\n"  /* 19 */
-                               "  - just a string\n");            /* 20 */
-    char *w[16];
-    const char *fmt[] = {
-        "%s:2:22: failure_threshold must be between 1 and 100, not 0",
-        "%s:3:17: remind_every must be between 1m and 365d (or 0 for never), not 10s",
-        "%s:6:10: url \"http://\" is not a valid URL: No host part in the URL",
-        "%s:7:13: unknown method \"GETT\" (did you mean \"GET\"?)",
-        "%s:8:15: interval: invalid duration \"10 s\": unknown unit \" s\" (use ms, s, m, h or d)",
-        "%s:9:5: unknown target key \"tiemout\" (did you mean \"timeout\"?)",
-        "%s:12:17: body_regex \"((\" is not a valid extended regular expression: Unmatched ( "
-        "or \\(",
-        "%s:13:14: label name \"9lives\" must be letters, digits and underscores, not starting "
-        "with a digit (at most 48)",
-        "%s:14:15: \"Bad Header\" is not a valid header name",
-        "%s:15:5: max_latency 20s must be shorter than timeout 10s",
-        "%s:16:5: target b routes to unknown webhook \"ops\"",
-        "%s:18:5: duplicate key \"name\" (first given at line 17)",
-        "%s:19:10: url must be a single value, not a list",
-        "%s:20:5: a target must be a mapping, not a scalar",
-    };
-    size_t n = sizeof(fmt) / sizeof(fmt[0]);
-    for (size_t i = 0; i < n; i++)
-        w[i] = xasprintf(fmt[i], p);
-    expect_errors(p, (const char *const *)w, n);
-    for (size_t i = 0; i < n; i++)
-        free(w[i]);
-    free(p);
+    assert_int_equal(cfg->nfiles, 2);
+    assert_string_equal(cfg->files[1], DATA("self.d/web.yaml"));
+    assert_int_equal(cfg->ntargets, 1);
+    config_free(cfg);
 }
 
-static void errors_across_files_in_order(void **state)
+/* Given as a bare file name (upmond -c upmon.yaml from its directory), the
+ * main file is matched by its own glob as "./upmon.yaml": it is the same
+ * file (device and inode), so it is not read again as a watch list. */
+static void bad_main_file_by_bare_name_read_as_watch_list(void **state)
 {
-    (void)state;
-    char *a = file("two/a.yaml", "targets:\n  - {name: web, url: 'http://127.0.0.1/'}\n");
-    char *b = file("two/b.yaml", "defaults: {intervall: 1s}\ntargets:\n"
-                                 "  - {name: web, url: 'http://127.0.0.1/b'}\n");
-    char *m = file("two/upmon.yaml", "watch: ['*.yaml']\nalerts: {journal: true}\n");
-    char *w[3];
-    w[0] = xasprintf("%s:2:10: unknown alerts key \"journal\" (did you mean \"journald\"?)", m);
-    w[1] = xasprintf("%s:1:12: unknown defaults key \"intervall\" (did you mean \"interval\"?)", b);
-    w[2] = xasprintf("%s:3:6: duplicate target name \"web\" (first defined at %s:2:5)", b, a);
-    expect_errors(m, (const char *const *)w, 3);
-    for (int i = 0; i < 3; i++)
-        free(w[i]);
-    free(a);
-    free(b);
-    free(m);
-}
-
-static void webhook_mistakes(void **state)
-{
-    (void)state;
-    char *good = file("secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
-    char *bad = file("badsecret", "hunter2\n");
-    char *text = xasprintf(
-        "alerts:\n"
-        "  webhooks:\n"
-        "    - {name: a, url: 'https://a.example/', format: standrad}\n"               /* 3 */
-        "    - {name: b, url: 'https://b.example/', secret_file: %s/none}\n"           /* 4 */
-        "    - {name: c, url: 'https://c.example/', format: slack, secret_file: %s}\n" /* 5 */
-        "    - {name: d, url: 'https://d.example/', secret_file: %s}\n"                /* 6 */
-        "    - {name: e, url: 'https://e.example/', secret_credential: ops}\n"         /* 7 */
-        "    - {name: f, url: 'https://f.example/', events: [down, up]}\n"             /* 8 */
-        "    - {name: g, url: 'https://g.example/', secret_file: %s}\n"                /* 9 */
-        "    - {name: g, url: 'https://g2.example/'}\n"                                /* 10 */
-        "    - {url: 'https://h.example/'}\n",                                         /* 11 */
-        dir, good, bad, good);
-    char *p = file("hooks.yaml", text);
-    char *w[8];
-    w[0] =
-        xasprintf("%s:3:52: unknown webhook format \"standrad\" (did you mean \"standard\"?)", p);
-    w[1] =
-        xasprintf("%s:4:57: secret_file: cannot read %s/none: No such file or directory", p, dir);
-    w[2] = xasprintf("%s:5:59: the slack format is not signed; a secret is only used by the "
-                     "standard format",
-                     p);
-    w[3] = xasprintf("%s:6:44: the secret in secret_file %s must be \"whsec_\" followed by base64",
-                     p, bad);
-    w[4] = xasprintf("%s:7:63: secret_credential ops: $CREDENTIALS_DIRECTORY is not set (give the "
-                     "secret with LoadCredential= in the unit, or use secret_file)",
-                     p);
-    w[5] = xasprintf("%s:8:59: unknown event \"up\"", p);
-    w[6] = xasprintf("%s:10:8: duplicate webhook name \"g\" (first defined at %s:9:7)", p, p);
-    w[7] = xasprintf("%s:11:7: webhook has no name", p);
-    expect_errors(p, (const char *const *)w, 8);
-    for (int i = 0; i < 8; i++)
-        free(w[i]);
-
-    /* With $CREDENTIALS_DIRECTORY, the credential is read from there. */
-    char *cred = file("creds/ops", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-    char *credtext =
-        xasprintf("alerts:\n  webhooks:\n"
-                  "    - {name: e, url: 'https://e.example/', secret_credential: ops}\n");
-    char *cp = file("cred.yaml", credtext);
-    char *credir = xasprintf("%s/creds", dir);
-    struct config_env env = {credir};
+    char cwd[4096];
     struct diags d = {0};
-    struct config *cfg = config_load(cp, &env, &d);
-    assert_non_null(cfg);
-    assert_string_equal(cfg->webhooks[0].secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    struct config *cfg;
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(DATA("self.d")), 0);
+    cfg = config_load("upmon.yaml", NULL, &d);
+    assert_int_equal(chdir(cwd), 0);
+    for (size_t i = 0; i < d.n; i++)
+        print_message("got: %s\n", d.msgs[i]);
+    size_t ndiags = d.n, nfiles = cfg ? cfg->nfiles : 0;
+    diags_free(&d);
     config_free(cfg);
-    free(credir);
-    free(cp);
-    free(credtext);
-    free(cred);
-    free(p);
-    free(text);
-    free(good);
-    free(bad);
+    assert_int_equal(ndiags, 0);
+    assert_int_equal(nfiles, 2);
 }
 
-static void files_that_are_not_configurations(void **state)
+/* A timeout never set anywhere is clamped to a shorter interval, silently;
+ * one set explicitly is kept. */
+static void good_timeout_clamped(void **state)
+{
+    struct config *cfg = load_ok(DATA("clamp.yaml"), NULL);
+    const struct target_conf *t;
+
+    (void)state;
+    t = find_target(cfg, "fast"); /* interval 3s from defaults */
+    assert_int_equal(t->interval_ms, 3000);
+    assert_int_equal(t->timeout_ms, 3000);
+    t = find_target(cfg, "faster");
+    assert_int_equal(t->interval_ms, 2000);
+    assert_int_equal(t->timeout_ms, 2000);
+    t = find_target(cfg, "explicit");
+    assert_int_equal(t->interval_ms, 5000);
+    assert_int_equal(t->timeout_ms, 4000);
+    t = find_target(cfg, "slow");
+    assert_int_equal(t->interval_ms, 60000);
+    assert_int_equal(t->timeout_ms, 10000);
+    config_free(cfg);
+}
+
+/* ---- bad files ---- */
+
+static void bad_unknown_keys(void **state)
 {
     (void)state;
-    char *w[1];
-    char *empty = file("empty.yaml", "\n# nothing\n");
-    w[0] = xasprintf("%s: file is empty", empty);
-    expect_errors(empty, (const char *const *)w, 1);
-    free(w[0]);
+    EXPECT_DIAGS(
+        "unknown-key.yaml",
+        AT("unknown-key.yaml",
+           "2:3: unknown defaults key \"intervall\" (did you mean \"interval\"?)"),
+        AT("unknown-key.yaml", "6:5: unknown target key \"frobnicate\""),
+        AT("unknown-key.yaml", "7:5: unknown target key \"Timeout\" (did you mean \"timeout\"?)"));
+}
 
-    char *missing = xasprintf("%s/missing.yaml", dir);
-    w[0] = xasprintf("%s: cannot open: No such file or directory", missing);
-    expect_errors(missing, (const char *const *)w, 1);
-    free(w[0]);
+static void bad_types(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "types.yaml", AT("types.yaml", "2:13: interval must be a single value, not a list"),
+        AT("types.yaml",
+           "3:11: expect must be a status code, a class or a list of them, not a mapping"),
+        AT("types.yaml", "4:11: labels must be a mapping, not a list"),
+        AT("types.yaml", "5:12: enabled must be true or false, not \"maybe\""),
+        AT("types.yaml", "7:3: a watch-list path or glob must be a single value, not a mapping"),
+        AT("types.yaml", "9:3: targets must be a list, not a mapping"));
+}
 
-    char *two = file("two-docs.yaml", "targets: []\n---\ntargets: []\n");
-    w[0] = xasprintf("%s:3:1: only one YAML document is allowed per file", two);
-    expect_errors(two, (const char *const *)w, 1);
-    free(w[0]);
+static void bad_headers_and_labels(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "kv.yaml", AT("kv.yaml", "5:7: \"Bad Header\" is not a valid header name"),
+        AT("kv.yaml", "6:16: header X-Multi must not contain line breaks or control characters"),
+        AT("kv.yaml", "7:15: header X-List must be a single value, not a list"),
+        AT("kv.yaml", "9:7: label name \"9lives\" must be letters, digits and underscores, not "
+                      "starting with a digit (at most 48)"),
+        AT("kv.yaml", "10:17: a label value must be a single value, not a list"),
+        AT("kv.yaml", "11:12: label ctl must not contain control characters"));
+}
 
-    char *syntax = file("syntax.yaml", "targets:\n  - name: a\n   url: b\n");
-    struct diags d;
-    assert_null(load(syntax, &d));
-    assert_int_equal(d.n, 1);
-    char *prefix = xasprintf("%s:3:4: ", syntax);
-    assert_memory_equal(d.msgs[0], prefix, strlen(prefix));
-    diags_free(&d);
+static void bad_duplicate_target_across_files(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("dup.yaml", AT("dup.d/two.yaml", "5:5: duplicate target name \"api\" (first "
+                                                  "defined at " DATA("dup.d/one.yaml") ":4:5)"));
+}
 
-    char *list = file("list.yaml", "- a\n- b\n");
-    w[0] = xasprintf("%s:1:1: the configuration must be a mapping, not a list", list);
-    expect_errors(list, (const char *const *)w, 1);
-    free(w[0]);
+static void bad_duplicate_keys(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("dupkey.yaml",
+                 AT("dupkey.yaml", "3:3: duplicate key \"timeout\" (first given at line 2)"),
+                 AT("dupkey.yaml", "8:22: duplicate key \"x\" (first given at line 8)"),
+                 AT("dupkey.yaml", "9:5: duplicate key \"interval\" (first given at line 7)"));
+}
 
-    char *nowatch = file("nowatch.yaml", "watch: none.yaml\n");
-    w[0] = xasprintf("%s:1:8: watch list %s/none.yaml: No such file or directory", nowatch, dir);
-    expect_errors(nowatch, (const char *const *)w, 1);
-    free(w[0]);
+/* Headers (in any case), labels and severity reject a repeated key like
+ * every other mapping. */
+static void bad_duplicate_keys_in_value_mappings(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("dup-kv.yaml",
+                 AT("dup-kv.yaml", "6:7: duplicate key \"Accept\" (first given at line 5)"),
+                 AT("dup-kv.yaml", "9:7: duplicate key \"team\" (first given at line 8)"),
+                 AT("dup-kv.yaml", "12:7: duplicate key \"404\" (first given at line 11)"));
+}
 
-    /* A glob that matches nothing is fine: an empty watch.d is normal. */
-    char *glob = file("glob.yaml", "watch: [nothing.d/*.yaml]\n");
-    struct config *cfg = load(glob, &d);
-    assert_non_null(cfg);
-    assert_int_equal(cfg->ntargets, 0);
+static void bad_urls(void **state)
+{
+    char scheme[512], nohost[512], hostname[512];
+
+    (void)state;
+    /* The reason is libcurl's own text for the error it must return. */
+    snprintf(scheme, sizeof(scheme), "%s%s",
+             AT("url.yaml", "3:10: url \"example.com/path\" is not a valid URL: "),
+             curl_url_strerror(CURLUE_BAD_SCHEME));
+    snprintf(nohost, sizeof(nohost), "%s%s",
+             AT("url.yaml", "7:10: url \"http://\" is not a valid URL: "),
+             curl_url_strerror(CURLUE_NO_HOST));
+    snprintf(hostname, sizeof(hostname), "%s%s",
+             AT("url.yaml", "9:10: url \"https://exa mple.com/\" is not a valid URL: "),
+             curl_url_strerror(CURLUE_BAD_HOSTNAME));
+    EXPECT_DIAGS("url.yaml", scheme,
+                 AT("url.yaml",
+                    "5:10: url \"ftp://example.com/file\": scheme must be http or https, not ftp"),
+                 nohost, hostname, AT("url.yaml", "11:9: url needs a value"),
+                 AT("url.yaml", "13:10: url must be a single value, not a list"));
+}
+
+static void bad_durations(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("duration.yaml",
+                 AT("duration.yaml", "4:15: interval: duration \"30\" has no unit (use ms, s, m, "
+                                     "h or d, e.g. \"30s\")"),
+                 AT("duration.yaml", "7:14: timeout: invalid duration \"10sec\": unknown unit "
+                                     "\"sec\" (use ms, s, m, h or d)"),
+                 AT("duration.yaml", "10:15: interval must be between 1s and 1d, not 500ms"),
+                 AT("duration.yaml",
+                    "13:26: cert_expiry_warning: duration \"400d\" is too long (at most 365d)"),
+                 AT("duration.yaml", "16:19: remind_every must be between 1m and 365d (or 0 for "
+                                     "never), not 30s"),
+                 AT("duration.yaml", "19:18: max_latency: invalid duration \"30m1h\": units must "
+                                     "go from largest to smallest, once each"));
+}
+
+static void bad_integers(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("ints.yaml",
+                 AT("ints.yaml", "2:22: failure_threshold must be between 1 and 100, not 0"),
+                 AT("ints.yaml", "6:25: recovery_threshold must be a whole number, not \"many\""),
+                 AT("ints.yaml", "7:18: flap_window must be between 2 and 1000, not 1"),
+                 AT("ints.yaml", "8:21: flap_threshold must be a whole number, not \"-1\""),
+                 AT("ints.yaml", "9:24: failure_threshold must be between 1 and 100, not 101"));
+}
+
+/* Rules between keys; the one broken in defaults is reported once there,
+ * not again for the target that inherits it. */
+static void bad_cross_field_rules(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "cross.yaml",
+        AT("cross.yaml", "3:3: timeout 15s is longer than interval 10s: a probe must end before "
+                         "the next one is due"),
+        AT("cross.yaml", "10:5: timeout 2m is longer than interval 1m: a probe must end before "
+                         "the next one is due"),
+        AT("cross.yaml", "15:5: max_latency 5s must be shorter than timeout 5s"),
+        AT("cross.yaml", "20:5: max_latency 30s must be shorter than timeout 20s"),
+        AT("cross.yaml", "26:5: flap_threshold 5 cannot exceed flap_window 4"),
+        AT("cross.yaml", "31:5: remind_every 10m is shorter than interval 1h"),
+        AT("cross.yaml",
+           "36:5: a HEAD request has no body for body_contains or body_regex to check"));
+}
+
+/* A target's own short interval clamps the inherited timeout (10s -> 5s)
+ * below the inherited max_latency (7s): reported at the interval. */
+static void bad_clamped_timeout_below_max_latency(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("clamp-latency.yaml",
+                 AT("clamp-latency.yaml", "6:5: max_latency 7s must be shorter than timeout 5s"));
+}
+
+static void bad_expect_and_severity(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("expect.yaml",
+                 AT("expect.yaml", "4:14: expect: \"2x\" is not a status code (100-599) or a "
+                                   "class (1xx to 5xx)"),
+                 AT("expect.yaml", "4:20: expect: \"600\" is not a status code (100-599) or a "
+                                   "class (1xx to 5xx)"),
+                 AT("expect.yaml", "4:30: expect: \"099\" is not a status code (100-599) or a "
+                                   "class (1xx to 5xx)"),
+                 AT("expect.yaml", "7:13: expect must list at least one status code or class"),
+                 AT("expect.yaml", "11:12: unknown severity \"warn\" (did you mean \"warning\"?)"),
+                 AT("expect.yaml", "12:12: unknown severity \"critcal\" (did you mean "
+                                   "\"critical\"?)"),
+                 AT("expect.yaml", "13:7: severity: \"7xx\" is not a status code (100-599) or a "
+                                   "class (1xx to 5xx)"),
+                 AT("expect.yaml", "14:12: a severity must be a single value, not a list"),
+                 AT("expect.yaml", "17:13: expect: \"6xx\" is not a status code (100-599) or a "
+                                   "class (1xx to 5xx)"));
+}
+
+/* The reason is the C library's own text for the same expression. */
+static void regex_diag(char *out, size_t len, const char *pos, const char *re_src)
+{
+    char reason[128];
+    regex_t re;
+    int rc = regcomp(&re, re_src, REG_EXTENDED | REG_NOSUB);
+
+    assert_int_not_equal(rc, 0);
+    regerror(rc, &re, reason, sizeof(reason));
+    snprintf(out, len, "%s:%s: body_regex \"%s\" is not a valid extended regular expression: %s",
+             DATA("regex.yaml"), pos, re_src, reason);
+}
+
+static void bad_body_regex(void **state)
+{
+    char bracket[512], paren[512];
+
+    (void)state;
+    regex_diag(bracket, sizeof(bracket), "4:17", "a[");
+    regex_diag(paren, sizeof(paren), "7:17", "(unclosed");
+    EXPECT_DIAGS("regex.yaml", bracket, paren);
+}
+
+static void bad_methods(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("method.yaml",
+                 AT("method.yaml", "4:13: unknown method \"GETT\" (did you mean \"GET\"?)"),
+                 AT("method.yaml", "7:13: unknown method \"get\" (did you mean \"GET\"?)"),
+                 AT("method.yaml", "10:13: unknown method \"PROPFIND\" (use GET, HEAD, POST, "
+                                   "PUT, PATCH, DELETE or OPTIONS)"));
+}
+
+static void bad_name_and_url_in_defaults(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "defaults-name.yaml",
+        AT("defaults-name.yaml", "2:3: name cannot be given in defaults, only in a target"),
+        AT("defaults-name.yaml", "3:3: url cannot be given in defaults, only in a target"));
+}
+
+static void bad_target_without_name_or_url(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("missing.yaml", AT("missing.yaml", "2:5: target no-url has no url"),
+                 AT("missing.yaml", "4:5: target has no name"),
+                 AT("missing.yaml", "5:5: target has no name"),
+                 AT("missing.yaml", "8:5: a target must be a mapping, not a scalar"));
+}
+
+static void bad_routes(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "route.yaml",
+        AT("route.yaml", "10:5: target typo routes to unknown webhook \"opz\" (did you mean "
+                         "\"ops\"?)"),
+        AT("route.yaml", "13:5: target unknown routes to unknown webhook \"nobody\""),
+        AT("route.yaml", "16:16: a webhook name must be a single value, not a list"),
+        AT("route.yaml", "19:15: webhooks must be a list of webhook names, not a mapping"));
+}
+
+/* Two unknown names in one list share a position; both are reported. */
+static void bad_routes_two_unknown_in_one_list(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "route-two.yaml",
+        AT("route-two.yaml", "8:5: target two-unknown routes to unknown webhook \"opz\" "
+                             "(did you mean \"ops\"?)"),
+        AT("route-two.yaml", "8:5: target two-unknown routes to unknown webhook \"nobody\""));
+}
+
+/* An unknown name inherited from defaults is reported once, where the
+ * defaults name it, even with a target between with its own bad route. */
+static void bad_routes_inherited_reported_once(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "route-defaults.yaml",
+        AT("route-defaults.yaml", "2:3: target a routes to unknown webhook \"pagr\" (did "
+                                  "you mean \"pager\"?)"),
+        AT("route-defaults.yaml", "12:5: target own routes to unknown webhook \"nobody\""));
+}
+
+static void bad_webhooks(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "webhook.yaml", AT("webhook.yaml", "2:13: journald must be true or false, not \"perhaps\""),
+        AT("webhook.yaml", "6:15: unknown webhook format \"slak\" (did you mean \"slack\"?)"),
+        AT("webhook.yaml", "9:20: secret_file: cannot read /nonexistent/upmon-test.secret: No "
+                           "such file or directory"),
+        AT("webhook.yaml", "10:7: webhook has no name"),
+        AT("webhook.yaml", "11:7: webhook no-url has no url"),
+        AT("webhook.yaml", "14:22: unknown event \"recoverd\" (did you mean \"recovered\"?)"),
+        AT("webhook.yaml", "15:21: unknown severity \"info\""),
+        AT("webhook.yaml", "19:7: retry_max must not be shorter than retry_initial"),
+        AT("webhook.yaml",
+           "22:7: duplicate webhook name \"ops\" (first defined at " DATA("webhook.yaml") ":20:7)"),
+        AT("webhook.yaml", "26:26: secret_credential must be a credential name, not a path"),
+        AT("webhook.yaml", "27:3: unknown alerts key \"sms\""));
+}
+
+static void bad_watch_list(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "watchlist.yaml",
+        AT("watchlist.yaml",
+           "3:5: watch list " DATA("watchlist.d/absent.yaml") ": No such file or directory"),
+        AT("watchlist.d/typo.yaml", "1:1: a watch list needs a targets: list"),
+        AT("watchlist.d/typo.yaml",
+           "3:1: unknown watch-list key \"target\" (did you mean \"targets\"?)"),
+        DATA("watchlist.d/empty.yaml") ": file is empty",
+        AT("watchlist.d/scalar.yaml", "1:1: a watch list must be a mapping, not a scalar"));
+}
+
+static void bad_root_not_a_mapping(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("root-list.yaml",
+                 AT("root-list.yaml", "1:1: the configuration must be a mapping, not a list"));
+}
+
+static void bad_yaml_syntax(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("syntax.yaml", AT("syntax.yaml", "4:4: did not find expected '-' indicator while "
+                                                  "parsing a block collection"));
+}
+
+static void bad_empty_files(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("empty.yaml", DATA("empty.yaml") ": file is empty");
+    EXPECT_DIAGS("comment-only.yaml", DATA("comment-only.yaml") ": file is empty");
+}
+
+static void bad_missing_main_file(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("does-not-exist.yaml",
+                 DATA("does-not-exist.yaml") ": cannot open: No such file or directory");
+    EXPECT_DIAGS("good.d", DATA("good.d") ": not a regular file");
+}
+
+static void bad_two_documents(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("two-docs.yaml",
+                 AT("two-docs.yaml", "5:1: only one YAML document is allowed per file"));
+}
+
+/* Every mistake in one run, sorted by file then position although the
+ * loader finds them in another order (targets after alerts, engine and
+ * defaults; routes last of all); a syntax error in one watch list does not
+ * hide the others. */
+static void bad_many_errors_sorted(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "many.yaml",
+        AT("many.yaml", "5:10: url \"ftp://a.example/\": scheme must be http or https, not ftp"),
+        AT("many.yaml", "6:5: unknown target key \"intervall\" (did you mean \"interval\"?)"),
+        AT("many.yaml", "9:5: target b routes to unknown webhook \"opz\" (did you mean \"ops\"?)"),
+        AT("many.yaml", "16:15: unknown webhook format \"slak\" (did you mean \"slack\"?)"),
+        AT("many.yaml", "18:19: max_concurrent must be between 1 and 100000, not 0"),
+        AT("many.yaml", "19:3: unknown engine key \"user_agnt\" (did you mean \"user_agent\"?)"),
+        AT("many.yaml", "21:12: timeout must be between 10ms and 1h, not 2h"),
+        AT("many.d/a.yaml", "2:11: unknown method \"GETT\" (did you mean \"GET\"?)"),
+        AT("many.d/a.yaml", "6:14: expect: \"2x\" is not a status code (100-599) or a class (1xx "
+                            "to 5xx)"),
+        AT("many.d/a.yaml",
+           "7:5: duplicate target name \"b\" (first defined at " DATA("many.yaml") ":7:5)"),
+        AT("many.d/b.yaml", "4:1: found unexpected end of stream while scanning a quoted scalar"));
+}
+
+/* ---- secrets ---- */
+
+struct secrets {
+    char dir[64];
+    struct config_env env;
+};
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int make_secrets(void **state)
+{
+    struct secrets *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return -1;
+    snprintf(s->dir, sizeof(s->dir), "/tmp/upmon-test-config.XXXXXX");
+    if (mkdtemp(s->dir) == NULL) {
+        free(s);
+        return -1;
+    }
+    s->env.credentials_dir = s->dir;
+    write_file(s->dir, "ops", "  " SECRET " \n");
+    write_file(s->dir, "plain", "hunter2\n");
+    write_file(s->dir, "blank", " \n\n");
+    *state = s;
+    return 0;
+}
+
+static int remove_secrets(void **state)
+{
+    static const char *const names[] = {"ops", "plain", "blank", "file.yaml", "file-bad.yaml"};
+    struct secrets *s = *state;
+    char path[256];
+
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        snprintf(path, sizeof(path), "%s/%s", s->dir, names[i]);
+        unlink(path);
+    }
+    rmdir(s->dir);
+    free(s);
+    return 0;
+}
+
+static void secret_credential_good(void **state)
+{
+    struct secrets *s = *state;
+    struct config *cfg = load_ok(DATA("secret-good.yaml"), &s->env);
+
+    assert_int_equal(cfg->nwebhooks, 1);
+    assert_string_equal(cfg->webhooks[0].secret, SECRET); /* first line, trimmed */
+    assert_string_equal(cfg->webhooks[0].secret_source, "secret_credential ops");
+    config_free(cfg);
+}
+
+static void secret_credential_without_directory(void **state)
+{
+    static const struct config_env unset = {NULL};
+#define UNSET(pos, name)                                                                           \
+    AT("secrets.yaml",                                                                             \
+       pos ": secret_credential " name ": $CREDENTIALS_DIRECTORY is not set "                      \
+           "(give the secret with LoadCredential= in the unit, or use secret_file)")
+
+    (void)state;
+    EXPECT_DIAGS_ENV(DATA("secrets.yaml"), NULL, UNSET("6:26", "ops"), UNSET("9:26", "plain"),
+                     UNSET("12:26", "absent"), UNSET("15:26", "blank"));
+    EXPECT_DIAGS_ENV(DATA("secrets.yaml"), &unset, UNSET("6:26", "ops"), UNSET("9:26", "plain"),
+                     UNSET("12:26", "absent"), UNSET("15:26", "blank"));
+#undef UNSET
+}
+
+static void secret_credential_bad(void **state)
+{
+    struct secrets *s = *state;
+    char absent[512], blank[512];
+
+    snprintf(absent, sizeof(absent), "%s%s/absent: No such file or directory",
+             AT("secrets.yaml", "12:26: secret_credential: cannot read "), s->dir);
+    snprintf(blank, sizeof(blank), "%s%s/blank is empty",
+             AT("secrets.yaml", "15:26: secret_credential: "), s->dir);
+    EXPECT_DIAGS_ENV(DATA("secrets.yaml"), &s->env,
+                     AT("secrets.yaml", "6:7: the slack format is not signed; a secret is only "
+                                        "used by the standard format"),
+                     AT("secrets.yaml", "9:7: the secret in secret_credential plain must be "
+                                        "\"whsec_\" followed by base64"),
+                     absent, blank);
+}
+
+static void secret_file(void **state)
+{
+    struct secrets *s = *state;
+    char text[1024], path[256], source[256];
+    char slack[512], both[512], plain[512];
+    struct config *cfg;
+
+    snprintf(text, sizeof(text),
+             "alerts:\n"
+             "  webhooks:\n"
+             "    - name: file\n"
+             "      url: https://file.example/hook\n"
+             "      secret_file: %s/ops\n",
+             s->dir);
+    write_file(s->dir, "file.yaml", text);
+    snprintf(path, sizeof(path), "%s/file.yaml", s->dir);
+    cfg = load_ok(path, NULL);
+    snprintf(source, sizeof(source), "secret_file %s/ops", s->dir);
+    assert_string_equal(cfg->webhooks[0].secret, SECRET);
+    assert_string_equal(cfg->webhooks[0].secret_source, source);
     config_free(cfg);
 
-    free(empty);
-    free(missing);
-    free(two);
-    free(syntax);
-    free(prefix);
-    free(list);
-    free(nowatch);
-    free(glob);
+    snprintf(text, sizeof(text),
+             "alerts:\n"
+             "  webhooks:\n"
+             "    - name: slack\n"
+             "      url: https://slack.example/hook\n"
+             "      format: slack\n"
+             "      secret_file: %s/ops\n"
+             "    - name: both\n"
+             "      url: https://both.example/hook\n"
+             "      secret_file: %s/ops\n"
+             "      secret_credential: ops\n"
+             "    - name: plain\n"
+             "      url: https://plain.example/hook\n"
+             "      secret_file: %s/plain\n",
+             s->dir, s->dir, s->dir);
+    write_file(s->dir, "file-bad.yaml", text);
+    snprintf(path, sizeof(path), "%s/file-bad.yaml", s->dir);
+    snprintf(slack, sizeof(slack),
+             "%s:6:7: the slack format is not signed; a secret is only used by the standard "
+             "format",
+             path);
+    snprintf(both, sizeof(both), "%s:10:7: give secret_file or secret_credential, not both", path);
+    snprintf(plain, sizeof(plain),
+             "%s:13:7: the secret in secret_file %s/plain must be \"whsec_\" followed by base64",
+             path, s->dir);
+    EXPECT_DIAGS_ENV(path, &s->env, slack, both, plain);
+}
+
+/* ---- equality and routing ---- */
+
+static void target_equality(void **state)
+{
+    struct config *a = *state;
+    struct config *b = load_ok(DATA("good.yaml"), NULL);
+
+    for (size_t i = 0; i < a->ntargets; i++)
+        for (size_t j = 0; j < b->ntargets; j++)
+            assert_int_equal(target_conf_equal(&a->targets[i], &b->targets[j]), i == j);
+
+    struct target_conf *x = &a->targets[2], *y = &b->targets[2]; /* shop */
+    assert_true(target_conf_equal(x, y));
+    /* Where it is defined is not how it probes. */
+    y->line++;
+    assert_true(target_conf_equal(x, y));
+    y->interval_ms++;
+    assert_false(target_conf_equal(x, y));
+    y->interval_ms--;
+    y->enabled = !y->enabled;
+    assert_false(target_conf_equal(x, y));
+    y->enabled = !y->enabled;
+    y->expect[1].lo = y->expect[1].hi = 402;
+    assert_false(target_conf_equal(x, y));
+    y->expect[1].lo = y->expect[1].hi = 401;
+    y->severity[1].severity = SEV_CRITICAL;
+    assert_false(target_conf_equal(x, y));
+    y->severity[1].severity = SEV_WARNING;
+    y->headers[1].value[0] = 'P';
+    assert_false(target_conf_equal(x, y));
+    y->headers[1].value[0] = 'p';
+    y->labels[2].value[0] = 'A';
+    assert_false(target_conf_equal(x, y));
+    y->labels[2].value[0] = 'a';
+    y->webhooks[0][0] = 'P';
+    assert_false(target_conf_equal(x, y));
+    y->webhooks[0][0] = 'p';
+    y->webhooks_set = false;
+    assert_false(target_conf_equal(x, y));
+    y->webhooks_set = true;
+    y->nwebhooks = 0;
+    assert_false(target_conf_equal(x, y));
+    y->nwebhooks = 1;
+    y->body_regex_src[0] = '.';
+    assert_false(target_conf_equal(x, y));
+    y->body_regex_src[0] = '^';
+    assert_true(target_conf_equal(x, y));
+    config_free(b);
+}
+
+static void webhook_equality(void **state)
+{
+    struct config *a = *state;
+    struct config *b = load_ok(DATA("good.yaml"), NULL);
+    struct webhook_conf *x = &a->webhooks[0], *y = &b->webhooks[0];
+    char secret[] = SECRET;
+
+    assert_true(webhook_conf_equal(x, y));
+    assert_false(webhook_conf_equal(x, &b->webhooks[1]));
+    y->line++;
+    assert_true(webhook_conf_equal(x, y));
+    y->format = WEBHOOK_SLACK;
+    assert_false(webhook_conf_equal(x, y));
+    y->format = WEBHOOK_STANDARD;
+    y->events = EVT_ALL;
+    assert_false(webhook_conf_equal(x, y));
+    y->events = x->events;
+    y->retry_max_ms++;
+    assert_false(webhook_conf_equal(x, y));
+    y->retry_max_ms--;
+    y->headers[0].value[0] = 'b';
+    assert_false(webhook_conf_equal(x, y));
+    y->headers[0].value[0] = 'B';
+    y->secret = secret; /* a new secret is a change */
+    assert_false(webhook_conf_equal(x, y));
+    y->secret = NULL;
+    assert_true(webhook_conf_equal(x, y));
+    config_free(b);
+}
+
+static void routes_to(void **state)
+{
+    char *names[] = {"ops", "pager"};
+    struct target_conf t = {0};
+
+    (void)state;
+    assert_true(target_routes_to(&t, "ops")); /* not set: everywhere */
+    t.webhooks_set = true;
+    assert_false(target_routes_to(&t, "ops")); /* set and empty: nowhere */
+    t.webhooks = names;
+    t.nwebhooks = 2;
+    assert_true(target_routes_to(&t, "ops"));
+    assert_true(target_routes_to(&t, "pager"));
+    assert_false(target_routes_to(&t, "op"));
+    assert_false(target_routes_to(&t, "opsx"));
+    assert_false(target_routes_to(&t, ""));
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(inheritance_and_merging, setup, teardown),
-        cmocka_unit_test_setup_teardown(timeout_follows_a_short_interval, setup, teardown),
-        cmocka_unit_test_setup_teardown(many_errors_in_one_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(errors_across_files_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(webhook_mistakes, setup, teardown),
-        cmocka_unit_test_setup_teardown(files_that_are_not_configurations, setup, teardown),
+    const struct CMUnitTest good[] = {
+        cmocka_unit_test_setup_teardown(good_files_and_summary, load_good, free_config),
+        cmocka_unit_test_setup_teardown(good_main_target, load_good, free_config),
+        cmocka_unit_test_setup_teardown(good_watch_defaults, load_good, free_config),
+        cmocka_unit_test_setup_teardown(good_target_overrides, load_good, free_config),
+        cmocka_unit_test_setup_teardown(good_second_watch_list, load_good, free_config),
+        cmocka_unit_test_setup_teardown(good_webhooks, load_good, free_config),
+        cmocka_unit_test_setup_teardown(good_routing, load_good, free_config),
+        cmocka_unit_test_setup_teardown(target_equality, load_good, free_config),
+        cmocka_unit_test_setup_teardown(webhook_equality, load_good, free_config),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(good_singular_summary),
+        cmocka_unit_test(good_watch_dedupe),
+        cmocka_unit_test(good_glob_skips_main_file),
+        cmocka_unit_test(bad_main_file_by_bare_name_read_as_watch_list),
+        cmocka_unit_test(good_timeout_clamped),
+        cmocka_unit_test(bad_unknown_keys),
+        cmocka_unit_test(bad_types),
+        cmocka_unit_test(bad_headers_and_labels),
+        cmocka_unit_test(bad_duplicate_target_across_files),
+        cmocka_unit_test(bad_duplicate_keys),
+        cmocka_unit_test(bad_duplicate_keys_in_value_mappings),
+        cmocka_unit_test(bad_urls),
+        cmocka_unit_test(bad_durations),
+        cmocka_unit_test(bad_integers),
+        cmocka_unit_test(bad_cross_field_rules),
+        cmocka_unit_test(bad_clamped_timeout_below_max_latency),
+        cmocka_unit_test(bad_expect_and_severity),
+        cmocka_unit_test(bad_body_regex),
+        cmocka_unit_test(bad_methods),
+        cmocka_unit_test(bad_name_and_url_in_defaults),
+        cmocka_unit_test(bad_target_without_name_or_url),
+        cmocka_unit_test(bad_routes),
+        cmocka_unit_test(bad_routes_two_unknown_in_one_list),
+        cmocka_unit_test(bad_routes_inherited_reported_once),
+        cmocka_unit_test(bad_webhooks),
+        cmocka_unit_test(bad_watch_list),
+        cmocka_unit_test(bad_root_not_a_mapping),
+        cmocka_unit_test(bad_yaml_syntax),
+        cmocka_unit_test(bad_empty_files),
+        cmocka_unit_test(bad_missing_main_file),
+        cmocka_unit_test(bad_two_documents),
+        cmocka_unit_test(bad_many_errors_sorted),
+        cmocka_unit_test_setup_teardown(secret_credential_good, make_secrets, remove_secrets),
+        cmocka_unit_test(secret_credential_without_directory),
+        cmocka_unit_test_setup_teardown(secret_credential_bad, make_secrets, remove_secrets),
+        cmocka_unit_test_setup_teardown(secret_file, make_secrets, remove_secrets),
+        cmocka_unit_test(routes_to),
+    };
+    int failed = 0;
+
+    failed += cmocka_run_group_tests_name("config (good.yaml)", good, NULL, NULL);
+    failed += cmocka_run_group_tests_name("config", tests, NULL, NULL);
+    return failed ? 1 : 0;
 }
