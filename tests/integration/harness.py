@@ -51,14 +51,16 @@ def write(path, text):
 
 
 def wait_until(pred, timeout=10.0, what="condition"):
-    """Polls pred() until it returns something true; fails at the deadline."""
+    """Polls pred() until it returns something true; fails at the deadline.
+    what may be a function, called then, to describe what was awaited."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+            raise AssertionError("timed out after %.1fs waiting for %s" %
+                                 (timeout, what() if callable(what) else what))
         time.sleep(0.02)
 
 
@@ -171,7 +173,7 @@ class Daemon:
 
     def wait_log(self, pattern, timeout=10.0, count=1):
         return wait_until(lambda: len(self.grep(pattern)) >= count and self.grep(pattern),
-                          timeout, "log line /%s/ x%d; log so far:\n%s" %
+                          timeout, lambda: "log line /%s/ x%d; log so far:\n%s" %
                           (pattern, count, "\n".join(self.log()[-30:])))
 
     def send(self, sig):

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""upmond under systemd's eyes: a test-owned NOTIFY_SOCKET receives READY,
+STATUS, WATCHDOG, RELOADING (with MONOTONIC_USEC) and STOPPING; reloads
+with a good, a broken and a shrinking configuration, and under load; log
+lines as the journal wants them."""
+import json
+import os
+import signal
+import socket
+import threading
+import time
+
+import harness as h
+
+
+class Notify:
+    """A NOTIFY_SOCKET: every datagram the daemon sends, with its time."""
+
+    def __init__(self, d):
+        self.path = os.path.join(d, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.msgs = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+        h.cleanup(self.sock.close)
+
+    def _read(self):
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append((time.monotonic(), data.decode()))
+
+    def all(self):
+        with self.lock:
+            return list(self.msgs)
+
+    def texts(self):
+        return [m for _, m in self.all()]
+
+    def wait(self, pred, timeout=10, what="notification"):
+        return h.wait_until(lambda: [m for m in self.texts() if pred(m)], timeout,
+                            "%s; got %r" % (what, self.texts()[-10:]))
+
+    def statuses(self):
+        return [m[len("STATUS="):] for m in self.texts() if m.startswith("STATUS=")]
+
+
+def start(d, cfg, notify, extra=(), watchdog_usec=None):
+    env = {"NOTIFY_SOCKET": notify.path}
+    if watchdog_usec:
+        env["WATCHDOG_USEC"] = str(watchdog_usec)
+    return h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "state")] + list(extra), env=env)
+
+
+def three_targets(srv):
+    return ("defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}\n"
+            "alerts: {journald: false}\ntargets:\n"
+            "  - {name: up, url: '%s'}\n  - {name: moved, url: '%s'}\n"
+            "  - {name: down, url: '%s'}\n" % (srv.url("/status/200"),
+                                               srv.url("/status/301?location=/x"),
+                                               srv.url("/status/503")))
+
+
+def test_ready_status_watchdog_stopping():
+    srv, d = h.http_fixture(), h.tmpdir()
+    n = Notify(d)
+    dm = start(d, h.config(d, three_targets(srv)), n, watchdog_usec=400000)
+    n.wait(lambda m: m == "READY=1", what="READY=1")
+    first = n.texts()
+    assert first.index("READY=1") > 0 and first[0].startswith("STATUS=3 targets: "), first
+    n.wait(lambda m: m == "STATUS=3 targets: 1 up, 1 redirecting, 1 down, 0 pending",
+           what="a true STATUS")
+    # The watchdog is pinged from the loop at half of WATCHDOG_USEC.
+    h.wait_until(lambda: len([1 for _, m in n.all() if m == "WATCHDOG=1"]) >= 6, 5, "pings")
+    pings = [t for t, m in n.all() if m == "WATCHDOG=1"]
+    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    assert all(0.1 < g < 0.35 for g in gaps), gaps
+    rc, took = dm.stop()
+    assert rc == 0 and took < 1
+    assert n.texts()[-1] == "STOPPING=1", n.texts()[-3:]
+
+
+def test_reload_good_configuration():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    n = Notify(d)
+    base = ("defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}\n"
+            "alerts:\n  journald: false\n  webhooks: [{name: r, url: '%s', format: slack}]\n"
+            "watch: [watch.d/*.yaml]\n" % rcv.url("/hook"))
+    os.mkdir(os.path.join(d, "watch.d"))
+    cfg = h.config(d, base)
+    team = os.path.join(d, "watch.d", "team.yaml")
+    h.write(team, "targets:\n  - {name: keep, url: '%s'}\n  - {name: failing, url: '%s'}\n"
+                  "  - {name: drop, url: '%s'}\n" % (srv.url("/keep"), srv.url("/status/500"),
+                                                     srv.url("/drop")))
+    dm = start(d, cfg, n, ["-v"])
+    dm.wait_log(r"failing: unknown -> server_error")
+    dm.wait_log(r"keep: unknown -> client_error")  # the fixture answers 404 there
+    h.wait_until(lambda: len(rcv.json("/_log")) >= 3, 10, "three downs (keep, failing, drop)")
+    h.write(team, "targets:\n  - {name: keep, url: '%s'}\n  - {name: failing, url: '%s'}\n"
+                  "  - {name: added, url: '%s'}\n" % (srv.url("/keep"), srv.url("/status/500"),
+                                                      srv.url("/status/200")))
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    reload_at = time.monotonic()
+    dm.send(signal.SIGHUP)
+    rel = n.wait(lambda m: m.startswith("RELOADING=1"), what="RELOADING")[0]
+    usec = int(rel.split("MONOTONIC_USEC=")[1])
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    assert before <= usec <= after, (before, usec, after)
+    msgs = n.texts()
+    assert "READY=1" in msgs[msgs.index(rel):], msgs
+    dm.wait_log(r"reloaded: 3 targets \(0 disabled\) from 1 watch file, 1 webhook")
+    dm.wait_log(r"added: unknown -> up \(200 OK\)", timeout=2)
+    assert time.monotonic() - reload_at < 2.0
+    # Live within a second of the reload; the removed target is probed no more.
+    drops = lambda: len([e for e in srv.json("/_log") if e[0] == "/drop"])
+    seen = drops()
+    dm.wait_log(r"debug: failing: 500", count=len(dm.grep(r"debug: failing: 500")) + 2)
+    dm.wait_log(r"debug: keep: 404", count=len(dm.grep(r"debug: keep: 404")) + 1)
+    assert drops() == seen
+    # The unchanged targets kept their state: no first-probe line again and
+    # no alert from the reload.
+    assert len(dm.grep(r"keep: unknown ->")) == 1
+    assert len(dm.grep(r"failing: unknown ->")) == 1
+    assert len(rcv.json("/_log")) == 3, rcv.json("/_log")
+    assert n.statuses()[-1] == "3 targets: 1 up, 0 redirecting, 2 down, 0 pending", n.statuses()
+    dm.stop()
+
+
+def test_reload_broken_configuration_changes_nothing():
+    srv, d = h.http_fixture(), h.tmpdir()
+    n = Notify(d)
+    cfg = h.config(d, three_targets(srv))
+    dm = start(d, cfg, n, ["-v"])
+    n.wait(lambda m: m == "STATUS=3 targets: 1 up, 1 redirecting, 1 down, 0 pending")
+    h.write(cfg, three_targets(srv) + "  - {name: up, url: 'gopher://x/', intervall: 2s}\n")
+    dm.send(signal.SIGHUP)
+    dm.wait_log(r"reload failed with 3 errors; the previous configuration stays in use")
+    errors = dm.grep(r"error: %s:\d+:\d+: " % cfg)
+    assert [e.split("error: ", 1)[1] for e in errors] == [
+        '%s:7:6: duplicate target name "up" (first defined at %s:4:5)' % (cfg, cfg),
+        '%s:7:21: url "gopher://x/": scheme must be http or https, not gopher' % cfg,
+        '%s:7:36: unknown target key "intervall" (did you mean "interval"?)' % cfg,
+    ], errors
+    status = n.wait(lambda m: m.startswith("STATUS=reload failed"), what="failed STATUS")[0]
+    assert status == ("STATUS=reload failed with 3 errors, previous configuration kept; "
+                      "3 targets: 1 up, 1 redirecting, 1 down, 0 pending"), status
+    texts = n.texts()
+    assert texts[-1] == "READY=1" or "READY=1" in texts[texts.index(status):]
+    # Monitoring goes on with the old configuration.
+    count = len(dm.grep(r"debug: up: 200"))
+    dm.wait_log(r"debug: up: 200", count=count + 2)
+    # Fixed: the next reload clears the failure.
+    h.write(cfg, three_targets(srv))
+    dm.send(signal.SIGHUP)
+    h.wait_until(lambda: "STATUS=3 targets: 1 up, 1 redirecting, 1 down, 0 pending" in
+                 n.texts()[n.texts().index(status) + 1:], 10, "STATUS without the failure")
+    dm.wait_log(r"reloaded: 3 targets")
+    dm.stop()
+
+
+def test_reload_removes_a_target_with_its_probe_in_flight():
+    srv, d = h.http_fixture(), h.tmpdir()
+    n = Notify(d)
+    body = ("alerts: {journald: false}\ntargets:\n"
+            "  - {name: hang, url: '%s', interval: 10s, timeout: 9s}\n"
+            "  - {name: tick, url: '%s', interval: 1s}\n" % (srv.url("/hang"), srv.url("/")))
+    cfg = h.config(d, body)
+    dm = start(d, cfg, n, ["--stats"])
+    h.wait_until(lambda: [e for e in srv.json("/_log") if e[0] == "/hang"], 15, "hang in flight")
+    h.write(cfg, "alerts: {journald: false}\ntargets:\n  - {name: tick, url: '%s', "
+                 "interval: 1s}\n" % srv.url("/"))
+    dm.send(signal.SIGHUP)
+    dm.wait_log(r"reloaded: 1 target")
+    rc, _ = dm.stop()
+    assert rc == 0, dm.log()
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["cancelled"] == 1, stats
+    assert stats["in_flight"] == 0 or stats["in_flight"] == 1, stats
+
+
+def test_reload_under_load_misses_no_probe():
+    srv, d = h.http_fixture(), h.tmpdir()
+    n = Notify(d)
+    targets = "".join("  - {name: t%03d, url: '%s'}\n" % (i, srv.url("/t%03d" % i))
+                      for i in range(100))
+    body = "defaults: {interval: 1s, timeout: 800ms}\nalerts: {journald: false}\ntargets:\n"
+    cfg = h.config(d, body + targets)
+    dm = start(d, cfg, n, ["--stats"])
+    n.wait(lambda m: m == "READY=1")
+    time_end = time.monotonic() + 5
+    i = 0
+    while time.monotonic() < time_end:
+        # Each reload adds and removes an unrelated target.
+        h.write(cfg, body + targets + "  - {name: extra%d, url: '%s'}\n" % (i, srv.url("/x")))
+        dm.send(signal.SIGHUP)
+        dm.wait_log(r"reloaded: 101 targets", count=i + 1)
+        i += 1
+        time.sleep(0.3)
+    rc, _ = dm.stop()
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["skipped"] == 0 and stats["dropped"] == 0, stats
+    assert stats["lateness_max_ms"] < 100, stats
+    log = srv.json("/_log")
+    for t in range(100):
+        times = [e[1] for e in log if e[0] == "/t%03d" % t]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert len(times) >= 5, (t, times)
+        assert all(0.85 < g < 1.15 for g in gaps), (t, gaps)
+    assert i >= 5
+
+
+def test_log_lines_for_the_journal_and_for_people():
+    srv, d = h.http_fixture(), h.tmpdir()
+    cfg = h.config(d, "targets:\n  - {name: a, url: '%s', interval: 1s}\n" % srv.url("/"))
+    err = os.path.join(d, "stderr")
+    with open(err, "w") as f:
+        st = os.fstat(f.fileno())
+        p = h.run(["--once", "-c", cfg, "-v"], env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev,
+                                                                               st.st_ino)})
+    # --once logs nothing at info; run the daemon with stderr on the file.
+    import subprocess
+    with open(err, "w") as f:
+        st = os.fstat(f.fileno())
+        env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+        proc = subprocess.Popen([h.UPMOND, "-c", cfg, "--state-dir", os.path.join(d, "s"), "-v"],
+                                stderr=f, env=env)
+        h.wait_until(lambda: "unknown -> " in open(err).read(), 10, "a state line")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(5) == 0
+    lines = open(err).read().splitlines()
+    assert lines and all(l[0] == "<" and l[2] == ">" for l in lines), lines
+    assert any(l.startswith("<6>a: unknown -> ") for l in lines), lines
+    assert any(l.startswith("<7>a: ") for l in lines), lines
+    # On a pipe (not the journal): local time and level.
+    dm = h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "t")])
+    dm.wait_log(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} info: a: unknown -> ")
+    dm.stop()
+    assert not dm.grep(r"debug: ")
+    # --quiet: warnings and errors only.
+    dm = h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "u"), "-q"])
+    time.sleep(0)
+    dm.stop()
+    assert not dm.grep(r" info: "), dm.log()
+
+
+if __name__ == "__main__":
+    h.main(globals())
