@@ -1085,7 +1085,8 @@ static int target_key(struct ctx *c, struct partial *p, enum tkey k, const yaml_
     case TK_FLAP_THRESHOLD:
         return get_uint(c, v, what, 0, 100, &t->flap_threshold);
     case TK_FLAP_WINDOW:
-        return get_uint(c, v, what, 2, 1000, &t->flap_window);
+        /* The state machine keeps the last 64 probes. */
+        return get_uint(c, v, what, 2, 64, &t->flap_window);
     case TK_COUNT:
         break;
     }
@@ -1159,6 +1160,11 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
         duration_format(t->interval_ms, b, sizeof(b));
         err_pos(c, WHERE(TK_REMIND_EVERY, TK_INTERVAL),
                 "remind_every %s is shorter than interval %s", a, b);
+        rc = -1;
+    }
+    if (t->body_contains && t->body_regex_src && (OWN(TK_BODY_CONTAINS) || OWN(TK_BODY_REGEX))) {
+        err_pos(c, merged->pos[OWN(TK_BODY_REGEX) ? TK_BODY_REGEX : TK_BODY_CONTAINS],
+                "give body_contains or body_regex, not both");
         rc = -1;
     }
     if (strcmp(t->method, "HEAD") == 0 && (t->body_contains || t->body_regex_src) &&

@@ -135,20 +135,34 @@ static char *body_slack(const struct alert *a, const struct target_conf *t)
     return dump(o);
 }
 
-/* Alertmanager's name for what an event fires or, for recovered, resolves. */
+/* Alertmanager's name for the alert a state or an event stands for; NULL
+ * for states that fire nothing (up, unknown). */
+static const char *alertname_of(const char *what)
+{
+    static const struct {
+        const char *what, *name;
+    } map[] = {
+        {"redirect", "UpmonTargetRedirecting"},
+        {"redirecting", "UpmonTargetRedirecting"},
+        {"slow", "UpmonTargetSlow"},
+        {"flapping", "UpmonTargetFlapping"},
+        {"cert_expiring", "UpmonCertificateExpiring"},
+        {"up", NULL},
+        {"unknown", NULL},
+        {"recovered", NULL},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+        if (strcmp(what, map[i].what) == 0)
+            return map[i].name;
+    return "UpmonTargetDown"; /* down, changed, reminder and every failing state */
+}
+
+/* What an event fires or, for recovered, resolves. */
 static const char *alertname(const struct alert *a)
 {
-    const char *what = a->type == EVT_RECOVERED ? a->previous : eventtype_name(a->type);
-
-    if (strcmp(what, "redirect") == 0 || strcmp(what, "redirecting") == 0)
-        return "UpmonTargetRedirecting";
-    if (strcmp(what, "slow") == 0)
-        return "UpmonTargetSlow";
-    if (strcmp(what, "flapping") == 0)
-        return "UpmonTargetFlapping";
-    if (strcmp(what, "cert_expiring") == 0)
-        return "UpmonCertificateExpiring";
-    return "UpmonTargetDown";
+    const char *name =
+        alertname_of(a->type == EVT_RECOVERED ? a->previous : eventtype_name(a->type));
+    return name ? name : "UpmonTargetDown";
 }
 
 /* Stable per target and alert name, so a recovery resolves what its
@@ -167,12 +181,10 @@ static void fingerprint(const struct target_conf *t, const char *name, char out[
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static char *body_alertmanager(const struct alert *a, const struct target_conf *t, const char *host,
-                               const char *receiver)
+static json_t *am_alert(const struct alert *a, const struct target_conf *t, const char *host,
+                        const char *name, bool resolved)
 {
-    bool resolved = a->type == EVT_RECOVERED;
-    const char *name = alertname(a);
-    char summary[1024], fp[17], gk[512];
+    char summary[1024], fp[17];
     json_t *labels = labels_object(t);
 
     alert_message(a, t, summary, sizeof(summary));
@@ -198,13 +210,33 @@ static char *body_alertmanager(const struct alert *a, const struct target_conf *
 
     json_t *alert = json_object();
     json_object_set_new(alert, "status", json_string(resolved ? "resolved" : "firing"));
-    json_object_set_new(alert, "labels", json_deep_copy(labels));
-    json_object_set_new(alert, "annotations", json_deep_copy(ann));
+    json_object_set_new(alert, "labels", labels);
+    json_object_set_new(alert, "annotations", ann);
     json_object_set_new(alert, "startsAt", iso_or_null(a->since_ms > 0 ? a->since_ms : a->time_ms));
     json_object_set_new(alert, "endsAt",
                         resolved ? iso_or_null(a->time_ms) : json_string("0001-01-01T00:00:00Z"));
     json_object_set_new(alert, "generatorURL", json_string(t->url));
     json_object_set_new(alert, "fingerprint", json_string(fp));
+    return alert;
+}
+
+/* The v4 webhook payload. An event that supersedes another kind of alert
+ * (a redirect turning into an outage, flapping settling) resolves that one
+ * in the same message, so nothing is left firing. */
+static char *body_alertmanager(const struct alert *a, const struct target_conf *t, const char *host,
+                               const char *receiver)
+{
+    bool resolved = a->type == EVT_RECOVERED;
+    const char *name = alertname(a);
+    const char *before = a->previous ? alertname_of(a->previous) : NULL;
+    char gk[512];
+    json_t *alerts = json_array();
+    json_t *main_alert = am_alert(a, t, host, name, resolved);
+
+    json_array_append(alerts, main_alert);
+    if (!resolved && before && strcmp(before, name) != 0 && a->type != EVT_CERT_EXPIRING &&
+        a->type != EVT_FLAPPING)
+        json_array_append_new(alerts, am_alert(a, t, host, before, true));
 
     json_t *group = json_object();
     json_object_set_new(group, "alertname", json_string(name));
@@ -218,12 +250,12 @@ static char *body_alertmanager(const struct alert *a, const struct target_conf *
     json_object_set_new(o, "status", json_string(resolved ? "resolved" : "firing"));
     json_object_set_new(o, "receiver", json_string(receiver));
     json_object_set_new(o, "groupLabels", group);
-    json_object_set_new(o, "commonLabels", labels);
-    json_object_set_new(o, "commonAnnotations", ann);
+    json_object_set_new(o, "commonLabels", json_deep_copy(json_object_get(main_alert, "labels")));
+    json_object_set_new(o, "commonAnnotations",
+                        json_deep_copy(json_object_get(main_alert, "annotations")));
     json_object_set_new(o, "externalURL", json_string(""));
-    json_t *alerts = json_array();
-    json_array_append_new(alerts, alert);
     json_object_set_new(o, "alerts", alerts);
+    json_decref(main_alert);
     return dump(o);
 }
 

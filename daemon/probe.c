@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "log.h"
 #include "util.h"
+#include "verdict.h"
 
 struct probe_spec {
     const struct target_conf *t;
@@ -128,18 +129,12 @@ static bool needs_body(const struct target_conf *t)
  * fail on their status alone, so their body is not read. */
 static bool body_wanted(struct probe *pr)
 {
-    const struct target_conf *t = pr->spec->t;
     long code = 0;
 
-    if (!needs_body(t))
+    if (!needs_body(pr->spec->t))
         return false;
     curl_easy_getinfo(pr->xfer.easy, CURLINFO_RESPONSE_CODE, &code);
-    if (t->nexpect == 0)
-        return code >= 200 && code <= 299;
-    for (size_t i = 0; i < t->nexpect; i++)
-        if (code >= t->expect[i].lo && code <= t->expect[i].hi)
-            return true;
-    return false;
+    return verdict_status_up(pr->spec->t, (int)code);
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)

@@ -365,7 +365,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         log_err("cannot set up the probe engine");
         goto out;
     }
-    svc.webhooks = webhooks_new(svc.base, svc.http, svc.store, cfg->user_agent);
+    svc.webhooks = webhooks_new(svc.base, svc.http, svc.store);
     svc.sigterm = add_signal(&svc, SIGTERM, stop_cb);
     svc.sigint = add_signal(&svc, SIGINT, stop_cb);
     svc.sighup = add_signal(&svc, SIGHUP, reload_cb);

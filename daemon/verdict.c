@@ -61,10 +61,15 @@ static bool expected(const struct target_conf *t, int code)
     return code >= 200 && code <= 299;
 }
 
-void verdict_judge(const struct probe_result *r, const struct target_conf *t, struct verdict *v)
+bool verdict_status_up(const struct target_conf *t, int code)
 {
     enum severity sev;
 
+    return expected(t, code) || (severity_override(t, code, &sev) && sev == SEV_OK);
+}
+
+void verdict_judge(const struct probe_result *r, const struct target_conf *t, struct verdict *v)
+{
     memset(v, 0, sizeof(*v));
     v->error = r->error;
     if (!codes_valid(r->code)) {
@@ -82,7 +87,7 @@ void verdict_judge(const struct probe_result *r, const struct target_conf *t, st
         v->severity = SEV_CRITICAL;
         return;
     }
-    if (expected(t, r->code) || (severity_override(t, r->code, &sev) && sev == SEV_OK)) {
+    if (verdict_status_up(t, r->code)) {
         if (r->error == PERR_BODY || r->body_match == 0) {
             v->state = ST_CONTENT;
             v->severity = SEV_CRITICAL;

@@ -31,6 +31,11 @@ struct verdict {
 
 void verdict_judge(const struct probe_result *r, const struct target_conf *t, struct verdict *v);
 
+/* Whether an answer with this status counts as up for the target (expect,
+ * or a severity override to ok): only such answers have their body
+ * checked, so the probe asks this before reading a body. */
+bool verdict_status_up(const struct target_conf *t, int code);
+
 /* Whether a state is one of the failing ones (an alert is due). */
 bool state_is_failing(enum target_state s);
 

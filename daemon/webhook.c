@@ -402,15 +402,13 @@ static void committed_cb(void *arg)
         arm(w);
 }
 
-struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store,
-                              const char *user_agent)
+struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store)
 {
     struct webhooks *w = xcalloc(1, sizeof(*w));
 
     w->base = base;
     w->http = http;
     w->store = store;
-    w->user_agent = xstrdup(user_agent ? user_agent : "upmon/" UPMON_VERSION);
     TAILQ_INIT(&w->all);
     sched_init(&w->sched);
     w->timer = evtimer_new(base, timer_cb, w);
@@ -446,6 +444,8 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
     struct hook *hooks = xcalloc(cfg->nwebhooks, sizeof(*hooks));
     struct delivery *d;
 
+    free(w->user_agent);
+    w->user_agent = xstrdup(cfg->user_agent ? cfg->user_agent : "upmon/" UPMON_VERSION);
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         hooks[i].conf = &cfg->webhooks[i];
         TAILQ_INIT(&hooks[i].ready);

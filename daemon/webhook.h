@@ -20,13 +20,12 @@
 
 struct webhooks;
 
-struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store,
-                              const char *user_agent);
+struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store);
 /* Stops attempts in flight; what is pending stays in the outbox. */
 void webhooks_free(struct webhooks *w);
 
-/* The webhooks of the live configuration (again on every reload); a
- * changed webhook takes effect from the next attempt. */
+/* The webhooks of the live configuration (again on every reload), and its
+ * user agent; a changed webhook takes effect from the next attempt. */
 void webhooks_configure(struct webhooks *w, const struct config *cfg);
 /* Picks up what the outbox holds from before a restart. */
 void webhooks_resume(struct webhooks *w);

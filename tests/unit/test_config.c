@@ -544,7 +544,7 @@ static void bad_integers(void **state)
     EXPECT_DIAGS("ints.yaml",
                  AT("ints.yaml", "2:22: failure_threshold must be between 1 and 100, not 0"),
                  AT("ints.yaml", "6:25: recovery_threshold must be a whole number, not \"many\""),
-                 AT("ints.yaml", "7:18: flap_window must be between 2 and 1000, not 1"),
+                 AT("ints.yaml", "7:18: flap_window must be between 2 and 64, not 1"),
                  AT("ints.yaml", "8:21: flap_threshold must be a whole number, not \"-1\""),
                  AT("ints.yaml", "9:24: failure_threshold must be between 1 and 100, not 101"));
 }
@@ -575,6 +575,14 @@ static void bad_clamped_timeout_below_max_latency(void **state)
     (void)state;
     EXPECT_DIAGS("clamp-latency.yaml",
                  AT("clamp-latency.yaml", "6:5: max_latency 7s must be shorter than timeout 5s"));
+}
+
+/* One body check per target: either text or a pattern. */
+static void bad_both_body_checks(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("both-body.yaml",
+                 AT("both-body.yaml", "5:5: give body_contains or body_regex, not both"));
 }
 
 static void bad_expect_and_severity(void **state)
@@ -1040,6 +1048,7 @@ int main(void)
         cmocka_unit_test(good_watch_dedupe),
         cmocka_unit_test(good_glob_skips_main_file),
         cmocka_unit_test(bad_main_file_by_bare_name_read_as_watch_list),
+        cmocka_unit_test(bad_both_body_checks),
         cmocka_unit_test(good_timeout_clamped),
         cmocka_unit_test(bad_unknown_keys),
         cmocka_unit_test(bad_types),

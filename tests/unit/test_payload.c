@@ -178,6 +178,23 @@ static void alertmanager_body(void **state)
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(redir, "commonLabels"), "alertname")),
         "UpmonTargetRedirecting");
+    assert_int_equal(json_array_size(json_object_get(fire, "alerts")), 1);
+    /* A redirect that becomes an outage: the outage fires and the redirect
+     * is resolved in the same message, with the redirect's fingerprint. */
+    struct alert worse = down();
+    worse.previous = "redirecting";
+    json_t *both = am(&worse, &t);
+    json_t *list = json_object_get(both, "alerts");
+    assert_int_equal(json_array_size(list), 2);
+    json_t *gone = json_array_get(list, 1);
+    assert_string_equal(json_string_value(json_object_get(gone, "status")), "resolved");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(gone, "labels"), "alertname")),
+        "UpmonTargetRedirecting");
+    assert_string_equal(json_string_value(json_object_get(gone, "fingerprint")),
+                        json_string_value(json_object_get(
+                            json_array_get(json_object_get(redir, "alerts"), 0), "fingerprint")));
+    json_decref(both);
     json_decref(fire);
     json_decref(res);
     json_decref(other);
