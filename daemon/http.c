@@ -126,6 +126,25 @@ static int socket_func(CURL *easy, curl_socket_t fd, int what, void *arg, void *
     return 0;
 }
 
+struct event_base *http_loop_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+
+    if (cfg == NULL)
+        return NULL;
+    /* One thread: no locks. Precise timers (timerfd): probe plans are kept
+     * to the millisecond. The epoll changelist folds the interest changes
+     * curl asks for within one pass (out, then in, then removed) into as
+     * few epoll_ctl calls as possible: syscalls are most of a probe's
+     * cost. */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_PRECISE_TIMER |
+                                   EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 struct http *http_new(struct event_base *base)
 {
     struct http *h = xcalloc(1, sizeof(*h));

@@ -21,6 +21,9 @@ struct http_xfer {
     int active; /* added to the multi handle and not finished */
 };
 
+/* The event loop every transfer and timer of the daemon runs on. */
+struct event_base *http_loop_new(void);
+
 struct http *http_new(struct event_base *base);
 /* Every transfer must have ended or been removed before this. */
 void http_free(struct http *h);

@@ -81,16 +81,17 @@ int64_t monitor_lateness_percentile(const struct monitor_stats *s, double p)
 static void finish(struct monitor *m, struct target_rt *rt, const struct probe_result *r,
                    int64_t now)
 {
+    struct verdict v;
+
     m->stats.completed++;
     m->last_completion = now;
     rt->probes++;
-    rt->last = *r;
-    verdict_judge(r, rt->conf, &rt->verdict);
-    log_debug("%s: %d %s in %.1f ms%s%s", rt->conf->name, r->code, state_name(rt->verdict.state),
+    verdict_judge(r, rt->conf, &v);
+    log_debug("%s: %d %s in %.1f ms%s%s", rt->conf->name, r->code, state_name(v.state),
               r->total_us >= 0 ? (double)r->total_us / 1000.0 : 0.0, r->message[0] ? ": " : "",
               r->message);
     if (m->cb.result)
-        m->cb.result(rt, now, m->cb.arg);
+        m->cb.result(rt, r, &v, m->cb.arg);
     if (m->once && --m->once_pending == 0 && m->cb.all_done)
         m->cb.all_done(m->cb.arg);
 }
@@ -214,8 +215,6 @@ static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
     rt->conf = t;
     rt->spec = probe_spec_new(t);
     sched_item_init(&rt->timer);
-    probe_result_init(&rt->last);
-    rt->verdict.state = ST_UNKNOWN;
     return rt;
 }
 

@@ -33,9 +33,7 @@ struct target_rt {
     bool kept;              /* during a swap: still in the new configuration */
     TAILQ_ENTRY(target_rt) wait_link;
     uint64_t probes; /* completed */
-    struct probe_result last;
-    struct verdict verdict;
-    void *user; /* the caller's per-target state */
+    void *user;      /* the caller's per-target state */
 };
 
 #define LATENESS_BUCKETS 10001 /* 0.1 ms each up to 1 s, then one for the rest */
@@ -52,8 +50,9 @@ struct monitor_stats {
 };
 
 struct monitor_callbacks {
-    /* A probe finished and was judged (rt->last, rt->verdict are set). */
-    void (*result)(struct target_rt *rt, int64_t now, void *arg);
+    /* A probe finished and was judged. */
+    void (*result)(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
+                   void *arg);
     /* Once mode: every target has reported. */
     void (*all_done)(void *arg);
     /* A target is about to be dropped (reload, shutdown): free rt->user. */

@@ -13,6 +13,31 @@
 #include "log.h"
 #include "monitor.h"
 #include "report.h"
+#include "util.h"
+
+/* What one target's probe found. */
+struct row {
+    struct probe_result r;
+    struct verdict v;
+};
+
+static void on_result(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
+                      void *arg)
+{
+    struct row *row = xmalloc(sizeof(*row));
+    (void)arg;
+
+    row->r = *r;
+    row->v = *v;
+    rt->user = row;
+}
+
+static void on_forget(struct target_rt *rt, void *arg)
+{
+    (void)arg;
+    free(rt->user);
+    rt->user = NULL;
+}
 
 static void all_done(void *arg)
 {
@@ -20,9 +45,9 @@ static void all_done(void *arg)
 }
 
 /* The detail column: why it failed, where it redirects, or the phrase. */
-static void detail(const struct target_rt *rt, char *out, size_t len)
+static void detail(const struct row *row, char *out, size_t len)
 {
-    const struct probe_result *r = &rt->last;
+    const struct probe_result *r = &row->r;
     const char *phrase = codes_phrase(r->code);
 
     if (r->location[0])
@@ -49,33 +74,31 @@ static void print_table(struct target_rt **t, size_t n)
     printf("%-*s  %-12s  %-8s  %4s  %9s  %s\n", wname, "TARGET", "STATE", "SEVERITY", "CODE",
            "LATENCY", "DETAIL");
     for (size_t i = 0; i < n; i++) {
-        const struct target_rt *rt = t[i];
+        const struct row *row = t[i]->user;
         char code[8] = "-", lat[16] = "-", det[768];
-        if (rt->last.code)
-            snprintf(code, sizeof(code), "%d", rt->last.code);
-        if (rt->last.total_us >= 0)
-            snprintf(lat, sizeof(lat), "%.1f ms", report_ms(rt->last.total_us));
-        detail(rt, det, sizeof(det));
-        const char *state = state_name(rt->verdict.state);
-        if (rt->verdict.error != PERR_NONE && rt->verdict.state == ST_UNREACHABLE)
-            state = probe_error_name(rt->verdict.error);
-        printf("%-*s  %-12s  %-8s  %4s  %9s  %s\n", wname, rt->conf->name, state,
-               codes_severity_name(rt->verdict.severity), code, lat, det);
+        if (row->r.code)
+            snprintf(code, sizeof(code), "%d", row->r.code);
+        if (row->r.total_us >= 0)
+            snprintf(lat, sizeof(lat), "%.1f ms", report_ms(row->r.total_us));
+        detail(row, det, sizeof(det));
+        const char *state = state_name(row->v.state);
+        if (row->v.error != PERR_NONE && row->v.state == ST_UNREACHABLE)
+            state = probe_error_name(row->v.error);
+        printf("%-*s  %-12s  %-8s  %4s  %9s  %s\n", wname, t[i]->conf->name, state,
+               codes_severity_name(row->v.severity), code, lat, det);
     }
 }
 
 int once_run(const struct config *cfg, bool json)
 {
-    struct event_config *ecfg = event_config_new();
-    event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_PRECISE_TIMER);
-    struct event_base *base = event_base_new_with_config(ecfg);
-    event_config_free(ecfg);
+    struct event_base *base = http_loop_new();
     if (base == NULL) {
         log_err("cannot create the event loop");
         return PLUGIN_UNKNOWN;
     }
     struct http *http = http_new(base);
-    struct monitor_callbacks cb = {.all_done = all_done, .arg = base};
+    struct monitor_callbacks cb = {
+        .result = on_result, .all_done = all_done, .forget = on_forget, .arg = base};
     struct monitor *m = http ? monitor_new(base, http, &cb) : NULL;
     if (m == NULL) {
         log_err("cannot set up the probe engine");
@@ -90,10 +113,11 @@ int once_run(const struct config *cfg, bool json)
     size_t n = monitor_targets(m, &t);
     enum plugin_status status = n ? PLUGIN_OK : PLUGIN_UNKNOWN;
     for (size_t i = 0; i < n; i++)
-        status = report_fold(status, &t[i]->verdict);
+        status = report_fold(status, &((const struct row *)t[i]->user)->v);
     if (json) {
         for (size_t i = 0; i < n; i++) {
-            json_t *o = report_json(t[i]->conf, &t[i]->last, &t[i]->verdict);
+            const struct row *row = t[i]->user;
+            json_t *o = report_json(t[i]->conf, &row->r, &row->v);
             char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
             if (line)
                 puts(line);

@@ -26,6 +26,7 @@
 
 struct probe_spec {
     const struct target_conf *t;
+    CURLU *url; /* parsed once, not for every probe */
     struct curl_slist *headers;
     bool https;
     bool want_cert; /* read the certificate's end for cert_expiry_warning */
@@ -56,8 +57,9 @@ struct probe {
 #define CURL_WRITEFUNC_ERROR 0 /* before curl 7.87: any short count */
 #endif
 
-/* Idle handles kept for reuse; beyond this they are freed. */
-#define POOL_MAX 256
+/* Idle handles kept for reuse (each keeps a 16 KiB buffer); beyond this
+ * they are freed. Enough for the usual concurrency of a busy monitor. */
+#define POOL_MAX 64
 
 struct prober *prober_new(struct http *http, const char *user_agent)
 {
@@ -102,6 +104,11 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
         }
         s->headers = n;
     }
+    s->url = curl_url();
+    if (s->url && curl_url_set(s->url, CURLUPART_URL, t->url, 0) != CURLUE_OK) {
+        curl_url_cleanup(s->url); /* validated already; only memory can fail */
+        s->url = NULL;
+    }
     s->https = strncasecmp(t->url, "https:", 6) == 0;
     s->want_cert = s->https && t->cert_expiry_warning_ms > 0;
     return s;
@@ -116,6 +123,7 @@ void probe_spec_free(struct probe_spec *s)
 {
     if (s == NULL)
         return;
+    curl_url_cleanup(s->url);
     curl_slist_free_all(s->headers);
     free(s);
 }
@@ -338,12 +346,20 @@ static void setup(struct probe *pr)
     const struct target_conf *t = pr->spec->t;
     CURL *e = pr->xfer.easy;
 
-    curl_easy_setopt(e, CURLOPT_URL, t->url);
+    if (pr->spec->url)
+        curl_easy_setopt(e, CURLOPT_CURLU, pr->spec->url);
+    else
+        curl_easy_setopt(e, CURLOPT_URL, t->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* One deadline for the whole probe (it covers the connect too). */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)t->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 0L);
+    /* A plain HTTP request goes out in one write, so Nagle cannot delay
+     * it: skip the setsockopt. TLS handshakes keep TCP_NODELAY. */
+    if (!pr->spec->https)
+        curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 0L);
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, pr->p->user_agent);

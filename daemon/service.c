@@ -95,21 +95,36 @@ static void status_cb(evutil_socket_t fd, short what, void *arg)
         send_status(svc);
 }
 
-static struct tstate *target_state(struct service *svc, struct target_rt *rt)
-{
-    struct tstate *ts = rt->user;
+/* A target's alert state, and whether the store has a row for it. */
+struct tracked {
+    struct tstate ts;
+    bool stored;
+};
 
-    if (ts)
-        return ts;
-    ts = rt->user = xmalloc(sizeof(*ts));
+static struct tracked *tracked(struct service *svc, struct target_rt *rt)
+{
+    struct tracked *tr = rt->user;
+
+    if (tr)
+        return tr;
+    tr = rt->user = xcalloc(1, sizeof(*tr));
     const struct tstate_saved *saved = strmap_get(&svc->saved, rt->conf->name);
     if (saved)
-        tstate_restore(ts, saved);
+        tstate_restore(&tr->ts, saved);
     else
-        tstate_init(ts);
-    svc->counts[ts->s.state]++;
+        tstate_init(&tr->ts);
+    tr->stored = saved != NULL;
+    svc->counts[tr->ts.s.state]++;
     svc->status_dirty = true;
-    return ts;
+    return tr;
+}
+
+/* Whether a saved state says anything a restart needs: plain "up" is what
+ * a target without a row is taken for anyway. Not writing it spares the
+ * disk ten thousand rows when ten thousand targets first come up. */
+static bool worth_storing(const struct tstate_saved *s)
+{
+    return s->state != ST_UP || s->slow || s->flapping || s->cert_warned;
 }
 
 /* Gives every target its alert state (restored or new), so STATUS counts
@@ -120,7 +135,7 @@ static void track_targets(struct service *svc)
     size_t n = monitor_targets(svc->monitor, &targets);
 
     for (size_t i = 0; i < n; i++)
-        target_state(svc, targets[i]);
+        tracked(svc, targets[i]);
 }
 
 static void raise_alert(struct service *svc, const struct alert *a, const struct target_conf *t)
@@ -140,16 +155,15 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
     webhooks_enqueue(svc->webhooks, a, t, svc->host);
 }
 
-static void on_result(struct target_rt *rt, int64_t now, void *arg)
+static void on_result(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
+                      void *arg)
 {
     struct service *svc = arg;
-    struct tstate *ts = target_state(svc, rt);
-    const struct probe_result *r = &rt->last;
-    const struct verdict *v = &rt->verdict;
+    struct tracked *tr = tracked(svc, rt);
+    struct tstate *ts = &tr->ts;
     struct alert alerts[STATE_MAX_ALERTS];
     enum target_state before = ts->s.state, raw_before = ts->last_raw;
     bool changed;
-    (void)now;
 
     /* Each change of what the probes see, at info; alerts follow only
      * when the state machine confirms one. */
@@ -166,8 +180,10 @@ static void on_result(struct target_rt *rt, int64_t now, void *arg)
     unsigned n = state_step(ts, rt->conf, r, v, clock_wall_ms(), alerts, &changed);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
-    if (changed)
+    if (changed && (tr->stored || worth_storing(&ts->s))) {
         store_state_save(svc->store, rt->conf->name, &ts->s);
+        tr->stored = true;
+    }
     for (unsigned i = 0; i < n; i++)
         raise_alert(svc, &alerts[i], rt->conf);
 }
@@ -175,17 +191,18 @@ static void on_result(struct target_rt *rt, int64_t now, void *arg)
 static void on_forget(struct target_rt *rt, void *arg)
 {
     struct service *svc = arg;
-    struct tstate *ts = rt->user;
+    struct tracked *tr = rt->user;
 
-    if (ts) {
-        svc->counts[ts->s.state]--;
-        svc->status_dirty = true;
-    }
+    if (tr == NULL)
+        return;
+    svc->counts[tr->ts.s.state]--;
+    svc->status_dirty = true;
     /* Removed from the configuration (not shut down): its history goes,
      * so a target added again later starts afresh. */
-    if (!svc->stopping)
+    if (!svc->stopping && tr->stored)
         store_state_delete(svc->store, rt->conf->name);
-    free(ts);
+    tstate_free(&tr->ts);
+    free(tr);
     rt->user = NULL;
 }
 
@@ -293,9 +310,11 @@ static void load_saved(const char *name, const struct tstate_saved *saved, void 
     struct tstate_saved *copy = xmalloc(sizeof(*copy));
 
     *copy = *saved;
+    copy->location = saved->location ? xstrdup(saved->location) : NULL;
     char *key = xstrdup(name);
     if (strmap_put(&svc->saved, key, copy) != NULL) {
         free(key);
+        free(copy->location);
         free(copy);
     }
 }
@@ -304,8 +323,10 @@ static void free_saved(struct service *svc)
 {
     for (size_t i = 0; i < svc->saved.cap; i++) {
         if (svc->saved.slots[i].key) {
+            struct tstate_saved *saved = svc->saved.slots[i].value;
             free((char *)svc->saved.slots[i].key);
-            free(svc->saved.slots[i].value);
+            free(saved->location);
+            free(saved);
         }
     }
     strmap_free(&svc->saved);
@@ -347,10 +368,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         snprintf(svc.host, sizeof(svc.host), "localhost");
     svc.host[sizeof(svc.host) - 1] = '\0';
 
-    struct event_config *ecfg = event_config_new();
-    event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_PRECISE_TIMER);
-    svc.base = event_base_new_with_config(ecfg);
-    event_config_free(ecfg);
+    svc.base = http_loop_new();
     if (svc.base == NULL) {
         log_err("cannot create the event loop");
         goto out;

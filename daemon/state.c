@@ -10,6 +10,7 @@
 #include "state.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codes.h"
@@ -29,6 +30,13 @@ void tstate_restore(struct tstate *ts, const struct tstate_saved *saved)
 {
     tstate_init(ts);
     ts->s = *saved;
+    ts->s.location = saved->location && saved->location[0] ? xstrdup(saved->location) : NULL;
+}
+
+void tstate_free(struct tstate *ts)
+{
+    free(ts->s.location);
+    ts->s.location = NULL;
 }
 
 static void copy_location(char *dst, const char *src)
@@ -36,9 +44,23 @@ static void copy_location(char *dst, const char *src)
     snprintf(dst, STATE_LOCATION_MAX, "%s", src ? src : "");
 }
 
-static bool same(enum target_state a, const char *aloc, enum target_state b, const char *bloc)
+/* Only the confirmed redirect target is kept as text; the others are
+ * compared by hash (the state machine runs for every probe of every
+ * target, and its memory is per target). */
+static uint64_t location_hash(const char *loc)
 {
-    return a == b && (a != ST_REDIRECTING || strcmp(aloc, bloc) == 0);
+    return loc && loc[0] ? hash64(loc) : 0;
+}
+
+static bool same_hash(enum target_state a, uint64_t aloc, enum target_state b, uint64_t bloc)
+{
+    return a == b && (a != ST_REDIRECTING || aloc == bloc);
+}
+
+static bool same_confirmed(const struct tstate *ts, enum target_state raw, const char *loc)
+{
+    return raw == ts->s.state &&
+           (raw != ST_REDIRECTING || strcmp(loc, ts->s.location ? ts->s.location : "") == 0);
 }
 
 static unsigned popcount64(uint64_t x)
@@ -98,10 +120,11 @@ static enum target_state confirm(struct step *st, enum target_state raw, const c
         ts->s.since_ms = began;
     ts->s.state = raw;
     ts->s.severity = st->v->severity;
-    copy_location(ts->s.location, loc);
+    free(ts->s.location);
+    ts->s.location = loc[0] ? xstrdup(loc) : NULL;
     ts->streak = 0;
     ts->candidate = ST_UNKNOWN;
-    ts->candidate_location[0] = '\0';
+    ts->candidate_location = 0;
     if (raw != ST_UP) {
         ts->s.slow = false;
         ts->slow_streak = 0;
@@ -145,6 +168,7 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
     struct step st = {ts, t, r, v, now_ms, out, 0, saved_changed};
     enum target_state raw = v->state;
     const char *loc = raw == ST_REDIRECTING ? r->location : "";
+    uint64_t lochash = location_hash(loc);
     bool transitioned = false;
     enum severity prev_sev;
     int64_t prev_since;
@@ -152,12 +176,13 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
     *saved_changed = false;
 
     /* 1. Flap history over the last flap_window probes (at most 64). */
-    bool raw_changed = ts->probes > 0 && !same(raw, loc, ts->last_raw, ts->last_raw_location);
+    bool raw_changed =
+        ts->probes > 0 && !same_hash(raw, lochash, ts->last_raw, ts->last_raw_location);
     ts->changes = (ts->changes << 1) | (raw_changed ? 1u : 0u);
     if (ts->probes < 64)
         ts->probes++;
     ts->last_raw = raw;
-    copy_location(ts->last_raw_location, loc);
+    ts->last_raw_location = lochash;
     unsigned window = t->flap_window < 64 ? t->flap_window : 64;
     uint64_t mask = window >= 64 ? ~0ull : ((1ull << window) - 1);
     unsigned flips = popcount64(ts->changes & mask);
@@ -173,16 +198,16 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
     }
 
     /* 3. Hysteresis. */
-    if (same(raw, loc, ts->s.state, ts->s.location)) {
+    if (same_confirmed(ts, raw, loc)) {
         ts->streak = 0;
         ts->candidate = ST_UNKNOWN;
-        ts->candidate_location[0] = '\0';
+        ts->candidate_location = 0;
     } else {
-        if (ts->streak > 0 && same(raw, loc, ts->candidate, ts->candidate_location)) {
+        if (ts->streak > 0 && same_hash(raw, lochash, ts->candidate, ts->candidate_location)) {
             ts->streak++;
         } else {
             ts->candidate = raw;
-            copy_location(ts->candidate_location, loc);
+            ts->candidate_location = lochash;
             ts->streak = 1;
             ts->candidate_since = now_ms;
         }
@@ -200,7 +225,7 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
     if (ts->s.flapping && flips <= t->flap_threshold / 2) {
         ts->s.flapping = false;
         *saved_changed = true;
-        if (!same(raw, loc, ts->s.state, ts->s.location))
+        if (!same_confirmed(ts, raw, loc))
             confirm(&st, raw, loc, now_ms, &prev_sev, &prev_since);
         prev_since = ts->s.since_ms;
         transition_alert(&st, ts->s.state, SEV_WARNING, prev_since, "flapping");

@@ -25,13 +25,13 @@
 
 /* What survives a restart (the store keeps it). */
 struct tstate_saved {
-    enum target_state state;           /* confirmed state */
-    enum severity severity;            /* of the confirmed state */
-    char location[STATE_LOCATION_MAX]; /* confirmed redirect target */
-    int64_t since_ms;                  /* wall clock: when the confirmed state began */
-    int64_t notified_ms;               /* last down/changed/reminder raised */
-    int64_t cert_warned;               /* notAfter already warned about; 0: none */
-    bool slow;                         /* confirmed slow */
+    enum target_state state; /* confirmed state */
+    enum severity severity;  /* of the confirmed state */
+    char *location;          /* confirmed redirect target (owned), or NULL */
+    int64_t since_ms;        /* wall clock: when the confirmed state began */
+    int64_t notified_ms;     /* last down/changed/reminder raised */
+    int64_t cert_warned;     /* notAfter already warned about; 0: none */
+    bool slow;               /* confirmed slow */
     bool flapping;
 };
 
@@ -39,21 +39,22 @@ struct tstate {
     struct tstate_saved s;
     /* Hysteresis: the state the last probes agree on, and how many. */
     enum target_state candidate;
-    char candidate_location[STATE_LOCATION_MAX];
+    uint64_t candidate_location; /* hash of its redirect target */
     unsigned streak;
     int64_t candidate_since; /* wall clock: first probe of the streak */
     unsigned slow_streak;    /* consecutive slow (or, when slow, fast) up answers */
     /* Flap detection: bit i set when probe i back changed the raw state. */
     uint64_t changes;
     enum target_state last_raw;
-    char last_raw_location[STATE_LOCATION_MAX];
-    unsigned probes; /* probes seen, up to 64 */
+    uint64_t last_raw_location; /* hash */
+    unsigned probes;            /* probes seen, up to 64 */
 };
 
 /* The state of a target never seen before. */
 void tstate_init(struct tstate *ts);
-/* The state of a target known from before a restart. */
+/* The state of a target known from before a restart (saved is copied). */
 void tstate_restore(struct tstate *ts, const struct tstate_saved *saved);
+void tstate_free(struct tstate *ts);
 
 /* One alert, with everything a sink needs besides the target's own
  * configuration. */

@@ -271,7 +271,7 @@ int store_state_load(struct store *s, store_state_cb cb, void *arg)
         if (state_parse(column_text(q, 1), &saved.state) < 0 ||
             codes_severity_parse(column_text(q, 2), &saved.severity) < 0)
             continue; /* written by something else; start that target afresh */
-        snprintf(saved.location, sizeof(saved.location), "%s", column_text(q, 3));
+        saved.location = (char *)column_text(q, 3); /* copied by the callback */
         saved.since_ms = sqlite3_column_int64(q, 4);
         saved.notified_ms = sqlite3_column_int64(q, 5);
         saved.cert_warned = sqlite3_column_int64(q, 6);
@@ -295,7 +295,7 @@ void store_state_save(struct store *s, const char *name, const struct tstate_sav
     bind_text(q, 1, name);
     bind_text(q, 2, state_name(v->state));
     bind_text(q, 3, codes_severity_name(v->severity));
-    bind_text(q, 4, v->location);
+    bind_text(q, 4, v->location ? v->location : "");
     sqlite3_bind_int64(q, 5, v->since_ms);
     sqlite3_bind_int64(q, 6, v->notified_ms);
     sqlite3_bind_int64(q, 7, v->cert_warned);

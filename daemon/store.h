@@ -45,6 +45,7 @@ void store_flush(struct store *s);
 /* False after a write failed, until a commit succeeds again. */
 bool store_healthy(const struct store *s);
 
+/* saved (its location too) is valid during the call only. */
 typedef void (*store_state_cb)(const char *name, const struct tstate_saved *saved, void *arg);
 int store_state_load(struct store *s, store_state_cb cb, void *arg);
 void store_state_save(struct store *s, const char *name, const struct tstate_saved *saved);

@@ -4,8 +4,19 @@ directories, and a small runner. Nothing here sleeps for a fixed time to
 wait for something: wait_until polls a condition against a deadline.
 
 Each test file calls harness.main(globals()); every function named test_*
-runs in order, and the file ends with a line "N passed, M failed" and a
-non-zero exit if any failed (77 if the file was skipped as a whole)."""
+runs in order (or only those named on the command line), printing
+"ok NAME" or "FAIL NAME" (and "skip NAME: why" when a precondition of one
+test is missing). The file ends with a line exactly "N passed, M failed"
+and exits non-zero if any failed, 77 (ctest's SKIP_RETURN_CODE) with a
+"SKIP: why" line if nothing could run.
+
+Every process started here (fixture servers, upmond) is stopped when its
+test ends, pass or fail, and again at exit; the fixture server also exits
+by itself when this process dies (it watches its stdin), and upmond gets
+SIGKILL from the kernel then (PR_SET_PDEATHSIG), so a killed test run
+leaves nothing behind."""
+import atexit
+import ctypes
 import json
 import os
 import re
@@ -30,12 +41,45 @@ _cleanups = []
 
 
 class Skip(Exception):
-    pass
+    """Raised by a test whose precondition is missing (not a failure)."""
 
 
 def cleanup(fn):
+    """Registers fn to run when the current test ends (last in, first out)."""
     _cleanups.append(fn)
     return fn
+
+
+def run_cleanups():
+    while _cleanups:
+        try:
+            _cleanups.pop()()
+        except Exception:
+            traceback.print_exc()
+
+
+atexit.register(run_cleanups)
+
+
+def _on_signal(sig, frame):
+    run_cleanups()
+    sys.exit(128 + sig)
+
+
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
+
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL if the thread that started it (here
+    always the main thread, that is, this test process) dies."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def tmpdir():
@@ -79,16 +123,25 @@ def http_get(url, timeout=5):
 
 
 class Fixture:
-    """A fixture server from tests/fixtures, stopped at exit."""
+    """A fixture server from tests/fixtures: started, its port read from its
+    first line on stdout, and stopped when the test ends, pass or fail."""
 
-    def __init__(self, script, args=()):
+    def __init__(self, script, args=(), start_timeout=10.0):
+        env = dict(os.environ, UPMON_FIXTURE_PARENT="stdin")
         self.proc = subprocess.Popen([sys.executable, os.path.join(FIXTURES, script)] + list(args),
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.strip().isdigit():
-            raise RuntimeError("fixture %s did not print its port" % script)
-        self.port = int(line)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=env)
         cleanup(self.stop)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(self.proc.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(start_timeout)
+        line = got[0] if got else ""
+        if not line.strip().isdigit():
+            raise RuntimeError("fixture %s did not print its port within %.0fs (got %r, exit %s)"
+                               % (script, start_timeout, line, self.proc.poll()))
+        self.port = int(line)
 
         self.scheme = "https" if "--tls" in args else "http"
 
@@ -103,8 +156,18 @@ class Fixture:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f:
+                try:
+                    f.close()
+                except OSError:
+                    pass
 
 
 def http_fixture():
@@ -133,13 +196,24 @@ def receiver_fixture():
 
 
 def run(args, timeout=60, env=None, cmd=None):
-    """Runs upmond (or cmd) to completion."""
+    """Runs upmond (or cmd + args) to completion; kills it and fails the test
+    if it takes longer than timeout seconds. Returns the CompletedProcess,
+    with .elapsed in seconds."""
     full = (cmd or [UPMOND]) + list(args)
     e = dict(os.environ)
     e.pop("NOTIFY_SOCKET", None)
     e.pop("JOURNAL_STREAM", None)
+    e["LC_ALL"] = "C"  # messages (getopt's, strerror's) in English
     e.update(env or {})
-    return subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=e)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=e,
+                           stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    except subprocess.TimeoutExpired as ex:
+        raise AssertionError("%s did not finish within %ss; stderr so far:\n%s" %
+                             (" ".join(full), timeout, ex.stderr)) from None
+    p.elapsed = time.monotonic() - t0
+    return p
 
 
 class Daemon:
@@ -149,11 +223,14 @@ class Daemon:
         e = dict(os.environ)
         e.pop("NOTIFY_SOCKET", None)
         e.pop("JOURNAL_STREAM", None)
+        e["LC_ALL"] = "C"
         e.update(env or {})
         self.lines = []
         self.lock = threading.Lock()
         self.proc = subprocess.Popen((wrapper or []) + [UPMOND] + list(args), env=e,
-                                     stdout=stdout, stderr=subprocess.PIPE, text=True)
+                                     stdin=subprocess.DEVNULL, stdout=stdout,
+                                     stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_die_with_parent)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         cleanup(self.kill)
@@ -197,30 +274,43 @@ class Daemon:
 
 
 def config(dirpath, text, name="upmon.yaml"):
+    """Writes a configuration file (YAML text) into dirpath; returns its path."""
     return write(os.path.join(dirpath, name), text)
 
 
 def once_json(cfg, extra=()):
-    """upmond --once --json: (exit status, {target: result})."""
+    """upmond --once --json: (exit status, {target: result}, process)."""
     p = run(["--once", "--json", "-c", cfg] + list(extra))
     results = {}
     for line in p.stdout.splitlines():
-        o = json.loads(line)
+        try:
+            o = json.loads(line)
+        except ValueError:
+            raise AssertionError("--once --json printed a line that is not JSON: %r" % line)
+        assert o["target"] not in results, ("target reported twice", line)
         results[o["target"]] = o
     return p.returncode, results, p
 
 
 def skip_all(reason):
+    """Skips the whole file (exit 77) because a precondition is missing."""
     print("SKIP: " + reason)
+    print("0 passed, 0 failed", flush=True)
     sys.exit(77)
 
 
 def main(namespace):
     tests = [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
     only = sys.argv[1:]
+    unknown = [n for n in only if n not in dict(tests)]
+    if unknown:
+        print("no such test: %s" % " ".join(unknown))
+        sys.exit(2)
     passed = failed = skipped = 0
     if not os.access(UPMOND, os.X_OK):
-        skip_all("upmond is not built at %s" % UPMOND)
+        skip_all("upmond is not built at %s (set UPMOND to the binary)" % UPMOND)
+    if not os.path.isdir(FIXTURES):
+        skip_all("the fixture servers are not at %s (set UPMON_SOURCE_DIR)" % FIXTURES)
     for name, fn in tests:
         if only and name not in only:
             continue
@@ -235,16 +325,14 @@ def main(namespace):
         except Exception:
             failed += 1
             print("FAIL %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
-            traceback.print_exc()
+            traceback.print_exc(file=sys.stdout)
+            sys.stdout.flush()
         finally:
-            while _cleanups:
-                try:
-                    _cleanups.pop()()
-                except Exception:
-                    traceback.print_exc()
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    if failed:
-        sys.exit(1)
-    if skipped and not passed:
-        sys.exit(77)
-    sys.exit(0)
+            run_cleanups()
+    if skipped:
+        print("(%d skipped)" % skipped)
+    all_skipped = skipped and not passed and not failed
+    if all_skipped:
+        print("SKIP: every test was skipped")
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    sys.exit(1 if failed else 77 if all_skipped else 0)

@@ -2,6 +2,7 @@
 """upmond --check-config and the command line: summaries, every error at
 its line and column with exit 78, usage errors with exit 2."""
 import os
+import re
 
 import harness as h
 
@@ -97,45 +98,70 @@ def test_yaml_syntax_error_position():
 
 def test_missing_empty_and_unreadable_files():
     d = h.tmpdir()
+
+    def refused(path, message):
+        p = h.run(["--check-config", "-c", path])
+        assert p.returncode == 78, (path, p.returncode, p.stderr)
+        assert p.stdout == "", p.stdout
+        assert p.stderr.splitlines() == [message, "upmond: 1 error in the configuration"], \
+            p.stderr
+
     missing = os.path.join(d, "nope.yaml")
-    p = h.run(["--check-config", "-c", missing])
-    assert p.returncode == 78
-    assert p.stderr.splitlines()[0] == "%s: cannot open: No such file or directory" % missing
+    refused(missing, "%s: cannot open: No such file or directory" % missing)
     empty = h.config(d, "", "empty.yaml")
-    p = h.run(["--check-config", "-c", empty])
-    assert p.returncode == 78
-    assert p.stderr.splitlines()[0] == "%s: file is empty" % empty
+    refused(empty, "%s: file is empty" % empty)
     comments = h.config(d, "# only a comment\n", "comments.yaml")
-    p = h.run(["--check-config", "-c", comments])
-    assert p.returncode == 78
-    assert p.stderr.splitlines()[0] == "%s: file is empty" % comments
+    refused(comments, "%s: file is empty" % comments)
+    refused(d, "%s: not a regular file" % d)
     cfg = h.config(d, "watch: [missing.yaml]\n", "watching.yaml")
-    p = h.run(["--check-config", "-c", cfg])
-    assert p.returncode == 78
-    assert p.stderr.splitlines()[0] == (
-        "%s:1:9: watch list %s/missing.yaml: No such file or directory" % (cfg, d)), p.stderr
+    refused(cfg, "%s:1:9: watch list %s/missing.yaml: No such file or directory" % (cfg, d))
+    if os.geteuid() != 0:  # root reads it anyway
+        locked = h.config(d, "targets: []\n", "locked.yaml")
+        os.chmod(locked, 0)
+        refused(locked, "%s: cannot open: Permission denied" % locked)
     # The daemon and --once refuse a bad configuration the same way.
     for mode in ([], ["--once"]):
         p = h.run(mode + ["-c", empty, "--state-dir", d])
         assert p.returncode == 78, (mode, p)
+        assert "%s: file is empty" % empty in p.stderr.splitlines(), p.stderr
 
 
 def test_usage_errors():
-    for args in (["--bogus"], ["--json"], ["stray"], ["--once", "--check-config"], ["-c"]):
+    cfg = os.path.join(h.SRC, "etc", "upmon.yaml")
+    cases = [
+        (["--bogus"], "unrecognized option"),
+        (["--json"], "--json goes with --once"),
+        (["--json", "-c", cfg], "--json goes with --once"),
+        (["--check-config", "-c", cfg, "stray"], 'unexpected argument "stray"'),
+        (["--once", "--check-config"], "exclude each other"),
+        (["-c"], "requires an argument"),
+        (["--state-dir"], "requires an argument"),
+    ]
+    for args, why in cases:
         p = h.run(args)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
-        assert p.stderr, args
+        assert why in p.stderr, (args, p.stderr)
+        assert p.stdout == "", (args, p.stdout)  # nothing was run
 
 
 def test_help_and_version():
-    p = h.run(["--help"])
-    assert p.returncode == 0
-    for opt in ("--config", "--state-dir", "--check-config", "--once", "--json", "--stats",
-                "--verbose", "--quiet", "--version", "--help"):
-        assert opt in p.stdout, opt
-    p = h.run(["--version"])
-    assert p.returncode == 0
-    assert p.stdout.startswith("upmond ")
+    for flag in ("--help", "-h"):
+        p = h.run([flag])
+        assert p.returncode == 0, (flag, p.returncode)
+        assert p.stdout.startswith("Usage: upmond"), p.stdout
+        for opt in ("-c, --config", "--state-dir", "--check-config", "--once", "--json",
+                    "--stats", "-v, --verbose", "-q, --quiet", "-V, --version", "-h, --help"):
+            assert opt in p.stdout, (opt, p.stdout)
+        assert p.stderr == "", p.stderr
+    # The usage text also follows a usage error, on stderr.
+    p = h.run(["--bogus"])
+    assert "Usage: upmond" in p.stderr, p.stderr
+    for flag in ("--version", "-V"):
+        p = h.run([flag])
+        assert p.returncode == 0, (flag, p.returncode)
+        first = p.stdout.splitlines()[0]
+        assert re.fullmatch(r"upmond \d+\.\d+\.\d+\S*", first), first
+        assert "libcurl" in p.stdout, p.stdout
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 """upmond --once against a real HTTP server: every code of the seed table
 and those registered since, unregistered and invalid codes, redirects, the
 transport failures by category, body checks, policies and exit codes."""
+import json
 import os
 import re
 import time
@@ -13,7 +14,39 @@ CLASSES = {1: "informational", 2: "success", 3: "redirection", 4: "client_error"
            5: "server_error"}
 
 
+# The phrase upmond must report for each code: the seed's own (with its typo
+# "Satisfable" corrected) and, for the codes registered since, the IANA
+# registry's. None: the code is not registered.
+PHRASES = {
+    100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
+    200: "OK", 201: "Created", 202: "Accepted", 203: "Non-Authoritative Information",
+    204: "No Content", 205: "Reset Content", 206: "Partial Content", 207: "Multi-Status",
+    208: "Already Reported", 226: "IM Used",
+    300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other",
+    304: "Not Modified", 305: "Use Proxy", 306: "(Unused)", 307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
+    404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
+    407: "Proxy Authentication Required", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
+    411: "Length Required", 412: "Precondition Failed", 413: "Request Entity Too Large",
+    414: "Request-URI Too Long", 415: "Unsupported Media Type",
+    416: "Requested Range Not Satisfiable", 417: "Expectation Failed",
+    421: "Misdirected Request", 422: "Unprocessable Content", 423: "Locked",
+    424: "Failed Dependency", 425: "Too Early", 426: "Upgrade Required",
+    427: None,  # unassigned
+    428: "Precondition Required", 429: "Too Many Requests",
+    431: "Request Header Fields Too Large", 451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
+    506: "Variant Also Negotiates", 507: "Insufficient Storage", 508: "Loop Detected",
+    510: "Not Extended", 511: "Network Authentication Required",
+    # Unregistered: read as the x00 of their class (RFC 9110, 15).
+    299: None, 418: None, 599: None,
+}
+
+
 def seed_codes():
+    """The codes of the seed table, its "41416" read as 416."""
     codes = []
     for line in open(SEED):
         m = re.match(r"^(\d{3,5}) ", line)
@@ -21,15 +54,20 @@ def seed_codes():
             code = int(m.group(1))
             codes.append(416 if code == 41416 else code)
     assert len(codes) == 41, codes
+    assert codes == (list(range(100, 102)) + list(range(200, 207)) + list(range(300, 308)) +
+                     list(range(400, 418)) + list(range(500, 506))), codes
     return codes
 
 
 def expected(code):
+    """(class, severity, state) of a code when the target sets no policy."""
     cls = CLASSES[code // 100]
     if code // 100 == 2:
         return cls, "ok", "up"
-    if code // 100 in (1, 3):
-        return cls, "warning", "unexpected" if code < 200 else "redirecting"
+    if code // 100 == 1:
+        return cls, "warning", "unexpected"
+    if code // 100 == 3:
+        return cls, "warning", "redirecting"
     return cls, "critical", "client_error" if code < 500 else "server_error"
 
 
@@ -43,36 +81,26 @@ def targets_yaml(srv, items, extra=""):
 def test_every_code_of_the_seed_table_and_since():
     srv = h.http_fixture()
     d = h.tmpdir()
-    registered = seed_codes() + [102, 103, 207, 208, 226, 308, 421, 422, 423, 424, 425, 426,
-                                 428, 429, 431, 451, 506, 507, 508, 510, 511]
-    phrases = {100: "Continue", 101: "Switching Protocols", 200: "OK", 301: "Moved Permanently",
-               306: "(Unused)", 308: "Permanent Redirect", 404: "Not Found",
-               413: "Request Entity Too Large", 414: "Request-URI Too Long",
-               416: "Requested Range Not Satisfiable", 418: None, 421: "Misdirected Request",
-               429: "Too Many Requests", 451: "Unavailable For Legal Reasons",
-               503: "Service Unavailable", 505: "HTTP Version Not Supported",
-               511: "Network Authentication Required", 299: None, 599: None}
-    codes = sorted(set(registered + [299, 418, 599]))
+    codes = sorted(set(seed_codes()) | set(PHRASES))
+    for must in [308] + list(range(421, 430)) + [451, 511, 299, 418, 599]:
+        assert must in codes, must
     cfg = h.config(d, targets_yaml(srv, [("c%d" % c, "/status/%d" % c, "") for c in codes]))
     rc, res, p = h.once_json(cfg)
-    assert rc == 2, (rc, p.stderr)
-    assert len(res) == len(codes)
+    assert rc == 2, (rc, p.stderr)  # the worst is critical (4xx, 5xx)
+    assert sorted(res) == sorted("c%d" % c for c in codes), sorted(res)
+    bad = []
     for c in codes:
         r = res["c%d" % c]
         cls, sev, state = expected(c)
-        assert r["code"] == c, r
-        assert r["class"] == cls, r
-        assert r["severity"] == sev, r
-        assert r["state"] == state, r
-        assert r["error"] is None, r
-        if c in phrases:
-            assert r["phrase"] == phrases[c], r
-        elif c in registered:
-            assert isinstance(r["phrase"], str) and r["phrase"], r
-        for k in ("target", "url", "code", "phrase", "class", "severity", "error", "location",
-                  "latency_ms"):
-            assert k in r, (k, r)
-        assert r["latency_ms"] >= 0
+        want = {"target": "c%d" % c, "url": srv.url("/status/%d" % c), "code": c,
+                "phrase": PHRASES[c], "class": cls, "severity": sev, "state": state,
+                "error": None, "location": None}
+        got = {k: r.get(k, "(missing)") for k in want}
+        if got != want:
+            bad.append("%d: got %s, want %s" % (c, got, want))
+        if not isinstance(r.get("latency_ms"), (int, float)) or r["latency_ms"] < 0:
+            bad.append("%d: latency_ms %r" % (c, r.get("latency_ms")))
+    assert not bad, "\n".join(bad)
 
 
 def test_codes_outside_100_599_are_protocol_errors():
@@ -88,27 +116,60 @@ def test_codes_outside_100_599_are_protocol_errors():
         assert r["error"] == "protocol", r
         assert r["severity"] == "critical", r
         assert r["state"] == "unreachable", r
+        assert r["phrase"] is None, r
+    # A three-digit code outside the range is what the server said: shown.
+    for code in (600, 999):
+        r = res["c%d" % code]
+        assert r["code"] == code, r
+        assert r["message"] == "status code %d is outside 100-599" % code, r
 
 
 def test_redirects_seen_not_followed_unless_asked():
     srv = h.http_fixture()
     d = h.tmpdir()
     to = srv.url("/status/200")
+    srv.get("/_set?name=loop&status=302&location=/site/loop")
     cfg = h.config(d, targets_yaml(srv, [
         ("plain", "/status/301?location=%s" % to, ""),
+        ("relative", "/status/307?location=/elsewhere", ""),
         ("followed", "/status/302?location=%s" % to, ", follow_redirects: true"),
+        ("followed_to_error", "/status/302?location=/status/503", ", follow_redirects: true"),
+        ("loop", "/site/loop", ", follow_redirects: true"),
         ("expected", "/status/308?location=%s" % to, ", expect: [308]"),
     ]))
     rc, res, _ = h.once_json(cfg)
-    assert res["plain"]["code"] == 301
-    assert res["plain"]["location"] == to
-    assert res["plain"]["state"] == "redirecting"
-    assert res["followed"]["code"] == 200
-    assert res["followed"]["state"] == "up"
-    assert res["expected"]["state"] == "up"
-    assert res["expected"]["severity"] == "ok"
-    assert res["expected"]["location"] == to
-    assert rc == 1  # worst is the redirect's warning
+    plain = res["plain"]
+    assert (plain["code"], plain["class"], plain["state"], plain["severity"], plain["error"],
+            plain["location"]) == (301, "redirection", "redirecting", "warning", None, to), plain
+    # A relative Location is reported as the absolute URL it leads to.
+    assert res["relative"]["location"] == srv.url("/elsewhere"), res["relative"]
+    assert res["relative"]["state"] == "redirecting", res["relative"]
+    # Followed: the final answer is judged, and no redirect is left to report.
+    assert res["followed"]["code"] == 200, res["followed"]
+    assert res["followed"]["state"] == "up", res["followed"]
+    assert res["followed"]["location"] is None, res["followed"]
+    assert res["followed_to_error"]["code"] == 503, res["followed_to_error"]
+    assert res["followed_to_error"]["state"] == "server_error", res["followed_to_error"]
+    # An endless chain ends in an error, not in a hang.
+    assert res["loop"]["state"] == "unreachable", res["loop"]
+    assert res["loop"]["error"] == "protocol", res["loop"]
+    assert res["loop"]["severity"] == "critical", res["loop"]
+    assert res["expected"]["state"] == "up", res["expected"]
+    assert res["expected"]["severity"] == "ok", res["expected"]
+    assert res["expected"]["location"] == to, res["expected"]
+    assert rc == 2  # the loop is critical
+
+
+def test_only_redirects_exit_1():
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    cfg = h.config(d, targets_yaml(srv, [
+        ("ok", "/status/200", ""),
+        ("moved", "/status/301?location=/new", ""),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 1, (rc, p.stdout, p.stderr)  # the worst is the redirect's warning
+    assert res["ok"]["severity"] == "ok" and res["moved"]["severity"] == "warning", res
 
 
 def test_transport_failures_by_category():
@@ -140,7 +201,9 @@ def test_transport_failures_by_category():
         assert r["severity"] == "critical", r
         assert r["code"] is None, r
         assert r["message"], r  # curl's own words
-    assert res["slow"]["latency_ms"] < 2000
+    # A timeout ends the probe at its timeout.
+    assert 250 <= res["slow"]["latency_ms"] < 2000, res["slow"]
+    assert 250 <= res["hang"]["latency_ms"] < 2000, res["hang"]
     # Probes run concurrently: the whole run is about one timeout, not many.
     assert took < 3.0, took
 
@@ -164,19 +227,26 @@ def test_tls():
 
 
 def test_huge_body_is_not_read():
+    """/huge sends an endless body: a probe without a body check stops at the
+    first byte, one with a check at the match or at the body cap."""
     srv = h.http_fixture()
     d = h.tmpdir()
     cfg = h.config(d, targets_yaml(srv, [
         ("status_only", "/huge", ""),
         ("needle", "/huge", ', body_contains: "needle"'),
+        ("found", "/huge", ', body_contains: "xxxx"'),
+        ("regex", "/huge", ', body_regex: "^y"'),
     ]))
-    t0 = time.monotonic()
-    rc, res, _ = h.once_json(cfg)
-    assert time.monotonic() - t0 < 3.0
-    assert res["status_only"]["state"] == "up"
-    assert res["needle"]["state"] == "content"
-    assert res["needle"]["error"] == "body"
-    assert "first 1048576 bytes" in res["needle"]["message"]
+    rc, res, p = h.once_json(cfg)
+    assert p.elapsed < 3.0, p.elapsed
+    assert res["status_only"]["state"] == "up", res["status_only"]
+    assert res["status_only"]["error"] is None, res["status_only"]
+    assert res["found"]["state"] == "up", res["found"]
+    for name in ("needle", "regex"):
+        r = res[name]
+        assert (r["code"], r["class"], r["state"], r["severity"], r["error"]) == (
+            200, "success", "content", "critical", "body"), r
+        assert "first 1048576 bytes" in r["message"], r
     assert rc == 2
 
 
@@ -192,11 +262,19 @@ def test_body_checks():
         ("error_page", "/status/500?body=the+shop", ', body_contains: "the shop"'),
     ]))
     rc, res, _ = h.once_json(cfg)
-    assert res["has"]["state"] == "up"
-    assert res["re_ok"]["state"] == "up"
-    assert res["lacks"]["state"] == "content" and res["lacks"]["error"] == "body"
-    assert res["re_bad"]["state"] == "content"
-    assert res["error_page"]["state"] == "server_error"  # judged by its status
+    for name in ("has", "re_ok"):
+        r = res[name]
+        assert (r["state"], r["severity"], r["error"]) == ("up", "ok", None), r
+    for name in ("lacks", "re_bad"):
+        r = res[name]
+        assert (r["code"], r["state"], r["severity"], r["error"]) == (
+            200, "content", "critical", "body"), r
+    assert res["lacks"]["message"] == 'no "closed" in the 19 bytes of the body', res["lacks"]
+    assert res["re_bad"]["message"] == 'no match for "^shop" in the 19 bytes of the body', \
+        res["re_bad"]
+    # An error page is judged by its status, whatever its body says.
+    assert res["error_page"]["state"] == "server_error", res["error_page"]
+    assert res["error_page"]["error"] is None, res["error_page"]
     assert rc == 2
 
 
@@ -205,20 +283,35 @@ def test_expect_severity_and_max_latency():
     d = h.tmpdir()
     cfg = h.config(d, targets_yaml(srv, [
         ("auth", "/status/401", ", expect: [2xx, 401]"),
-        ("gone_ok", "/status/404", ", severity: {404: warning}"),
+        ("moved_ok", "/status/301?location=/new", ", expect: [200, 301]"),
+        ("ok_not_listed", "/status/200", ", expect: [204]"),
         ("nocontent", "/status/204", ", expect: [200]"),
+        ("gone_warn", "/status/404", ", severity: {404: warning}"),
+        ("class_ok", "/status/302?location=/x", ", severity: {3xx: ok}"),
+        ("exact_wins", "/status/503", ", severity: {5xx: critical, 503: warning}"),
+        ("class_rule", "/status/502", ", severity: {5xx: warning, 503: critical}"),
         ("slow", "/slow/300", ", max_latency: 100ms"),
+        ("fast", "/status/200", ", max_latency: 2s"),
     ]))
     rc, res, _ = h.once_json(cfg)
-    assert res["auth"]["state"] == "up" and res["auth"]["severity"] == "ok"
-    assert res["gone_ok"]["state"] == "client_error"
-    assert res["gone_ok"]["severity"] == "warning"
-    assert res["nocontent"]["state"] == "unexpected"
-    assert res["nocontent"]["severity"] == "warning"
-    assert res["slow"]["state"] == "up"
-    assert res["slow"]["error"] == "too_slow"
-    assert res["slow"]["severity"] == "warning"
-    assert rc == 1
+
+    def check(name, state, severity, error=None):
+        r = res[name]
+        assert (r["state"], r["severity"], r["error"]) == (state, severity, error), r
+
+    check("auth", "up", "ok")
+    check("moved_ok", "up", "ok")
+    assert res["moved_ok"]["location"] == srv.url("/new"), res["moved_ok"]
+    check("ok_not_listed", "unexpected", "warning")  # a 2xx not in expect is not ok
+    check("nocontent", "unexpected", "warning")
+    check("gone_warn", "client_error", "warning")
+    check("class_ok", "up", "ok")
+    check("exact_wins", "server_error", "warning")
+    check("class_rule", "server_error", "warning")
+    check("slow", "up", "warning", "too_slow")
+    assert res["slow"]["latency_ms"] >= 300, res["slow"]
+    check("fast", "up", "ok")
+    assert rc == 1  # nothing worse than warning
 
 
 def test_exit_codes_and_table():
@@ -229,18 +322,52 @@ def test_exit_codes_and_table():
     p = h.run(["--once", "-c", ok])
     assert p.returncode == 0, p
     lines = p.stdout.splitlines()
-    assert lines[0].split()[:5] == ["TARGET", "STATE", "SEVERITY", "CODE", "LATENCY"], lines
-    assert len(lines) == 3, lines  # the disabled target is not probed
+    assert lines[0].split() == ["TARGET", "STATE", "SEVERITY", "CODE", "LATENCY", "DETAIL"], lines
+    assert len(lines) == 3, lines  # a header and one row per enabled target
     assert lines[1].split()[:4] == ["a", "up", "ok", "200"], lines
     assert lines[2].split()[:4] == ["b", "up", "ok", "204"], lines
-    log = srv.json("/_log")
-    assert not [e for e in log if e[0] == "/status/500"], log
+    # Disabled targets are not probed at all.
+    probed = sorted(e[0] for e in srv.json("/_log") if not e[0].startswith("/_"))
+    assert probed == ["/status/200", "/status/204"], probed
+    p = h.run(["--once", "--json", "-c", ok])
+    assert p.returncode == 0, p
+    assert sorted(json.loads(l)["target"] for l in p.stdout.splitlines()) == ["a", "b"], p.stdout
+
+    mixed = h.config(d, "\n".join([
+        "targets:",
+        '  - {name: up, url: "%s"}' % srv.url("/status/200"),
+        '  - {name: moved, url: "%s"}' % srv.url("/status/301?location=/new"),
+        '  - {name: broken, url: "%s"}' % srv.url("/status/503"),
+        '  - {name: odd, url: "%s"}' % srv.url("/status/599"),
+        '  - {name: refused_long_name, url: "http://127.0.0.1:%d/"}' % h.free_port(),
+    ]) + "\n", "mixed.yaml")
+    p = h.run(["--once", "-c", mixed])
+    assert p.returncode == 2, p
+    lines = p.stdout.splitlines()
+    assert len(lines) == 6, lines
+    header = lines[0]
+    assert header.startswith("TARGET" + " " * (len("refused_long_name") - len("TARGET") + 2)
+                             + "STATE"), header  # the name column fits the longest name
+    rows = {l.split()[0]: l for l in lines[1:]}
+    assert sorted(rows) == ["broken", "moved", "odd", "refused_long_name", "up"], rows
+    assert rows["up"].split()[1:4] == ["up", "ok", "200"], rows["up"]
+    assert rows["moved"].split()[1:4] == ["redirecting", "warning", "301"], rows["moved"]
+    assert rows["moved"].endswith("Moved Permanently -> %s" % srv.url("/new")), rows["moved"]
+    assert rows["broken"].split()[1:4] == ["server_error", "critical", "503"], rows["broken"]
+    assert rows["broken"].endswith("Service Unavailable"), rows["broken"]
+    assert rows["odd"].split()[1:4] == ["server_error", "critical", "599"], rows["odd"]
+    assert rows["odd"].endswith("(unregistered server_error)"), rows["odd"]
+    assert rows["refused_long_name"].split()[1:4] == ["connect", "critical", "-"], \
+        rows["refused_long_name"]
 
     none = h.config(d, "targets:\n  - {name: x, url: \"%s\", enabled: false}\n" %
                     srv.url("/"), "none.yaml")
     p = h.run(["--once", "-c", none])
     assert p.returncode == 3, p
-    assert "no enabled targets" in p.stdout
+    assert p.stdout == "no enabled targets\n", p.stdout
+    p = h.run(["--once", "--json", "-c", none])
+    assert p.returncode == 3, p
+    assert p.stdout == "", p.stdout
 
 
 if __name__ == "__main__":

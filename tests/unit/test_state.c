@@ -90,6 +90,7 @@ static void down_redirect_recovered(void **state)
     assert_int_equal(a[0].severity, SEV_OK);
     assert_int_equal(a[0].filter_severity, SEV_WARNING);
     assert_int_equal(a[0].since_ms, 3 * S);
+    tstate_free(&ts);
 }
 
 static void up_at_start_is_silent_down_at_start_is_not(void **state)
@@ -160,11 +161,13 @@ static void changed_and_redirect_target_changed(void **state)
     };
     tstate_init(&ts);
     run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    tstate_free(&ts);
     /* The outage kept its start through its changes of kind. */
     tstate_init(&ts);
     run(&ts, &t, p, 5, a);
     assert_string_equal(a[0].previous, "unreachable");
     assert_int_equal(a[0].since_ms, 2 * S);
+    tstate_free(&ts);
 }
 
 static void reminders(void **state)

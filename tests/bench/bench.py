@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""upmon's benchmark. One command; everything stays on 127.0.0.1.
+
+It starts its own site (nginx if installed, else the test fixture server),
+generates watch lists of N targets, runs upmond for a fixed time and reads
+its own statistics (--stats) and the kernel's account of its CPU time and
+peak RSS (wait4), then puts the same kind of load through `wrk -H
+'Connection: close'` (a bare load generator: the floor) and Monit (when
+installed) in the same run, and prints one table with the ratios.
+
+  tests/bench/bench.py [--build DIR] [--duration S] [--quick]
+
+Rows:
+  load 10k          loading and validating a 10,000-target watch list
+  upmond 10k/10s    10,000 targets at a 10 s interval (1,000 probes/s), IP literal
+  upmond names      the same with a host name (from /etc/hosts) in every URL
+  upmond 50k/60s    50,000 targets at 60 s (833 probes/s)
+  upmond slow site  10,000 targets at 10 s, each answer 100 ms late
+  wrk               the floor: fresh connection per request, nothing else
+  monit             1,000 `check host` entries, one at a time
+Figures are per completed probe (request), CPU of the prober process only.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_of(ru):
+    return ru.ru_utime + ru.ru_stime
+
+
+class Site:
+    """nginx (one worker) if installed, else the fixture server."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.port = free_port()
+        nginx = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx")
+        if nginx:
+            self.kind = "nginx"
+            conf = os.path.join(tmp, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write("""\
+worker_processes 1;
+worker_rlimit_nofile 65536;
+daemon off;
+pid %(t)s/nginx.pid;
+error_log %(t)s/nginx.err;
+events { worker_connections 60000; multi_accept on; }
+http {
+  access_log off;
+  client_body_temp_path %(t)s/cb; proxy_temp_path %(t)s/px; fastcgi_temp_path %(t)s/fc;
+  uwsgi_temp_path %(t)s/uw; scgi_temp_path %(t)s/sc;
+  server {
+    listen 127.0.0.1:%(p)d backlog=4096 reuseport;
+    location = /nginx_status { stub_status; }
+    location / { return 200 "ok\\n"; }
+  }
+}
+""" % {"t": tmp, "p": self.port})
+            self.proc = subprocess.Popen([nginx, "-p", tmp, "-c", conf],
+                                         stderr=subprocess.DEVNULL)
+        else:
+            self.kind = "fixture (python)"
+            self.proc = subprocess.Popen([sys.executable,
+                                          os.path.join(SRC, "tests/fixtures/httpd.py")],
+                                         stdout=subprocess.PIPE, text=True)
+            self.port = int(self.proc.stdout.readline())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def requests(self):
+        """Requests served so far (nginx only)."""
+        if self.kind != "nginx":
+            return None
+        import urllib.request
+        body = urllib.request.urlopen("http://127.0.0.1:%d/nginx_status" % self.port).read()
+        return int(body.decode().split("\n")[2].split()[2]) - 1
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def watch_list(path, n, interval, url_of, extra=""):
+    with open(path, "w") as f:
+        f.write("defaults: {interval: %s, timeout: 5s}\n%stargets:\n" % (interval, extra))
+        for i in range(n):
+            f.write("  - {name: site-%05d, url: '%s'}\n" % (i, url_of(i)))
+    return path
+
+
+def run_upmond(upmond, cfg, state, seconds):
+    """Runs the daemon for `seconds`; returns its stats, CPU seconds and peak RSS."""
+    proc = subprocess.Popen([upmond, "-q", "--stats", "-c", cfg, "--state-dir", state],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGTERM)
+    _, status, ru = os.wait4(proc.pid, 0)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    if status != 0:
+        raise RuntimeError("upmond exited %d: %s" % (status, err[-2000:]))
+    stats = json.loads(out.strip().splitlines()[-1])
+    return stats, cpu_of(ru), ru.ru_maxrss / 1024.0
+
+
+def row_upmond(name, stats, cpu, rss, seconds):
+    done = stats["completed"]
+    return {
+        "name": name,
+        "probes/s": done / seconds,
+        "cpu_us": cpu * 1e6 / done if done else float("nan"),
+        "rss_mb": rss,
+        "p50": stats["lateness_p50_ms"],
+        "p99": stats["lateness_p99_ms"],
+        "max": stats["lateness_max_ms"],
+        "missed": stats["skipped"] + stats["dropped"],
+        "late": stats["late"],
+    }
+
+
+def bench_load(upmond, tmp, n=10000):
+    cfg = watch_list(os.path.join(tmp, "load.yaml"), n, "10s",
+                     lambda i: "http://127.0.0.1:8080/site/%d" % i)
+    best = None
+    for _ in range(5):
+        t0 = time.monotonic()
+        p = subprocess.run([upmond, "--check-config", "-c", cfg], capture_output=True)
+        took = time.monotonic() - t0
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr.decode())
+        best = took if best is None else min(best, took)
+    return {"name": "load+validate %dk" % (n // 1000), "ms": best * 1000}
+
+
+def bench_wrk(site, seconds):
+    wrk = shutil.which("wrk")
+    if not wrk:
+        return None
+    before = site.requests()
+    proc = subprocess.Popen([wrk, "-t1", "-c8", "-d%ds" % seconds, "-H", "Connection: close",
+                             "http://127.0.0.1:%d/wrk" % site.port],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _, status, ru = os.wait4(proc.pid, 0)
+    out = proc.stdout.read()
+    m = re.search(r"(\d+) requests in", out)
+    n = int(m.group(1)) if m else 0
+    if before is not None:
+        n = site.requests() - before - 1
+    return {"name": "wrk -H 'Connection: close'", "probes/s": n / seconds,
+            "cpu_us": cpu_of(ru) * 1e6 / n if n else float("nan"), "rss_mb": ru.ru_maxrss / 1024.0}
+
+
+def bench_monit(site, tmp, seconds, n=1000):
+    monit = shutil.which("monit") or (os.path.exists("/usr/bin/monit") and "/usr/bin/monit")
+    if not monit or site.kind != "nginx":
+        return None
+    rc = os.path.join(tmp, "monitrc")
+    with open(rc, "w") as f:
+        f.write("set daemon 5\nset logfile %s/monit.log\nset idfile %s/monit.id\n"
+                "set statefile %s/monit.state\n" % (tmp, tmp, tmp))
+        for i in range(n):
+            f.write('check host site-%d with address 127.0.0.1\n'
+                    '  if failed port %d protocol http request "/monit/%d" then alert\n'
+                    % (i, site.port, i))
+    os.chmod(rc, 0o600)
+    before = site.requests()
+    proc = subprocess.Popen([monit, "-I", "-c", rc], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGTERM)
+    _, status, ru = os.wait4(proc.pid, 0)
+    done = site.requests() - before - 1
+    return {"name": "monit %d check host" % n, "probes/s": done / seconds,
+            "cpu_us": cpu_of(ru) * 1e6 / done if done else float("nan"),
+            "rss_mb": ru.ru_maxrss / 1024.0}
+
+
+def hostname_on_loopback():
+    """A name /etc/hosts maps to 127.0.0.1 (not "localhost", which curl
+    answers itself), so the resolver is really used."""
+    for name in (socket.gethostname(), "localhost.localdomain"):
+        try:
+            if name and name != "localhost" and socket.gethostbyname(name) == "127.0.0.1":
+                return name
+        except OSError:
+            pass
+    return None
+
+
+def fmt(v, spec):
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return format(v, spec)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(SRC, "build"))
+    ap.add_argument("--duration", type=int, default=40, help="seconds per upmond run")
+    ap.add_argument("--quick", action="store_true", help="15 s runs, for a smoke test")
+    args = ap.parse_args()
+    seconds = 15 if args.quick else args.duration
+    upmond = os.path.join(args.build, "daemon", "upmond")
+    slowsite = os.path.join(args.build, "tests", "slowsite")
+    if not os.access(upmond, os.X_OK):
+        sys.exit("bench: build upmond first (%s)" % upmond)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    tmp = tempfile.mkdtemp(prefix="upmon-bench-")
+    site = Site(tmp)
+    print("site: %s on 127.0.0.1:%d; %d s per run; %d cores" % (site.kind, site.port, seconds,
+                                                                os.cpu_count()), flush=True)
+    rows, notes = [], []
+    try:
+        load = bench_load(upmond, tmp)
+        print("%s: %.0f ms" % (load["name"], load["ms"]), flush=True)
+
+        cfg = watch_list(os.path.join(tmp, "10k.yaml"), 10000, "10s",
+                         lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i))
+        s = run_upmond(upmond, cfg, os.path.join(tmp, "s1"), seconds)
+        rows.append(row_upmond("upmond 10k/10s", *s, seconds))
+        print(rows[-1], flush=True)
+
+        name = hostname_on_loopback()
+        if name:
+            cfg = watch_list(os.path.join(tmp, "names.yaml"), 10000, "10s",
+                             lambda i: "http://%s:%d/site/%d" % (name, site.port, i))
+            s = run_upmond(upmond, cfg, os.path.join(tmp, "s2"), seconds)
+            rows.append(row_upmond("upmond 10k/10s by name", *s, seconds))
+            print(rows[-1], flush=True)
+        else:
+            notes.append("no host name maps to 127.0.0.1 in /etc/hosts: name row skipped")
+
+        w = bench_wrk(site, min(seconds, 15))
+        if w:
+            rows.append(w)
+            print(w, flush=True)
+        else:
+            notes.append("wrk is not installed: no floor row")
+        m = bench_monit(site, tmp, seconds)
+        if m:
+            rows.append(m)
+            print(m, flush=True)
+        else:
+            notes.append("monit (or nginx) is not installed: no Monit row")
+
+        cfg = watch_list(os.path.join(tmp, "50k.yaml"), 50000, "60s",
+                         lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i))
+        big = max(seconds, 60) if not args.quick else seconds
+        s = run_upmond(upmond, cfg, os.path.join(tmp, "s3"), big)
+        rows.append(row_upmond("upmond 50k/60s", *s, big))
+        print(rows[-1], flush=True)
+
+        if os.access(slowsite, os.X_OK):
+            sp = subprocess.Popen([slowsite, "100"], stdout=subprocess.PIPE, text=True)
+            port = int(sp.stdout.readline())
+            cfg = watch_list(os.path.join(tmp, "slow.yaml"), 10000, "10s",
+                             lambda i: "http://127.0.0.1:%d/site/%d" % (port, i),
+                             "engine: {max_concurrent: 2000}\n")
+            s = run_upmond(upmond, cfg, os.path.join(tmp, "s4"), seconds)
+            sp.terminate()
+            sp.wait()
+            rows.append(row_upmond("upmond 10k/10s, 100 ms site", *s, seconds))
+            print(rows[-1], flush=True)
+        else:
+            notes.append("slowsite is not built: no latency row")
+    finally:
+        site.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print("%-30s %9s %10s %8s %9s %9s %9s %7s" % ("prober", "probes/s", "CPU us/pr", "RSS MB",
+                                                  "late p50", "late p99", "late max", "missed"))
+    for r in rows:
+        print("%-30s %9s %10s %8s %9s %9s %9s %7s" % (
+            r["name"], fmt(r.get("probes/s"), ".0f"), fmt(r.get("cpu_us"), ".1f"),
+            fmt(r.get("rss_mb"), ".1f"), fmt(r.get("p50"), ".1f"), fmt(r.get("p99"), ".1f"),
+            fmt(r.get("max"), ".1f"), fmt(r.get("missed"), "d")))
+    print("%-30s %.0f ms (goal: at most 200 ms)" % (load["name"], load["ms"]))
+    base = next(r for r in rows if r["name"] == "upmond 10k/10s")
+    floor = next((r for r in rows if r["name"].startswith("wrk")), None)
+    monit = next((r for r in rows if r["name"].startswith("monit")), None)
+    print()
+    if floor:
+        print("upmond / wrk floor:  %.2fx CPU per probe (goal: at most 1.5x)" %
+              (base["cpu_us"] / floor["cpu_us"]))
+    if monit:
+        print("upmond / Monit:      %.2fx CPU per probe (goal: at most 1x)" %
+              (base["cpu_us"] / monit["cpu_us"]))
+    print("peak RSS, 10k targets: %.1f MB (goal: at most 32 MB)" % base["rss_mb"])
+    print("lateness p99, 10k/10s: %.1f ms (goal: at most 10 ms); missed: %d (goal: 0)" %
+          (base["p99"], base["missed"]))
+    for n in notes:
+        print("note: " + n)
+
+
+if __name__ == "__main__":
+    main()
