@@ -50,6 +50,24 @@ def test_state_changes_are_logged():
     assert took < 1.0, took
 
 
+def test_each_probe_starts_from_the_configured_url():
+    """A followed redirect must not change what the next probe asks for:
+    every probe requests the configured URL first (the parsed URL is shared
+    by all of a target's probes)."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    srv.get("/_set?name=r&status=302&location=/status/200")
+    dm = daemon(d, "defaults: {interval: 1s, timeout: 900ms}\ntargets:\n"
+                   "  - {name: r, url: '%s', follow_redirects: true}\n" % srv.url("/site/r"),
+                ["-v"])
+    dm.wait_log(r"debug: r: 200 up in", count=3)
+    rc, _ = dm.stop()
+    assert rc == 0, dm.log()
+    paths = [e[0] for e in srv.json("/_log") if not e[0].startswith("/_")]
+    assert len(paths) >= 6, paths
+    assert paths[:6] == ["/site/r", "/status/200"] * 3, paths
+
+
 def test_stops_within_a_second_with_probes_in_flight():
     srv = h.http_fixture()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -134,12 +152,22 @@ def test_valgrind_once():
     vg = valgrind_or_skip()
     srv = h.http_fixture()
     d = h.tmpdir()
-    cfg = h.config(d, "targets:\n  - {name: a, url: '%s'}\n  - {name: b, url: '%s', "
-                      "body_contains: x}\n  - {name: c, url: 'http://127.0.0.1:%d/'}\n" %
-                   (srv.url("/status/503"), srv.url("/huge"), h.free_port()))
+    cfg = h.config(d, "\n".join([
+        "targets:",
+        "  - {name: a, url: '%s'}" % srv.url("/status/503"),
+        "  - {name: b, url: '%s', body_contains: x}" % srv.url("/huge"),
+        "  - {name: c, url: 'http://127.0.0.1:%d/'}" % h.free_port(),
+        "  - {name: d, url: '%s', follow_redirects: true}" % srv.url(
+            "/status/302?location=/body%3Ftext%3Dhello"),
+        "  - {name: e, url: '%s', body_regex: '^h.l+o$'}" % srv.url("/body?text=hello"),
+        "  - {name: f, url: '%s', timeout: 300ms}" % srv.url("/hang"),
+        "  - {name: g, url: '%s'}" % srv.url("/reset"),
+        "  - {name: n, url: 'http://%s.invalid/'}" % ("x" * 64),
+    ]) + "\n")
     p = h.run(["--once", "--json", "-c", cfg], cmd=vg + [h.UPMOND], timeout=120)
     assert p.returncode == 2, (p.returncode, p.stderr)  # critical, and no valgrind error (99)
     assert p.stderr == "", p.stderr
+    assert len(p.stdout.splitlines()) == 8, p.stdout
 
 
 def test_valgrind_daemon_sigterm():

@@ -45,6 +45,12 @@ PHRASES = {
 }
 
 
+# A name that does not resolve, and whose lookup stays on this host: .invalid
+# never resolves (RFC 6761), and with a label over 63 bytes the C library
+# cannot even encode the query, so no packet goes to the name server.
+UNRESOLVABLE = "x" * 64 + ".invalid"
+
+
 def seed_codes():
     """The codes of the seed table, its "41416" read as 416."""
     codes = []
@@ -184,7 +190,7 @@ def test_transport_failures_by_category():
         '  - {name: close, url: "%s"}' % srv.url("/close"),
         '  - {name: garbage, url: "%s"}' % srv.url("/garbage"),
         '  - {name: refused, url: "http://127.0.0.1:%d/"}' % closed,
-        '  - {name: nxdomain, url: "http://no-such-host.invalid/"}',
+        '  - {name: nxdomain, url: "http://%s/"}' % UNRESOLVABLE,
         '  - {name: tls, url: "https://127.0.0.1:%d/"}' % srv.port,
     ]) + "\n")
     t0 = time.monotonic()
@@ -206,6 +212,20 @@ def test_transport_failures_by_category():
     assert 250 <= res["hang"]["latency_ms"] < 2000, res["hang"]
     # Probes run concurrently: the whole run is about one timeout, not many.
     assert took < 3.0, took
+
+
+def test_probes_run_concurrently():
+    """40 answers of 400 ms each: one loop runs them side by side, so the run
+    takes about one of them, not 16 seconds."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    n = 40
+    cfg = h.config(d, targets_yaml(srv, [("s%d" % i, "/slow/400", "") for i in range(n)]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 0, (rc, p.stderr)
+    assert len(res) == n and all(r["state"] == "up" for r in res.values()), res
+    assert all(r["latency_ms"] >= 400 for r in res.values()), res
+    assert p.elapsed < 3.0, p.elapsed
 
 
 def test_tls():
