@@ -350,9 +350,12 @@ static void setup(struct probe *pr)
         curl_easy_setopt(e, CURLOPT_CURLU, pr->spec->url);
     else
         curl_easy_setopt(e, CURLOPT_URL, t->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* The URL's scheme was checked when the configuration was loaded. */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A probe tests the site itself, never through a proxy named in the
+     * environment (http_proxy and friends); curl otherwise reads those
+     * variables anew for every transfer. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     /* One deadline for the whole probe (it covers the connect too). */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 0L);
@@ -373,6 +376,7 @@ static void setup(struct probe *pr)
     if (t->follow_redirects) {
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     }
     if (!t->tls_verify) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);

@@ -309,6 +309,7 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
     curl_easy_setopt(e, CURLOPT_URL, c->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* as probes: no proxy from the environment */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, w->user_agent);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
