@@ -1680,7 +1680,7 @@ static void parse_alerts(struct ctx *c, const yaml_node_t *map)
 
 static void parse_engine(struct ctx *c, const yaml_node_t *map)
 {
-    static const char *const keys[] = {"max_concurrent", "user_agent"};
+    static const char *const keys[] = {"max_concurrent", "user_agent", "dns_cache"};
 
     if (!want_mapping(c, map, "engine"))
         return;
@@ -1694,6 +1694,8 @@ static void parse_engine(struct ctx *c, const yaml_node_t *map)
             if (get_string(c, v, "user_agent", &c->cfg->user_agent) == 0 &&
                 has_control_chars(c->cfg->user_agent))
                 err_at(c, v, "user_agent must not contain control characters");
+        } else if (k == 2) {
+            get_duration(c, v, "dns_cache", 1000, 3600000, true, &c->cfg->dns_cache_ms);
         }
     }
 }
@@ -1873,6 +1875,7 @@ struct config *config_load(const char *path, const struct config_env *env, struc
     cfg->path = xstrdup(path);
     cfg->journald = true;
     cfg->max_concurrent = 500;
+    cfg->dns_cache_ms = 60000;
     cfg->user_agent = NULL;
     c.cfg = cfg;
     c.env = env;

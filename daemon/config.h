@@ -122,6 +122,7 @@ struct config {
 
     unsigned max_concurrent; /* probes in flight at once */
     char *user_agent;
+    uint64_t dns_cache_ms; /* how long a resolved name is reused */
 };
 
 /* What the loader takes from the environment, passed in so tests control it. */

@@ -15,6 +15,12 @@
 
 #define LATE_US 10000 /* "late" in the statistics: over 10 ms behind plan */
 
+/* When the timer fires, runs due within this much more start too: the
+ * loop's timers have millisecond resolution, so this keeps starts on time
+ * rather than up to a millisecond late, and batches them. A run never
+ * starts more than this early, and its plan is unchanged. */
+#define SLACK_US 1000
+
 TAILQ_HEAD(waitq, target_rt);
 
 struct monitor {
@@ -169,7 +175,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    while ((it = sched_pop_due(&m->sched, now)) != NULL)
+    while ((it = sched_pop_due(&m->sched, now + SLACK_US)) != NULL)
         dispatch(m, RT_OF(it), now);
     arm(m);
 }
@@ -242,9 +248,8 @@ static void apply_engine_settings(struct monitor *m, const struct config *cfg)
 {
     m->max_concurrent = cfg->max_concurrent ? cfg->max_concurrent : 1;
     if (m->prober == NULL)
-        m->prober = prober_new(m->http, cfg->user_agent);
-    else
-        prober_set_user_agent(m->prober, cfg->user_agent);
+        m->prober = prober_new(m->http);
+    prober_configure(m->prober, cfg);
     m->max_timeout_us = 0;
     for (size_t i = 0; i < cfg->ntargets; i++)
         if (cfg->targets[i].timeout_ms * 1000 > m->max_timeout_us)

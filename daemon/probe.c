@@ -35,6 +35,7 @@ struct probe_spec {
 struct prober {
     struct http *http;
     char *user_agent;
+    long dns_cache_s;
     CURL **pool; /* idle easy handles, reset before reuse */
     size_t npool, cappool;
 };
@@ -61,19 +62,21 @@ struct probe {
  * they are freed. Enough for the usual concurrency of a busy monitor. */
 #define POOL_MAX 64
 
-struct prober *prober_new(struct http *http, const char *user_agent)
+struct prober *prober_new(struct http *http)
 {
     struct prober *p = xcalloc(1, sizeof(*p));
 
     p->http = http;
-    p->user_agent = xstrdup(user_agent ? user_agent : "upmon/" UPMON_VERSION);
+    p->user_agent = xstrdup("upmon/" UPMON_VERSION);
+    p->dns_cache_s = 60;
     return p;
 }
 
-void prober_set_user_agent(struct prober *p, const char *user_agent)
+void prober_configure(struct prober *p, const struct config *cfg)
 {
     free(p->user_agent);
-    p->user_agent = xstrdup(user_agent ? user_agent : "upmon/" UPMON_VERSION);
+    p->user_agent = xstrdup(cfg->user_agent ? cfg->user_agent : "upmon/" UPMON_VERSION);
+    p->dns_cache_s = (long)((cfg->dns_cache_ms + 999) / 1000);
 }
 
 void prober_free(struct prober *p)
@@ -366,6 +369,10 @@ static void setup(struct probe *pr)
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, pr->p->user_agent);
+    /* Names are resolved by curl's threaded resolver, off the loop, and
+     * kept in the multi handle's cache that all probes share: a thread per
+     * name per dns_cache period, not per probe. */
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, pr->p->dns_cache_s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, pr);

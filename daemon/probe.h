@@ -21,10 +21,11 @@ struct probe_spec;
 
 typedef void (*probe_done_cb)(const struct probe_result *r, void *arg);
 
-struct prober *prober_new(struct http *http, const char *user_agent);
+struct prober *prober_new(struct http *http);
 void prober_free(struct prober *p);
-/* Applies to probes started from now on (NULL: the default). */
-void prober_set_user_agent(struct prober *p, const char *user_agent);
+/* The engine settings of a configuration (user agent, DNS cache); they
+ * apply to probes started from now on. */
+void prober_configure(struct prober *p, const struct config *cfg);
 
 struct probe_spec *probe_spec_new(const struct target_conf *t);
 void probe_spec_free(struct probe_spec *s);

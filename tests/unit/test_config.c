@@ -577,6 +577,27 @@ static void bad_clamped_timeout_below_max_latency(void **state)
                  AT("clamp-latency.yaml", "6:5: max_latency 7s must be shorter than timeout 5s"));
 }
 
+static void engine_settings(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(DATA("engine-good.yaml"), NULL);
+    assert_int_equal(cfg->max_concurrent, 64);
+    assert_int_equal(cfg->dns_cache_ms, 300000);
+    assert_string_equal(cfg->user_agent, "probe/1 (ops@example.com)");
+    config_free(cfg);
+    cfg = load_ok(DATA("single.yaml"), NULL);
+    assert_int_equal(cfg->max_concurrent, 500); /* the defaults */
+    assert_int_equal(cfg->dns_cache_ms, 60000);
+    assert_null(cfg->user_agent);
+    config_free(cfg);
+    EXPECT_DIAGS("engine.yaml",
+                 AT("engine.yaml", "2:19: max_concurrent must be between 1 and 100000, not 0"),
+                 AT("engine.yaml", "3:14: dns_cache must be between 1s and 1h (or 0 for never), "
+                                   "not 2h"),
+                 AT("engine.yaml", "4:3: unknown engine key \"user_agnet\" (did you mean "
+                                   "\"user_agent\"?)"));
+}
+
 /* One body check per target: either text or a pattern. */
 static void bad_both_body_checks(void **state)
 {
@@ -1049,6 +1070,7 @@ int main(void)
         cmocka_unit_test(good_glob_skips_main_file),
         cmocka_unit_test(bad_main_file_by_bare_name_read_as_watch_list),
         cmocka_unit_test(bad_both_body_checks),
+        cmocka_unit_test(engine_settings),
         cmocka_unit_test(good_timeout_clamped),
         cmocka_unit_test(bad_unknown_keys),
         cmocka_unit_test(bad_types),
