@@ -159,7 +159,13 @@ static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
     }
     if (m->once)
         return;
-    int64_t next = sched_next_due(planned, rt->conf->interval_ms * 1000, now, &missed);
+    int64_t next;
+    if (rt->phase) {
+        next = sched_after_sweep(rt->phase, planned, rt->conf->interval_ms * 1000, now, &missed);
+        rt->phase = 0;
+    } else {
+        next = sched_next_due(planned, rt->conf->interval_ms * 1000, now, &missed);
+    }
     m->stats.dropped += missed;
     if (missed)
         log_warn("%s: %llu planned runs passed while the monitor was behind", rt->conf->name,
@@ -182,17 +188,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void arm(struct monitor *m)
 {
-    struct sched_item *first = sched_peek(&m->sched);
-
-    if (first == NULL) {
-        evtimer_del(m->timer);
-        return;
-    }
-    int64_t delay = first->due - clock_mono_us();
-    if (delay < 0)
-        delay = 0;
-    struct timeval tv = {(time_t)(delay / 1000000), (suseconds_t)(delay % 1000000)};
-    evtimer_add(m->timer, &tv);
+    http_arm_schedule(m->timer, &m->sched);
 }
 
 struct monitor *monitor_new(struct event_base *base, struct http *http,
@@ -244,6 +240,15 @@ static void rt_free(struct monitor *m, struct target_rt *rt)
     free(rt);
 }
 
+/* Plans a target's first run, one of `count` starting together. */
+static void plan_first(struct monitor *m, struct target_rt *rt, int64_t now, size_t count)
+{
+    uint64_t iv = rt->conf->interval_ms * 1000, h = hash64(rt->conf->name);
+
+    rt->phase = sched_first_due(now, iv, h);
+    sched_add(&m->sched, &rt->timer, sched_sweep_due(now, iv, h, count));
+}
+
 static void apply_engine_settings(struct monitor *m, const struct config *cfg)
 {
     m->max_concurrent = cfg->max_concurrent ? cfg->max_concurrent : 1;
@@ -269,8 +274,10 @@ void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64
             continue;
         struct target_rt *rt = rt_new(m, t);
         m->targets[m->ntargets++] = rt;
-        int64_t due = once ? now : sched_first_due(now, t->interval_ms * 1000, hash64(t->name));
-        sched_add(&m->sched, &rt->timer, due);
+        if (once)
+            sched_add(&m->sched, &rt->timer, now);
+        else
+            plan_first(m, rt, now, cfg->ntargets);
     }
     m->once_pending = m->ntargets;
     if (once && m->ntargets == 0 && m->cb.all_done) {
@@ -286,10 +293,15 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     struct target_rt **targets = xcalloc(cfg->ntargets, sizeof(*targets));
     size_t n = 0;
 
+    size_t fresh = 0; /* targets new in this configuration, swept in together */
+
     for (size_t i = 0; i < m->ntargets; i++) {
         m->targets[i]->kept = false;
         strmap_put(&old, m->targets[i]->conf->name, m->targets[i]);
     }
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if (cfg->targets[i].enabled && strmap_get(&old, cfg->targets[i].name) == NULL)
+            fresh++;
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const struct target_conf *t = &cfg->targets[i];
         if (!t->enabled)
@@ -297,8 +309,7 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
         struct target_rt *rt = strmap_get(&old, t->name);
         if (rt == NULL) {
             rt = rt_new(m, t);
-            sched_add(&m->sched, &rt->timer,
-                      sched_first_due(now, t->interval_ms * 1000, hash64(t->name)));
+            plan_first(m, rt, now, fresh);
         } else {
             rt->kept = true;
             if (target_conf_equal(rt->conf, t)) {

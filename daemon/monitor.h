@@ -28,6 +28,7 @@ struct target_rt {
     struct monitor *m;
     struct sched_item timer;
     int64_t planned;        /* planned start of the run waiting or in flight */
+    int64_t phase;          /* start of the plan, until the first run is done */
     struct probe *inflight; /* or NULL */
     bool waiting;           /* due, waiting for a free slot */
     bool kept;              /* during a swap: still in the new configuration */

@@ -136,3 +136,32 @@ int64_t sched_next_due(int64_t planned, uint64_t interval_us, int64_t now, uint6
     }
     return next;
 }
+
+int64_t sched_sweep_due(int64_t now, uint64_t interval_us, uint64_t hash, size_t count)
+{
+    uint64_t spread = (uint64_t)count * 1000;
+
+    if (spread > interval_us)
+        spread = interval_us;
+    if (spread == 0)
+        return now;
+    /* Mixed again, so the sweep order is not the phase order. */
+    return now + (int64_t)((hash * 0x9e3779b97f4a7c15ULL >> 17) % spread);
+}
+
+int64_t sched_after_sweep(int64_t phase, int64_t swept, uint64_t interval_us, int64_t now,
+                          uint64_t *missed)
+{
+    int64_t iv = (int64_t)interval_us;
+    int64_t earliest = swept + iv / 2;
+    int64_t next = phase;
+
+    *missed = 0;
+    /* The first point of the plan at least half an interval after the
+     * sweep's run: never two runs almost at once. */
+    if (iv > 0 && next < earliest)
+        next += ((earliest - next + iv - 1) / iv) * iv;
+    if (next < now)
+        return sched_next_due(next - iv, interval_us, now, missed);
+    return next;
+}

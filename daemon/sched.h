@@ -32,10 +32,23 @@ struct sched_item *sched_peek(const struct sched *s);
 /* Removes and returns the earliest item due at or before now, or NULL. */
 struct sched_item *sched_pop_due(struct sched *s, int64_t now);
 
-/* The first run of a target: a phase within min(interval, 60 s) taken from
- * a hash of its name, so thousands of targets with one interval spread out
- * evenly and a target keeps its phase across restarts. */
+/* A target's phase: the start of its plan, within min(interval, 60 s) of
+ * now, taken from a hash of its name, so thousands of targets with one
+ * interval spread out evenly and a target keeps its phase across restarts. */
 int64_t sched_first_due(int64_t now, uint64_t interval_us, uint64_t hash);
+
+/* The first run of one of `count` targets started together: all are
+ * probed once soon, spread over min(interval, count ms), at most about a
+ * thousand a second, so a few targets are seen at once and many do not
+ * all fire in the same millisecond. */
+int64_t sched_sweep_due(int64_t now, uint64_t interval_us, uint64_t hash, size_t count);
+
+/* The run after that first one: the first point of the plan (phase plus
+ * whole intervals) at least half an interval after it, so the gap between
+ * the two is between half and one and a half intervals. From then on
+ * sched_next_due keeps the plan. */
+int64_t sched_after_sweep(int64_t phase, int64_t swept, uint64_t interval_us, int64_t now,
+                          uint64_t *missed);
 
 /* The run after the one planned at `planned`: planned + interval, never
  * computed from when the last run finished, so there is no drift. When the

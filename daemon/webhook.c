@@ -126,17 +126,7 @@ static struct hook *hook_by_name(struct webhooks *w, const char *name)
 
 static void arm(struct webhooks *w)
 {
-    struct sched_item *first = sched_peek(&w->sched);
-
-    if (first == NULL) {
-        evtimer_del(w->timer);
-        return;
-    }
-    int64_t delay = first->due - clock_mono_us();
-    if (delay < 0)
-        delay = 0;
-    struct timeval tv = {(time_t)(delay / 1000000), (suseconds_t)(delay % 1000000)};
-    evtimer_add(w->timer, &tv);
+    http_arm_schedule(w->timer, &w->sched);
 }
 
 /* Plans the next attempt at wall-clock time next_ms. */

@@ -129,6 +129,8 @@ def test_run_skipped_while_previous_probe_runs():
                    "targets:\n" + "".join("  - {name: h%d, url: '%s'}\n" % (i, srv.url("/hang"))
                                           for i in range(3)), ["-v", "--stats"])
     dm.wait_log(r"debug: h\d: previous probe still running, run skipped", timeout=10)
+    # The second in line has waited a whole timeout for the slot: late.
+    dm.wait_log(r"debug: h\d: 0 unreachable", count=2, timeout=10)
     rc, took = dm.stop()
     assert rc == 0 and took < 1.0, (rc, took)
     stats = json.loads(dm.stdout().strip().splitlines()[-1])

@@ -142,6 +142,40 @@ static void first_runs_spread(void **state)
     assert_true(due < 60 * 1000000);
 }
 
+/* A handful of targets are all probed within milliseconds of the start;
+ * ten thousand are swept at about a thousand a second; then each settles on
+ * its phase, the second run between half and one and a half intervals
+ * after the first. */
+static void startup_sweep(void **state)
+{
+    (void)state;
+    const uint64_t iv = 30000000; /* 30 s */
+    char name[32];
+    uint64_t missed;
+
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof(name), "t%d", i);
+        int64_t first = sched_sweep_due(1000, iv, hash64(name), 3);
+        assert_true(first >= 1000 && first < 1000 + 3000);
+    }
+    unsigned per_second[10] = {0};
+    for (int i = 0; i < 10000; i++) {
+        snprintf(name, sizeof(name), "site-%d", i);
+        uint64_t h = hash64(name);
+        int64_t first = sched_sweep_due(0, 10000000, h, 10000);
+        assert_true(first >= 0 && first < 10000000);
+        per_second[first / 1000000]++;
+        int64_t phase = sched_first_due(0, 10000000, h);
+        int64_t second = sched_after_sweep(phase, first, 10000000, first, &missed);
+        assert_int_equal(missed, 0);
+        assert_true(second - first >= 5000000);
+        assert_true(second - first < 15000000);
+        assert_int_equal((second - phase) % 10000000, 0); /* on its phase */
+    }
+    for (int s = 0; s < 10; s++)
+        assert_true(per_second[s] > 800 && per_second[s] < 1200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +184,7 @@ int main(void)
         cmocka_unit_test(no_drift),
         cmocka_unit_test(stall_skips_and_keeps_phase),
         cmocka_unit_test(first_runs_spread),
+        cmocka_unit_test(startup_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
