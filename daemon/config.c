@@ -1953,7 +1953,8 @@ struct config *config_load(const char *path, const struct config_env *env, struc
     strmap_free(&L.names);
     free(basedir);
 
-    qsort(c.items, c.nitems, sizeof(*c.items), diag_cmp);
+    if (c.nitems > 1)
+        qsort(c.items, c.nitems, sizeof(*c.items), diag_cmp);
     for (size_t i = 0; i < c.nitems; i++)
         diags_push(diags, c.items[i].msg);
     free(c.items);
