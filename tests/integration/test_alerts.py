@@ -277,6 +277,29 @@ targets:
     assert "/none" not in by  # it only takes recovered
 
 
+def test_pending_delivery_follows_a_changed_webhook():
+    """A reload that moves a webhook to a new URL: the delivery still
+    pending for it goes to the new URL, with the same webhook-id."""
+    srv, old, new, d = h.http_fixture(), h.receiver_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "moved-" + uuid.uuid4().hex[:8]
+    old.get("/_mode?m=fail")
+    cfg = setup(d, srv, old, target, journald_on=False)
+    dm = start(d, cfg)
+    srv.get("/_set?name=%s&status=503" % target)
+    h.wait_until(lambda: len(deliveries(old)) >= 2, 10, "the down failing at the old URL")
+    h.write(cfg, open(cfg).read().replace(old.url("/hook"), new.url("/hook")))
+    dm.send(signal.SIGHUP)
+    dm.wait_log(r"reloaded: ")
+    h.wait_until(lambda: len(delivered(new)) >= 1, 10, "the down at the new URL")
+    got = delivered(new)
+    assert types(got) == ["upmon.target.down"], types(got)
+    assert got[0]["id"] == deliveries(old)[0]["id"]  # the same delivery, not a new alert
+    assert all(new.json("/_verify?secret=" + SECRET))
+    n_old = len(deliveries(old))
+    dm.stop()
+    assert len(deliveries(old)) == n_old
+
+
 def test_unusable_state_directory_is_a_clear_error():
     d = h.tmpdir()
     blocker = h.write(os.path.join(d, "file"), "not a directory")
