@@ -49,7 +49,6 @@ struct ctx {
     size_t nitems, capitems;
 
     struct stat main_st; /* the main file, to never read it as a watch list */
-    struct stat scratch_st;
     const char *basedir; /* the main file's directory: relative paths start there */
 
     /* The file being walked. */
@@ -1794,9 +1793,11 @@ static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedi
              * still the same file: compare device and inode. */
             struct stat st;
             bool dup = stat(p, &st) == 0 && same_file(&st, &c->main_st);
-            for (size_t j = 0; j < *npaths && !dup; j++)
-                dup = strcmp((*paths)[j], p) == 0 ||
-                      (stat((*paths)[j], &c->scratch_st) == 0 && same_file(&st, &c->scratch_st));
+            for (size_t k = 0; k < *npaths && !dup; k++) {
+                struct stat other;
+                dup = strcmp((*paths)[k], p) == 0 ||
+                      (stat((*paths)[k], &other) == 0 && same_file(&st, &other));
+            }
             if (dup)
                 continue;
             *paths = xreallocarray(*paths, *npaths + 1, sizeof(**paths));

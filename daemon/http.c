@@ -18,14 +18,12 @@ struct http {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
-    unsigned active;
 };
 
 /* One per socket curl asks us to watch. */
 struct sock {
     struct event *ev;
     struct http *h;
-    curl_socket_t fd;
 };
 
 static void check_done(struct http *h)
@@ -44,7 +42,6 @@ static void check_done(struct http *h)
         if (x == NULL)
             continue;
         x->active = 0;
-        h->active--;
         x->done(x, rc);
     }
 }
@@ -111,7 +108,6 @@ static int socket_func(CURL *easy, curl_socket_t fd, int what, void *arg, void *
     if (s == NULL) {
         s = xcalloc(1, sizeof(*s));
         s->h = h;
-        s->fd = fd;
         s->ev = event_new(h->base, fd, kind, event_cb, s);
         if (s->ev == NULL) {
             free(s);
@@ -204,7 +200,6 @@ int http_add(struct http *h, struct http_xfer *x)
         return -1;
     }
     x->active = 1;
-    h->active++;
     return 0;
 }
 
@@ -214,10 +209,4 @@ void http_remove(struct http *h, struct http_xfer *x)
         return;
     curl_multi_remove_handle(h->multi, x->easy);
     x->active = 0;
-    h->active--;
-}
-
-unsigned http_active(const struct http *h)
-{
-    return h->active;
 }

@@ -39,7 +39,4 @@ int http_add(struct http *h, struct http_xfer *x);
 /* Stops x without calling x->done. Safe on a finished transfer. */
 void http_remove(struct http *h, struct http_xfer *x);
 
-/* Transfers in progress. */
-unsigned http_active(const struct http *h);
-
 #endif

@@ -24,11 +24,9 @@
 TAILQ_HEAD(waitq, target_rt);
 
 struct monitor {
-    struct event_base *base;
     struct http *http;
     struct prober *prober;
     struct monitor_callbacks cb;
-    const struct config *cfg;
     bool once;
     unsigned max_concurrent;
 
@@ -91,7 +89,6 @@ static void finish(struct monitor *m, struct target_rt *rt, const struct probe_r
 
     m->stats.completed++;
     m->last_completion = now;
-    rt->probes++;
     verdict_judge(r, rt->conf, &v);
     log_debug("%s: %d %s in %.1f ms%s%s", rt->conf->name, r->code, state_name(v.state),
               r->total_us >= 0 ? (double)r->total_us / 1000.0 : 0.0, r->message[0] ? ": " : "",
@@ -196,7 +193,6 @@ struct monitor *monitor_new(struct event_base *base, struct http *http,
 {
     struct monitor *m = xcalloc(1, sizeof(*m));
 
-    m->base = base;
     m->http = http;
     m->cb = *cb;
     sched_init(&m->sched);
@@ -263,7 +259,6 @@ static void apply_engine_settings(struct monitor *m, const struct config *cfg)
 
 void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64_t now)
 {
-    m->cfg = cfg;
     m->once = once;
     m->last_completion = now;
     apply_engine_settings(m, cfg);
@@ -340,7 +335,6 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     free(m->targets);
     m->targets = targets;
     m->ntargets = n;
-    m->cfg = cfg;
     apply_engine_settings(m, cfg);
     arm(m);
 }

@@ -33,8 +33,7 @@ struct target_rt {
     bool waiting;           /* due, waiting for a free slot */
     bool kept;              /* during a swap: still in the new configuration */
     TAILQ_ENTRY(target_rt) wait_link;
-    uint64_t probes; /* completed */
-    void *user;      /* the caller's per-target state */
+    void *user; /* the caller's per-target state */
 };
 
 #define LATENESS_BUCKETS 10001 /* 0.1 ms each up to 1 s, then one for the rest */

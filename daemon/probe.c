@@ -48,6 +48,7 @@ struct probe {
     void *arg;
     struct buf body;
     bool stopped; /* we ended the transfer on purpose */
+    bool found;   /* body_contains was seen while reading */
     bool cert_read;
     int64_t cert_not_after;
     int64_t started_wall_ms;
@@ -166,7 +167,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
         size_t nlen = strlen(t->body_contains);
         size_t start = from >= nlen ? from - nlen + 1 : 0;
         if (memmem(pr->body.data + start, pr->body.len - start, t->body_contains, nlen)) {
-            pr->stopped = true;
+            pr->found = pr->stopped = true;
             return CURL_WRITEFUNC_ERROR;
         }
     }
@@ -287,9 +288,7 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
     const struct target_conf *tc = pr->spec->t;
     if (r->error == PERR_NONE && body_wanted(pr)) {
         if (tc->body_contains) {
-            size_t nlen = strlen(tc->body_contains);
-            r->body_match = memmem(pr->body.data ? pr->body.data : "", pr->body.len,
-                                   tc->body_contains, nlen) != NULL;
+            r->body_match = pr->found; /* searched as it came in */
         } else {
             r->body_match =
                 regexec(tc->body_regex, pr->body.data ? pr->body.data : "", 0, NULL, 0) == 0;

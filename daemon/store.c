@@ -126,11 +126,6 @@ void store_flush(struct store *s)
         s->on_commit(s->on_commit_arg);
 }
 
-bool store_healthy(const struct store *s)
-{
-    return s->healthy;
-}
-
 void store_on_commit(struct store *s, void (*cb)(void *arg), void *arg)
 {
     s->on_commit = cb;

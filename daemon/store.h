@@ -38,12 +38,11 @@ struct store *store_open(struct event_base *base, const char *dir, char *err, si
 /* Commits what is pending and closes. */
 void store_close(struct store *s);
 
-/* Called after every commit (durable or not: see store_healthy). */
+/* Called after every commit, whether it reached the disk or not (a failed
+ * write is logged; the daemon goes on with what it has in memory). */
 void store_on_commit(struct store *s, void (*cb)(void *arg), void *arg);
 /* Commits now. */
 void store_flush(struct store *s);
-/* False after a write failed, until a commit succeeds again. */
-bool store_healthy(const struct store *s);
 
 /* saved (its location too) is valid during the call only. */
 typedef void (*store_state_cb)(const char *name, const struct tstate_saved *saved, void *arg);

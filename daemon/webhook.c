@@ -55,7 +55,6 @@ struct hook {
 };
 
 struct webhooks {
-    struct event_base *base;
     struct http *http;
     struct store *store;
     char *user_agent;
@@ -397,7 +396,6 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
 {
     struct webhooks *w = xcalloc(1, sizeof(*w));
 
-    w->base = base;
     w->http = http;
     w->store = store;
     TAILQ_INIT(&w->all);
