@@ -235,10 +235,13 @@ def test_client_error_is_not_retried():
     srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     target = "refused-" + uuid.uuid4().hex[:8]
     rcv.get("/_mode?m=refuse")
-    dm = start(d, setup(d, srv, rcv, target, journald_on=False), ["--stats"])
+    dm = start(d, setup(d, srv, rcv, target, journald_on=False), ["--stats", "-v"])
     srv.get("/_set?name=%s&status=503" % target)
     dm.wait_log(r"webhook ops: down msg_\w+ of %s refused \(answered 400\); not retried" % target)
-    time.sleep(0)  # nothing to wait for: a retry would need retry_initial to pass
+    # Three more probes (over two seconds) leave room for the retries a
+    # 5xx would get (retry_initial 200ms, retry_max 1s): none may come.
+    probes = len(dm.grep(r"debug: %s: 503" % target))
+    dm.wait_log(r"debug: %s: 503" % target, count=probes + 3)
     rc, _ = dm.stop()
     stats = json.loads(dm.stdout().strip().splitlines()[-1])
     assert stats["webhook_pending"] == 0, stats
