@@ -128,13 +128,15 @@ static void arm(struct webhooks *w)
     http_arm_schedule(w->timer, &w->sched);
 }
 
-/* Plans the next attempt at wall-clock time next_ms. */
+/* Plans the next attempt at wall-clock time next_ms, and keeps the timer
+ * set for the earliest plan. */
 static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
 {
     int64_t delay_ms = next_ms - clock_wall_ms();
 
     d->next_ms = next_ms;
     sched_add(&w->sched, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
+    arm(w);
 }
 
 static void delivery_free(struct webhooks *w, struct delivery *d)
@@ -249,7 +251,6 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
                          d->event, d->id, d->target, why, d->attempts + 1, (double)delay / 1000.0);
                 store_outbox_update(w->store, d->id, d->attempts, next, why);
                 plan(w, d, next);
-                arm(w);
             }
         }
     }
@@ -315,7 +316,6 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
         d->xfer.easy = NULL;
         d->attempts--;
         plan(w, d, clock_wall_ms() + 1000);
-        arm(w);
         return;
     }
     d->inflight = true;
@@ -376,20 +376,15 @@ static void committed_cb(void *arg)
 {
     struct webhooks *w = arg;
     struct delivery *d;
-    bool any = false;
 
     TAILQ_FOREACH(d, &w->all, all)
     {
         if (!d->durable) {
             d->durable = true;
-            if (first_in_chain(d)) {
+            if (first_in_chain(d))
                 plan(w, d, d->next_ms);
-                any = true;
-            }
         }
     }
-    if (any)
-        arm(w);
 }
 
 struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store)
@@ -455,7 +450,6 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
             plan(w, d, now);
         }
     }
-    arm(w);
 }
 
 static struct delivery *delivery_new(struct webhooks *w, const struct delivery_row *row)
@@ -508,7 +502,6 @@ void webhooks_resume(struct webhooks *w)
     store_outbox_load(w->store, resume_row, w);
     if (w->count)
         log_notice("%u webhook deliveries pending from before the restart", w->count);
-    arm(w);
 }
 
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,

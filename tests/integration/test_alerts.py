@@ -165,6 +165,25 @@ def test_receiver_down_and_daemon_killed_loses_nothing():
     assert len(delivered(rcv)) == 2
 
 
+def test_alert_raised_while_the_previous_is_in_flight():
+    """A target's next alert waits for the one before it, then goes at once."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "queue-" + uuid.uuid4().hex[:8]
+    rcv.get("/_mode?m=slow:2.5")
+    dm = start(d, setup(d, srv, rcv, target, journald_on=False))
+    dm.wait_log(target + r": unknown -> up")
+    srv.get("/_set?name=%s&status=503" % target)
+    h.wait_until(lambda: len(deliveries(rcv)) >= 1, 10, "the down at the receiver")
+    rcv.get("/_mode?m=ok")  # for what comes next; the down is still held
+    srv.get("/_set?name=%s&status=200" % target)
+    dm.wait_log(r"alert recovered: " + target)
+    assert len(deliveries(rcv)) == 1, "the recovered went before the down was answered"
+    dm.wait_log(r"delivered down .* of " + target)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 3, "the recovered, right after the down")
+    assert types(delivered(rcv)) == ["upmon.target.down", "upmon.target.recovered"]
+    dm.stop()
+
+
 def test_restart_does_not_page_again():
     srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     target = "again-" + uuid.uuid4().hex[:8]
