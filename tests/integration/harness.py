@@ -38,6 +38,7 @@ SANITIZED = os.environ.get("UPMON_SANITIZED", "").lower() in ("1", "on", "true",
 FIXTURES = os.path.join(SRC, "tests", "fixtures")
 
 _cleanups = []
+_daemons = []  # every Daemon of the current test, for the report of a failure
 
 
 class Skip(Exception):
@@ -233,6 +234,7 @@ class Daemon:
                                      preexec_fn=_die_with_parent)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        _daemons.append(self)
         cleanup(self.kill)
 
     def _read(self):
@@ -326,9 +328,13 @@ def main(namespace):
             failed += 1
             print("FAIL %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
             traceback.print_exc(file=sys.stdout)
+            for n, dm in enumerate(_daemons, 1):
+                print("-- upmond #%d, %s; the end of its log:" % (n, " ".join(dm.proc.args)))
+                print("\n".join(dm.log()[-40:]))
             sys.stdout.flush()
         finally:
             run_cleanups()
+            del _daemons[:]
     if skipped:
         print("(%d skipped)" % skipped)
     all_skipped = skipped and not passed and not failed

@@ -222,14 +222,16 @@ targets:
     rc, _ = dm.stop()
     stats = json.loads(dm.stdout().strip().splitlines()[-1])
     # Four attempts hang at once (the per-webhook limit), yet every probe of
-    # every target started on time.
+    # every target started on time. A loop that waited on the receiver would
+    # be seconds behind (its timeout is 5 s) and skip probes; the bounds
+    # leave room for a busy machine's scheduling noise, nothing more.
     assert len(deliveries(rcv)) == 4, len(deliveries(rcv))
-    assert stats["lateness_max_ms"] < 50, stats
-    assert stats["skipped"] == 0 and stats["late"] == 0, stats
+    assert stats["lateness_max_ms"] < 250, stats
+    assert stats["skipped"] == 0 and stats["dropped"] == 0, stats
     ticks = [e[1] for e in srv.json("/_log") if e[0] == "/status/200"]
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     # (The first gap is the start-up sweep's, half to one and a half intervals.)
-    assert len(ticks) >= 4 and all(0.9 < g < 1.1 for g in gaps[1:]), gaps
+    assert len(ticks) >= 4 and all(0.75 < g < 1.25 for g in gaps[1:]), gaps
 
 
 def test_429_retry_after_is_honoured():

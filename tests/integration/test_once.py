@@ -225,7 +225,7 @@ def test_probes_run_concurrently():
     assert rc == 0, (rc, p.stderr)
     assert len(res) == n and all(r["state"] == "up" for r in res.values()), res
     assert all(r["latency_ms"] >= 400 for r in res.values()), res
-    assert p.elapsed < 3.0, p.elapsed
+    assert p.elapsed < 5.0, p.elapsed  # one after another: 16 s
 
 
 def test_tls():

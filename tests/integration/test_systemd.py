@@ -78,7 +78,9 @@ def test_ready_status_watchdog_stopping():
     h.wait_until(lambda: len([1 for _, m in n.all() if m == "WATCHDOG=1"]) >= 6, 5, "pings")
     pings = [t for t, m in n.all() if m == "WATCHDOG=1"]
     gaps = [b - a for a, b in zip(pings, pings[1:])]
-    assert all(0.1 < g < 0.35 for g in gaps), gaps
+    # On average every 0.2 s; never a gap near WATCHDOG_USEC, even when the
+    # machine is busy and one ping comes late.
+    assert 0.15 < sum(gaps) / len(gaps) < 0.27 and max(gaps) < 0.38, gaps
     rc, took = dm.stop()
     assert rc == 0 and took < 1
     assert n.texts()[-1] == "STOPPING=1", n.texts()[-3:]
@@ -203,17 +205,20 @@ def test_reload_under_load_misses_no_probe():
     rc, _ = dm.stop()
     stats = json.loads(dm.stdout().strip().splitlines()[-1])
     assert stats["skipped"] == 0 and stats["dropped"] == 0, stats
-    assert stats["lateness_max_ms"] < 100, stats
+    # Scheduling noise on a busy machine stays well under these bounds; a
+    # reload that paused monitoring or restarted schedules does not.
+    assert stats["lateness_max_ms"] < 250, stats
     log = srv.json("/_log")
     for t in range(100):
         times = [e[1] for e in log if e[0] == "/t%03d" % t]
         gaps = [b - a for a, b in zip(times, times[1:])]
         assert len(times) >= 5, (t, times)
         # After the start-up sweep each target settles on its phase (the
-        # first gap is between half and one and a half intervals); from
+        # first gap is planned between half and one and a half intervals;
+        # a sweep started on a busy machine may reach the site late); from
         # then on, through every reload, one probe a second.
-        assert 0.45 < gaps[0] < 1.55, (t, gaps)
-        assert all(0.85 < g < 1.15 for g in gaps[1:]), (t, gaps)
+        assert 0.3 < gaps[0] < 1.7, (t, gaps)
+        assert all(0.75 < g < 1.25 for g in gaps[1:]), (t, gaps)
     assert i >= 5
 
 
