@@ -99,6 +99,17 @@ static void finish(struct monitor *m, struct target_rt *rt, const struct probe_r
         m->cb.all_done(m->cb.arg);
 }
 
+/* Free slots go to the targets that have waited longest. */
+static void start_waiting(struct monitor *m, int64_t now)
+{
+    while (m->inflight < m->max_concurrent && !TAILQ_EMPTY(&m->waiting)) {
+        struct target_rt *next = TAILQ_FIRST(&m->waiting);
+        TAILQ_REMOVE(&m->waiting, next, wait_link);
+        next->waiting = false;
+        start_probe(m, next, now);
+    }
+}
+
 static void probe_done(const struct probe_result *r, void *arg)
 {
     struct target_rt *rt = arg;
@@ -107,13 +118,7 @@ static void probe_done(const struct probe_result *r, void *arg)
 
     rt->inflight = NULL;
     m->inflight--;
-    /* A slot is free: the longest-waiting target takes it. */
-    while (m->inflight < m->max_concurrent && !TAILQ_EMPTY(&m->waiting)) {
-        struct target_rt *next = TAILQ_FIRST(&m->waiting);
-        TAILQ_REMOVE(&m->waiting, next, wait_link);
-        next->waiting = false;
-        start_probe(m, next, now);
-    }
+    start_waiting(m, now);
     finish(m, rt, r, now);
 }
 
@@ -336,6 +341,8 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     m->targets = targets;
     m->ntargets = n;
     apply_engine_settings(m, cfg);
+    /* Cancelled probes and a larger max_concurrent free slots now. */
+    start_waiting(m, now);
     arm(m);
 }
 

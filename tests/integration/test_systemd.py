@@ -184,6 +184,28 @@ def test_reload_removes_a_target_with_its_probe_in_flight():
     assert stats["in_flight"] == 0 or stats["in_flight"] == 1, stats
 
 
+def test_reload_gives_free_slots_to_waiting_targets():
+    """Targets queued for a slot start as soon as a reload makes room, not
+    when the probe holding the slot ends."""
+    srv, d = h.http_fixture(), h.tmpdir()
+    n = Notify(d)
+    hangs = lambda: len([e for e in srv.json("/_log") if e[0] == "/hang"])
+    body = ("engine: {max_concurrent: %d}\nalerts: {journald: false}\n"
+            "defaults: {interval: 30s, timeout: 8s}\ntargets:\n" +
+            "".join("  - {name: h%d, url: '%s'}\n" % (i, srv.url("/hang")) for i in range(3)))
+    cfg = h.config(d, body % 1)
+    dm = start(d, cfg, n, ["--stats"])
+    h.wait_until(lambda: hangs() >= 1, 10, "the first probe holding the one slot")
+    h.write(cfg, body % 3)
+    dm.send(signal.SIGHUP)
+    dm.wait_log(r"reloaded: 3 targets")
+    # The slot holder times out only after 8 s.
+    h.wait_until(lambda: hangs() == 3, 3, "the two waiting targets started")
+    rc, _ = dm.stop()
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert rc == 0 and stats["in_flight"] == 3 and stats["completed"] == 0, stats
+
+
 def test_reload_under_load_misses_no_probe():
     srv, d = h.http_fixture(), h.tmpdir()
     n = Notify(d)
