@@ -194,6 +194,13 @@ void http_free(struct http *h)
 int http_add(struct http *h, struct http_xfer *x)
 {
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
+#if CURL_AT_LEAST_VERSION(7, 87, 0)
+    /* A transfer that ends (by its timeout, a reload or shutdown) while
+     * its name is still being resolved must not make curl wait for the
+     * resolver thread: that would stop the loop for as long as the DNS
+     * server keeps silent. The thread is left to finish on its own. */
+    curl_easy_setopt(x->easy, CURLOPT_QUICK_EXIT, 1L);
+#endif
     CURLMcode mc = curl_multi_add_handle(h->multi, x->easy);
     if (mc != CURLM_OK) {
         log_err("curl_multi_add_handle: %s", curl_multi_strerror(mc));

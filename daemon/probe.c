@@ -9,6 +9,7 @@
  * PROBE_BODY_CAP. Such a stop is deliberate and is not an error. */
 #include "probe.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct probe_spec {
     struct curl_slist *headers;
     bool https;
     bool want_cert; /* read the certificate's end for cert_expiry_warning */
+    bool named;     /* the host is a name to resolve, not an address */
 };
 
 struct prober {
@@ -91,6 +93,25 @@ void prober_free(struct prober *p)
     free(p);
 }
 
+/* Whether a URL's host must be resolved: not an IPv4 or [IPv6] literal. */
+static bool host_is_name(CURLU *url)
+{
+    char *host = NULL;
+    unsigned char addr[16];
+    bool named = true;
+
+    if (url == NULL || curl_url_get(url, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        return true;
+    if (host[0] == '[') {
+        host[strcspn(host, "]%")] = '\0';
+        named = inet_pton(AF_INET6, host + 1, addr) != 1;
+    } else {
+        named = inet_pton(AF_INET, host, addr) != 1;
+    }
+    curl_free(host);
+    return named;
+}
+
 struct probe_spec *probe_spec_new(const struct target_conf *t)
 {
     struct probe_spec *s = xcalloc(1, sizeof(*s));
@@ -115,6 +136,7 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
     }
     s->https = strncasecmp(t->url, "https:", 6) == 0;
     s->want_cert = s->https && t->cert_expiry_warning_ms > 0;
+    s->named = host_is_name(s->url);
     return s;
 }
 
@@ -274,6 +296,9 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
         snprintf(r->location, sizeof(r->location), "%s", loc);
     if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK)
         r->dns_us = t;
+    /* A name whose DNS servers do not answer: the lookup never ended. */
+    if (r->error == PERR_TIMEOUT && r->dns_us == 0 && pr->spec->named)
+        r->error = PERR_DNS;
     if (curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0)
         r->connect_us = t;
     if (pr->spec->https && curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK &&
