@@ -35,10 +35,9 @@ struct monitor {
     struct sched sched;
     struct event *timer;
     struct waitq waiting;
-    unsigned inflight;
+    struct sched_flight flight;
     size_t once_pending;     /* once mode: targets yet to report */
     uint64_t max_timeout_us; /* the longest timeout of any target */
-    int64_t last_completion; /* monotonic */
 
     struct monitor_stats stats;
 };
@@ -82,13 +81,11 @@ int64_t monitor_lateness_percentile(const struct monitor_stats *s, double p)
 }
 
 /* Records a result and hands it on. */
-static void finish(struct monitor *m, struct target_rt *rt, const struct probe_result *r,
-                   int64_t now)
+static void finish(struct monitor *m, struct target_rt *rt, const struct probe_result *r)
 {
     struct verdict v;
 
     m->stats.completed++;
-    m->last_completion = now;
     verdict_judge(r, rt->conf, &v);
     log_debug("%s: %d %s in %.1f ms%s%s", rt->conf->name, r->code, state_name(v.state),
               r->total_us >= 0 ? (double)r->total_us / 1000.0 : 0.0, r->message[0] ? ": " : "",
@@ -102,7 +99,7 @@ static void finish(struct monitor *m, struct target_rt *rt, const struct probe_r
 /* Free slots go to the targets that have waited longest. */
 static void start_waiting(struct monitor *m, int64_t now)
 {
-    while (m->inflight < m->max_concurrent && !TAILQ_EMPTY(&m->waiting)) {
+    while (m->flight.n < m->max_concurrent && !TAILQ_EMPTY(&m->waiting)) {
         struct target_rt *next = TAILQ_FIRST(&m->waiting);
         TAILQ_REMOVE(&m->waiting, next, wait_link);
         next->waiting = false;
@@ -117,9 +114,9 @@ static void probe_done(const struct probe_result *r, void *arg)
     int64_t now = clock_mono_us();
 
     rt->inflight = NULL;
-    m->inflight--;
+    sched_flight_end(&m->flight, now);
     start_waiting(m, now);
-    finish(m, rt, r, now);
+    finish(m, rt, r);
 }
 
 static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
@@ -128,7 +125,7 @@ static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
     m->stats.started++;
     rt->inflight = probe_start(m->prober, rt->spec, probe_done, rt);
     if (rt->inflight) {
-        m->inflight++;
+        sched_flight_start(&m->flight, now);
         return;
     }
     /* curl refused to start it (out of memory or file descriptors): that is
@@ -138,7 +135,7 @@ static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
     r.error = PERR_INTERNAL;
     r.started_wall_ms = clock_wall_ms();
     snprintf(r.message, sizeof(r.message), "could not start the transfer");
-    finish(m, rt, &r, now);
+    finish(m, rt, &r);
 }
 
 /* The target's run planned at rt->timer.due has come. */
@@ -152,7 +149,7 @@ static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
         log_debug("%s: previous probe still running, run skipped", rt->conf->name);
     } else {
         rt->planned = planned;
-        if (m->inflight < m->max_concurrent) {
+        if (m->flight.n < m->max_concurrent) {
             start_probe(m, rt, now);
         } else {
             rt->waiting = true;
@@ -221,15 +218,21 @@ static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
     return rt;
 }
 
-/* Stops whatever the target has under way and frees it. */
-static void rt_free(struct monitor *m, struct target_rt *rt)
+/* Stops the target's probe in flight, if any. */
+static void cancel_probe(struct monitor *m, struct target_rt *rt)
 {
     if (rt->inflight) {
         probe_cancel(rt->inflight);
         rt->inflight = NULL;
-        m->inflight--;
+        sched_flight_cancel(&m->flight);
         m->stats.cancelled++;
     }
+}
+
+/* Stops whatever the target has under way and frees it. */
+static void rt_free(struct monitor *m, struct target_rt *rt)
+{
+    cancel_probe(m, rt);
     if (rt->waiting) {
         TAILQ_REMOVE(&m->waiting, rt, wait_link);
         rt->waiting = false;
@@ -265,7 +268,6 @@ static void apply_engine_settings(struct monitor *m, const struct config *cfg)
 void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64_t now)
 {
     m->once = once;
-    m->last_completion = now;
     apply_engine_settings(m, cfg);
     m->targets = xcalloc(cfg->ntargets, sizeof(*m->targets));
     for (size_t i = 0; i < cfg->ntargets; i++) {
@@ -317,17 +319,14 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
             } else {
                 /* A probe in flight carries the old request: stop it, the
                  * new one runs at the next planned time. */
-                if (rt->inflight) {
-                    probe_cancel(rt->inflight);
-                    rt->inflight = NULL;
-                    m->inflight--;
-                    m->stats.cancelled++;
-                }
+                cancel_probe(m, rt);
                 probe_spec_free(rt->spec);
                 rt->spec = probe_spec_new(t);
-                if (rt->conf->interval_ms != t->interval_ms)
+                if (rt->conf->interval_ms != t->interval_ms) {
+                    rt->phase = 0; /* a new plan; no sweep run to follow */
                     sched_add(&m->sched, &rt->timer,
                               sched_first_due(now, t->interval_ms * 1000, hash64(t->name)));
+                }
             }
             rt->conf = t;
         }
@@ -382,10 +381,10 @@ bool monitor_progressing(const struct monitor *m, int64_t now)
 {
     /* Every probe ends by its timeout; if none has ended for longer than
      * the longest timeout while some are in flight, transfers are stuck. */
-    return m->inflight == 0 || now - m->last_completion <= (int64_t)m->max_timeout_us + 10000000;
+    return sched_flight_progressing(&m->flight, now, (int64_t)m->max_timeout_us + 10000000);
 }
 
 unsigned monitor_in_flight(const struct monitor *m)
 {
-    return m->inflight;
+    return m->flight.n;
 }

@@ -128,9 +128,10 @@ int64_t sched_next_due(int64_t planned, uint64_t interval_us, int64_t now, uint6
     *missed = 0;
     if (iv <= 0)
         return now;
-    if (next < now - iv) {
-        /* Keep the phase: jump to the first slot of the plan not yet past. */
-        int64_t behind = (now - next) / iv;
+    if (next <= now) {
+        /* Keep the phase: jump to the first slot of the plan not yet past.
+         * The run that starts now stands for one of those passed. */
+        int64_t behind = (now - next) / iv + 1;
         *missed = (uint64_t)behind;
         next += behind * iv;
     }
@@ -164,4 +165,26 @@ int64_t sched_after_sweep(int64_t phase, int64_t swept, uint64_t interval_us, in
     if (next < now)
         return sched_next_due(next - iv, interval_us, now, missed);
     return next;
+}
+
+void sched_flight_start(struct sched_flight *f, int64_t now)
+{
+    if (f->n++ == 0)
+        f->mark = now;
+}
+
+void sched_flight_end(struct sched_flight *f, int64_t now)
+{
+    f->n--;
+    f->mark = now;
+}
+
+void sched_flight_cancel(struct sched_flight *f)
+{
+    f->n--;
+}
+
+bool sched_flight_progressing(const struct sched_flight *f, int64_t now, int64_t limit)
+{
+    return f->n == 0 || now - f->mark <= limit;
 }

@@ -52,8 +52,25 @@ int64_t sched_after_sweep(int64_t phase, int64_t swept, uint64_t interval_us, in
 
 /* The run after the one planned at `planned`: planned + interval, never
  * computed from when the last run finished, so there is no drift. When the
- * loop fell behind by whole intervals (a suspended machine), those runs are
- * skipped rather than fired in a burst; *missed counts them. */
+ * run planned at `planned` started an interval or more late (a suspended
+ * machine), the slots of the plan passed by then are skipped rather than
+ * fired in a burst; *missed counts them. */
 int64_t sched_next_due(int64_t planned, uint64_t interval_us, int64_t now, uint64_t *missed);
+
+/* Probes in flight, and whether they make progress (for the watchdog). */
+struct sched_flight {
+    unsigned n;   /* in flight */
+    int64_t mark; /* when the last one ended, or when n last rose from 0 */
+};
+
+void sched_flight_start(struct sched_flight *f, int64_t now);
+/* One ended with a result. */
+void sched_flight_end(struct sched_flight *f, int64_t now);
+/* One was stopped before its end: not a sign of progress. */
+void sched_flight_cancel(struct sched_flight *f);
+/* With probes in flight, one must have ended within `limit` of now, or
+ * they must have been in flight for less than that. A quiet time before
+ * the first of them started does not count against them. */
+bool sched_flight_progressing(const struct sched_flight *f, int64_t now, int64_t limit);
 
 #endif

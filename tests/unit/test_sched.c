@@ -105,13 +105,54 @@ static void stall_skips_and_keeps_phase(void **state)
 {
     (void)state;
     uint64_t missed;
+    /* The run planned at 0 starts at 105: the slots 10 to 100 have passed
+     * (the one starting now stands for one of them), the next is at 110,
+     * never at once after this one. */
     int64_t next = sched_next_due(0, 10, 105, &missed);
-    assert_int_equal(next, 100);
-    assert_int_equal(missed, 9);
-    assert_int_equal(next % 10, 0);
-    next = sched_next_due(0, 10, 15, &missed); /* within one interval: no skip */
+    assert_int_equal(next, 110);
+    assert_int_equal(missed, 10);
+    next = sched_next_due(0, 10, 15, &missed);
+    assert_int_equal(next, 20);
+    assert_int_equal(missed, 1);
+    next = sched_next_due(0, 10, 10, &missed); /* a whole interval late */
+    assert_int_equal(next, 20);
+    assert_int_equal(missed, 1);
+    next = sched_next_due(0, 10, 9, &missed); /* late, but before the next slot */
     assert_int_equal(next, 10);
     assert_int_equal(missed, 0);
+    /* The sweep's follow-up run, found in the past, joins the plan ahead. */
+    next = sched_after_sweep(7, 0, 10, 31, &missed);
+    assert_true(next > 31 && (next - 7) % 10 == 0);
+}
+
+/* The watchdog's view: probes in flight must keep ending. A quiet spell
+ * before a probe starts is not held against it. */
+static void flight_progress(void **state)
+{
+    (void)state;
+    struct sched_flight f = {0};
+    const int64_t limit = 40;
+
+    assert_true(sched_flight_progressing(&f, 1000, limit)); /* nothing in flight */
+    sched_flight_start(&f, 0);
+    sched_flight_end(&f, 5);
+    /* Quiet until 500, then a probe that hangs up to its timeout. */
+    sched_flight_start(&f, 500);
+    assert_true(sched_flight_progressing(&f, 500, limit));
+    assert_true(sched_flight_progressing(&f, 540, limit));
+    assert_false(sched_flight_progressing(&f, 541, limit)); /* stuck */
+    /* Another starting meanwhile does not reset the clock... */
+    sched_flight_start(&f, 520);
+    assert_false(sched_flight_progressing(&f, 541, limit));
+    /* ...an end does. */
+    sched_flight_end(&f, 545);
+    assert_true(sched_flight_progressing(&f, 580, limit));
+    assert_false(sched_flight_progressing(&f, 590, limit));
+    /* A cancelled probe is no progress, but once none is in flight,
+     * nothing is stuck. */
+    sched_flight_cancel(&f);
+    assert_int_equal(f.n, 0);
+    assert_true(sched_flight_progressing(&f, 10000, limit));
 }
 
 /* 10,000 targets with one interval spread over it: no millisecond holds
@@ -185,6 +226,7 @@ int main(void)
         cmocka_unit_test(stall_skips_and_keeps_phase),
         cmocka_unit_test(first_runs_spread),
         cmocka_unit_test(startup_sweep),
+        cmocka_unit_test(flight_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
