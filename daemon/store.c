@@ -48,7 +48,7 @@ static const char *const sql[Q_COUNT] = {
                         "WHERE id = ?",
     [Q_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?",
     [Q_OUTBOX_LOAD] = "SELECT id, webhook, event, target, body, created_ms, next_ms, attempts, "
-                      "last_error FROM outbox ORDER BY created_ms, rowid",
+                      "last_error FROM outbox ORDER BY rowid",
 };
 
 static const char schema[] =
@@ -98,15 +98,19 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 /* Opens a transaction for this pass of the loop, if none is open. */
 static void begin(struct store *s)
 {
+    struct timeval now = {0, 0};
+
     if (s->in_txn)
         return;
+    /* The commit callback runs at the end of this pass either way: what
+     * waits for it (webhook deliveries) goes ahead from memory when the
+     * database fails. */
+    evtimer_add(s->commit_ev, &now);
     if (exec(s, Q_BEGIN) < 0) {
         report(s, "cannot begin a transaction");
         return;
     }
     s->in_txn = true;
-    struct timeval now = {0, 0};
-    evtimer_add(s->commit_ev, &now);
 }
 
 void store_flush(struct store *s)

@@ -1,6 +1,7 @@
 /* Webhook deliveries: the outbox in memory, its timer, and the transfers. */
 #include "webhook.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,9 @@ struct delivery {
     struct chain *chain;    /* deliveries of its webhook and target, oldest first */
     struct delivery *later; /* the next in its chain */
     TAILQ_ENTRY(delivery) all;
-    TAILQ_ENTRY(delivery) ready;
+    TAILQ_ENTRY(delivery)
+    ready; /* in its hook's ready queue while queued; in
+              the fresh list until durable */
 };
 
 /* A receiver must see one target's alerts in order (a down before its
@@ -61,6 +64,7 @@ struct webhooks {
     struct hook *hooks;
     size_t nhooks;
     struct dlist all;
+    struct dlist fresh; /* not yet committed, oldest first */
     unsigned count;
     struct sched sched;
     struct event *timer;
@@ -165,6 +169,8 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         curl_easy_cleanup(d->xfer.easy);
     }
     sched_remove(&w->sched, &d->timer);
+    if (!d->durable)
+        TAILQ_REMOVE(&w->fresh, d, ready);
     TAILQ_REMOVE(&w->all, d, all);
     w->count--;
     curl_slist_free_all(d->headers);
@@ -184,6 +190,24 @@ static void finish(struct webhooks *w, struct delivery *d)
 
 static void start_ready(struct webhooks *w, struct hook *h);
 
+int64_t webhook_retry_after_ms(const char *value, int64_t now_ms)
+{
+    char *end;
+    int64_t ms = -1;
+
+    errno = 0;
+    long long secs = strtoll(value, &end, 10);
+    if (end != value && *end == '\0' && secs >= 0) {
+        ms = errno == ERANGE || secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS
+                                                                 : (int64_t)secs * 1000;
+    } else {
+        time_t when = curl_getdate(value, NULL);
+        if (when > 0) /* a date passed means now */
+            ms = (int64_t)when * 1000 > now_ms ? (int64_t)when * 1000 - now_ms : 0;
+    }
+    return ms > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : ms;
+}
+
 static void attempt_done(struct http_xfer *x, CURLcode rc)
 {
     struct delivery *d = (struct delivery *)x;
@@ -199,17 +223,8 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (rc == CURLE_OK) {
         struct curl_header *hdr;
-        if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK) {
-            char *end;
-            long secs = strtol(hdr->value, &end, 10);
-            if (end != hdr->value && *end == '\0' && secs >= 0) {
-                retry_after_ms = secs * 1000;
-            } else {
-                time_t when = curl_getdate(hdr->value, NULL);
-                if (when > 0)
-                    retry_after_ms = (int64_t)when * 1000 - clock_wall_ms();
-            }
-        }
+        if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK)
+            retry_after_ms = webhook_retry_after_ms(hdr->value, clock_wall_ms());
     }
     curl_easy_cleanup(x->easy);
     x->easy = NULL;
@@ -235,11 +250,10 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
             uint64_t delay =
                 webhook_backoff_ms(c ? c->retry_initial_ms : 1000, c ? c->retry_max_ms : 300000,
                                    d->attempts, random_unit());
-            if (retry_after_ms >= 0) {
+            /* Not before the receiver asked, nor sooner than the back-off
+             * (a Retry-After of 0 must not make a tight loop). */
+            if (retry_after_ms > (int64_t)delay)
                 delay = (uint64_t)retry_after_ms;
-                if (delay > RETRY_AFTER_MAX_MS)
-                    delay = RETRY_AFTER_MAX_MS;
-            }
             int64_t next = clock_wall_ms() + (int64_t)delay;
             if (next - d->created_ms > (int64_t)max_age) {
                 log_err("webhook %s: %s %s of %s dropped after %u attempts, older than max_age "
@@ -377,13 +391,11 @@ static void committed_cb(void *arg)
     struct webhooks *w = arg;
     struct delivery *d;
 
-    TAILQ_FOREACH(d, &w->all, all)
-    {
-        if (!d->durable) {
-            d->durable = true;
-            if (first_in_chain(d))
-                plan(w, d, d->next_ms);
-        }
+    while ((d = TAILQ_FIRST(&w->fresh)) != NULL) {
+        TAILQ_REMOVE(&w->fresh, d, ready);
+        d->durable = true;
+        if (first_in_chain(d))
+            plan(w, d, d->next_ms);
     }
 }
 
@@ -394,6 +406,7 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
     w->http = http;
     w->store = store;
     TAILQ_INIT(&w->all);
+    TAILQ_INIT(&w->fresh);
     sched_init(&w->sched);
     w->timer = evtimer_new(base, timer_cb, w);
     store_on_commit(store, committed_cb, w);
@@ -433,13 +446,18 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         hooks[i].conf = &cfg->webhooks[i];
         TAILQ_INIT(&hooks[i].ready);
-        struct hook *old = hook_by_name(w, cfg->webhooks[i].name);
-        if (old)
-            hooks[i].inflight = old->inflight;
     }
     free(w->hooks);
     w->hooks = hooks;
     w->nhooks = cfg->nwebhooks;
+    /* Counted afresh: a webhook removed and added back by two reloads
+     * still has its attempts of before in flight. */
+    TAILQ_FOREACH(d, &w->all, all)
+    {
+        struct hook *h = d->inflight ? hook_by_name(w, d->webhook) : NULL;
+        if (h)
+            h->inflight++;
+    }
     /* The old ready queues are gone: whatever waited in them, or was parked
      * for want of its webhook, is due again under the new configuration. */
     int64_t now = clock_wall_ms();
@@ -528,7 +546,8 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
         };
         /* Written first; attempted once committed (committed_cb). */
         store_outbox_add(w->store, &row);
-        delivery_new(w, &row);
+        struct delivery *d = delivery_new(w, &row);
+        TAILQ_INSERT_TAIL(&w->fresh, d, ready);
         free(body);
     }
 }

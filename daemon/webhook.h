@@ -45,4 +45,10 @@ uint64_t webhook_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, do
 /* Whether an answer is worth another attempt: no answer, 5xx, 408, 429. */
 int webhook_retryable(int curl_ok, long code);
 
+/* A Retry-After header's value (seconds, or an HTTP date; a date passed
+ * means now) as milliseconds after now_ms (wall clock), at most an hour;
+ * -1 when it is neither. The next attempt waits for the longer of this
+ * and the back-off. */
+int64_t webhook_retry_after_ms(const char *value, int64_t now_ms);
+
 #endif

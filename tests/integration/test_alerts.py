@@ -324,6 +324,76 @@ def test_pending_delivery_follows_a_changed_webhook():
     assert len(deliveries(old)) == n_old
 
 
+def test_webhook_removed_and_added_back_while_in_flight():
+    """Two reloads take a webhook away and back while an attempt of it is
+    in flight: it keeps its count of attempts under way and goes on
+    delivering."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "readd-" + uuid.uuid4().hex[:8]
+    rcv.get("/_mode?m=slow:2")
+    cfg = setup(d, srv, rcv, target, journald_on=False)
+    with_hook = open(cfg).read()
+    without = "\n".join(l for l in with_hook.splitlines() if "webhooks:" not in l and
+                        "{name: ops" not in l) + "\n"
+    dm = start(d, cfg)
+    dm.wait_log(target + r": unknown -> up")
+    srv.get("/_set?name=%s&status=503" % target)
+    h.wait_until(lambda: len(deliveries(rcv)) >= 1, 10, "the down at the receiver")
+    rcv.get("/_mode?m=ok")
+    for i, text in enumerate((without, with_hook)):
+        h.write(cfg, text)
+        dm.send(signal.SIGHUP)
+        dm.wait_log(r"reloaded: ", count=i + 1)
+    dm.wait_log(r"delivered down .* of " + target)
+    srv.get("/_set?name=%s&status=200" % target)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 10, "the recovered delivered")
+    assert types(delivered(rcv)) == ["upmon.target.down", "upmon.target.recovered"]
+    dm.stop()
+
+
+def test_retry_after_zero_keeps_the_back_off():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "zero-" + uuid.uuid4().hex[:8]
+    rcv.get("/_mode?m=429:0")
+    dm = start(d, setup(d, srv, rcv, target, journald_on=False))
+    srv.get("/_set?name=%s&status=503" % target)
+    h.wait_until(lambda: len(deliveries(rcv)) >= 3, 10, "three attempts")
+    dm.stop()
+    times = [x["time"] for x in deliveries(rcv)]
+    # retry_initial is 200ms: at least 100 ms before the second attempt,
+    # 200 ms before the third; "0" asks for no sooner than now.
+    assert times[1] - times[0] >= 0.09 and times[2] - times[1] >= 0.19, times
+
+
+def test_restart_keeps_the_order_of_alerts_whatever_the_clock():
+    """Pending alerts are sent after a restart in the order they were
+    raised, even if the wall clock stepped back in between."""
+    import sqlite3
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "clock-" + uuid.uuid4().hex[:8]
+    cfg = setup(d, srv, rcv, target, journald_on=False)
+    rcv.get("/_mode?m=fail")
+    dm = start(d, cfg)
+    dm.wait_log(target + r": unknown -> up")
+    srv.get("/_set?name=%s&status=503" % target)
+    dm.wait_log(r"alert down: " + target)
+    srv.get("/_set?name=%s&status=200" % target)
+    dm.wait_log(r"alert recovered: " + target)
+    dm.wait_log(r"failed \(answered 500\)", count=2)  # both committed by now
+    dm.send(signal.SIGKILL)
+    dm.proc.wait()
+    # As if the clock had stepped back 5 s between the down and the recovered.
+    db = sqlite3.connect(os.path.join(d, "state", "upmon.db"))
+    with db:
+        db.execute("UPDATE outbox SET created_ms = created_ms - 5000 WHERE event = 'recovered'")
+    db.close()
+    rcv.get("/_mode?m=ok")
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 10, "both delivered after the restart")
+    assert types(delivered(rcv)) == ["upmon.target.down", "upmon.target.recovered"]
+    dm.stop()
+
+
 def test_unusable_state_directory_is_a_clear_error():
     d = h.tmpdir()
     blocker = h.write(os.path.join(d, "file"), "not a directory")

@@ -270,6 +270,21 @@ static void retry_policy(void **state)
     assert_false(webhook_retryable(1, 401));
     assert_false(webhook_retryable(1, 404));
     assert_false(webhook_retryable(1, 301));
+
+    /* Retry-After: seconds or an HTTP date, capped at an hour. */
+    const int64_t now = 784111777000; /* Sun, 06 Nov 1994 08:49:37 GMT */
+    assert_int_equal(webhook_retry_after_ms("0", now), 0);
+    assert_int_equal(webhook_retry_after_ms("120", now), 120000);
+    assert_int_equal(webhook_retry_after_ms("3600", now), 3600000);
+    assert_int_equal(webhook_retry_after_ms("3601", now), 3600000);
+    assert_int_equal(webhook_retry_after_ms("9300000000000000", now), 3600000);
+    assert_int_equal(webhook_retry_after_ms("99999999999999999999999", now), 3600000);
+    assert_int_equal(webhook_retry_after_ms("Sun, 06 Nov 1994 08:50:37 GMT", now), 60000);
+    assert_int_equal(webhook_retry_after_ms("Sun, 06 Nov 1994 08:48:37 GMT", now), 0);
+    assert_int_equal(webhook_retry_after_ms("Mon, 07 Nov 1994 08:49:37 GMT", now), 3600000);
+    assert_int_equal(webhook_retry_after_ms("-5", now), -1);
+    assert_int_equal(webhook_retry_after_ms("soon", now), -1);
+    assert_int_equal(webhook_retry_after_ms("", now), -1);
 }
 
 int main(void)
