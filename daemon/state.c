@@ -221,8 +221,11 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
         }
     }
 
-    /* 4. Flapping settles: few changes left in the window. */
-    if (ts->s.flapping && flips <= t->flap_threshold / 2) {
+    /* 4. Flapping settles: few changes left in a window of history (after
+     * a restart there is none yet: no settling on the first probe), or
+     * flap detection was turned off by a reload. */
+    if (ts->s.flapping &&
+        (t->flap_threshold == 0 || (ts->probes >= window && flips <= t->flap_threshold / 2))) {
         ts->s.flapping = false;
         *saved_changed = true;
         if (!same_confirmed(ts, raw, loc))

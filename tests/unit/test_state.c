@@ -323,6 +323,60 @@ static void flapping_below_the_threshold(void **state)
     assert_string_equal(a[0].previous, "flapping");
 }
 
+/* Restarted while flapping: the history is gone, so the first probes do
+ * not count as settled; a whole window of them must. */
+static void flapping_across_a_restart(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    struct tstate_saved saved;
+    memset(&saved, 0, sizeof(saved));
+    saved.state = ST_UP;
+    saved.severity = SEV_OK;
+    saved.flapping = true;
+    t.failure_threshold = 2;
+    t.flap_threshold = 3;
+    t.flap_window = 4;
+    const struct probe p[] = {
+        {1 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {2 * S, 503, PERR_NONE, NULL, 10, 0, ""}, /* confirmed, but held */
+        {3 * S, 503, PERR_NONE, NULL, 10, 0, ""},
+        {4 * S, 503, PERR_NONE, NULL, 10, 0, "down"}, /* a full window: settled */
+    };
+    tstate_restore(&ts, &saved);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    assert_string_equal(a[0].previous, "flapping");
+    tstate_free(&ts);
+}
+
+/* A reload that turns flap detection off ends the hold at the next probe. */
+static void flapping_turned_off(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    t.flap_threshold = 1;
+    t.flap_window = 8;
+    const struct probe p[] = {
+        {1 * S, 200, PERR_NONE, NULL, 10, 0, ""},
+        {2 * S, 503, PERR_NONE, NULL, 10, 0, "down"},
+        {3 * S, 200, PERR_NONE, NULL, 10, 0, "flapping"},
+    };
+    const struct probe after[] = {
+        {4 * S, 503, PERR_NONE, NULL, 10, 0, "down"},
+        {5 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"},
+    };
+    tstate_init(&ts);
+    run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
+    t.flap_threshold = 0;
+    run(&ts, &t, after, sizeof(after) / sizeof(after[0]), a);
+    assert_false(ts.s.flapping);
+    tstate_free(&ts);
+}
+
 /* After a restart: a target still failing is not reported again; one that
  * came back while the daemon was down is reported recovered. */
 static void restart(void **state)
@@ -424,6 +478,8 @@ int main(void)
         cmocka_unit_test(certificate),
         cmocka_unit_test(flapping),
         cmocka_unit_test(flapping_below_the_threshold),
+        cmocka_unit_test(flapping_across_a_restart),
+        cmocka_unit_test(flapping_turned_off),
         cmocka_unit_test(restart),
         cmocka_unit_test(severities),
         cmocka_unit_test(messages),
