@@ -124,6 +124,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    if (!check && !once)
+        service_hold_signals(true);
     log_init();
     log_set_level(level);
     signal(SIGPIPE, SIG_IGN);

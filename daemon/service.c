@@ -357,6 +357,18 @@ static struct event *add_timer(struct service *svc, uint64_t every_us, event_cal
     return ev;
 }
 
+void service_hold_signals(bool hold)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 int service_run(struct config *cfg, const struct service_opts *opts)
 {
     struct service svc = {.opts = opts, .cfg = cfg};
@@ -393,6 +405,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         log_err("cannot set up signal handling");
         goto out;
     }
+    service_hold_signals(false); /* what came meanwhile is handled by the loop */
     uint64_t wd = notify_watchdog_usec();
     if (wd && (svc.watchdog_timer = add_timer(&svc, wd / 2, watchdog_cb)) == NULL) {
         log_err("cannot set up the watchdog timer");
@@ -401,7 +414,8 @@ int service_run(struct config *cfg, const struct service_opts *opts)
 
     /* Alert state from before a restart: a target still failing is not
      * reported again; one that came back is reported recovered. Targets no
-     * longer configured are forgotten. */
+     * longer configured, or disabled, are forgotten, as a reload forgets
+     * them: one enabled later starts afresh, with no row left behind. */
     store_state_load(svc.store, load_saved, &svc);
     webhooks_configure(svc.webhooks, cfg);
     webhooks_resume(svc.webhooks);
@@ -410,7 +424,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         const char *name = svc.saved.slots[i].key;
         bool known = false;
         for (size_t t = 0; name && t < cfg->ntargets && !known; t++)
-            known = strcmp(cfg->targets[t].name, name) == 0;
+            known = cfg->targets[t].enabled && strcmp(cfg->targets[t].name, name) == 0;
         if (name && !known)
             store_state_delete(svc.store, name);
     }

@@ -244,6 +244,38 @@ def test_reload_under_load_misses_no_probe():
     assert i >= 5
 
 
+def test_signals_while_starting_wait_for_the_loop():
+    """SIGHUP and SIGUSR1 sent while upmond is still loading a large
+    configuration are handled once it runs; they do not end it."""
+    srv, d = h.http_fixture(), h.tmpdir()
+    n = Notify(d)
+    cfg = h.config(d, "alerts: {journald: false}\ntargets:\n  - {name: live, url: '%s'}\n" %
+                   srv.url("/status/200") + "".join(
+                       "  - {name: off%05d, url: 'http://127.0.0.1:9/%d', enabled: false}\n" %
+                       (i, i) for i in range(20000)))
+    dm = start(d, cfg, n)
+
+    def held():
+        try:
+            with open("/proc/%d/status" % dm.proc.pid) as f:
+                blk = [l for l in f if l.startswith("SigBlk:")][0].split()[1]
+        except (OSError, IndexError):
+            return False
+        return int(blk, 16) & (1 << (signal.SIGHUP - 1)) and int(blk, 16) & (
+            1 << (signal.SIGUSR1 - 1))
+    deadline = time.monotonic() + 10
+    while not held():
+        assert dm.proc.poll() is None and time.monotonic() < deadline, "signals never held"
+    dm.send(signal.SIGHUP)
+    dm.send(signal.SIGUSR1)
+    n.wait(lambda m: m == "READY=1", timeout=30)
+    dm.wait_log(r"reloaded: 20001 targets \(20000 disabled\)", timeout=30)
+    dm.wait_log(r"statistics: ")
+    assert dm.proc.poll() is None
+    rc, _ = dm.stop()
+    assert rc == 0, rc
+
+
 def test_log_lines_for_the_journal_and_for_people():
     srv, d = h.http_fixture(), h.tmpdir()
     cfg = h.config(d, "targets:\n  - {name: a, url: '%s', interval: 1s}\n" % srv.url("/"))
