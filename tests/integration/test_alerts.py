@@ -394,6 +394,35 @@ def test_restart_keeps_the_order_of_alerts_whatever_the_clock():
     dm.stop()
 
 
+def test_disabled_at_start_then_enabled_leaves_no_stale_state():
+    """A failing target restarted disabled is forgotten, as a reload forgets
+    it: turned back on once its site is fine, no later restart takes it for
+    still down and reports a recovery that never happened."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "off-" + uuid.uuid4().hex[:8]
+    cfg = setup(d, srv, rcv, target, journald_on=False)
+    on = open(cfg).read()
+    off = on.replace("labels: {team: web}}", "labels: {team: web}, enabled: false}")
+    assert off != on
+    srv.get("/_set?name=%s&status=503" % target)
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(delivered(rcv)) >= 1, 10, "down delivered")
+    dm.stop()
+    h.write(cfg, off)
+    dm = start(d, cfg)
+    dm.wait_log(r"started: 1 target \(1 disabled\)")
+    srv.get("/_set?name=%s&status=200" % target)
+    h.write(cfg, on)
+    dm.send(signal.SIGHUP)
+    dm.wait_log(target + r": unknown -> up")
+    dm.stop()
+    dm = start(d, cfg)
+    dm.wait_log(target + r": unknown -> up")
+    dm.stop()
+    assert not dm.grep("alert recovered"), dm.log()
+    assert types(delivered(rcv)) == ["upmon.target.down"], types(delivered(rcv))
+
+
 def test_unusable_state_directory_is_a_clear_error():
     d = h.tmpdir()
     blocker = h.write(os.path.join(d, "file"), "not a directory")
