@@ -15,12 +15,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <yaml.h>
@@ -49,6 +51,11 @@ struct ctx {
     size_t nitems, capitems;
 
     struct stat main_st; /* the main file, to never read it as a watch list */
+    struct file_id {
+        bool known; /* stat(2) succeeded */
+        dev_t dev;
+        ino_t ino;
+    } * watch_ids;       /* of the watch paths found so far */
     const char *basedir; /* the main file's directory: relative paths start there */
 
     /* The file being walked. */
@@ -79,6 +86,11 @@ static void PRINTF_LIKE(5, 0)
     struct diag_item *it;
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* One diagnostic, one line: a value echoed in it may hold line breaks
+     * or other control characters; they are shown as '?'. */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     xgrow((void **)&c->items, &c->capitems, c->nitems, sizeof(*c->items));
     it = &c->items[c->nitems];
     it->file = fileidx;
@@ -203,11 +215,21 @@ static bool want_scalar(struct ctx *c, const yaml_node_t *n, const char *what)
     return false;
 }
 
+/* Control characters, C1 controls (U+0080 to U+009F, NEL among them) and
+ * the Unicode line and paragraph separators: none belongs in a name or a
+ * header, and each would break a log line. */
 static bool has_control_chars(const char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (; *u; u++) {
+        if (*u < 0x20 || *u == 0x7f)
             return true;
+        if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+            return true;
+        if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9))
+            return true;
+    }
     return false;
 }
 
@@ -426,12 +448,26 @@ static bool is_token_char(unsigned char ch)
     return isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
 }
 
+/* Headers or labels of one target or webhook: far more than anyone
+ * needs, and few enough that checking them for repeats stays cheap. */
+#define MAX_PAIRS 100
+
+static bool within_limit(struct ctx *c, const yaml_node_t *map, const char *what, size_t max)
+{
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+
+    if (n <= max)
+        return true;
+    err_at(c, map, "%s: %zu entries, at most %zu", what, n, max);
+    return false;
+}
+
 static int get_headers(struct ctx *c, const yaml_node_t *n, const char *what, struct kv **kv,
                        size_t *nkv)
 {
     int rc = 0;
 
-    if (!want_mapping(c, n, what))
+    if (!want_mapping(c, n, what) || !within_limit(c, n, what, MAX_PAIRS))
         return -1;
     MAPPING_FOREACH(c, n, pair)
     {
@@ -478,7 +514,7 @@ static int get_labels(struct ctx *c, const yaml_node_t *n, struct kv **kv, size_
 {
     int rc = 0;
 
-    if (!want_mapping(c, n, "labels"))
+    if (!want_mapping(c, n, "labels") || !within_limit(c, n, "labels", MAX_PAIRS))
         return -1;
     MAPPING_FOREACH(c, n, pair)
     {
@@ -1193,22 +1229,64 @@ static size_t add_file(struct config *cfg, const char *path)
 
 /* Loads a file into doc. On failure reports why (at `from` when given) and
  * returns -1; an empty file is an error as well. */
+/* The line and column (from 1, in characters) of a byte offset into the
+ * file: libyaml's reader errors (bad UTF-8, control characters) give only
+ * the offset. */
+static void offset_position(FILE *f, size_t offset, unsigned *line, unsigned *col)
+{
+    int ch;
+
+    *line = *col = 1;
+    if (fseek(f, 0, SEEK_SET) != 0)
+        return;
+    for (size_t i = 0; i < offset && (ch = getc(f)) != EOF; i++) {
+        if (ch == '\n') {
+            ++*line;
+            *col = 1;
+        } else if ((ch & 0xc0) != 0x80) {
+            ++*col; /* UTF-8 continuation bytes are part of one character */
+        }
+    }
+}
+
+static const char not_regular[] = "not a regular file";
+
+/* Opens a regular file to read. A directory, FIFO or device is refused at
+ * once, not waited on (opening a FIFO blocks until a writer comes). On
+ * failure, NULL and *why says what went wrong: not_regular, or the
+ * error of open(2). */
+static FILE *open_regular(const char *path, struct stat *st, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    FILE *f = NULL;
+
+    if (fd < 0) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    if (fstat(fd, st) < 0)
+        *why = strerror(errno);
+    else if (!S_ISREG(st->st_mode))
+        *why = not_regular;
+    else if ((f = fdopen(fd, "rb")) == NULL)
+        *why = strerror(errno);
+    if (f == NULL)
+        close(fd);
+    return f;
+}
+
 static int load_document(struct ctx *c, size_t fileidx, yaml_document_t *doc)
 {
     const char *path = c->cfg->files[fileidx];
     yaml_parser_t parser;
     struct stat st;
+    const char *why;
     FILE *f;
     int rc = -1;
 
-    f = fopen(path, "rb");
+    f = open_regular(path, &st, &why);
     if (f == NULL) {
-        err_file(c, fileidx, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-        err_file(c, fileidx, "not a regular file");
-        fclose(f);
+        err_file(c, fileidx, "%s%s", why == not_regular ? "" : "cannot open: ", why);
         return -1;
     }
     if ((unsigned long long)st.st_size > MAX_FILE_SIZE) {
@@ -1225,6 +1303,8 @@ static int load_document(struct ctx *c, size_t fileidx, yaml_document_t *doc)
     if (!yaml_parser_load(&parser, doc)) {
         unsigned line = (unsigned)parser.problem_mark.line + 1;
         unsigned col = (unsigned)parser.problem_mark.column + 1;
+        if (parser.error == YAML_READER_ERROR)
+            offset_position(f, parser.problem_offset, &line, &col);
         if (parser.context)
             err_pos(c, (struct pos){fileidx, line, col}, "%s %s", parser.problem, parser.context);
         else
@@ -1232,7 +1312,8 @@ static int load_document(struct ctx *c, size_t fileidx, yaml_document_t *doc)
                     parser.problem ? parser.problem : "invalid YAML");
         goto out;
     }
-    if (yaml_document_get_root_node(doc) == NULL) {
+    yaml_node_t *root = yaml_document_get_root_node(doc);
+    if (root == NULL || (is_null(root) && root->start_mark.index == root->end_mark.index)) {
         err_file(c, fileidx, "file is empty");
         yaml_document_delete(doc);
         goto out;
@@ -1240,14 +1321,14 @@ static int load_document(struct ctx *c, size_t fileidx, yaml_document_t *doc)
     {
         yaml_document_t extra;
         if (yaml_parser_load(&parser, &extra)) {
-            yaml_node_t *root = yaml_document_get_root_node(&extra);
-            if (root)
+            yaml_node_t *second = yaml_document_get_root_node(&extra);
+            if (second)
                 err_pos(c,
-                        (struct pos){fileidx, (unsigned)root->start_mark.line + 1,
-                                     (unsigned)root->start_mark.column + 1},
+                        (struct pos){fileidx, (unsigned)second->start_mark.line + 1,
+                                     (unsigned)second->start_mark.column + 1},
                         "only one YAML document is allowed per file");
             yaml_document_delete(&extra);
-            if (root) {
+            if (second) {
                 yaml_document_delete(doc);
                 goto out;
             }
@@ -1310,6 +1391,17 @@ static void add_route(struct loader *L, const struct partial *p)
     r->pos = p->pos[TK_WEBHOOKS];
 }
 
+/* A timeout never given follows a shorter interval down; returns whether
+ * it did. */
+static bool clamp_timeout(struct partial *p)
+{
+    if (!(p->set & BIT(TK_TIMEOUT)) && p->t.timeout_ms > p->t.interval_ms) {
+        p->t.timeout_ms = p->t.interval_ms;
+        return true;
+    }
+    return false;
+}
+
 static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct partial *base)
 {
     struct ctx *c = L->c;
@@ -1321,6 +1413,10 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
         err_at(c, seq, "targets must be a list, not %s", node_kind(seq));
         return;
     }
+    /* A YAML alias repeats a target node: the same name again, reported
+     * once, without reading the node again (aliases cost nothing to write
+     * and could make a small file take minutes to check). */
+    bool *seen = xcalloc((size_t)(c->doc->nodes.top - c->doc->nodes.start) + 1, sizeof(*seen));
     SEQUENCE_FOREACH(c, seq, item)
     {
         yaml_node_t *tn = node(c, *item);
@@ -1328,6 +1424,11 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
         struct partial merged;
         bool ok;
 
+        if (seen[*item]) {
+            err_at(c, tn, "this target is repeated by an alias (*); target names must be unique");
+            continue;
+        }
+        seen[*item] = true;
         if (!want_mapping(c, tn, "a target"))
             continue;
         size_t before = c->nitems;
@@ -1346,12 +1447,7 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
         partial_overlay(&merged, &own);
         if (merged.t.webhooks_set)
             add_route(L, &merged);
-        bool clamped = false;
-        if (!(merged.set & BIT(TK_TIMEOUT)) && merged.t.timeout_ms > merged.t.interval_ms) {
-            merged.t.timeout_ms = merged.t.interval_ms;
-            clamped = true;
-        }
-        if (cross_check(c, &merged, own.set, clamped) < 0)
+        if (cross_check(c, &merged, own.set, clamp_timeout(&merged)) < 0)
             ok = false;
         target_conf_clear(&own.t);
         if (!ok) {
@@ -1384,6 +1480,7 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
         cfg->targets[idx] = merged.t;
         cfg->ntargets++;
     }
+    free(seen);
 }
 
 /* A defaults block laid over base, checked at its own level. */
@@ -1397,7 +1494,11 @@ static void parse_defaults(struct ctx *c, const yaml_node_t *map, struct partial
         return;
     parse_partial(c, map, &own, true);
     partial_overlay(base, &own);
-    cross_check(c, base, own.set, false);
+    /* Checked as a target that sets nothing itself will have it. */
+    struct partial eff;
+    partial_copy(&eff, base);
+    cross_check(c, &eff, own.set, clamp_timeout(&eff));
+    target_conf_clear(&eff.t);
     target_conf_clear(&own.t);
 }
 
@@ -1436,16 +1537,28 @@ static char *read_secret(const char *path, char *err, size_t errlen)
 {
     char buf[MAX_SECRET_SIZE + 1];
     size_t n;
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    const char *why;
+    FILE *f = open_regular(path, &st, &why);
 
     if (f == NULL) {
-        errbuf_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "cannot read %s: %s", path, why);
         return NULL;
     }
     n = fread(buf, 1, MAX_SECRET_SIZE + 1, f);
+    bool failed = ferror(f);
     fclose(f);
+    if (failed) {
+        errbuf_set(err, errlen, "cannot read %s", path);
+        return NULL;
+    }
     if (n > MAX_SECRET_SIZE) {
         errbuf_set(err, errlen, "%s is larger than %d bytes", path, MAX_SECRET_SIZE);
+        return NULL;
+    }
+    if (memchr(buf, '\0', n)) {
+        explicit_bzero(buf, sizeof(buf));
+        errbuf_set(err, errlen, "%s holds a NUL byte", path);
         return NULL;
     }
     buf[n] = '\0';
@@ -1760,7 +1873,10 @@ static int glob_err(const char *path, int err)
     return 1;
 }
 
-/* Expands one watch: entry relative to the main file's directory. */
+/* Expands one watch: entry relative to the main file's directory. A file
+ * matched again (by another entry, or under another spelling such as
+ * "./x.yaml") is read once: files are told apart by device and inode, kept
+ * in c->watch_ids beside the paths. */
 static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedir, char ***paths,
                          size_t *npaths)
 {
@@ -1787,21 +1903,28 @@ static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedi
         for (size_t i = 0; i < g.gl_pathc; i++) {
             const char *p = g.gl_pathv[i];
             size_t len = strlen(p);
-            if (len && p[len - 1] == '/')
-                continue; /* a directory matched the glob */
-            /* The same file under another spelling ("./upmon.yaml") is
-             * still the same file: compare device and inode. */
-            struct stat st;
-            bool dup = stat(p, &st) == 0 && same_file(&st, &c->main_st);
-            for (size_t k = 0; k < *npaths && !dup; k++) {
-                struct stat other;
-                dup = strcmp((*paths)[k], p) == 0 ||
-                      (stat((*paths)[k], &other) == 0 && same_file(&st, &other));
+            if (len && p[len - 1] == '/') {
+                /* A directory a glob matched is skipped; one named alone is
+                 * a mistake (its files need a glob). */
+                if (!has_glob_chars(pattern))
+                    err_at(c, n, "watch list %s is a directory (its files: %s*.yaml)", p, p);
+                continue;
             }
+            struct stat st;
+            bool known = stat(p, &st) == 0; /* else reading it reports why */
+            bool dup = known && same_file(&st, &c->main_st);
+            for (size_t k = 0; k < *npaths && !dup; k++)
+                dup = strcmp((*paths)[k], p) == 0 ||
+                      (known && c->watch_ids[k].known && c->watch_ids[k].dev == st.st_dev &&
+                       c->watch_ids[k].ino == st.st_ino);
             if (dup)
                 continue;
             *paths = xreallocarray(*paths, *npaths + 1, sizeof(**paths));
+            c->watch_ids = xreallocarray(c->watch_ids, *npaths + 1, sizeof(*c->watch_ids));
             (*paths)[*npaths] = xstrdup(p);
+            c->watch_ids[*npaths].known = known;
+            c->watch_ids[*npaths].dev = known ? st.st_dev : 0;
+            c->watch_ids[*npaths].ino = known ? st.st_ino : 0;
             (*npaths)++;
         }
     }
@@ -1956,9 +2079,19 @@ struct config *config_load(const char *path, const struct config_env *env, struc
 
     if (c.nitems > 1)
         qsort(c.items, c.nitems, sizeof(*c.items), diag_cmp);
-    for (size_t i = 0; i < c.nitems; i++)
-        diags_push(diags, c.items[i].msg);
+    struct strmap said = {0};
+    for (size_t i = 0; i < c.nitems; i++) {
+        /* A YAML alias repeats a node, and with it the node's errors. */
+        if (strmap_get(&said, c.items[i].msg)) {
+            free(c.items[i].msg);
+        } else {
+            strmap_put(&said, c.items[i].msg, c.items[i].msg);
+            diags_push(diags, c.items[i].msg);
+        }
+    }
+    strmap_free(&said);
     free(c.items);
+    free(c.watch_ids);
     if (c.nitems > 0) {
         config_free(cfg);
         return NULL;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -953,6 +954,163 @@ static void secret_file(void **state)
     EXPECT_DIAGS_ENV(path, &s->env, slack, both, plain);
 }
 
+/* ---- hostile files: FIFOs, dangling links, aliases, odd bytes ---- */
+
+struct scratch {
+    char dir[64];
+};
+
+static int make_scratch(void **state)
+{
+    struct scratch *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return -1;
+    snprintf(s->dir, sizeof(s->dir), "/tmp/upmon-test-hostile.XXXXXX");
+    if (mkdtemp(s->dir) == NULL) {
+        free(s);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+static int remove_scratch(void **state)
+{
+    struct scratch *s = *state;
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+    int rc = system(cmd);
+    free(s);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Writes text (len bytes, NULs allowed) to dir/name; returns the path. */
+static const char *scratch_file(const struct scratch *s, const char *name, const char *text,
+                                size_t len)
+{
+    static char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+#define SCRATCH(s, name, text) scratch_file(s, name, text, sizeof(text) - 1)
+
+/* Expects the diagnostics of loading dir/name; want holds "%1$s" for the
+ * directory. */
+static void expect_scratch(const struct scratch *s, const char *name, const char *const *want,
+                           size_t n)
+{
+    char path[256], buf[8][512];
+    const char *w[8];
+
+    assert_true(n <= 8);
+    snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf[i], sizeof(buf[i]), want[i], s->dir);
+        w[i] = buf[i];
+    }
+    check_diags(path, NULL, w, n);
+}
+
+#define EXPECT_SCRATCH(s, name, ...)                                                               \
+    do {                                                                                           \
+        const char *const want_[] = {__VA_ARGS__};                                                 \
+        expect_scratch(s, name, want_, ARRAY_SIZE(want_));                                         \
+    } while (0)
+
+/* A FIFO is refused at once, never waited on (that would hang a reload);
+ * a dangling link is reported, not skipped; a directory named alone is a
+ * mistake. */
+static void hostile_paths(void **state)
+{
+    struct scratch *s = *state;
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/w.d", s->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    SCRATCH(s, "w.d/a.yaml", "targets:\n  - {name: a, url: 'http://127.0.0.1/'}\n");
+    snprintf(path, sizeof(path), "%s/w.d/b.yaml", s->dir);
+    assert_int_equal(symlink("/nonexistent/upmon", path), 0);
+    snprintf(path, sizeof(path), "%s/w.d/c.yaml", s->dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(path, sizeof(path), "%s/secret.fifo", s->dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    scratch_file(s, "nul.secret", SECRET "\0tail\n", sizeof(SECRET) + 5);
+    SCRATCH(s, "main.yaml",
+            "watch: [w.d/*.yaml, w.d]\n"
+            "alerts:\n"
+            "  webhooks:\n"
+            "    - {name: f, url: 'http://127.0.0.1/', secret_file: secret.fifo}\n"
+            "    - {name: n, url: 'http://127.0.0.1/', secret_file: nul.secret}\n");
+    EXPECT_SCRATCH(s, "main.yaml",
+                   "%1$s/main.yaml:1:21: watch list %1$s/w.d/ is a directory (its files: "
+                   "%1$s/w.d/*.yaml)",
+                   "%1$s/main.yaml:4:56: secret_file: cannot read %1$s/secret.fifo: not a "
+                   "regular file",
+                   "%1$s/main.yaml:5:56: secret_file: %1$s/nul.secret holds a NUL byte",
+                   "%1$s/w.d/b.yaml: cannot open: No such file or directory",
+                   "%1$s/w.d/c.yaml: not a regular file");
+    /* -c naming a FIFO */
+    EXPECT_SCRATCH(s, "secret.fifo", "%1$s/secret.fifo: not a regular file");
+}
+
+/* Aliases repeat nodes, not work or errors; bytes libyaml rejects are
+ * placed where they are; a value echoed in a message cannot break it
+ * over lines; limits on labels and headers. */
+static void hostile_contents(void **state)
+{
+    struct scratch *s = *state;
+    char many[4096] = "targets:\n  - name: many\n    url: 'http://127.0.0.1/'\n    labels: {";
+
+    for (int i = 0; i < 101; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "l%d: v, ", i);
+    strcat(many, "last: v}\n");
+    scratch_file(s, "many.yaml", many, strlen(many));
+    EXPECT_SCRATCH(s, "many.yaml", "%1$s/many.yaml:4:13: labels: 102 entries, at most 100");
+
+    SCRATCH(s, "alias.yaml",
+            "targets:\n"
+            "  - &t {name: t, url: 'http://127.0.0.1/', labels: {a: b, a: c}}\n"
+            "  - *t\n"
+            "  - *t\n");
+    EXPECT_SCRATCH(s, "alias.yaml",
+                   "%1$s/alias.yaml:2:5: this target is repeated by an alias (*); target names "
+                   "must be unique",
+                   "%1$s/alias.yaml:2:59: duplicate key \"a\" (first given at line 2)");
+
+    SCRATCH(s, "utf8.yaml",
+            "targets:\n  - {name: a, url: 'http://127.0.0.1/', labels: {x: \"\xff\"}}\n");
+    EXPECT_SCRATCH(s, "utf8.yaml", "%1$s/utf8.yaml:2:54: invalid leading UTF-8 octet");
+
+    SCRATCH(s, "breaks.yaml",
+            "\"a\\nb\": 1\n"
+            "targets:\n"
+            "  - {name: \"x\\u2028y\", url: 'http://127.0.0.1/'}\n"
+            "  - {name: \"x\\u0085y\", url: 'http://127.0.0.1/'}\n");
+    EXPECT_SCRATCH(s, "breaks.yaml", "%1$s/breaks.yaml:1:1: unknown key \"a?b\"",
+                   "%1$s/breaks.yaml:3:12: name must be 1 to 200 characters without control "
+                   "characters",
+                   "%1$s/breaks.yaml:4:12: name must be 1 to 200 characters without control "
+                   "characters");
+
+    SCRATCH(s, "comments.yaml", "# only\n---\n# comments\n");
+    EXPECT_SCRATCH(s, "comments.yaml", "%1$s/comments.yaml: file is empty");
+
+    /* A timeout left to follow a shorter interval in the defaults. */
+    SCRATCH(s, "latency.yaml",
+            "defaults: {interval: 5s, max_latency: 7s}\n"
+            "targets: [{name: a, url: 'http://127.0.0.1/'}]\n");
+    EXPECT_SCRATCH(s, "latency.yaml",
+                   "%1$s/latency.yaml:1:26: max_latency 7s must be shorter than timeout 5s");
+}
+
 /* ---- equality and routing ---- */
 
 static void target_equality(void **state)
@@ -1104,6 +1262,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(secret_credential_bad, make_secrets, remove_secrets),
         cmocka_unit_test_setup_teardown(secret_file, make_secrets, remove_secrets),
         cmocka_unit_test(routes_to),
+        cmocka_unit_test_setup_teardown(hostile_paths, make_scratch, remove_scratch),
+        cmocka_unit_test_setup_teardown(hostile_contents, make_scratch, remove_scratch),
     };
     int failed = 0;
 
