@@ -35,9 +35,9 @@ struct delivery {
     struct chain *chain;    /* deliveries of its webhook and target, oldest first */
     struct delivery *later; /* the next in its chain */
     TAILQ_ENTRY(delivery) all;
-    TAILQ_ENTRY(delivery)
-    ready; /* in its hook's ready queue while queued; in
-              the fresh list until durable */
+    /* In its hook's ready queue while queued, or in the fresh list until
+     * durable (never both: only a durable delivery is attempted). */
+    TAILQ_ENTRY(delivery) ready;
 };
 
 /* A receiver must see one target's alerts in order (a down before its
