@@ -44,19 +44,41 @@ struct diag_item {
     char *msg;
 };
 
+/* A file told apart from others by device and inode, whatever its path
+ * ("./x.yaml" or a link is still x.yaml). */
+struct file_id {
+    bool known; /* stat(2) succeeded */
+    dev_t dev;
+    ino_t ino;
+};
+
+static struct file_id file_id_of(const char *path)
+{
+    struct stat st;
+    struct file_id id = {0};
+
+    if (stat(path, &st) == 0) {
+        id.known = true;
+        id.dev = st.st_dev;
+        id.ino = st.st_ino;
+    }
+    return id;
+}
+
+static bool same_id(const struct file_id *a, const struct file_id *b)
+{
+    return a->known && b->known && a->dev == b->dev && a->ino == b->ino;
+}
+
 struct ctx {
     struct config *cfg;
     const struct config_env *env;
     struct diag_item *items;
     size_t nitems, capitems;
 
-    struct stat main_st; /* the main file, to never read it as a watch list */
-    struct file_id {
-        bool known; /* stat(2) succeeded */
-        dev_t dev;
-        ino_t ino;
-    } * watch_ids;       /* of the watch paths found so far */
-    const char *basedir; /* the main file's directory: relative paths start there */
+    struct file_id main_id;    /* the main file, never read as a watch list */
+    struct file_id *watch_ids; /* of the watch paths found so far */
+    const char *basedir;       /* the main file's directory: relative paths start there */
 
     /* The file being walked. */
     size_t fileidx;
@@ -1549,6 +1571,7 @@ static char *read_secret(const char *path, char *err, size_t errlen)
     bool failed = ferror(f);
     fclose(f);
     if (failed) {
+        explicit_bzero(buf, sizeof(buf));
         errbuf_set(err, errlen, "cannot read %s", path);
         return NULL;
     }
@@ -1849,11 +1872,6 @@ static void parse_watch_file(struct loader *L, size_t fileidx)
     yaml_document_delete(&doc);
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
 static bool has_glob_chars(const char *s)
 {
     return strpbrk(s, "*?[") != NULL;
@@ -1910,21 +1928,17 @@ static void expand_watch(struct ctx *c, const yaml_node_t *n, const char *basedi
                     err_at(c, n, "watch list %s is a directory (its files: %s*.yaml)", p, p);
                 continue;
             }
-            struct stat st;
-            bool known = stat(p, &st) == 0; /* else reading it reports why */
-            bool dup = known && same_file(&st, &c->main_st);
+            /* One that cannot be stat-ed is kept: reading it says why. */
+            struct file_id id = file_id_of(p);
+            bool dup = same_id(&id, &c->main_id);
             for (size_t k = 0; k < *npaths && !dup; k++)
-                dup = strcmp((*paths)[k], p) == 0 ||
-                      (known && c->watch_ids[k].known && c->watch_ids[k].dev == st.st_dev &&
-                       c->watch_ids[k].ino == st.st_ino);
+                dup = strcmp((*paths)[k], p) == 0 || same_id(&id, &c->watch_ids[k]);
             if (dup)
                 continue;
             *paths = xreallocarray(*paths, *npaths + 1, sizeof(**paths));
             c->watch_ids = xreallocarray(c->watch_ids, *npaths + 1, sizeof(*c->watch_ids));
             (*paths)[*npaths] = xstrdup(p);
-            c->watch_ids[*npaths].known = known;
-            c->watch_ids[*npaths].dev = known ? st.st_dev : 0;
-            c->watch_ids[*npaths].ino = known ? st.st_ino : 0;
+            c->watch_ids[*npaths] = id;
             (*npaths)++;
         }
     }
@@ -2006,8 +2020,7 @@ struct config *config_load(const char *path, const struct config_env *env, struc
     L.c = &c;
     builtin_defaults(&L.global);
 
-    if (stat(path, &c.main_st) < 0)
-        memset(&c.main_st, 0, sizeof(c.main_st));
+    c.main_id = file_id_of(path);
     char *basedir = xstrdup(path);
     char *slash = strrchr(basedir, '/');
     if (slash == basedir)
