@@ -409,11 +409,12 @@ static int mapping_key(struct ctx *c, const yaml_node_t *map, const yaml_node_pa
         err_at(c, k, "%s keys must be names, not %s", what, node_kind(k));
         return -1;
     }
-    if (repeated_key(c, map, pair, false))
-        return -1;
+    /* Known keys first: an unknown one is an error anyway, and checking
+     * only the few known ones for repeats keeps a mapping of thousands
+     * of stray keys cheap. */
     for (size_t i = 0; i < nnames; i++)
         if (names[i] && strcmp(scalar(k), names[i]) == 0)
-            return (int)i;
+            return repeated_key(c, map, pair, false) ? -1 : (int)i;
     err_unknown(c, k, what, scalar(k), names, nnames);
     return -1;
 }
@@ -1576,6 +1577,7 @@ static char *read_secret(const char *path, char *err, size_t errlen)
         return NULL;
     }
     if (n > MAX_SECRET_SIZE) {
+        explicit_bzero(buf, sizeof(buf));
         errbuf_set(err, errlen, "%s is larger than %d bytes", path, MAX_SECRET_SIZE);
         return NULL;
     }

@@ -224,7 +224,7 @@ static void cancel_probe(struct monitor *m, struct target_rt *rt)
     if (rt->inflight) {
         probe_cancel(rt->inflight);
         rt->inflight = NULL;
-        sched_flight_cancel(&m->flight);
+        sched_flight_cancel(&m->flight, clock_mono_us());
         m->stats.cancelled++;
     }
 }

@@ -179,9 +179,12 @@ void sched_flight_end(struct sched_flight *f, int64_t now)
     f->mark = now;
 }
 
-void sched_flight_cancel(struct sched_flight *f)
+void sched_flight_cancel(struct sched_flight *f, int64_t now)
 {
-    f->n--;
+    /* Those left in flight may have started long after the one stopped:
+     * they are not held to its start. */
+    if (--f->n > 0)
+        f->mark = now;
 }
 
 bool sched_flight_progressing(const struct sched_flight *f, int64_t now, int64_t limit)

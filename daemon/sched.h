@@ -66,8 +66,10 @@ struct sched_flight {
 void sched_flight_start(struct sched_flight *f, int64_t now);
 /* One ended with a result. */
 void sched_flight_end(struct sched_flight *f, int64_t now);
-/* One was stopped before its end: not a sign of progress. */
-void sched_flight_cancel(struct sched_flight *f);
+/* One was stopped before its end. Those left are timed from now (their
+ * starts are not kept; none started after now, so this errs towards
+ * patience, by at most one limit). */
+void sched_flight_cancel(struct sched_flight *f, int64_t now);
 /* With probes in flight, one must have ended within `limit` of now, or
  * they must have been in flight for less than that. A quiet time before
  * the first of them started does not count against them. */

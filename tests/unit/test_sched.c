@@ -148,11 +148,17 @@ static void flight_progress(void **state)
     sched_flight_end(&f, 545);
     assert_true(sched_flight_progressing(&f, 580, limit));
     assert_false(sched_flight_progressing(&f, 590, limit));
-    /* A cancelled probe is no progress, but once none is in flight,
-     * nothing is stuck. */
-    sched_flight_cancel(&f);
+    /* Once none is in flight, nothing is stuck. */
+    sched_flight_cancel(&f, 600);
     assert_int_equal(f.n, 0);
     assert_true(sched_flight_progressing(&f, 10000, limit));
+    /* The probe that opened a stretch is cancelled (a reload); one started
+     * later goes on, and is not held to the cancelled one's start. */
+    sched_flight_start(&f, 20000);
+    sched_flight_start(&f, 20020);
+    sched_flight_cancel(&f, 20025);
+    assert_true(sched_flight_progressing(&f, 20050, limit));
+    assert_false(sched_flight_progressing(&f, 20066, limit));
 }
 
 /* 10,000 targets with one interval spread over it: no millisecond holds
