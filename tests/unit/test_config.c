@@ -807,28 +807,16 @@ static void bad_many_errors_sorted(void **state)
         AT("many.d/b.yaml", "4:1: found unexpected end of stream while scanning a quoted scalar"));
 }
 
-/* ---- secrets ---- */
+/* ---- files written per test, in a temporary directory ---- */
 
-struct secrets {
+struct tmp {
     char dir[64];
-    struct config_env env;
+    struct config_env env; /* $CREDENTIALS_DIRECTORY is the directory */
 };
 
-static void write_file(const char *dir, const char *name, const char *text)
+static int make_tmp(void **state)
 {
-    char path[256];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static int make_secrets(void **state)
-{
-    struct secrets *s = calloc(1, sizeof(*s));
+    struct tmp *s = calloc(1, sizeof(*s));
 
     if (s == NULL)
         return -1;
@@ -838,31 +826,55 @@ static int make_secrets(void **state)
         return -1;
     }
     s->env.credentials_dir = s->dir;
-    write_file(s->dir, "ops", "  " SECRET " \n");
-    write_file(s->dir, "plain", "hunter2\n");
-    write_file(s->dir, "blank", " \n\n");
     *state = s;
     return 0;
 }
 
-static int remove_secrets(void **state)
+static int remove_tmp(void **state)
 {
-    static const char *const names[] = {"ops", "plain", "blank", "file.yaml", "file-bad.yaml"};
-    struct secrets *s = *state;
-    char path[256];
+    struct tmp *s = *state;
+    char cmd[128];
 
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-        snprintf(path, sizeof(path), "%s/%s", s->dir, names[i]);
-        unlink(path);
-    }
-    rmdir(s->dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+    int rc = system(cmd);
     free(s);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Writes len bytes of text (NULs allowed) to dir/name; returns the path. */
+static const char *write_bytes(const char *dir, const char *name, const char *text, size_t len)
+{
+    static char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    write_bytes(dir, name, text, strlen(text));
+}
+
+/* ---- secrets ---- */
+
+static int make_secrets(void **state)
+{
+    if (make_tmp(state) < 0)
+        return -1;
+    struct tmp *s = *state;
+    write_file(s->dir, "ops", "  " SECRET " \n");
+    write_file(s->dir, "plain", "hunter2\n");
+    write_file(s->dir, "blank", " \n\n");
     return 0;
 }
 
 static void secret_credential_good(void **state)
 {
-    struct secrets *s = *state;
+    struct tmp *s = *state;
     struct config *cfg = load_ok(DATA("secret-good.yaml"), &s->env);
 
     assert_int_equal(cfg->nwebhooks, 1);
@@ -889,7 +901,7 @@ static void secret_credential_without_directory(void **state)
 
 static void secret_credential_bad(void **state)
 {
-    struct secrets *s = *state;
+    struct tmp *s = *state;
     char absent[512], blank[512];
 
     snprintf(absent, sizeof(absent), "%s%s/absent: No such file or directory",
@@ -906,7 +918,7 @@ static void secret_credential_bad(void **state)
 
 static void secret_file(void **state)
 {
-    struct secrets *s = *state;
+    struct tmp *s = *state;
     char text[1024], path[256], source[256];
     char slack[512], both[512], plain[512];
     struct config *cfg;
@@ -956,56 +968,11 @@ static void secret_file(void **state)
 
 /* ---- hostile files: FIFOs, dangling links, aliases, odd bytes ---- */
 
-struct scratch {
-    char dir[64];
-};
-
-static int make_scratch(void **state)
-{
-    struct scratch *s = calloc(1, sizeof(*s));
-
-    if (s == NULL)
-        return -1;
-    snprintf(s->dir, sizeof(s->dir), "/tmp/upmon-test-hostile.XXXXXX");
-    if (mkdtemp(s->dir) == NULL) {
-        free(s);
-        return -1;
-    }
-    *state = s;
-    return 0;
-}
-
-static int remove_scratch(void **state)
-{
-    struct scratch *s = *state;
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-    int rc = system(cmd);
-    free(s);
-    return rc == 0 ? 0 : -1;
-}
-
-/* Writes text (len bytes, NULs allowed) to dir/name; returns the path. */
-static const char *scratch_file(const struct scratch *s, const char *name, const char *text,
-                                size_t len)
-{
-    static char path[256];
-
-    snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-    return path;
-}
-
-#define SCRATCH(s, name, text) scratch_file(s, name, text, sizeof(text) - 1)
+#define SCRATCH(s, name, text) write_bytes((s)->dir, name, text, sizeof(text) - 1)
 
 /* Expects the diagnostics of loading dir/name; want holds "%1$s" for the
  * directory. */
-static void expect_scratch(const struct scratch *s, const char *name, const char *const *want,
-                           size_t n)
+static void expect_scratch(const struct tmp *s, const char *name, const char *const *want, size_t n)
 {
     char path[256], buf[8][512];
     const char *w[8];
@@ -1030,7 +997,7 @@ static void expect_scratch(const struct scratch *s, const char *name, const char
  * mistake. */
 static void hostile_paths(void **state)
 {
-    struct scratch *s = *state;
+    struct tmp *s = *state;
     char path[256];
 
     snprintf(path, sizeof(path), "%s/w.d", s->dir);
@@ -1042,7 +1009,7 @@ static void hostile_paths(void **state)
     assert_int_equal(mkfifo(path, 0600), 0);
     snprintf(path, sizeof(path), "%s/secret.fifo", s->dir);
     assert_int_equal(mkfifo(path, 0600), 0);
-    scratch_file(s, "nul.secret", SECRET "\0tail\n", sizeof(SECRET) + 5);
+    write_bytes(s->dir, "nul.secret", SECRET "\0tail\n", sizeof(SECRET) + 5);
     SCRATCH(s, "main.yaml",
             "watch: [w.d/*.yaml, w.d]\n"
             "alerts:\n"
@@ -1066,13 +1033,13 @@ static void hostile_paths(void **state)
  * over lines; limits on labels and headers. */
 static void hostile_contents(void **state)
 {
-    struct scratch *s = *state;
+    struct tmp *s = *state;
     char many[4096] = "targets:\n  - name: many\n    url: 'http://127.0.0.1/'\n    labels: {";
 
     for (int i = 0; i < 101; i++)
         snprintf(many + strlen(many), sizeof(many) - strlen(many), "l%d: v, ", i);
     strcat(many, "last: v}\n");
-    scratch_file(s, "many.yaml", many, strlen(many));
+    write_file(s->dir, "many.yaml", many);
     EXPECT_SCRATCH(s, "many.yaml", "%1$s/many.yaml:4:13: labels: 102 entries, at most 100");
 
     SCRATCH(s, "alias.yaml",
@@ -1257,13 +1224,13 @@ int main(void)
         cmocka_unit_test(bad_missing_main_file),
         cmocka_unit_test(bad_two_documents),
         cmocka_unit_test(bad_many_errors_sorted),
-        cmocka_unit_test_setup_teardown(secret_credential_good, make_secrets, remove_secrets),
+        cmocka_unit_test_setup_teardown(secret_credential_good, make_secrets, remove_tmp),
         cmocka_unit_test(secret_credential_without_directory),
-        cmocka_unit_test_setup_teardown(secret_credential_bad, make_secrets, remove_secrets),
-        cmocka_unit_test_setup_teardown(secret_file, make_secrets, remove_secrets),
+        cmocka_unit_test_setup_teardown(secret_credential_bad, make_secrets, remove_tmp),
+        cmocka_unit_test_setup_teardown(secret_file, make_secrets, remove_tmp),
         cmocka_unit_test(routes_to),
-        cmocka_unit_test_setup_teardown(hostile_paths, make_scratch, remove_scratch),
-        cmocka_unit_test_setup_teardown(hostile_contents, make_scratch, remove_scratch),
+        cmocka_unit_test_setup_teardown(hostile_paths, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(hostile_contents, make_tmp, remove_tmp),
     };
     int failed = 0;
 
