@@ -304,12 +304,18 @@ void store_state_save(struct store *s, const char *name, const struct tstate_sav
         report(s, "cannot save a target state");
 }
 
-void store_state_delete(struct store *s, const char *name)
+/* Deletes the row of one key (the statement's only parameter). */
+static void delete_row(struct store *s, enum stmt q, const char *key, const char *what)
 {
     begin(s);
-    bind_text(s->q[Q_STATE_DELETE], 1, name);
-    if (exec(s, Q_STATE_DELETE) < 0)
-        report(s, "cannot delete a target state");
+    bind_text(s->q[q], 1, key);
+    if (exec(s, q) < 0)
+        report(s, what);
+}
+
+void store_state_delete(struct store *s, const char *name)
+{
+    delete_row(s, Q_STATE_DELETE, name, "cannot delete a target state");
 }
 
 int store_outbox_load(struct store *s, store_delivery_cb cb, void *arg)
@@ -373,8 +379,5 @@ void store_outbox_update(struct store *s, const char *id, unsigned attempts, int
 
 void store_outbox_delete(struct store *s, const char *id)
 {
-    begin(s);
-    bind_text(s->q[Q_OUTBOX_DELETE], 1, id);
-    if (exec(s, Q_OUTBOX_DELETE) < 0)
-        report(s, "cannot remove a delivery");
+    delete_row(s, Q_OUTBOX_DELETE, id, "cannot remove a delivery");
 }
