@@ -450,19 +450,16 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
     free(w->hooks);
     w->hooks = hooks;
     w->nhooks = cfg->nwebhooks;
-    /* Counted afresh: a webhook removed and added back by two reloads
-     * still has its attempts of before in flight. */
+    /* Attempts in flight are counted afresh (a webhook removed and added
+     * back by two reloads still has its attempts of before under way).
+     * The old ready queues are gone: whatever waited in them, or was
+     * parked for want of its webhook, is due again. */
+    int64_t now = clock_wall_ms();
     TAILQ_FOREACH(d, &w->all, all)
     {
         struct hook *h = d->inflight ? hook_by_name(w, d->webhook) : NULL;
         if (h)
             h->inflight++;
-    }
-    /* The old ready queues are gone: whatever waited in them, or was parked
-     * for want of its webhook, is due again under the new configuration. */
-    int64_t now = clock_wall_ms();
-    TAILQ_FOREACH(d, &w->all, all)
-    {
         if (d->queued || d->parked) {
             d->queued = d->parked = false;
             plan(w, d, now);
