@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "codes.h"
 
 #ifndef UPMON_CONFIG_PATH
@@ -121,7 +123,7 @@ struct config {
     size_t nwebhooks;
 
     unsigned max_concurrent; /* probes in flight at once */
-    char *user_agent;
+    char *user_agent;        /* of probes and webhook deliveries */
     uint64_t dns_cache_ms; /* how long a resolved name is reused */
 };
 
@@ -139,9 +141,20 @@ void config_summary(const struct config *cfg, char *out, size_t len);
 /* Number of watch-list files (every file but the main one). */
 size_t config_watch_files(const struct config *cfg);
 
-/* Whether two target configurations probe and judge in the same way. */
+/* Whether two configurations are the same in every key (where each is
+ * defined aside). */
 bool target_conf_equal(const struct target_conf *a, const struct target_conf *b);
 bool webhook_conf_equal(const struct webhook_conf *a, const struct webhook_conf *b);
+
+/* Whether two targets send the same request on the same plan: only then
+ * may a reload keep a probe in flight and the target's schedule. Keys
+ * that only change how answers are judged and alerted do not count. */
+bool target_conf_probe_equal(const struct target_conf *a, const struct target_conf *b);
+
+/* The effective configuration, every key of every level after
+ * inheritance, for people to read (--check-config --verbose). Secrets
+ * are shown by where they come from, never by value. */
+json_t *config_values(const struct config *cfg);
 
 /* Whether the target is allowed to send to the named webhook. */
 bool target_routes_to(const struct target_conf *t, const char *webhook);

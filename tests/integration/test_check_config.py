@@ -66,7 +66,7 @@ def test_every_error_at_its_line_and_column():
         '%s:9:19: expect: "2x" is not a status code (100-599) or a class (1xx to 5xx)',
         '%s:13:5: timeout 6s is longer than interval 5s: a probe must end before the next one '
         'is due',
-        '%s:14:21: unknown severity "fatal"',
+        '%s:14:21: unknown severity "fatal" (use ok, warning or critical)',
         '%s:15:14: enabled must be true or false, not "maybe"',
         '%s:16:5: target has no name',
     ]

@@ -359,7 +359,7 @@ static void good_singular_summary(void **state)
     assert_string_equal(cfg->files[1], DATA("single.d/one.yaml"));
     assert_true(cfg->journald); /* the default */
     assert_int_equal(cfg->max_concurrent, 500);
-    assert_null(cfg->user_agent);
+    assert_string_equal(cfg->user_agent, "upmon/" UPMON_VERSION); /* one default, in the table */
     config_free(cfg);
 }
 
@@ -589,7 +589,7 @@ static void engine_settings(void **state)
     cfg = load_ok(DATA("single.yaml"), NULL);
     assert_int_equal(cfg->max_concurrent, 500); /* the defaults */
     assert_int_equal(cfg->dns_cache_ms, 60000);
-    assert_null(cfg->user_agent);
+    assert_string_equal(cfg->user_agent, "upmon/" UPMON_VERSION); /* one default, in the table */
     config_free(cfg);
     EXPECT_DIAGS("engine.yaml",
                  AT("engine.yaml", "2:19: max_concurrent must be between 1 and 100000, not 0"),
@@ -725,7 +725,7 @@ static void bad_webhooks(void **state)
         AT("webhook.yaml", "10:7: webhook has no name"),
         AT("webhook.yaml", "11:7: webhook no-url has no url"),
         AT("webhook.yaml", "14:22: unknown event \"recoverd\" (did you mean \"recovered\"?)"),
-        AT("webhook.yaml", "15:21: unknown severity \"info\""),
+        AT("webhook.yaml", "15:21: unknown severity \"info\" (use ok, warning or critical)"),
         AT("webhook.yaml", "19:7: retry_max must not be shorter than retry_initial"),
         AT("webhook.yaml",
            "22:7: duplicate webhook name \"ops\" (first defined at " DATA("webhook.yaml") ":20:7)"),

@@ -1,0 +1,740 @@
+/* The rows of the configuration schema, one table per level, and the
+ * compound keys that belong to one level only. To add a key: add its row
+ * here and its entry to upmon.yaml(5); the tests check that the two agree
+ * and that reloads, dumps and the JSON Schema see it. */
+#include "schema.h"
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secret.h"
+
+
+/* ---- choices ---- */
+
+static const char *const event_names[] = {
+    "down", "redirect", "changed", "recovered", "reminder", "slow", "cert_expiring", "flapping",
+};
+static const struct choices event_choices = {"event", event_names, ARRAY_SIZE(event_names)};
+
+static const char *const format_names[] = {"standard", "slack", "alertmanager"};
+static const struct choices format_choices = {"webhook format", format_names,
+                                              ARRAY_SIZE(format_names)};
+
+const char *webhook_format_name(enum webhook_format f)
+{
+    return (unsigned)f < ARRAY_SIZE(format_names) ? format_names[f] : "standard";
+}
+
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+static const struct choices method_choices = {"method", methods, ARRAY_SIZE(methods)};
+
+/* ---- checks of plain strings ---- */
+
+static bool valid_name(const char *s)
+{
+    return s[0] != '\0' && strlen(s) <= 200 && !has_control_chars(s);
+}
+
+static int check_name(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    if (valid_name(value))
+        return 0;
+    err_at(c, v, "name must be 1 to 200 characters without control characters");
+    return -1;
+}
+
+static int check_url_value(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    (void)value;
+    return check_url(c, v, "url");
+}
+
+static int check_user_agent(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    if (!has_control_chars(value))
+        return 0;
+    err_at(c, v, "user_agent must not contain control characters");
+    return -1;
+}
+
+/* webhooks of a target: which receivers it routes to. Unset routes to
+ * every one; an empty list to none. */
+static int routes_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base)
+{
+    struct target_conf *t = base;
+    size_t count;
+    int rc = 0;
+
+    o->ops->clear(base, o);
+    if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+        count = 1;
+    } else if (n->type == YAML_SEQUENCE_NODE || is_null(n)) {
+        count =
+            is_null(n) ? 0 : (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    } else {
+        err_at(c, n, "webhooks must be a list of webhook names, not %s", node_kind(n));
+        return -1;
+    }
+    t->webhooks = xcalloc(count, sizeof(*t->webhooks));
+    t->webhooks_set = true;
+    for (size_t i = 0; i < count; i++) {
+        const yaml_node_t *it =
+            n->type == YAML_SEQUENCE_NODE ? node(c, n->data.sequence.items.start[i]) : n;
+        if (!want_scalar(c, it, "a webhook name")) {
+            rc = -1;
+            continue;
+        }
+        t->webhooks[t->nwebhooks++] = xstrdup(scalar(it));
+    }
+    return rc;
+}
+
+static void routes_clear(void *base, const struct opt *o)
+{
+    struct target_conf *t = base;
+
+    (void)o;
+    for (size_t i = 0; i < t->nwebhooks; i++)
+        free(t->webhooks[i]);
+    free(t->webhooks);
+    t->webhooks = NULL;
+    t->nwebhooks = 0;
+    t->webhooks_set = false;
+}
+
+static void routes_copy(void *dst, const void *src, const struct opt *o, bool merge)
+{
+    struct target_conf *d = dst;
+    const struct target_conf *s = src;
+
+    (void)merge;
+    routes_clear(dst, o);
+    d->webhooks = xcalloc(s->nwebhooks, sizeof(*d->webhooks));
+    for (size_t i = 0; i < s->nwebhooks; i++)
+        d->webhooks[i] = xstrdup(s->webhooks[i]);
+    d->nwebhooks = s->nwebhooks;
+    d->webhooks_set = s->webhooks_set;
+}
+
+static bool routes_eq(const void *a, const void *b, const struct opt *o)
+{
+    const struct target_conf *x = a, *y = b;
+
+    (void)o;
+    if (x->webhooks_set != y->webhooks_set || x->nwebhooks != y->nwebhooks)
+        return false;
+    for (size_t i = 0; i < x->nwebhooks; i++)
+        if (strcmp(x->webhooks[i], y->webhooks[i]) != 0)
+            return false;
+    return true;
+}
+
+static json_t *routes_value(const void *base, const struct opt *o)
+{
+    const struct target_conf *t = base;
+    json_t *a;
+
+    (void)o;
+    if (!t->webhooks_set)
+        return json_null();
+    a = json_array();
+    for (size_t i = 0; i < t->nwebhooks; i++)
+        json_array_append_new(a, json_string(t->webhooks[i]));
+    return a;
+}
+
+static json_t *routes_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:[{s:s}, {s:s, s:{s:s}}, {s:s}]}", "anyOf", "type", "string", "type",
+                     "array", "items", "type", "string", "type", "null");
+}
+
+static const struct opt_ops routes_ops = {routes_parse, routes_copy,  routes_clear,
+                                          routes_eq,    routes_value, routes_schema};
+
+/* body_regex: the source at offset, compiled (regex_t *) at aux when the
+ * target is complete (config.c compiles it once, not per level). */
+static int regex_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
+{
+    regex_t re;
+    int rc;
+
+    if (!want_scalar(c, v, o->name))
+        return -1;
+    rc = regcomp(&re, scalar(v), REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[256];
+        regerror(rc, &re, msg, sizeof(msg));
+        err_at(c, v, "body_regex \"%s\" is not a valid extended regular expression: %s", scalar(v),
+               msg);
+        return -1;
+    }
+    regfree(&re);
+    o->ops->clear(base, o);
+    *(char **)FIELD(base, o->offset) = xstrdup(scalar(v));
+    return 0;
+}
+
+static void regex_clear(void *base, const struct opt *o)
+{
+    char **src = (char **)FIELD(base, o->offset);
+    regex_t **re = (regex_t **)FIELD(base, o->aux);
+
+    free(*src);
+    *src = NULL;
+    if (*re) {
+        regfree(*re);
+        free(*re);
+        *re = NULL;
+    }
+}
+
+static void regex_copy(void *dst, const void *src, const struct opt *o, bool merge)
+{
+    const char *s = *(char *const *)FIELD(src, o->offset);
+
+    (void)merge;
+    regex_clear(dst, o);
+    *(char **)FIELD(dst, o->offset) = s ? xstrdup(s) : NULL;
+}
+
+static bool regex_eq(const void *a, const void *b, const struct opt *o)
+{
+    const char *x = *(char *const *)FIELD(a, o->offset), *y = *(char *const *)FIELD(b, o->offset);
+
+    return (x == NULL && y == NULL) || (x && y && strcmp(x, y) == 0);
+}
+
+static json_t *regex_value(const void *base, const struct opt *o)
+{
+    const char *s = *(char *const *)FIELD(base, o->offset);
+
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *regex_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:s, s:s}", "type", "string", "format", "regex");
+}
+
+static const struct opt_ops regex_ops = {regex_parse, regex_copy,  regex_clear,
+                                         regex_eq,    regex_value, regex_schema};
+
+/* secret_file and secret_credential: both fill secret (at offset) and say
+ * where it came from in secret_source (at aux). */
+static int secret_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
+{
+    char **secret = (char **)FIELD(base, o->offset), **source = (char **)FIELD(base, o->aux);
+    bool credential = strcmp(o->name, "secret_credential") == 0;
+    char err[512];
+    char *path;
+
+    if (!want_scalar(c, v, o->name))
+        return -1;
+    if (credential) {
+        if (strchr(scalar(v), '/') || scalar(v)[0] == '.') {
+            err_at(c, v, "secret_credential must be a credential name, not a path");
+            return -1;
+        }
+        if (c->env == NULL || c->env->credentials_dir == NULL) {
+            err_at(c, v,
+                   "secret_credential %s: $CREDENTIALS_DIRECTORY is not set (give the "
+                   "secret with LoadCredential= in the unit, or use secret_file)",
+                   scalar(v));
+            return -1;
+        }
+        path = xasprintf("%s/%s", c->env->credentials_dir, scalar(v));
+    } else if (scalar(v)[0] == '/') {
+        path = xstrdup(scalar(v));
+    } else {
+        path = xasprintf("%s/%s", c->basedir, scalar(v)); /* like watch globs */
+    }
+    secret_free(*secret);
+    *secret = secret_read(path, err, sizeof(err));
+    free(path);
+    if (*secret == NULL) {
+        err_at(c, v, "%s: %s", o->name, err);
+        return -1;
+    }
+    free(*source);
+    *source = xasprintf("%s %s", o->name, scalar(v));
+    return 0;
+}
+
+static void secret_clear(void *base, const struct opt *o)
+{
+    char **secret = (char **)FIELD(base, o->offset), **source = (char **)FIELD(base, o->aux);
+
+    secret_free(*secret);
+    *secret = NULL;
+    free(*source);
+    *source = NULL;
+}
+
+static void secret_copy(void *dst, const void *src, const struct opt *o, bool merge)
+{
+    const char *s = *(char *const *)FIELD(src, o->offset), *w = *(char *const *)FIELD(src, o->aux);
+
+    (void)merge;
+    secret_clear(dst, o);
+    *(char **)FIELD(dst, o->offset) = s ? xstrdup(s) : NULL;
+    *(char **)FIELD(dst, o->aux) = w ? xstrdup(w) : NULL;
+}
+
+static bool secret_eq(const void *a, const void *b, const struct opt *o)
+{
+    const char *x = *(char *const *)FIELD(a, o->offset), *y = *(char *const *)FIELD(b, o->offset);
+
+    return (x == NULL && y == NULL) || (x && y && strcmp(x, y) == 0);
+}
+
+/* Where it came from, never what it is. */
+static json_t *secret_value(const void *base, const struct opt *o)
+{
+    const char *source = *(char *const *)FIELD(base, o->aux);
+    size_t len = strlen(o->name);
+
+    if (source && strncmp(source, o->name, len) == 0 && source[len] == ' ')
+        return json_string(source + len + 1);
+    return json_null();
+}
+
+static json_t *secret_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:s, s:i}", "type", "string", "minLength", 1);
+}
+
+static const struct opt_ops secret_ops = {secret_parse, secret_copy,  secret_clear,
+                                          secret_eq,    secret_value, secret_schema};
+
+/* alerts.webhooks: the list of receivers, each read by the loader. */
+static int webhooks_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
+{
+    (void)o;
+    (void)base;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE) {
+        err_at(c, v, "webhooks must be a list, not %s", node_kind(v));
+        return -1;
+    }
+    SEQUENCE_FOREACH(c, v, item)
+    config_parse_webhook(c, node(c, *item));
+    return 0;
+}
+
+static void webhooks_clear(void *base, const struct opt *o)
+{
+    struct config *cfg = base;
+
+    (void)o;
+    for (size_t i = 0; i < cfg->nwebhooks; i++)
+        schema_clear(&schema_webhook, &cfg->webhooks[i]);
+    free(cfg->webhooks);
+    cfg->webhooks = NULL;
+    cfg->nwebhooks = 0;
+}
+
+static bool webhooks_eq(const void *a, const void *b, const struct opt *o)
+{
+    const struct config *x = a, *y = b;
+
+    (void)o;
+    if (x->nwebhooks != y->nwebhooks)
+        return false;
+    for (size_t i = 0; i < x->nwebhooks; i++)
+        if (!webhook_conf_equal(&x->webhooks[i], &y->webhooks[i]))
+            return false;
+    return true;
+}
+
+static json_t *webhooks_value(const void *base, const struct opt *o)
+{
+    const struct config *cfg = base;
+    json_t *a = json_array();
+
+    (void)o;
+    for (size_t i = 0; i < cfg->nwebhooks; i++)
+        json_array_append_new(a, schema_values(&schema_webhook, &cfg->webhooks[i]));
+    return a;
+}
+
+static json_t *webhooks_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:[s,s], s:o}", "type", "array", "null", "items",
+                     schema_level_json(&schema_webhook, false));
+}
+
+static const struct opt_ops webhooks_ops = {webhooks_parse, NULL,           webhooks_clear,
+                                            webhooks_eq,    webhooks_value, webhooks_schema};
+
+/* Keys of the main file and of watch lists only hold their node for the
+ * loader; their schemas are those of what they hold. */
+static json_t *defaults_schema(const struct opt *o)
+{
+    (void)o;
+    return schema_level_json(&schema_target, true);
+}
+
+static json_t *targets_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:[s,s], s:o}", "type", "array", "null", "items",
+                     schema_level_json(&schema_target, false));
+}
+
+static json_t *watch_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:[{s:s}, {s:s, s:{s:s}}, {s:s}]}", "anyOf", "type", "string", "type",
+                     "array", "items", "type", "string", "type", "null");
+}
+
+static const struct opt_ops defaults_ops = {.schema = defaults_schema};
+static const struct opt_ops targets_ops = {.schema = targets_schema};
+static const struct opt_ops watch_ops = {.schema = watch_schema};
+
+/* ---- the tables ---- */
+
+#define HOUR 3600000ull
+#define DAY  (24 * HOUR)
+
+#define T(f) offsetof(struct target_conf, f)
+const struct opt target_opts[] = {
+    {.name = "name",
+     .type = OPT_STRING,
+     .offset = T(name),
+     .flags = OPT_REQUIRED | OPT_NO_DEFAULTS,
+     .check = check_name,
+     .doc = "The target's name, unique across every file: 1 to 200 characters."},
+    {.name = "url",
+     .type = OPT_STRING,
+     .offset = T(url),
+     .flags = OPT_REQUIRED | OPT_NO_DEFAULTS | OPT_PROBE,
+     .check = check_url_value,
+     .doc = "The http or https URL to probe."},
+    {.name = "method",
+     .type = OPT_STRING,
+     .offset = T(method),
+     .flags = OPT_PROBE,
+     .def = "GET",
+     .choices = &method_choices,
+     .doc = "The request method, in upper case."},
+    {.name = "headers",
+     .type = OPT_CUSTOM,
+     .offset = T(headers),
+     .aux = T(nheaders),
+     .flags = OPT_PROBE | OPT_MERGE,
+     .ops = &headers_ops,
+     .doc = "Extra request headers, name to value; merged with those of defaults."},
+    {.name = "body",
+     .type = OPT_TEXT,
+     .offset = T(body),
+     .flags = OPT_PROBE,
+     .doc = "A request body, sent with whatever method is given."},
+    {.name = "interval",
+     .type = OPT_DURATION,
+     .offset = T(interval_ms),
+     .flags = OPT_PROBE,
+     .min = 1000,
+     .max = DAY,
+     .def = "30s",
+     .doc = "How often the target is probed."},
+    {.name = "timeout",
+     .type = OPT_DURATION,
+     .offset = T(timeout_ms),
+     .flags = OPT_PROBE,
+     .min = 10,
+     .max = HOUR,
+     .def = "10s",
+     .doc = "How long one probe may take; at most the interval."},
+    {.name = "expect",
+     .type = OPT_CUSTOM,
+     .offset = T(expect),
+     .aux = T(nexpect),
+     .ops = &expect_ops,
+     .doc = "The status codes or classes that count as up (default: any 2xx)."},
+    {.name = "severity",
+     .type = OPT_CUSTOM,
+     .offset = T(severity),
+     .aux = T(nseverity),
+     .ops = &severity_ops,
+     .doc = "Severities of unexpected answers, by status code or class."},
+    {.name = "follow_redirects",
+     .type = OPT_BOOL,
+     .offset = T(follow_redirects),
+     .flags = OPT_PROBE,
+     .def = "false",
+     .doc = "Follow redirects and judge the final answer, instead of seeing the redirect."},
+    {.name = "body_contains",
+     .type = OPT_STRING,
+     .offset = T(body_contains),
+     .flags = OPT_PROBE,
+     .doc = "Text the answer's body must contain."},
+    {.name = "body_regex",
+     .type = OPT_CUSTOM,
+     .offset = T(body_regex_src),
+     .aux = T(body_regex),
+     .flags = OPT_PROBE,
+     .ops = &regex_ops,
+     .doc = "An extended regular expression the answer's body must match."},
+    {.name = "max_latency",
+     .type = OPT_DURATION,
+     .offset = T(max_latency_ms),
+     .flags = OPT_ZERO_OFF,
+     .min = 1,
+     .max = HOUR,
+     .def = "0",
+     .doc = "An answer slower than this raises a slow alert; shorter than timeout (0: off)."},
+    {.name = "tls_verify",
+     .type = OPT_BOOL,
+     .offset = T(tls_verify),
+     .flags = OPT_PROBE,
+     .def = "true",
+     .doc = "Verify the server's certificate and host name."},
+    {.name = "cert_expiry_warning",
+     .type = OPT_DURATION,
+     .offset = T(cert_expiry_warning_ms),
+     .flags = OPT_PROBE | OPT_ZERO_OFF,
+     .min = HOUR,
+     .max = 365 * DAY,
+     .def = "14d",
+     .doc = "Raise cert_expiring when an https certificate ends within this (0: off)."},
+    {.name = "labels",
+     .type = OPT_CUSTOM,
+     .offset = T(labels),
+     .aux = T(nlabels),
+     .flags = OPT_MERGE,
+     .ops = &labels_ops,
+     .doc = "Name to value, carried by every alert; merged with those of defaults."},
+    {.name = "webhooks",
+     .type = OPT_CUSTOM,
+     .offset = T(webhooks),
+     .aux = T(nwebhooks),
+     .ops = &routes_ops,
+     .doc = "The webhooks this target's alerts go to (default: every one; [] for none)."},
+    {.name = "enabled",
+     .type = OPT_BOOL,
+     .offset = T(enabled),
+     .flags = OPT_PROBE,
+     .def = "true",
+     .doc = "Whether the target is probed at all."},
+    {.name = "failure_threshold",
+     .type = OPT_UINT,
+     .offset = T(failure_threshold),
+     .min = 1,
+     .max = 100,
+     .def = "2",
+     .doc = "Consecutive bad probes before an alert."},
+    {.name = "recovery_threshold",
+     .type = OPT_UINT,
+     .offset = T(recovery_threshold),
+     .min = 1,
+     .max = 100,
+     .def = "1",
+     .doc = "Consecutive good probes before recovered."},
+    {.name = "remind_every",
+     .type = OPT_DURATION,
+     .offset = T(remind_every_ms),
+     .flags = OPT_ZERO_OFF,
+     .min = 60000,
+     .max = 365 * DAY,
+     .def = "0",
+     .doc = "Repeat the alert this often while the target still fails (0: never)."},
+    {.name = "flap_threshold",
+     .type = OPT_UINT,
+     .offset = T(flap_threshold),
+     .min = 0,
+     .max = 100,
+     .def = "6",
+     .doc = "State changes within flap_window probes that mean flapping (0: off)."},
+    {.name = "flap_window",
+     .type = OPT_UINT,
+     .offset = T(flap_window),
+     .min = 2,
+     .max = 64,
+     .def = "20",
+     .doc = "How many recent probes flap_threshold counts over."},
+};
+#undef T
+const struct schema_level schema_target = {"target", target_opts, ARRAY_SIZE(target_opts)};
+
+#define W(f) offsetof(struct webhook_conf, f)
+static const struct opt webhook_opts[] = {
+    {.name = "name",
+     .type = OPT_STRING,
+     .offset = W(name),
+     .flags = OPT_REQUIRED,
+     .check = check_name,
+     .doc = "The webhook's name, unique: targets route to it by name."},
+    {.name = "url",
+     .type = OPT_STRING,
+     .offset = W(url),
+     .flags = OPT_REQUIRED,
+     .check = check_url_value,
+     .doc = "The http or https URL alerts are POSTed to."},
+    {.name = "format",
+     .type = OPT_ENUM,
+     .offset = W(format),
+     .def = "standard",
+     .choices = &format_choices,
+     .doc = "The body: standard (signed), slack or alertmanager."},
+    {.name = "secret_file",
+     .type = OPT_CUSTOM,
+     .offset = W(secret),
+     .aux = W(secret_source),
+     .flags = OPT_SECRET,
+     .ops = &secret_ops,
+     .doc = "A file whose first line is the signing secret, \"whsec_\" and base64."},
+    {.name = "secret_credential",
+     .type = OPT_CUSTOM,
+     .offset = W(secret),
+     .aux = W(secret_source),
+     .flags = OPT_SECRET,
+     .ops = &secret_ops,
+     .doc = "The name of a systemd credential that holds the signing secret."},
+    {.name = "min_severity",
+     .type = OPT_ENUM,
+     .offset = W(min_severity),
+     .def = "warning",
+     .choices = &severity_choices,
+     .doc = "The least severity of an alert sent here."},
+    {.name = "events",
+     .type = OPT_FLAGS,
+     .offset = W(events),
+     .def = "all",
+     .choices = &event_choices,
+     .doc = "The events sent here (default: every event)."},
+    {.name = "timeout",
+     .type = OPT_DURATION,
+     .offset = W(timeout_ms),
+     .min = 100,
+     .max = 300000,
+     .def = "10s",
+     .doc = "How long one delivery attempt may take."},
+    {.name = "max_age",
+     .type = OPT_DURATION,
+     .offset = W(max_age_ms),
+     .min = 60000,
+     .max = 30 * DAY,
+     .def = "1d",
+     .doc = "A delivery not made within this is dropped."},
+    {.name = "headers",
+     .type = OPT_CUSTOM,
+     .offset = W(headers),
+     .aux = W(nheaders),
+     .ops = &headers_ops,
+     .doc = "Extra request headers, name to value."},
+    {.name = "retry_initial",
+     .type = OPT_DURATION,
+     .offset = W(retry_initial_ms),
+     .min = 100,
+     .max = HOUR,
+     .def = "1s",
+     .doc = "The first back-off after a failed attempt; it doubles."},
+    {.name = "retry_max",
+     .type = OPT_DURATION,
+     .offset = W(retry_max_ms),
+     .min = 1000,
+     .max = DAY,
+     .def = "5m",
+     .doc = "The longest back-off."},
+};
+#undef W
+const struct schema_level schema_webhook = {"webhook", webhook_opts, ARRAY_SIZE(webhook_opts)};
+
+#define C(f) offsetof(struct config, f)
+static const struct opt alerts_opts[] = {
+    {.name = "journald",
+     .type = OPT_BOOL,
+     .offset = C(journald),
+     .def = "true",
+     .doc = "Write one structured journal entry per alert."},
+    {.name = "webhooks",
+     .type = OPT_CUSTOM,
+     .offset = C(webhooks),
+     .aux = C(nwebhooks),
+     .ops = &webhooks_ops,
+     .sub = &schema_webhook,
+     .doc = "The webhook receivers."},
+};
+const struct schema_level schema_alerts = {"alerts", alerts_opts, ARRAY_SIZE(alerts_opts)};
+
+static const struct opt engine_opts[] = {
+    {.name = "max_concurrent",
+     .type = OPT_UINT,
+     .offset = C(max_concurrent),
+     .min = 1,
+     .max = 100000,
+     .def = "500",
+     .doc = "How many probes may be in flight at once."},
+    {.name = "user_agent",
+     .type = OPT_STRING,
+     .offset = C(user_agent),
+     .def = "upmon/" UPMON_VERSION,
+     .check = check_user_agent,
+     .doc = "The User-Agent of probes and webhook deliveries."},
+    {.name = "dns_cache",
+     .type = OPT_DURATION,
+     .offset = C(dns_cache_ms),
+     .flags = OPT_ZERO_OFF,
+     .min = 1000,
+     .max = HOUR,
+     .def = "60s",
+     .doc = "How long a resolved host name is reused (0: resolve for every probe)."},
+};
+#undef C
+const struct schema_level schema_engine = {"engine", engine_opts, ARRAY_SIZE(engine_opts)};
+
+#define N(f) offsetof(struct doc_nodes, f)
+static const struct opt main_opts[] = {
+    {.name = "defaults",
+     .type = OPT_NODE,
+     .offset = N(defaults),
+     .ops = &defaults_ops,
+     .doc = "Target keys every target inherits."},
+    {.name = "watch",
+     .type = OPT_NODE,
+     .offset = N(watch),
+     .ops = &watch_ops,
+     .doc = "Watch lists to read: a path or glob, or a list of them, relative to this file."},
+    {.name = "alerts",
+     .type = OPT_NODE,
+     .offset = N(alerts),
+     .sub = &schema_alerts,
+     .doc = "Where alerts go: the journal and webhooks."},
+    {.name = "engine",
+     .type = OPT_NODE,
+     .offset = N(engine),
+     .sub = &schema_engine,
+     .doc = "How probes are made."},
+    {.name = "targets",
+     .type = OPT_NODE,
+     .offset = N(targets),
+     .ops = &targets_ops,
+     .doc = "Targets, as in a watch list."},
+};
+const struct schema_level schema_main = {"main", main_opts, ARRAY_SIZE(main_opts)};
+
+static const struct opt watch_opts[] = {
+    {.name = "defaults",
+     .type = OPT_NODE,
+     .offset = N(defaults),
+     .ops = &defaults_ops,
+     .doc = "Target keys every target of this file inherits, over the main file's defaults."},
+    {.name = "targets",
+     .type = OPT_NODE,
+     .offset = N(targets),
+     .ops = &targets_ops,
+     .doc = "The targets to probe."},
+};
+#undef N
+const struct schema_level schema_watch = {"watch list", watch_opts, ARRAY_SIZE(watch_opts)};

@@ -1,0 +1,164 @@
+/* The configuration schema: one table per level of the configuration
+ * (target, webhook, alerts, engine, the main file, a watch list), one row
+ * per key. A row is the master copy of its key: name, type, bounds,
+ * default, the field it fills, flags and a line of documentation. Parsing,
+ * defaults, inheritance, copying, freeing, reload equality, the
+ * --check-config --verbose dump and the JSON Schema all run over the rows
+ * (tmux's options-table.c, Redis's standardConfig, systemd's
+ * ConfigPerfItem). Only compound keys (expect, severity, headers, labels,
+ * webhooks, body_regex, secrets) bring hand-written functions, as ops.
+ *
+ * Adding a plain key is one row here (in confschema.c) plus its entry in
+ * upmon.yaml(5); tests hold the two to each other. */
+#ifndef UPMON_SCHEMA_H
+#define UPMON_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "confyaml.h"
+
+enum opt_type {
+    OPT_STRING,   /* char *: a non-empty scalar */
+    OPT_TEXT,     /* char *: any scalar, empty included (a request body) */
+    OPT_BOOL,     /* bool */
+    OPT_UINT,     /* unsigned, within [min, max] */
+    OPT_DURATION, /* uint64_t milliseconds, within [min, max] */
+    OPT_ENUM,     /* an enum (int-sized), one of choices */
+    OPT_FLAGS,    /* uint32_t, one bit per choice, written as a list of names */
+    OPT_NODE,     /* const yaml_node_t *: kept for the loader to walk in its order */
+    OPT_CUSTOM,   /* compound: ops do everything */
+};
+
+enum opt_flag {
+    OPT_REQUIRED = 1u << 0,    /* must be given */
+    OPT_NO_DEFAULTS = 1u << 1, /* not allowed in a defaults block */
+    OPT_PROBE = 1u << 2,       /* changes the request: a reload restarts the probe */
+    /* A secret: a dump shows where it came from (custom keys) or
+     * "(secret)", never the value. */
+    OPT_SECRET = 1u << 3,
+    OPT_ZERO_OFF = 1u << 4,    /* 0 is allowed and turns the key off */
+    OPT_MERGE = 1u << 5,       /* inherited entry by entry, not replaced */
+};
+
+/* A closed set of names, such as the severities; value i is names[i]. */
+struct choices {
+    const char *noun; /* for messages: unknown NOUN "x" */
+    const char *const *names;
+    unsigned n;
+};
+
+struct opt;
+struct schema_level;
+
+/* The hand-written part of a compound key. base is the struct the level
+ * fills (a struct target_conf, say). Every op is required but copy, which
+ * levels without inheritance do not call. */
+struct opt_ops {
+    int (*parse)(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base);
+    void (*copy)(void *dst, const void *src, const struct opt *o, bool merge);
+    void (*clear)(void *base, const struct opt *o);
+    bool (*equal)(const void *a, const void *b, const struct opt *o);
+    json_t *(*value)(const void *base, const struct opt *o); /* for the dump */
+    json_t *(*schema)(const struct opt *o);                   /* JSON Schema of the value */
+};
+
+struct opt {
+    const char *name;
+    enum opt_type type;
+    size_t offset; /* of the field it fills */
+    size_t aux;    /* a second field of compound keys (a count, a compiled form) */
+    unsigned flags;
+    uint64_t min, max; /* bounds of OPT_UINT and OPT_DURATION (ms) */
+    const char *def;   /* the default as written in YAML, or NULL for none */
+    const struct choices *choices;
+    /* An extra check of a string's value; reports its own error. */
+    int (*check)(struct ctx *c, const yaml_node_t *v, const char *value);
+    const struct opt_ops *ops;
+    const struct schema_level *sub; /* the level of a nested mapping, or a list of them */
+    const char *doc;
+};
+
+struct schema_level {
+    const char *name; /* "target", "webhook", ... */
+    const struct opt *opts;
+    unsigned n;
+};
+
+/* The field at offset off of base. */
+#define FIELD(base, off) ((char *)(base) + (off))
+
+/* The most keys a level may have: `set` masks are 64 bits. */
+#define SCHEMA_MAX_KEYS 64
+#define KEY_BIT(i)      (1ull << (i))
+
+/* What one mapping gave, key by key. */
+struct given {
+    uint64_t set;   /* KEY_BIT(i) for each key given, and valid */
+    uint64_t given; /* KEY_BIT(i) for each key given, valid or not */
+    struct pos pos[SCHEMA_MAX_KEYS];
+};
+
+extern const struct schema_level schema_target, schema_webhook, schema_alerts, schema_engine,
+    schema_main, schema_watch;
+
+/* The index of a key in its level; aborts for a name not there (a
+ * programming error, caught by every test that loads a file). */
+unsigned schema_index(const struct schema_level *l, const char *name);
+
+/* Reads the keys of map into base, reporting unknown and repeated keys
+ * ("unknown WHAT ..."). With defaults, OPT_NO_DEFAULTS keys are refused. */
+void schema_parse(struct ctx *c, const struct schema_level *l, const yaml_node_t *map, void *base,
+                  const char *what, bool defaults, struct given *g);
+
+/* Sets every key of base that has a default to it. */
+void schema_defaults(const struct schema_level *l, void *base);
+
+/* Copies key i of src over dst; with merge, OPT_MERGE keys add to dst. */
+void schema_copy(const struct schema_level *l, unsigned i, void *dst, const void *src,
+                 bool merge);
+void schema_copy_all(const struct schema_level *l, void *dst, const void *src);
+void schema_clear(const struct schema_level *l, void *base);
+
+/* Whether every key whose flags include all of `flags` is equal (0: all). */
+bool schema_equal(const struct schema_level *l, const void *a, const void *b, unsigned flags);
+
+/* The values of base, key by key, as JSON (secrets as "(secret)"). */
+json_t *schema_values(const struct schema_level *l, const void *base);
+
+/* The JSON Schema of the main file or of a watch list. */
+json_t *schema_json(const struct schema_level *l, const char *title);
+/* Of one level's mapping; for a defaults block, without the keys it may
+ * not hold and with none required. */
+json_t *schema_level_json(const struct schema_level *l, bool defaults);
+
+/* The nodes of a main file or a watch list, walked by the loader in its
+ * own order (defaults before targets, whatever the file's order). */
+struct doc_nodes {
+    const yaml_node_t *defaults, *watch, *alerts, *engine, *targets;
+};
+
+/* Reads one webhook mapping into cfg (the loader, config.c). */
+void config_parse_webhook(struct ctx *c, const yaml_node_t *map);
+
+/* The JSON Schema of one of a set of names. */
+json_t *schema_choices_json(const struct choices *ch);
+
+/* ---- readers and compound keys shared by levels (confkeys.c) ---- */
+
+extern const struct choices severity_choices;
+extern const struct opt_ops headers_ops, labels_ops, expect_ops, severity_ops;
+
+/* A URL that libcurl's parser takes, http or https, with a host. */
+int check_url(struct ctx *c, const yaml_node_t *n, const char *what);
+
+int get_string(struct ctx *c, const yaml_node_t *n, const char *what, char **out);
+int get_duration(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t min,
+                 uint64_t max, bool zero_ok, uint64_t *out);
+/* Looks name up in a choice set, or reports it with a hint. */
+int get_choice(struct ctx *c, const yaml_node_t *n, const struct choices *ch, unsigned *out);
+
+#endif
