@@ -671,6 +671,12 @@ bool webhook_conf_equal(const struct webhook_conf *a, const struct webhook_conf 
     return schema_equal(&schema_webhook, a, b, 0);
 }
 
+json_t *config_json_schema(bool watch_list)
+{
+    return watch_list ? schema_json(&schema_watch, "upmon watch list")
+                      : schema_json(&schema_main, "upmon configuration");
+}
+
 json_t *config_values(const struct config *cfg)
 {
     json_t *targets = json_array();

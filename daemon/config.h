@@ -156,6 +156,11 @@ bool target_conf_probe_equal(const struct target_conf *a, const struct target_co
  * are shown by where they come from, never by value. */
 json_t *config_values(const struct config *cfg);
 
+/* The JSON Schema (draft 2020-12) of the main file, or of a watch list,
+ * from the same tables the loader reads with: for editors that check and
+ * complete YAML as people type. */
+json_t *config_json_schema(bool watch_list);
+
 /* Whether the target is allowed to send to the named webhook. */
 bool target_routes_to(const struct target_conf *t, const char *webhook);
 

@@ -306,8 +306,8 @@ out:
 /* ---- targets ---- */
 /* ---- compound keys ---- */
 
-#define KV(base, o)      ((struct kv **)FIELD(base, (o)->offset))
-#define COUNT(base, o)   ((size_t *)FIELD(base, (o)->aux))
+#define KV(base, o)    ((struct kv **)FIELD(base, (o)->offset))
+#define COUNT(base, o) ((size_t *)FIELD(base, (o)->aux))
 
 static json_t *scalar_types(void)
 {

@@ -20,7 +20,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: upmond [-c FILE] [--state-dir DIR] [-v|-q] [--stats]\n"
-               "       upmond --check-config [-c FILE]\n"
+               "       upmond --check-config [-v] [-c FILE]\n"
+               "       upmond --print-schema[=config|watch-list]\n"
                "       upmond --once [--json] [-c FILE]\n"
                "       upmond --version | --help\n"
                "\n"
@@ -30,6 +31,9 @@ static void usage(FILE *f)
                "      --state-dir DIR state directory (default $STATE_DIRECTORY, else "
                "/var/lib/upmon)\n"
                "      --check-config  validate the configuration, print a summary or every error\n"
+               "                      (with -v, also every key of every target, as JSON)\n"
+               "      --print-schema[=config|watch-list]\n"
+               "                      print the JSON Schema of the main file or of a watch list\n"
                "      --once          probe every target once, print the results and exit\n"
                "                      (exit 0 all up, 1 warning, 2 critical, 3 unknown)\n"
                "      --json          with --once: one JSON object per target per line\n"
@@ -40,6 +44,20 @@ static void usage(FILE *f)
                "  -h, --help          print this help\n"
                "\n"
                "Exit status: 0 success, 2 usage error, 78 configuration error.\n");
+}
+
+static int print_schema(const char *kind)
+{
+    bool watch_list = kind && strcmp(kind, "watch-list") == 0;
+
+    if (kind && !watch_list && strcmp(kind, "config") != 0) {
+        fprintf(stderr, "upmond: --print-schema takes config or watch-list, not \"%s\"\n", kind);
+        return EXIT_USAGE;
+    }
+    json_t *schema = config_json_schema(watch_list);
+    int rc = json_dumpf(schema, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF ? 0 : 1;
+    json_decref(schema);
+    return rc;
 }
 
 /* Each probe holds a socket; let the configured concurrency have them. */
@@ -55,7 +73,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_STATE_DIR = 256, OPT_CHECK, OPT_ONCE, OPT_JSON, OPT_STATS };
+    enum { OPT_STATE_DIR = 256, OPT_CHECK, OPT_ONCE, OPT_JSON, OPT_STATS, OPT_SCHEMA };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"state-dir", required_argument, NULL, OPT_STATE_DIR},
@@ -63,6 +81,7 @@ int main(int argc, char **argv)
         {"once", no_argument, NULL, OPT_ONCE},
         {"json", no_argument, NULL, OPT_JSON},
         {"stats", no_argument, NULL, OPT_STATS},
+        {"print-schema", optional_argument, NULL, OPT_SCHEMA},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},
@@ -93,6 +112,8 @@ int main(int argc, char **argv)
         case OPT_STATS:
             opts.stats = true;
             break;
+        case OPT_SCHEMA:
+            return print_schema(optarg);
         case 'v':
             level = LOG_DEBUG;
             break;
@@ -157,6 +178,12 @@ int main(int argc, char **argv)
         char summary[256];
         config_summary(cfg, summary, sizeof(summary));
         printf("%s: OK: %s\n", opts.config_path, summary);
+        if (level == LOG_DEBUG) {
+            json_t *values = config_values(cfg);
+            json_dumpf(values, stdout, JSON_INDENT(2));
+            putchar('\n');
+            json_decref(values);
+        }
         config_free(cfg);
         status = 0;
     } else if (once) {

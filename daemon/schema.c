@@ -10,7 +10,6 @@
 
 #include "duration.h"
 
-
 _Static_assert(sizeof(enum severity) == sizeof(int), "enum fields are int-sized");
 
 /* ---- scalar values: from text, as YAML gives them and as defaults are written ---- */
@@ -493,10 +492,8 @@ static json_t *opt_schema(const struct opt *o)
                       "maximum", (json_int_t)o->max);
         break;
     case OPT_DURATION:
-        duration_format(o->min, a, sizeof(a));
-        duration_format(o->max, b, sizeof(b));
-        s = json_pack("{s:s, s:s, s:s++}", "type", "string", "pattern", DURATION_PATTERN,
-                      "$comment", a, " to ", b);
+        s = json_pack("{s:s, s:s, s:i}", "type", "string", "pattern", DURATION_PATTERN, "minLength",
+                      1);
         if (o->flags & OPT_ZERO_OFF)
             s = json_pack("{s:[o, {s:s, s:i}]}", "anyOf", s, "type", "integer", "const", 0);
         break;
@@ -512,7 +509,17 @@ static json_t *opt_schema(const struct opt *o)
         s = o->ops && o->ops->schema ? o->ops->schema(o) : schema_level_json(o->sub, false);
         break;
     }
-    json_object_set_new(s, "description", json_string(o->doc));
+    if (o->type == OPT_DURATION) {
+        /* Editors show the description: say what a pattern cannot. */
+        duration_format(o->min, a, sizeof(a));
+        duration_format(o->max, b, sizeof(b));
+        char *doc = xasprintf("%s A duration, %s to %s%s.", o->doc, a, b,
+                              (o->flags & OPT_ZERO_OFF) ? ", or 0" : "");
+        json_object_set_new(s, "description", json_string(doc));
+        free(doc);
+    } else {
+        json_object_set_new(s, "description", json_string(o->doc));
+    }
     if (o->def) {
         void *tmp = xcalloc(1, o->offset + sizeof(uint64_t));
         char err[256];
