@@ -12,7 +12,6 @@
 
 #include "secret.h"
 
-
 /* ---- choices ---- */
 
 static const char *const event_names[] = {
