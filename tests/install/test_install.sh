@@ -22,7 +22,8 @@ unit=$(find "$dest" -name upmond.service -path '*/systemd/system/*')
 [ -n "$unit" ] || fail "no unit in a systemd unit directory"
 for f in $p/sbin/upmond $e/upmon/upmon.yaml $e/upmon/watch.d/example.yaml \
          $p/share/man/man8/upmond.8 $p/share/man/man5/upmon.yaml.5 \
-         $p/lib/systemd/catalog/upmon.catalog; do
+         $p/lib/systemd/catalog/upmon.catalog \
+         $p/share/upmon/config.schema.json $p/share/upmon/watch-list.schema.json; do
     [ -f "$dest/$f" ] || fail "missing $f"
 done
 [ -x "$dest/$p/sbin/upmond" ] || fail "upmond is not executable"
@@ -31,6 +32,16 @@ grep -q "^ExecStart=$prefix/sbin/upmond -c $etc/upmon/upmon.yaml\$" "$unit" || f
 
 # The installed configuration is valid as shipped.
 "$dest/$p/sbin/upmond" --check-config -c "$dest/$e/upmon/upmon.yaml" || fail "shipped config"
+
+# The installed schemas are what the installed daemon prints, and the
+# shipped examples point editors at them.
+for kind in config watch-list; do
+    "$dest/$p/sbin/upmond" --print-schema=$kind | cmp -s - "$dest/$p/share/upmon/$kind.schema.json" ||
+        fail "$kind.schema.json differs from upmond --print-schema=$kind"
+done
+head -n 1 "$dest/$e/upmon/watch.d/example.yaml" |
+    grep -q "^# yaml-language-server: \$schema=/.*/share/upmon/watch-list.schema.json\$" ||
+    fail "example watch list does not name the installed schema"
 
 # An operator's files survive a reinstall.
 echo "# mine" >> "$dest/$e/upmon/upmon.yaml"
