@@ -43,6 +43,13 @@ struct severity_rule {
     enum severity severity;
 };
 
+/* Which IP version a probe may connect over. */
+enum ip_version {
+    IP_ANY,
+    IP_V4,
+    IP_V6,
+};
+
 /* What a target is, as configured. Runtime state lives elsewhere, so a reload
  * can swap this and keep the state. */
 struct target_conf {
@@ -71,6 +78,7 @@ struct target_conf {
     bool follow_redirects;
     bool tls_verify;
     bool enabled;
+    enum ip_version ip_version;
 
     char *body_contains;
     char *body_regex_src;
@@ -124,7 +132,7 @@ struct config {
 
     unsigned max_concurrent; /* probes in flight at once */
     char *user_agent;        /* of probes and webhook deliveries */
-    uint64_t dns_cache_ms; /* how long a resolved name is reused */
+    uint64_t dns_cache_ms;   /* how long a resolved name is reused */
 };
 
 /* What the loader takes from the environment, passed in so tests control it. */

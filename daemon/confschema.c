@@ -28,6 +28,10 @@ const char *webhook_format_name(enum webhook_format f)
     return (unsigned)f < ARRAY_SIZE(format_names) ? format_names[f] : "standard";
 }
 
+static const char *const ip_versions[] = {"any", "4", "6"};
+static const struct choices ip_version_choices = {"IP version", ip_versions,
+                                                  ARRAY_SIZE(ip_versions)};
+
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
 static const struct choices method_choices = {"method", methods, ARRAY_SIZE(methods)};
 
@@ -499,6 +503,13 @@ const struct opt target_opts[] = {
      .flags = OPT_PROBE,
      .def = "true",
      .doc = "Verify the server's certificate and host name."},
+    {.name = "ip_version",
+     .type = OPT_ENUM,
+     .offset = T(ip_version),
+     .flags = OPT_PROBE,
+     .def = "any",
+     .choices = &ip_version_choices,
+     .doc = "Connect over IPv4 only (4), IPv6 only (6), or either (any)."},
     {.name = "cert_expiry_warning",
      .type = OPT_DURATION,
      .offset = T(cert_expiry_warning_ms),

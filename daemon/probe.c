@@ -409,6 +409,10 @@ static void setup(struct probe *pr)
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
         curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     }
+    curl_easy_setopt(e, CURLOPT_IPRESOLVE,
+                     t->ip_version == IP_V4   ? CURL_IPRESOLVE_V4
+                     : t->ip_version == IP_V6 ? CURL_IPRESOLVE_V6
+                                              : CURL_IPRESOLVE_WHATEVER);
     if (!t->tls_verify) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

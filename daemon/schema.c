@@ -461,10 +461,18 @@ static json_t *bool_schema(void)
 json_t *schema_choices_json(const struct choices *ch)
 {
     json_t *e = json_array();
+    bool numbers = false;
 
-    for (unsigned i = 0; i < ch->n; i++)
+    for (unsigned i = 0; i < ch->n; i++) {
         json_array_append_new(e, json_string(ch->names[i]));
-    return json_pack("{s:s, s:o}", "type", "string", "enum", e);
+        /* YAML reads `ip_version: 4` as a number; the loader takes it. */
+        if (strspn(ch->names[i], "0123456789") == strlen(ch->names[i])) {
+            json_array_append_new(e, json_integer(atoi(ch->names[i])));
+            numbers = true;
+        }
+    }
+    return numbers ? json_pack("{s:o}", "enum", e)
+                   : json_pack("{s:s, s:o}", "type", "string", "enum", e);
 }
 
 /* Durations as duration.h reads them, largest unit first. */
