@@ -142,9 +142,9 @@ struct event_base *http_loop_new(void)
     return base;
 }
 
-void http_arm_schedule(struct event *timer, const struct sched *s)
+void http_arm_schedule(struct event *timer, const struct timerq *q)
 {
-    const struct sched_item *first = sched_peek(s);
+    const struct timerq_item *first = timerq_peek(q);
 
     if (first == NULL) {
         evtimer_del(timer);

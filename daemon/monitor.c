@@ -1,5 +1,5 @@
 /* Scheduling and running probes. One libevent timer follows the earliest
- * deadline of the schedule heap; when it fires, every due target is
+ * deadline of the timer queue; when it fires, every due target is
  * dispatched: started if a slot is free, queued if not, skipped if its
  * previous probe is still running. Its next run is planned from the plan,
  * not from when this one ends. */
@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "plan.h"
 #include "util.h"
 
 #define LATE_US 10000 /* "late" in the statistics: over 10 ms behind plan */
@@ -32,10 +33,10 @@ struct monitor {
 
     struct target_rt **targets;
     size_t ntargets;
-    struct sched sched;
+    struct timerq timers;
     struct event *timer;
     struct waitq waiting;
-    struct sched_flight flight;
+    struct plan_flight flight;
     size_t once_pending;     /* once mode: targets yet to report */
     uint64_t max_timeout_us; /* the longest timeout of any target */
 
@@ -114,7 +115,7 @@ static void probe_done(const struct probe_result *r, void *arg)
     int64_t now = clock_mono_us();
 
     rt->inflight = NULL;
-    sched_flight_end(&m->flight, now);
+    plan_flight_end(&m->flight, now);
     start_waiting(m, now);
     finish(m, rt, r);
 }
@@ -125,7 +126,7 @@ static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
     m->stats.started++;
     rt->inflight = probe_start(m->prober, rt->spec, probe_done, rt);
     if (rt->inflight) {
-        sched_flight_start(&m->flight, now);
+        plan_flight_start(&m->flight, now);
         return;
     }
     /* curl refused to start it (out of memory or file descriptors): that is
@@ -160,34 +161,34 @@ static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
         return;
     int64_t next;
     if (rt->phase) {
-        next = sched_after_sweep(rt->phase, planned, rt->conf->interval_ms * 1000, now, &missed);
+        next = plan_after_sweep(rt->phase, planned, rt->conf->interval_ms * 1000, now, &missed);
         rt->phase = 0;
     } else {
-        next = sched_next_due(planned, rt->conf->interval_ms * 1000, now, &missed);
+        next = plan_next_due(planned, rt->conf->interval_ms * 1000, now, &missed);
     }
     m->stats.dropped += missed;
     if (missed)
         log_warn("%s: %llu planned runs passed while the monitor was behind", rt->conf->name,
                  (unsigned long long)missed);
-    sched_add(&m->sched, &rt->timer, next);
+    timerq_add(&m->timers, &rt->timer, next);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct monitor *m = arg;
-    struct sched_item *it;
+    struct timerq_item *it;
     int64_t now = clock_mono_us();
     (void)fd;
     (void)what;
 
-    while ((it = sched_pop_due(&m->sched, now + SLACK_US)) != NULL)
+    while ((it = timerq_pop_due(&m->timers, now + SLACK_US)) != NULL)
         dispatch(m, RT_OF(it), now);
     arm(m);
 }
 
 static void arm(struct monitor *m)
 {
-    http_arm_schedule(m->timer, &m->sched);
+    http_arm_schedule(m->timer, &m->timers);
 }
 
 struct monitor *monitor_new(struct event_base *base, struct http *http,
@@ -197,7 +198,7 @@ struct monitor *monitor_new(struct event_base *base, struct http *http,
 
     m->http = http;
     m->cb = *cb;
-    sched_init(&m->sched);
+    timerq_init(&m->timers);
     TAILQ_INIT(&m->waiting);
     m->timer = evtimer_new(base, timer_cb, m);
     if (m->timer == NULL) {
@@ -214,7 +215,7 @@ static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
     rt->m = m;
     rt->conf = t;
     rt->spec = probe_spec_new(t);
-    sched_item_init(&rt->timer);
+    timerq_item_init(&rt->timer);
     return rt;
 }
 
@@ -224,7 +225,7 @@ static void cancel_probe(struct monitor *m, struct target_rt *rt)
     if (rt->inflight) {
         probe_cancel(rt->inflight);
         rt->inflight = NULL;
-        sched_flight_cancel(&m->flight, clock_mono_us());
+        plan_flight_cancel(&m->flight, clock_mono_us());
         m->stats.cancelled++;
     }
 }
@@ -237,7 +238,7 @@ static void rt_free(struct monitor *m, struct target_rt *rt)
         TAILQ_REMOVE(&m->waiting, rt, wait_link);
         rt->waiting = false;
     }
-    sched_remove(&m->sched, &rt->timer);
+    timerq_remove(&m->timers, &rt->timer);
     if (m->cb.forget)
         m->cb.forget(rt, m->cb.arg);
     probe_spec_free(rt->spec);
@@ -249,8 +250,8 @@ static void plan_first(struct monitor *m, struct target_rt *rt, int64_t now, siz
 {
     uint64_t iv = rt->conf->interval_ms * 1000, h = hash64(rt->conf->name);
 
-    rt->phase = sched_first_due(now, iv, h);
-    sched_add(&m->sched, &rt->timer, sched_sweep_due(now, iv, h, count));
+    rt->phase = plan_first_due(now, iv, h);
+    timerq_add(&m->timers, &rt->timer, plan_sweep_due(now, iv, h, count));
 }
 
 static void apply_engine_settings(struct monitor *m, const struct config *cfg)
@@ -277,7 +278,7 @@ void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64
         struct target_rt *rt = rt_new(m, t);
         m->targets[m->ntargets++] = rt;
         if (once)
-            sched_add(&m->sched, &rt->timer, now);
+            timerq_add(&m->timers, &rt->timer, now);
         else
             plan_first(m, rt, now, cfg->ntargets);
     }
@@ -324,8 +325,8 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
                 rt->spec = probe_spec_new(t);
                 if (rt->conf->interval_ms != t->interval_ms) {
                     rt->phase = 0; /* a new plan; no sweep run to follow */
-                    sched_add(&m->sched, &rt->timer,
-                              sched_first_due(now, t->interval_ms * 1000, hash64(t->name)));
+                    timerq_add(&m->timers, &rt->timer,
+                               plan_first_due(now, t->interval_ms * 1000, hash64(t->name)));
                 }
             }
             rt->conf = t;
@@ -360,7 +361,7 @@ void monitor_free(struct monitor *m)
     if (m == NULL)
         return;
     monitor_stop(m);
-    sched_free(&m->sched);
+    timerq_free(&m->timers);
     event_free(m->timer);
     prober_free(m->prober);
     free(m);
@@ -381,7 +382,7 @@ bool monitor_progressing(const struct monitor *m, int64_t now)
 {
     /* Every probe ends by its timeout; if none has ended for longer than
      * the longest timeout while some are in flight, transfers are stuck. */
-    return sched_flight_progressing(&m->flight, now, (int64_t)m->max_timeout_us + 10000000);
+    return plan_flight_progressing(&m->flight, now, (int64_t)m->max_timeout_us + 10000000);
 }
 
 unsigned monitor_in_flight(const struct monitor *m)

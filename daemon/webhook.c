@@ -11,7 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "payload.h"
-#include "sched.h"
+#include "timerq.h"
 #include "util.h"
 
 #define PER_WEBHOOK_IN_FLIGHT 4
@@ -29,7 +29,7 @@ struct delivery {
     bool inflight;
     bool queued; /* due, waiting for a slot of its webhook */
     bool parked; /* its webhook is not in the configuration */
-    struct sched_item timer;
+    struct timerq_item timer;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
     struct chain *chain;    /* deliveries of its webhook and target, oldest first */
@@ -66,7 +66,7 @@ struct webhooks {
     struct dlist all;
     struct dlist fresh; /* not yet committed, oldest first */
     unsigned count;
-    struct sched sched;
+    struct timerq timers;
     struct event *timer;
     struct strmap chains; /* key -> struct chain */
     bool shutting_down;
@@ -129,7 +129,7 @@ static struct hook *hook_by_name(struct webhooks *w, const char *name)
 
 static void arm(struct webhooks *w)
 {
-    http_arm_schedule(w->timer, &w->sched);
+    http_arm_schedule(w->timer, &w->timers);
 }
 
 /* Plans the next attempt at wall-clock time next_ms, and keeps the timer
@@ -139,7 +139,7 @@ static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
     int64_t delay_ms = next_ms - clock_wall_ms();
 
     d->next_ms = next_ms;
-    sched_add(&w->sched, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
+    timerq_add(&w->timers, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
     arm(w);
 }
 
@@ -168,7 +168,7 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         http_remove(w->http, &d->xfer);
         curl_easy_cleanup(d->xfer.easy);
     }
-    sched_remove(&w->sched, &d->timer);
+    timerq_remove(&w->timers, &d->timer);
     if (!d->durable)
         TAILQ_REMOVE(&w->fresh, d, ready);
     TAILQ_REMOVE(&w->all, d, all);
@@ -374,12 +374,12 @@ static void due(struct webhooks *w, struct delivery *d)
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct webhooks *w = arg;
-    struct sched_item *it;
+    struct timerq_item *it;
     int64_t now = clock_mono_us();
     (void)fd;
     (void)what;
 
-    while ((it = sched_pop_due(&w->sched, now)) != NULL)
+    while ((it = timerq_pop_due(&w->timers, now)) != NULL)
         due(w, DELIVERY_OF(it));
     arm(w);
 }
@@ -407,7 +407,7 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
     w->store = store;
     TAILQ_INIT(&w->all);
     TAILQ_INIT(&w->fresh);
-    sched_init(&w->sched);
+    timerq_init(&w->timers);
     w->timer = evtimer_new(base, timer_cb, w);
     store_on_commit(store, committed_cb, w);
     return w;
@@ -429,7 +429,7 @@ void webhooks_free(struct webhooks *w)
         }
     }
     strmap_free(&w->chains);
-    sched_free(&w->sched);
+    timerq_free(&w->timers);
     event_free(w->timer);
     free(w->hooks);
     free(w->user_agent);
@@ -480,7 +480,7 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     d->created_ms = row->created_ms;
     d->next_ms = row->next_ms;
     d->attempts = row->attempts;
-    sched_item_init(&d->timer);
+    timerq_item_init(&d->timer);
     char *key = xasprintf("%s\x1f%s", row->webhook, row->target);
     struct chain *c = strmap_get(&w->chains, key);
     if (c == NULL) {
