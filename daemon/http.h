@@ -21,14 +21,8 @@ struct http_xfer {
     int active; /* added to the multi handle and not finished */
 };
 
-#include "timerq.h"
-
 /* The event loop every transfer and timer of the daemon runs on. */
 struct event_base *http_loop_new(void);
-
-/* Arms a libevent timer for the earliest deadline of a timer queue (or
- * deletes it when the queue is empty): the one timer per queue. */
-void http_arm_schedule(struct event *timer, const struct timerq *q);
 
 struct http *http_new(struct event_base *base);
 /* Every transfer must have ended or been removed before this. */

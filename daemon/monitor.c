@@ -1,8 +1,8 @@
-/* Scheduling and running probes. One libevent timer follows the earliest
- * deadline of the timer queue; when it fires, every due target is
- * dispatched: started if a slot is free, queued if not, skipped if its
- * previous probe is still running. Its next run is planned from the plan,
- * not from when this one ends. */
+/* Scheduling and running probes. Each target's next run waits in a timer
+ * queue on the loop; when its time comes, the target is dispatched:
+ * started if a slot is free, queued if not, skipped if its previous probe
+ * is still running. Its next run is planned from the plan, not from when
+ * this one ends. */
 #include "monitor.h"
 
 #include <stddef.h>
@@ -11,15 +11,17 @@
 
 #include "clock.h"
 #include "log.h"
+#include "looptimer.h"
 #include "plan.h"
 #include "util.h"
 
 #define LATE_US 10000 /* "late" in the statistics: over 10 ms behind plan */
 
-/* When the timer fires, runs due within this much more start too: the
- * loop's timers have millisecond resolution, so this keeps starts on time
- * rather than up to a millisecond late, and batches them. A run never
- * starts more than this early, and its plan is unchanged. */
+/* The timer queue's slack: when the timer fires, runs due within this much
+ * more start too. The loop's timers have millisecond resolution, so this
+ * keeps starts on time rather than up to a millisecond late, and batches
+ * them. A run never starts more than this early, and its plan is
+ * unchanged. */
 #define SLACK_US 1000
 
 TAILQ_HEAD(waitq, target_rt);
@@ -33,8 +35,7 @@ struct monitor {
 
     struct target_rt **targets;
     size_t ntargets;
-    struct timerq timers;
-    struct event *timer;
+    struct looptimer *timers;
     struct waitq waiting;
     struct plan_flight flight;
     size_t once_pending;     /* once mode: targets yet to report */
@@ -43,9 +44,6 @@ struct monitor {
     struct monitor_stats stats;
 };
 
-#define RT_OF(item) ((struct target_rt *)((char *)(item)-offsetof(struct target_rt, timer)))
-
-static void arm(struct monitor *m);
 static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now);
 
 static void record_lateness(struct monitor_stats *s, int64_t late_us)
@@ -140,8 +138,10 @@ static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
 }
 
 /* The target's run planned at rt->timer.due has come. */
-static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
+static void due_cb(struct timerq_item *it, int64_t now)
 {
+    struct target_rt *rt = TIMERQ_OWNER(it, struct target_rt, timer);
+    struct monitor *m = rt->m;
     int64_t planned = rt->timer.due;
     uint64_t missed = 0;
 
@@ -170,25 +170,7 @@ static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
     if (missed)
         log_warn("%s: %llu planned runs passed while the monitor was behind", rt->conf->name,
                  (unsigned long long)missed);
-    timerq_add(&m->timers, &rt->timer, next);
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct monitor *m = arg;
-    struct timerq_item *it;
-    int64_t now = clock_mono_us();
-    (void)fd;
-    (void)what;
-
-    while ((it = timerq_pop_due(&m->timers, now + SLACK_US)) != NULL)
-        dispatch(m, RT_OF(it), now);
-    arm(m);
-}
-
-static void arm(struct monitor *m)
-{
-    http_arm_schedule(m->timer, &m->timers);
+    looptimer_add(m->timers, &rt->timer, next);
 }
 
 struct monitor *monitor_new(struct event_base *base, struct http *http,
@@ -198,10 +180,9 @@ struct monitor *monitor_new(struct event_base *base, struct http *http,
 
     m->http = http;
     m->cb = *cb;
-    timerq_init(&m->timers);
     TAILQ_INIT(&m->waiting);
-    m->timer = evtimer_new(base, timer_cb, m);
-    if (m->timer == NULL) {
+    m->timers = looptimer_new(base, SLACK_US);
+    if (m->timers == NULL) {
         free(m);
         return NULL;
     }
@@ -215,7 +196,7 @@ static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
     rt->m = m;
     rt->conf = t;
     rt->spec = probe_spec_new(t);
-    timerq_item_init(&rt->timer);
+    timerq_item_init(&rt->timer, due_cb);
     return rt;
 }
 
@@ -238,7 +219,7 @@ static void rt_free(struct monitor *m, struct target_rt *rt)
         TAILQ_REMOVE(&m->waiting, rt, wait_link);
         rt->waiting = false;
     }
-    timerq_remove(&m->timers, &rt->timer);
+    looptimer_remove(m->timers, &rt->timer);
     if (m->cb.forget)
         m->cb.forget(rt, m->cb.arg);
     probe_spec_free(rt->spec);
@@ -251,7 +232,7 @@ static void plan_first(struct monitor *m, struct target_rt *rt, int64_t now, siz
     uint64_t iv = rt->conf->interval_ms * 1000, h = hash64(rt->conf->name);
 
     rt->phase = plan_first_due(now, iv, h);
-    timerq_add(&m->timers, &rt->timer, plan_sweep_due(now, iv, h, count));
+    looptimer_add(m->timers, &rt->timer, plan_sweep_due(now, iv, h, count));
 }
 
 static void apply_engine_settings(struct monitor *m, const struct config *cfg)
@@ -278,16 +259,13 @@ void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64
         struct target_rt *rt = rt_new(m, t);
         m->targets[m->ntargets++] = rt;
         if (once)
-            timerq_add(&m->timers, &rt->timer, now);
+            looptimer_add(m->timers, &rt->timer, now);
         else
             plan_first(m, rt, now, cfg->ntargets);
     }
     m->once_pending = m->ntargets;
-    if (once && m->ntargets == 0 && m->cb.all_done) {
+    if (once && m->ntargets == 0 && m->cb.all_done)
         m->cb.all_done(m->cb.arg);
-        return;
-    }
-    arm(m);
 }
 
 void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
@@ -325,8 +303,8 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
                 rt->spec = probe_spec_new(t);
                 if (rt->conf->interval_ms != t->interval_ms) {
                     rt->phase = 0; /* a new plan; no sweep run to follow */
-                    timerq_add(&m->timers, &rt->timer,
-                               plan_first_due(now, t->interval_ms * 1000, hash64(t->name)));
+                    looptimer_add(m->timers, &rt->timer,
+                                  plan_first_due(now, t->interval_ms * 1000, hash64(t->name)));
                 }
             }
             rt->conf = t;
@@ -343,7 +321,6 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     apply_engine_settings(m, cfg);
     /* Cancelled probes and a larger max_concurrent free slots now. */
     start_waiting(m, now);
-    arm(m);
 }
 
 void monitor_stop(struct monitor *m)
@@ -353,7 +330,6 @@ void monitor_stop(struct monitor *m)
     free(m->targets);
     m->targets = NULL;
     m->ntargets = 0;
-    evtimer_del(m->timer);
 }
 
 void monitor_free(struct monitor *m)
@@ -361,8 +337,7 @@ void monitor_free(struct monitor *m)
     if (m == NULL)
         return;
     monitor_stop(m);
-    timerq_free(&m->timers);
-    event_free(m->timer);
+    looptimer_free(m->timers);
     prober_free(m->prober);
     free(m);
 }

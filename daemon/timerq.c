@@ -1,14 +1,15 @@
-/* A binary min-heap of deadlines embedded in their owners. */
+/* The timer queue: a binary min-heap of items embedded in their owners. */
 #include "timerq.h"
 
 #include <stdlib.h>
 
 #include "util.h"
 
-void timerq_init(struct timerq *q)
+void timerq_init(struct timerq *q, int64_t slack)
 {
     q->heap = NULL;
     q->n = q->cap = 0;
+    q->slack = slack > 0 ? slack : 0;
 }
 
 void timerq_free(struct timerq *q)
@@ -16,13 +17,14 @@ void timerq_free(struct timerq *q)
     for (size_t i = 0; i < q->n; i++)
         q->heap[i]->index = SIZE_MAX;
     free(q->heap);
-    timerq_init(q);
+    timerq_init(q, q->slack);
 }
 
-void timerq_item_init(struct timerq_item *it)
+void timerq_item_init(struct timerq_item *it, timerq_cb cb)
 {
     it->due = 0;
     it->index = SIZE_MAX;
+    it->cb = cb;
 }
 
 bool timerq_pending(const struct timerq_item *it)
@@ -95,17 +97,30 @@ void timerq_remove(struct timerq *q, struct timerq_item *it)
         sift_down(q, i);
 }
 
-struct timerq_item *timerq_peek(const struct timerq *q)
+const struct timerq_item *timerq_peek(const struct timerq *q)
 {
     return q->n ? q->heap[0] : NULL;
 }
 
-struct timerq_item *timerq_pop_due(struct timerq *q, int64_t now)
+/* Whether the earliest item is due in a run at now. Not due <= now +
+ * slack, which overflows near INT64_MAX; due - now, when positive, always
+ * fits in a uint64_t. */
+static bool first_due(const struct timerq *q, int64_t now)
 {
-    struct timerq_item *it = timerq_peek(q);
+    const struct timerq_item *it = q->heap[0];
 
-    if (it == NULL || it->due > now)
-        return NULL;
-    timerq_remove(q, it);
-    return it;
+    return it->due <= now || (uint64_t)it->due - (uint64_t)now <= (uint64_t)q->slack;
+}
+
+size_t timerq_run(struct timerq *q, int64_t now)
+{
+    size_t ran = 0;
+
+    while (q->n && first_due(q, now)) {
+        struct timerq_item *it = q->heap[0];
+        timerq_remove(q, it);
+        it->cb(it, now);
+        ran++;
+    }
+    return ran;
 }

@@ -10,8 +10,8 @@
 
 #include "clock.h"
 #include "log.h"
+#include "looptimer.h"
 #include "payload.h"
-#include "timerq.h"
 #include "util.h"
 
 #define PER_WEBHOOK_IN_FLIGHT 4
@@ -66,8 +66,7 @@ struct webhooks {
     struct dlist all;
     struct dlist fresh; /* not yet committed, oldest first */
     unsigned count;
-    struct timerq timers;
-    struct event *timer;
+    struct looptimer *timers;
     struct strmap chains; /* key -> struct chain */
     bool shutting_down;
 };
@@ -77,8 +76,6 @@ static bool first_in_chain(const struct delivery *d)
 {
     return d->chain->first == d;
 }
-
-#define DELIVERY_OF(item) ((struct delivery *)((char *)(item)-offsetof(struct delivery, timer)))
 
 uint64_t webhook_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, double jitter)
 {
@@ -127,20 +124,13 @@ static struct hook *hook_by_name(struct webhooks *w, const char *name)
     return NULL;
 }
 
-static void arm(struct webhooks *w)
-{
-    http_arm_schedule(w->timer, &w->timers);
-}
-
-/* Plans the next attempt at wall-clock time next_ms, and keeps the timer
- * set for the earliest plan. */
+/* Plans the next attempt at wall-clock time next_ms. */
 static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
 {
     int64_t delay_ms = next_ms - clock_wall_ms();
 
     d->next_ms = next_ms;
-    timerq_add(&w->timers, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
-    arm(w);
+    looptimer_add(w->timers, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
 }
 
 static void delivery_free(struct webhooks *w, struct delivery *d)
@@ -168,7 +158,7 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         http_remove(w->http, &d->xfer);
         curl_easy_cleanup(d->xfer.easy);
     }
-    timerq_remove(&w->timers, &d->timer);
+    looptimer_remove(w->timers, &d->timer);
     if (!d->durable)
         TAILQ_REMOVE(&w->fresh, d, ready);
     TAILQ_REMOVE(&w->all, d, all);
@@ -347,11 +337,15 @@ static void start_ready(struct webhooks *w, struct hook *h)
     }
 }
 
-/* A delivery's time has come. */
-static void due(struct webhooks *w, struct delivery *d)
+/* A delivery's time has come. Its plan is on the wall clock, so the
+ * queue's now is not needed. */
+static void due_cb(struct timerq_item *it, int64_t now)
 {
+    struct delivery *d = TIMERQ_OWNER(it, struct delivery, timer);
+    struct webhooks *w = d->w;
     struct hook *h = hook_by_name(w, d->webhook);
     uint64_t max_age = h ? h->conf->max_age_ms : DEFAULT_MAX_AGE_MS;
+    (void)now;
 
     if (clock_wall_ms() - d->created_ms > (int64_t)max_age) {
         log_err("webhook %s: %s %s of %s dropped: older than max_age after %u attempts", d->webhook,
@@ -369,19 +363,6 @@ static void due(struct webhooks *w, struct delivery *d)
     d->queued = true;
     TAILQ_INSERT_TAIL(&h->ready, d, ready);
     start_ready(w, h);
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct webhooks *w = arg;
-    struct timerq_item *it;
-    int64_t now = clock_mono_us();
-    (void)fd;
-    (void)what;
-
-    while ((it = timerq_pop_due(&w->timers, now)) != NULL)
-        due(w, DELIVERY_OF(it));
-    arm(w);
 }
 
 /* The outbox rows written in this pass of the loop are committed: their
@@ -407,8 +388,7 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
     w->store = store;
     TAILQ_INIT(&w->all);
     TAILQ_INIT(&w->fresh);
-    timerq_init(&w->timers);
-    w->timer = evtimer_new(base, timer_cb, w);
+    w->timers = looptimer_new(base, 0);
     store_on_commit(store, committed_cb, w);
     return w;
 }
@@ -429,8 +409,7 @@ void webhooks_free(struct webhooks *w)
         }
     }
     strmap_free(&w->chains);
-    timerq_free(&w->timers);
-    event_free(w->timer);
+    looptimer_free(w->timers);
     free(w->hooks);
     free(w->user_agent);
     free(w);
@@ -480,7 +459,7 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     d->created_ms = row->created_ms;
     d->next_ms = row->next_ms;
     d->attempts = row->attempts;
-    timerq_item_init(&d->timer);
+    timerq_item_init(&d->timer, due_cb);
     char *key = xasprintf("%s\x1f%s", row->webhook, row->target);
     struct chain *c = strmap_get(&w->chains, key);
     if (c == NULL) {
