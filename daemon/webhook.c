@@ -1,7 +1,6 @@
 /* Webhook deliveries: the outbox in memory, its timer, and the transfers. */
 #include "webhook.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,10 @@
 #include "log.h"
 #include "looptimer.h"
 #include "payload.h"
+#include "retry.h"
 #include "util.h"
 
 #define PER_WEBHOOK_IN_FLIGHT 4
-#define RETRY_AFTER_MAX_MS    3600000
 #define DEFAULT_MAX_AGE_MS    86400000
 
 struct delivery {
@@ -75,22 +74,6 @@ struct webhooks {
 static bool first_in_chain(const struct delivery *d)
 {
     return d->chain->first == d;
-}
-
-uint64_t webhook_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, double jitter)
-{
-    uint64_t d = initial;
-
-    for (unsigned i = 1; i < attempt && d < max; i++)
-        d *= 2;
-    if (d > max)
-        d = max;
-    return d / 2 + (uint64_t)((double)(d - d / 2) * jitter);
-}
-
-int webhook_retryable(int curl_ok, long code)
-{
-    return !curl_ok || code >= 500 || code == 408 || code == 429;
 }
 
 static double random_unit(void)
@@ -180,24 +163,6 @@ static void finish(struct webhooks *w, struct delivery *d)
 
 static void start_ready(struct webhooks *w, struct hook *h);
 
-int64_t webhook_retry_after_ms(const char *value, int64_t now_ms)
-{
-    char *end;
-    int64_t ms = -1;
-
-    errno = 0;
-    long long secs = strtoll(value, &end, 10);
-    if (end != value && *end == '\0' && secs >= 0) {
-        ms = errno == ERANGE || secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS
-                                                                 : (int64_t)secs * 1000;
-    } else {
-        time_t when = curl_getdate(value, NULL);
-        if (when > 0) /* a date passed means now */
-            ms = (int64_t)when * 1000 > now_ms ? (int64_t)when * 1000 - now_ms : 0;
-    }
-    return ms > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : ms;
-}
-
 static void attempt_done(struct http_xfer *x, CURLcode rc)
 {
     struct delivery *d = (struct delivery *)x;
@@ -205,7 +170,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     struct hook *h = hook_by_name(w, d->webhook);
     long code = 0;
     char why[CURL_ERROR_SIZE + 64];
-    int64_t retry_after_ms = -1;
+    int64_t asked_ms = -1; /* the wait a Retry-After asked for */
 
     d->inflight = false;
     if (h)
@@ -214,7 +179,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     if (rc == CURLE_OK) {
         struct curl_header *hdr;
         if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK)
-            retry_after_ms = webhook_retry_after_ms(hdr->value, clock_wall_ms());
+            asked_ms = retry_after_ms(hdr->value, clock_wall_ms());
     }
     curl_easy_cleanup(x->easy);
     x->easy = NULL;
@@ -232,18 +197,18 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
             snprintf(why, sizeof(why), "answered %ld", code);
         const struct webhook_conf *c = h ? h->conf : NULL;
         uint64_t max_age = c ? c->max_age_ms : DEFAULT_MAX_AGE_MS;
-        if (!webhook_retryable(rc == CURLE_OK, code)) {
+        if (!retry_transient(rc == CURLE_OK, code)) {
             log_err("webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
                     d->id, d->target, why);
             finish(w, d);
         } else {
             uint64_t delay =
-                webhook_backoff_ms(c ? c->retry_initial_ms : 1000, c ? c->retry_max_ms : 300000,
-                                   d->attempts, random_unit());
+                retry_backoff_ms(c ? c->retry_initial_ms : 1000, c ? c->retry_max_ms : 300000,
+                                 d->attempts, random_unit());
             /* Not before the receiver asked, nor sooner than the back-off
              * (a Retry-After of 0 must not make a tight loop). */
-            if (retry_after_ms > (int64_t)delay)
-                delay = (uint64_t)retry_after_ms;
+            if (asked_ms > (int64_t)delay)
+                delay = (uint64_t)asked_ms;
             int64_t next = clock_wall_ms() + (int64_t)delay;
             if (next - d->created_ms > (int64_t)max_age) {
                 log_err("webhook %s: %s %s of %s dropped after %u attempts, older than max_age "
