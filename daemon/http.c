@@ -10,7 +10,6 @@
 
 #include <stdlib.h>
 
-#include "clock.h"
 #include "log.h"
 #include "util.h"
 
@@ -140,21 +139,6 @@ struct event_base *http_loop_new(void)
     base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     return base;
-}
-
-void http_arm_schedule(struct event *timer, const struct sched *s)
-{
-    const struct sched_item *first = sched_peek(s);
-
-    if (first == NULL) {
-        evtimer_del(timer);
-        return;
-    }
-    int64_t delay = first->due - clock_mono_us();
-    if (delay < 0)
-        delay = 0;
-    struct timeval tv = {(time_t)(delay / 1000000), (suseconds_t)(delay % 1000000)};
-    evtimer_add(timer, &tv);
 }
 
 struct http *http_new(struct event_base *base)

@@ -21,14 +21,8 @@ struct http_xfer {
     int active; /* added to the multi handle and not finished */
 };
 
-#include "sched.h"
-
 /* The event loop every transfer and timer of the daemon runs on. */
 struct event_base *http_loop_new(void);
-
-/* Arms a libevent timer for the earliest deadline of a schedule (or
- * deletes it when the schedule is empty): the one timer per schedule. */
-void http_arm_schedule(struct event *timer, const struct sched *s);
 
 struct http *http_new(struct event_base *base);
 /* Every transfer must have ended or been removed before this. */

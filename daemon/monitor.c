@@ -1,8 +1,8 @@
-/* Scheduling and running probes. One libevent timer follows the earliest
- * deadline of the schedule heap; when it fires, every due target is
- * dispatched: started if a slot is free, queued if not, skipped if its
- * previous probe is still running. Its next run is planned from the plan,
- * not from when this one ends. */
+/* Scheduling and running probes. Each target's next run waits in a timer
+ * queue on the loop; when its time comes, the target is dispatched:
+ * started if a slot is free, queued if not, skipped if its previous probe
+ * is still running. Its next run is planned from the plan, not from when
+ * this one ends. */
 #include "monitor.h"
 
 #include <stddef.h>
@@ -11,14 +11,17 @@
 
 #include "clock.h"
 #include "log.h"
+#include "looptimer.h"
+#include "plan.h"
 #include "util.h"
 
 #define LATE_US 10000 /* "late" in the statistics: over 10 ms behind plan */
 
-/* When the timer fires, runs due within this much more start too: the
- * loop's timers have millisecond resolution, so this keeps starts on time
- * rather than up to a millisecond late, and batches them. A run never
- * starts more than this early, and its plan is unchanged. */
+/* The timer queue's slack: when the timer fires, runs due within this much
+ * more start too. The loop's timers have millisecond resolution, so this
+ * keeps starts on time rather than up to a millisecond late, and batches
+ * them. A run never starts more than this early, and its plan is
+ * unchanged. */
 #define SLACK_US 1000
 
 TAILQ_HEAD(waitq, target_rt);
@@ -32,19 +35,15 @@ struct monitor {
 
     struct target_rt **targets;
     size_t ntargets;
-    struct sched sched;
-    struct event *timer;
+    struct looptimer *timers;
     struct waitq waiting;
-    struct sched_flight flight;
+    struct plan_flight flight;
     size_t once_pending;     /* once mode: targets yet to report */
     uint64_t max_timeout_us; /* the longest timeout of any target */
 
     struct monitor_stats stats;
 };
 
-#define RT_OF(item) ((struct target_rt *)((char *)(item)-offsetof(struct target_rt, timer)))
-
-static void arm(struct monitor *m);
 static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now);
 
 static void record_lateness(struct monitor_stats *s, int64_t late_us)
@@ -114,7 +113,7 @@ static void probe_done(const struct probe_result *r, void *arg)
     int64_t now = clock_mono_us();
 
     rt->inflight = NULL;
-    sched_flight_end(&m->flight, now);
+    plan_flight_end(&m->flight, now);
     start_waiting(m, now);
     finish(m, rt, r);
 }
@@ -125,7 +124,7 @@ static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
     m->stats.started++;
     rt->inflight = probe_start(m->prober, rt->spec, probe_done, rt);
     if (rt->inflight) {
-        sched_flight_start(&m->flight, now);
+        plan_flight_start(&m->flight, now);
         return;
     }
     /* curl refused to start it (out of memory or file descriptors): that is
@@ -139,8 +138,10 @@ static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
 }
 
 /* The target's run planned at rt->timer.due has come. */
-static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
+static void due_cb(struct timerq_item *it, int64_t now)
 {
+    struct target_rt *rt = TIMERQ_OWNER(it, struct target_rt, timer);
+    struct monitor *m = rt->m;
     int64_t planned = rt->timer.due;
     uint64_t missed = 0;
 
@@ -160,34 +161,16 @@ static void dispatch(struct monitor *m, struct target_rt *rt, int64_t now)
         return;
     int64_t next;
     if (rt->phase) {
-        next = sched_after_sweep(rt->phase, planned, rt->conf->interval_ms * 1000, now, &missed);
+        next = plan_after_sweep(rt->phase, planned, rt->conf->interval_ms * 1000, now, &missed);
         rt->phase = 0;
     } else {
-        next = sched_next_due(planned, rt->conf->interval_ms * 1000, now, &missed);
+        next = plan_next_due(planned, rt->conf->interval_ms * 1000, now, &missed);
     }
     m->stats.dropped += missed;
     if (missed)
         log_warn("%s: %llu planned runs passed while the monitor was behind", rt->conf->name,
                  (unsigned long long)missed);
-    sched_add(&m->sched, &rt->timer, next);
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct monitor *m = arg;
-    struct sched_item *it;
-    int64_t now = clock_mono_us();
-    (void)fd;
-    (void)what;
-
-    while ((it = sched_pop_due(&m->sched, now + SLACK_US)) != NULL)
-        dispatch(m, RT_OF(it), now);
-    arm(m);
-}
-
-static void arm(struct monitor *m)
-{
-    http_arm_schedule(m->timer, &m->sched);
+    looptimer_add(m->timers, &rt->timer, next);
 }
 
 struct monitor *monitor_new(struct event_base *base, struct http *http,
@@ -197,10 +180,9 @@ struct monitor *monitor_new(struct event_base *base, struct http *http,
 
     m->http = http;
     m->cb = *cb;
-    sched_init(&m->sched);
     TAILQ_INIT(&m->waiting);
-    m->timer = evtimer_new(base, timer_cb, m);
-    if (m->timer == NULL) {
+    m->timers = looptimer_new(base, SLACK_US);
+    if (m->timers == NULL) {
         free(m);
         return NULL;
     }
@@ -214,7 +196,7 @@ static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
     rt->m = m;
     rt->conf = t;
     rt->spec = probe_spec_new(t);
-    sched_item_init(&rt->timer);
+    timerq_item_init(&rt->timer, due_cb);
     return rt;
 }
 
@@ -224,7 +206,7 @@ static void cancel_probe(struct monitor *m, struct target_rt *rt)
     if (rt->inflight) {
         probe_cancel(rt->inflight);
         rt->inflight = NULL;
-        sched_flight_cancel(&m->flight, clock_mono_us());
+        plan_flight_cancel(&m->flight, clock_mono_us());
         m->stats.cancelled++;
     }
 }
@@ -237,7 +219,7 @@ static void rt_free(struct monitor *m, struct target_rt *rt)
         TAILQ_REMOVE(&m->waiting, rt, wait_link);
         rt->waiting = false;
     }
-    sched_remove(&m->sched, &rt->timer);
+    looptimer_remove(m->timers, &rt->timer);
     if (m->cb.forget)
         m->cb.forget(rt, m->cb.arg);
     probe_spec_free(rt->spec);
@@ -249,8 +231,8 @@ static void plan_first(struct monitor *m, struct target_rt *rt, int64_t now, siz
 {
     uint64_t iv = rt->conf->interval_ms * 1000, h = hash64(rt->conf->name);
 
-    rt->phase = sched_first_due(now, iv, h);
-    sched_add(&m->sched, &rt->timer, sched_sweep_due(now, iv, h, count));
+    rt->phase = plan_first_due(now, iv, h);
+    looptimer_add(m->timers, &rt->timer, plan_sweep_due(now, iv, h, count));
 }
 
 static void apply_engine_settings(struct monitor *m, const struct config *cfg)
@@ -277,16 +259,13 @@ void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64
         struct target_rt *rt = rt_new(m, t);
         m->targets[m->ntargets++] = rt;
         if (once)
-            sched_add(&m->sched, &rt->timer, now);
+            looptimer_add(m->timers, &rt->timer, now);
         else
             plan_first(m, rt, now, cfg->ntargets);
     }
     m->once_pending = m->ntargets;
-    if (once && m->ntargets == 0 && m->cb.all_done) {
+    if (once && m->ntargets == 0 && m->cb.all_done)
         m->cb.all_done(m->cb.arg);
-        return;
-    }
-    arm(m);
 }
 
 void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
@@ -324,8 +303,8 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
                 rt->spec = probe_spec_new(t);
                 if (rt->conf->interval_ms != t->interval_ms) {
                     rt->phase = 0; /* a new plan; no sweep run to follow */
-                    sched_add(&m->sched, &rt->timer,
-                              sched_first_due(now, t->interval_ms * 1000, hash64(t->name)));
+                    looptimer_add(m->timers, &rt->timer,
+                                  plan_first_due(now, t->interval_ms * 1000, hash64(t->name)));
                 }
             }
             rt->conf = t;
@@ -342,7 +321,6 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     apply_engine_settings(m, cfg);
     /* Cancelled probes and a larger max_concurrent free slots now. */
     start_waiting(m, now);
-    arm(m);
 }
 
 void monitor_stop(struct monitor *m)
@@ -352,7 +330,6 @@ void monitor_stop(struct monitor *m)
     free(m->targets);
     m->targets = NULL;
     m->ntargets = 0;
-    evtimer_del(m->timer);
 }
 
 void monitor_free(struct monitor *m)
@@ -360,8 +337,7 @@ void monitor_free(struct monitor *m)
     if (m == NULL)
         return;
     monitor_stop(m);
-    sched_free(&m->sched);
-    event_free(m->timer);
+    looptimer_free(m->timers);
     prober_free(m->prober);
     free(m);
 }
@@ -381,7 +357,7 @@ bool monitor_progressing(const struct monitor *m, int64_t now)
 {
     /* Every probe ends by its timeout; if none has ended for longer than
      * the longest timeout while some are in flight, transfers are stuck. */
-    return sched_flight_progressing(&m->flight, now, (int64_t)m->max_timeout_us + 10000000);
+    return plan_flight_progressing(&m->flight, now, (int64_t)m->max_timeout_us + 10000000);
 }
 
 unsigned monitor_in_flight(const struct monitor *m)

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "probe.h"
 #include "result.h"
-#include "sched.h"
+#include "timerq.h"
 #include "verdict.h"
 
 struct monitor;
@@ -26,7 +26,7 @@ struct target_rt {
     const struct target_conf *conf; /* in the live configuration */
     struct probe_spec *spec;
     struct monitor *m;
-    struct sched_item timer;
+    struct timerq_item timer;
     int64_t planned;        /* planned start of the run waiting or in flight */
     int64_t phase;          /* start of the plan, until the first run is done */
     struct probe *inflight; /* or NULL */

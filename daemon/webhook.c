@@ -1,7 +1,6 @@
 /* Webhook deliveries: the outbox in memory, its timer, and the transfers. */
 #include "webhook.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +9,12 @@
 
 #include "clock.h"
 #include "log.h"
+#include "looptimer.h"
 #include "payload.h"
-#include "sched.h"
+#include "retry.h"
 #include "util.h"
 
 #define PER_WEBHOOK_IN_FLIGHT 4
-#define RETRY_AFTER_MAX_MS    3600000
 #define DEFAULT_MAX_AGE_MS    86400000
 
 struct delivery {
@@ -29,7 +28,7 @@ struct delivery {
     bool inflight;
     bool queued; /* due, waiting for a slot of its webhook */
     bool parked; /* its webhook is not in the configuration */
-    struct sched_item timer;
+    struct timerq_item timer;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
     struct chain *chain;    /* deliveries of its webhook and target, oldest first */
@@ -66,8 +65,7 @@ struct webhooks {
     struct dlist all;
     struct dlist fresh; /* not yet committed, oldest first */
     unsigned count;
-    struct sched sched;
-    struct event *timer;
+    struct looptimer *timers;
     struct strmap chains; /* key -> struct chain */
     bool shutting_down;
 };
@@ -76,24 +74,6 @@ struct webhooks {
 static bool first_in_chain(const struct delivery *d)
 {
     return d->chain->first == d;
-}
-
-#define DELIVERY_OF(item) ((struct delivery *)((char *)(item)-offsetof(struct delivery, timer)))
-
-uint64_t webhook_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, double jitter)
-{
-    uint64_t d = initial;
-
-    for (unsigned i = 1; i < attempt && d < max; i++)
-        d *= 2;
-    if (d > max)
-        d = max;
-    return d / 2 + (uint64_t)((double)(d - d / 2) * jitter);
-}
-
-int webhook_retryable(int curl_ok, long code)
-{
-    return !curl_ok || code >= 500 || code == 408 || code == 429;
 }
 
 static double random_unit(void)
@@ -127,20 +107,13 @@ static struct hook *hook_by_name(struct webhooks *w, const char *name)
     return NULL;
 }
 
-static void arm(struct webhooks *w)
-{
-    http_arm_schedule(w->timer, &w->sched);
-}
-
-/* Plans the next attempt at wall-clock time next_ms, and keeps the timer
- * set for the earliest plan. */
+/* Plans the next attempt at wall-clock time next_ms. */
 static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
 {
     int64_t delay_ms = next_ms - clock_wall_ms();
 
     d->next_ms = next_ms;
-    sched_add(&w->sched, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
-    arm(w);
+    looptimer_add(w->timers, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
 }
 
 static void delivery_free(struct webhooks *w, struct delivery *d)
@@ -168,7 +141,7 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         http_remove(w->http, &d->xfer);
         curl_easy_cleanup(d->xfer.easy);
     }
-    sched_remove(&w->sched, &d->timer);
+    looptimer_remove(w->timers, &d->timer);
     if (!d->durable)
         TAILQ_REMOVE(&w->fresh, d, ready);
     TAILQ_REMOVE(&w->all, d, all);
@@ -190,24 +163,6 @@ static void finish(struct webhooks *w, struct delivery *d)
 
 static void start_ready(struct webhooks *w, struct hook *h);
 
-int64_t webhook_retry_after_ms(const char *value, int64_t now_ms)
-{
-    char *end;
-    int64_t ms = -1;
-
-    errno = 0;
-    long long secs = strtoll(value, &end, 10);
-    if (end != value && *end == '\0' && secs >= 0) {
-        ms = errno == ERANGE || secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS
-                                                                 : (int64_t)secs * 1000;
-    } else {
-        time_t when = curl_getdate(value, NULL);
-        if (when > 0) /* a date passed means now */
-            ms = (int64_t)when * 1000 > now_ms ? (int64_t)when * 1000 - now_ms : 0;
-    }
-    return ms > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : ms;
-}
-
 static void attempt_done(struct http_xfer *x, CURLcode rc)
 {
     struct delivery *d = (struct delivery *)x;
@@ -215,7 +170,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     struct hook *h = hook_by_name(w, d->webhook);
     long code = 0;
     char why[CURL_ERROR_SIZE + 64];
-    int64_t retry_after_ms = -1;
+    int64_t asked_ms = -1; /* the wait a Retry-After asked for */
 
     d->inflight = false;
     if (h)
@@ -224,7 +179,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     if (rc == CURLE_OK) {
         struct curl_header *hdr;
         if (curl_easy_header(x->easy, "Retry-After", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK)
-            retry_after_ms = webhook_retry_after_ms(hdr->value, clock_wall_ms());
+            asked_ms = retry_after_ms(hdr->value, clock_wall_ms());
     }
     curl_easy_cleanup(x->easy);
     x->easy = NULL;
@@ -242,18 +197,18 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
             snprintf(why, sizeof(why), "answered %ld", code);
         const struct webhook_conf *c = h ? h->conf : NULL;
         uint64_t max_age = c ? c->max_age_ms : DEFAULT_MAX_AGE_MS;
-        if (!webhook_retryable(rc == CURLE_OK, code)) {
+        if (!retry_transient(rc == CURLE_OK, code)) {
             log_err("webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
                     d->id, d->target, why);
             finish(w, d);
         } else {
             uint64_t delay =
-                webhook_backoff_ms(c ? c->retry_initial_ms : 1000, c ? c->retry_max_ms : 300000,
-                                   d->attempts, random_unit());
+                retry_backoff_ms(c ? c->retry_initial_ms : 1000, c ? c->retry_max_ms : 300000,
+                                 d->attempts, random_unit());
             /* Not before the receiver asked, nor sooner than the back-off
              * (a Retry-After of 0 must not make a tight loop). */
-            if (retry_after_ms > (int64_t)delay)
-                delay = (uint64_t)retry_after_ms;
+            if (asked_ms > (int64_t)delay)
+                delay = (uint64_t)asked_ms;
             int64_t next = clock_wall_ms() + (int64_t)delay;
             if (next - d->created_ms > (int64_t)max_age) {
                 log_err("webhook %s: %s %s of %s dropped after %u attempts, older than max_age "
@@ -347,11 +302,15 @@ static void start_ready(struct webhooks *w, struct hook *h)
     }
 }
 
-/* A delivery's time has come. */
-static void due(struct webhooks *w, struct delivery *d)
+/* A delivery's time has come. Its plan is on the wall clock, so the
+ * queue's now is not needed. */
+static void due_cb(struct timerq_item *it, int64_t now)
 {
+    struct delivery *d = TIMERQ_OWNER(it, struct delivery, timer);
+    struct webhooks *w = d->w;
     struct hook *h = hook_by_name(w, d->webhook);
     uint64_t max_age = h ? h->conf->max_age_ms : DEFAULT_MAX_AGE_MS;
+    (void)now;
 
     if (clock_wall_ms() - d->created_ms > (int64_t)max_age) {
         log_err("webhook %s: %s %s of %s dropped: older than max_age after %u attempts", d->webhook,
@@ -369,19 +328,6 @@ static void due(struct webhooks *w, struct delivery *d)
     d->queued = true;
     TAILQ_INSERT_TAIL(&h->ready, d, ready);
     start_ready(w, h);
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct webhooks *w = arg;
-    struct sched_item *it;
-    int64_t now = clock_mono_us();
-    (void)fd;
-    (void)what;
-
-    while ((it = sched_pop_due(&w->sched, now)) != NULL)
-        due(w, DELIVERY_OF(it));
-    arm(w);
 }
 
 /* The outbox rows written in this pass of the loop are committed: their
@@ -407,8 +353,7 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
     w->store = store;
     TAILQ_INIT(&w->all);
     TAILQ_INIT(&w->fresh);
-    sched_init(&w->sched);
-    w->timer = evtimer_new(base, timer_cb, w);
+    w->timers = looptimer_new(base, 0);
     store_on_commit(store, committed_cb, w);
     return w;
 }
@@ -429,8 +374,7 @@ void webhooks_free(struct webhooks *w)
         }
     }
     strmap_free(&w->chains);
-    sched_free(&w->sched);
-    event_free(w->timer);
+    looptimer_free(w->timers);
     free(w->hooks);
     free(w->user_agent);
     free(w);
@@ -480,7 +424,7 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     d->created_ms = row->created_ms;
     d->next_ms = row->next_ms;
     d->attempts = row->attempts;
-    sched_item_init(&d->timer);
+    timerq_item_init(&d->timer, due_cb);
     char *key = xasprintf("%s\x1f%s", row->webhook, row->target);
     struct chain *c = strmap_get(&w->chains, key);
     if (c == NULL) {

@@ -3,11 +3,11 @@
  * written to the outbox before the first attempt; it is removed when a 2xx
  * answer comes. Network errors, 5xx, 408 and 429 are retried with
  * exponential back-off and jitter (Retry-After is honoured); any other
- * answer fails at once; a delivery older than the webhook's max_age is
- * dropped. Attempts are transfers on the shared loop, at most a few per
- * webhook at once, so a receiver that hangs delays nothing else. The
- * webhook-id stays the same on every attempt; the timestamp and signature
- * are made anew for each. */
+ * answer fails at once (that policy is retry.h); a delivery older than the
+ * webhook's max_age is dropped. Attempts are transfers on the shared loop,
+ * at most a few per webhook at once, so a receiver that hangs delays
+ * nothing else. The webhook-id stays the same on every attempt; the
+ * timestamp and signature are made anew for each. */
 #ifndef UPMON_WEBHOOK_H
 #define UPMON_WEBHOOK_H
 
@@ -36,19 +36,5 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
 
 /* Deliveries not yet done (waiting, in flight or parked). */
 unsigned webhooks_pending(const struct webhooks *w);
-
-/* The back-off before attempt number `attempt` + 1 (attempt >= 1): the
- * initial delay doubled per attempt up to max, then a random point in its
- * upper half (jitter in [0,1)). Pure, for tests. */
-uint64_t webhook_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, double jitter);
-
-/* Whether an answer is worth another attempt: no answer, 5xx, 408, 429. */
-int webhook_retryable(int curl_ok, long code);
-
-/* A Retry-After header's value (seconds, or an HTTP date; a date passed
- * means now) as milliseconds after now_ms (wall clock), at most an hour;
- * -1 when it is neither. The next attempt waits for the longer of this
- * and the back-off. */
-int64_t webhook_retry_after_ms(const char *value, int64_t now_ms);
 
 #endif

@@ -1,5 +1,5 @@
 /* Payload builders against fixed expectations, the Standard Webhooks test
- * vector, journald fields, and the retry policy of deliveries. */
+ * vector, and journald fields. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,6 @@
 #include <jansson.h>
 
 #include "payload.h"
-#include "webhook.h"
 
 static struct kv labels[] = {{"team", "web"}, {"tier", "1"}};
 
@@ -250,43 +249,6 @@ static void message_ids_and_priorities(void **state)
     assert_int_equal(payload_priority(SEV_OK), 5);
 }
 
-static void retry_policy(void **state)
-{
-    (void)state;
-    /* Doubling from the initial delay, up to the maximum; jitter picks a
-     * point in the upper half. */
-    assert_int_equal(webhook_backoff_ms(1000, 300000, 1, 0.0), 500);
-    assert_int_equal(webhook_backoff_ms(1000, 300000, 1, 0.999999), 999);
-    assert_int_equal(webhook_backoff_ms(1000, 300000, 2, 0.0), 1000);
-    assert_int_equal(webhook_backoff_ms(1000, 300000, 4, 0.0), 4000);
-    assert_int_equal(webhook_backoff_ms(1000, 300000, 30, 0.0), 150000);
-    assert_int_equal(webhook_backoff_ms(1000, 300000, 1000, 0.5), 225000);
-    assert_true(webhook_retryable(0, 0));
-    assert_true(webhook_retryable(1, 500));
-    assert_true(webhook_retryable(1, 503));
-    assert_true(webhook_retryable(1, 408));
-    assert_true(webhook_retryable(1, 429));
-    assert_false(webhook_retryable(1, 400));
-    assert_false(webhook_retryable(1, 401));
-    assert_false(webhook_retryable(1, 404));
-    assert_false(webhook_retryable(1, 301));
-
-    /* Retry-After: seconds or an HTTP date, capped at an hour. */
-    const int64_t now = 784111777000; /* Sun, 06 Nov 1994 08:49:37 GMT */
-    assert_int_equal(webhook_retry_after_ms("0", now), 0);
-    assert_int_equal(webhook_retry_after_ms("120", now), 120000);
-    assert_int_equal(webhook_retry_after_ms("3600", now), 3600000);
-    assert_int_equal(webhook_retry_after_ms("3601", now), 3600000);
-    assert_int_equal(webhook_retry_after_ms("9300000000000000", now), 3600000);
-    assert_int_equal(webhook_retry_after_ms("99999999999999999999999", now), 3600000);
-    assert_int_equal(webhook_retry_after_ms("Sun, 06 Nov 1994 08:50:37 GMT", now), 60000);
-    assert_int_equal(webhook_retry_after_ms("Sun, 06 Nov 1994 08:48:37 GMT", now), 0);
-    assert_int_equal(webhook_retry_after_ms("Mon, 07 Nov 1994 08:49:37 GMT", now), 3600000);
-    assert_int_equal(webhook_retry_after_ms("-5", now), -1);
-    assert_int_equal(webhook_retry_after_ms("soon", now), -1);
-    assert_int_equal(webhook_retry_after_ms("", now), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,7 +258,6 @@ int main(void)
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
         cmocka_unit_test(message_ids_and_priorities),
-        cmocka_unit_test(retry_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
