@@ -13,22 +13,6 @@
 
 #include "util.h"
 
-static const char *const perr_names[PERR_COUNT] = {
-    "none", "dns", "connect", "timeout", "tls", "reset", "protocol", "body", "too_slow", "internal",
-};
-
-const char *probe_error_name(enum probe_error e)
-{
-    return (unsigned)e < PERR_COUNT ? perr_names[e] : "internal";
-}
-
-void probe_result_init(struct probe_result *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->body_match = -1;
-    r->dns_us = r->connect_us = r->tls_us = r->ttfb_us = r->total_us = -1;
-}
-
 static bool in_ranges(int code, const struct code_range *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
