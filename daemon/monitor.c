@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 #define LATE_US 10000 /* "late" in the statistics: over 10 ms behind plan */

@@ -15,7 +15,37 @@
 
 #include "codes.h"
 #include "duration.h"
+#include "names.h"
 #include "util.h"
+
+static const char *const state_name_of[ST_COUNT] = {
+    [ST_UNKNOWN] = "unknown",           [ST_UP] = "up",
+    [ST_REDIRECTING] = "redirecting",   [ST_CLIENT_ERROR] = "client_error",
+    [ST_SERVER_ERROR] = "server_error", [ST_UNREACHABLE] = "unreachable",
+    [ST_CONTENT] = "content",           [ST_UNEXPECTED] = "unexpected",
+};
+static const struct names state_names = {state_name_of, ST_COUNT, "unknown"};
+
+bool state_is_failing(enum target_state s)
+{
+    return s == ST_CLIENT_ERROR || s == ST_SERVER_ERROR || s == ST_UNREACHABLE || s == ST_CONTENT ||
+           s == ST_UNEXPECTED;
+}
+
+const char *state_name(enum target_state s)
+{
+    return names_get(&state_names, s);
+}
+
+int state_parse(const char *s, enum target_state *out)
+{
+    int v = names_parse(&state_names, s);
+
+    if (v < 0)
+        return -1;
+    *out = (enum target_state)v;
+    return 0;
+}
 
 void tstate_init(struct tstate *ts)
 {

@@ -23,6 +23,13 @@
 
 #define STATE_LOCATION_MAX RESULT_LOCATION_MAX
 
+/* Whether a state is one of the failing ones (an alert is due). */
+bool state_is_failing(enum target_state s);
+
+/* Names used in JSON, the journal, logs and the store. */
+const char *state_name(enum target_state s);
+int state_parse(const char *s, enum target_state *out);
+
 /* What survives a restart (the store keeps it). */
 struct tstate_saved {
     enum target_state state; /* confirmed state */

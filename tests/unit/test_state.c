@@ -466,6 +466,21 @@ static void messages(void **state)
     assert_string_equal(line, "homepage redirects: 301 Moved Permanently -> https://example.net/");
 }
 
+static void names_and_failing_states(void **state)
+{
+    (void)state;
+    enum target_state s;
+    assert_string_equal(state_name(ST_CLIENT_ERROR), "client_error");
+    assert_int_equal(state_parse("unreachable", &s), 0);
+    assert_int_equal(s, ST_UNREACHABLE);
+    assert_int_equal(state_parse("down", &s), -1);
+    assert_true(state_is_failing(ST_SERVER_ERROR));
+    assert_true(state_is_failing(ST_CONTENT));
+    assert_false(state_is_failing(ST_UP));
+    assert_false(state_is_failing(ST_REDIRECTING));
+    assert_false(state_is_failing(ST_UNKNOWN));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +498,7 @@ int main(void)
         cmocka_unit_test(restart),
         cmocka_unit_test(severities),
         cmocka_unit_test(messages),
+        cmocka_unit_test(names_and_failing_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
