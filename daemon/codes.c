@@ -231,9 +231,3 @@ int codes_severity_parse(const char *s, enum severity *out)
     *out = (enum severity)v;
     return 0;
 }
-
-const struct code_info *codes_table(unsigned *count)
-{
-    *count = ARRAY_SIZE(table);
-    return table;
-}

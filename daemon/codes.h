@@ -55,7 +55,4 @@ const char *codes_class_name(enum code_class cls);
 const char *codes_severity_name(enum severity sev);
 int codes_severity_parse(const char *s, enum severity *out);
 
-/* Iteration over the table, for tests and documentation. */
-const struct code_info *codes_table(unsigned *count);
-
 #endif
