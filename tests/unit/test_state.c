@@ -286,12 +286,17 @@ static void flapping(void **state)
     assert_false(ts.s.flapping);
     tstate_init(&ts);
     run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
-    /* Flapping held the outage's alerts, not a certificate warning. */
-    t.cert_expiry_warning_ms = 1000;
     tstate_init(&ts);
     run(&ts, &t, p, 5, a);
     assert_true(ts.s.flapping);
     assert_int_equal(a[0].flap_changes, 4);
+    /* Flapping holds the outage's alerts, not a certificate warning: the
+     * next probe fails (held) with a certificate that ends now (raised). */
+    t.cert_expiry_warning_ms = 1000;
+    const struct probe expiring[] = {{6 * S, 503, PERR_NONE, NULL, 10, 6, "cert_expiring"}};
+    run(&ts, &t, expiring, 1, a);
+    assert_true(ts.s.flapping);
+    assert_int_equal(a[0].cert_not_after, 6);
 }
 
 /* A threshold of two that never agrees twice: no down, but flapping. */
