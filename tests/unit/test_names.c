@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "codes.h"
+#include "eventtype.h"
 #include "names.h"
 
 enum colour { RED, GREEN, BLUE, COLOUR_COUNT };
@@ -41,11 +43,28 @@ static void parse(void **state)
     assert_int_equal(names_parse(&colours, "none"), -1);
 }
 
+/* Every table the daemon exports names each of its values, once. */
+static void daemon_tables_round_trip(void **state)
+{
+    (void)state;
+    const struct names *tables[] = {&codes_class_names, &codes_severity_names, &eventtype_names};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        for (unsigned v = 0; v < tables[i]->count; v++) {
+            assert_non_null(tables[i]->name[v]);
+            assert_int_equal(names_parse(tables[i], names_get(tables[i], v)), v);
+        }
+    }
+    assert_int_equal(codes_class_names.count, CLASS_COUNT);
+    assert_int_equal(codes_severity_names.count, SEV_COUNT);
+    assert_int_equal(eventtype_names.count, EVT_COUNT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(get),
         cmocka_unit_test(parse),
+        cmocka_unit_test(daemon_tables_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

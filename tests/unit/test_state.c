@@ -479,6 +479,10 @@ static void names_and_failing_states(void **state)
     assert_int_equal(state_parse("unreachable", &s), 0);
     assert_int_equal(s, ST_UNREACHABLE);
     assert_int_equal(state_parse("down", &s), -1);
+    for (int i = 0; i < ST_COUNT; i++) {
+        assert_int_equal(state_parse(state_name((enum target_state)i), &s), 0);
+        assert_int_equal(s, i);
+    }
     assert_true(state_is_failing(ST_SERVER_ERROR));
     assert_true(state_is_failing(ST_CONTENT));
     assert_false(state_is_failing(ST_UP));
