@@ -5,7 +5,6 @@
 #include "codes.h"
 
 #include <stddef.h>
-#include <string.h>
 
 #include "util.h"
 
@@ -199,35 +198,36 @@ enum severity codes_class_severity(enum code_class cls)
     return SEV_CRITICAL;
 }
 
+static const char *const class_name[CLASS_COUNT] = {
+    [CLASS_INFORMATIONAL] = "informational", [CLASS_SUCCESS] = "success",
+    [CLASS_REDIRECTION] = "redirection",     [CLASS_CLIENT_ERROR] = "client_error",
+    [CLASS_SERVER_ERROR] = "server_error",   [CLASS_TRANSPORT] = "transport_error",
+};
+const struct names codes_class_names = {class_name, CLASS_COUNT, "transport_error"};
+
+static const char *const severity_name[SEV_COUNT] = {
+    [SEV_OK] = "ok",
+    [SEV_WARNING] = "warning",
+    [SEV_CRITICAL] = "critical",
+};
+const struct names codes_severity_names = {severity_name, SEV_COUNT, "critical"};
+
 const char *codes_class_name(enum code_class cls)
 {
-    static const char *const names[CLASS_COUNT] = {
-        "informational", "success",      "redirection",
-        "client_error",  "server_error", "transport_error",
-    };
-    return (unsigned)cls < CLASS_COUNT ? names[cls] : "transport_error";
+    return names_get(&codes_class_names, cls);
 }
-
-static const char *const severity_names[SEV_COUNT] = {"ok", "warning", "critical"};
 
 const char *codes_severity_name(enum severity sev)
 {
-    return (unsigned)sev < SEV_COUNT ? severity_names[sev] : "critical";
+    return names_get(&codes_severity_names, sev);
 }
 
 int codes_severity_parse(const char *s, enum severity *out)
 {
-    for (unsigned i = 0; i < SEV_COUNT; i++) {
-        if (strcmp(s, severity_names[i]) == 0) {
-            *out = (enum severity)i;
-            return 0;
-        }
-    }
-    return -1;
-}
+    int v = names_parse(&codes_severity_names, s);
 
-const struct code_info *codes_table(unsigned *count)
-{
-    *count = ARRAY_SIZE(table);
-    return table;
+    if (v < 0)
+        return -1;
+    *out = (enum severity)v;
+    return 0;
 }

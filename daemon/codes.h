@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "names.h"
+
 enum code_class {
     CLASS_INFORMATIONAL, /* 1xx */
     CLASS_SUCCESS,       /* 2xx */
@@ -45,12 +47,12 @@ bool codes_valid(int code);
 /* Default severity of an answer of the given class. */
 enum severity codes_class_severity(enum code_class cls);
 
-/* Names used in configuration, JSON and journal fields. */
+/* Names used in configuration, JSON and journal fields; the tables are
+ * there for callers that list the names (a "did you mean" hint). */
+extern const struct names codes_class_names;
+extern const struct names codes_severity_names;
 const char *codes_class_name(enum code_class cls);
 const char *codes_severity_name(enum severity sev);
 int codes_severity_parse(const char *s, enum severity *out);
-
-/* Iteration over the table, for tests and documentation. */
-const struct code_info *codes_table(unsigned *count);
 
 #endif

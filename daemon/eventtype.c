@@ -1,24 +1,29 @@
 /* Names of alert event types. */
 #include "eventtype.h"
 
-#include <string.h>
-
-static const char *const names[EVT_COUNT] = {
-    "down", "redirect", "changed", "recovered", "reminder", "slow", "cert_expiring", "flapping",
+static const char *const name[EVT_COUNT] = {
+    [EVT_DOWN] = "down",
+    [EVT_REDIRECT] = "redirect",
+    [EVT_CHANGED] = "changed",
+    [EVT_RECOVERED] = "recovered",
+    [EVT_REMINDER] = "reminder",
+    [EVT_SLOW] = "slow",
+    [EVT_CERT_EXPIRING] = "cert_expiring",
+    [EVT_FLAPPING] = "flapping",
 };
+const struct names eventtype_names = {name, EVT_COUNT, "unknown"};
 
 const char *eventtype_name(enum event_type e)
 {
-    return (unsigned)e < EVT_COUNT ? names[e] : "unknown";
+    return names_get(&eventtype_names, e);
 }
 
 int eventtype_parse(const char *s, enum event_type *out)
 {
-    for (unsigned i = 0; i < EVT_COUNT; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (enum event_type)i;
-            return 0;
-        }
-    }
-    return -1;
+    int v = names_parse(&eventtype_names, s);
+
+    if (v < 0)
+        return -1;
+    *out = (enum event_type)v;
+    return 0;
 }

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "names.h"
+
 enum event_type {
     EVT_DOWN,          /* started failing */
     EVT_REDIRECT,      /* started redirecting, or the redirect target changed */
@@ -18,6 +20,9 @@ enum event_type {
 #define EVT_COUNT 8
 #define EVT_ALL   ((1u << EVT_COUNT) - 1)
 
+/* The names webhook event filters are written with; the table is there for
+ * callers that list them. */
+extern const struct names eventtype_names;
 const char *eventtype_name(enum event_type e);
 int eventtype_parse(const char *s, enum event_type *out);
 

@@ -1,11 +1,9 @@
 /* stderr logging with journal priority prefixes or timestamps. */
 #include "log.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -42,7 +40,7 @@ bool log_to_journal(void)
     return journal;
 }
 
-static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
+static void vlog(int prio, const char *fmt, va_list ap)
 {
     static const char *const names[] = {"emerg",   "alert",  "crit", "error",
                                         "warning", "notice", "info", "debug"};
@@ -50,7 +48,7 @@ static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (journal) {
-        fprintf(stderr, "<%d>%s%s%s\n", prio, msg, suffix ? ": " : "", suffix ? suffix : "");
+        fprintf(stderr, "<%d>%s\n", prio, msg);
         return;
     }
     struct timespec ts;
@@ -59,8 +57,7 @@ static void vlog(int prio, const char *fmt, va_list ap, const char *suffix)
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ld %s: %s%s%s\n", when, ts.tv_nsec / 1000000, names[prio & 7], msg,
-            suffix ? ": " : "", suffix ? suffix : "");
+    fprintf(stderr, "%s.%03ld %s: %s\n", when, ts.tv_nsec / 1000000, names[prio & 7], msg);
 }
 
 void log_msg(int prio, const char *fmt, ...)
@@ -68,18 +65,6 @@ void log_msg(int prio, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vlog(prio, fmt, ap, NULL);
-    va_end(ap);
-}
-
-void log_errno(int prio, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
-
-    if (prio > log_max_level)
-        return;
-    va_start(ap, fmt);
-    vlog(prio, fmt, ap, strerror(saved));
+    vlog(prio, fmt, ap);
     va_end(ap);
 }

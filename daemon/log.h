@@ -17,8 +17,6 @@ void log_set_level(int level);
 bool log_to_journal(void);
 
 void log_msg(int prio, const char *fmt, ...) PRINTF_LIKE(2, 3);
-/* As log_msg, with ": strerror(errno)" appended. */
-void log_errno(int prio, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* The level test comes first, so a debug line on the probe path costs a
  * comparison and no formatting unless debug is on. */

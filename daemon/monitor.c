@@ -13,6 +13,7 @@
 #include "log.h"
 #include "looptimer.h"
 #include "plan.h"
+#include "state.h"
 #include "util.h"
 
 #define LATE_US 10000 /* "late" in the statistics: over 10 ms behind plan */

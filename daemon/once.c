@@ -13,6 +13,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "report.h"
+#include "state.h"
 #include "util.h"
 
 /* What one target's probe found. */

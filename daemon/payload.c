@@ -81,7 +81,7 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
     json_object_set_new(o, "url", json_string(t->url));
     json_object_set_new(o, "event", json_string(eventtype_name(a->type)));
     json_object_set_new(o, "state", json_string(state_name(a->state)));
-    json_object_set_new(o, "previous_state", json_string(a->previous ? a->previous : "unknown"));
+    json_object_set_new(o, "previous_state", json_string(alert_previous_name(a->previous)));
     json_object_set_new(o, "severity", json_string(codes_severity_name(a->severity)));
     json_object_set_new(o, "code", a->code ? json_integer(a->code) : json_null());
     json_object_set_new(o, "phrase", phrase ? json_string(phrase) : json_null());
@@ -135,33 +135,58 @@ static char *body_slack(const struct alert *a, const struct target_conf *t)
     return dump(o);
 }
 
-/* Alertmanager's name for the alert a state or an event stands for; NULL
- * for states that fire nothing (up, unknown). */
-static const char *alertname_of(const char *what)
+/* Alertmanager's name for the alert an event fires; NULL for recovered,
+ * which fires nothing. */
+static const char *alertname_of_event(enum event_type e)
 {
-    static const struct {
-        const char *what, *name;
-    } map[] = {
-        {"redirect", "UpmonTargetRedirecting"},
-        {"redirecting", "UpmonTargetRedirecting"},
-        {"slow", "UpmonTargetSlow"},
-        {"flapping", "UpmonTargetFlapping"},
-        {"cert_expiring", "UpmonCertificateExpiring"},
-        {"up", NULL},
-        {"unknown", NULL},
-        {"recovered", NULL},
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-        if (strcmp(what, map[i].what) == 0)
-            return map[i].name;
-    return "UpmonTargetDown"; /* down, changed, reminder and every failing state */
+    switch (e) {
+    case EVT_REDIRECT:
+        return "UpmonTargetRedirecting";
+    case EVT_SLOW:
+        return "UpmonTargetSlow";
+    case EVT_FLAPPING:
+        return "UpmonTargetFlapping";
+    case EVT_CERT_EXPIRING:
+        return "UpmonCertificateExpiring";
+    case EVT_RECOVERED:
+        return NULL;
+    case EVT_DOWN:
+    case EVT_CHANGED:
+    case EVT_REMINDER:
+        break;
+    }
+    return "UpmonTargetDown";
+}
+
+/* Alertmanager's name for the alert that what came before an event had
+ * fired; NULL for up and unknown, which fire nothing. */
+static const char *alertname_of_previous(enum alert_previous p)
+{
+    switch (p) {
+    case PREV_REDIRECTING:
+        return "UpmonTargetRedirecting";
+    case PREV_SLOW:
+        return "UpmonTargetSlow";
+    case PREV_FLAPPING:
+        return "UpmonTargetFlapping";
+    case PREV_UP:
+    case PREV_UNKNOWN:
+        return NULL;
+    case PREV_CLIENT_ERROR:
+    case PREV_SERVER_ERROR:
+    case PREV_UNREACHABLE:
+    case PREV_CONTENT:
+    case PREV_UNEXPECTED:
+        break;
+    }
+    return "UpmonTargetDown"; /* every failing state */
 }
 
 /* What an event fires or, for recovered, resolves. */
 static const char *alertname(const struct alert *a)
 {
     const char *name =
-        alertname_of(a->type == EVT_RECOVERED ? a->previous : eventtype_name(a->type));
+        a->type == EVT_RECOVERED ? alertname_of_previous(a->previous) : alertname_of_event(a->type);
     return name ? name : "UpmonTargetDown";
 }
 
@@ -228,7 +253,7 @@ static char *body_alertmanager(const struct alert *a, const struct target_conf *
 {
     bool resolved = a->type == EVT_RECOVERED;
     const char *name = alertname(a);
-    const char *before = a->previous ? alertname_of(a->previous) : NULL;
+    const char *before = alertname_of_previous(a->previous);
     char gk[512];
     json_t *alerts = json_array();
     json_t *main_alert = am_alert(a, t, host, name, resolved);
@@ -364,7 +389,7 @@ size_t payload_journal(const struct alert *a, const struct target_conf *t, const
     fields[n++] = field("UPMON_URL", t->url);
     fields[n++] = field("UPMON_EVENT", eventtype_name(a->type));
     fields[n++] = field("UPMON_STATE", state_name(a->state));
-    fields[n++] = field("UPMON_PREVIOUS_STATE", a->previous ? a->previous : "unknown");
+    fields[n++] = field("UPMON_PREVIOUS_STATE", alert_previous_name(a->previous));
     fields[n++] = field("UPMON_SEVERITY", codes_severity_name(a->severity));
     fields[n++] = field("UPMON_CLASS", codes_class_name(a->cls));
     fields[n++] = field("UPMON_HOST", host);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "codes.h"
+#include "state.h"
 
 double report_ms(int64_t us)
 {

@@ -15,7 +15,58 @@
 
 #include "codes.h"
 #include "duration.h"
+#include "names.h"
 #include "util.h"
+
+/* The states, then the two conditions an alert can follow that are not
+ * states: one array read as two tables, so that a state has the same name
+ * wherever it appears. */
+static const char *const state_name_of[PREV_COUNT] = {
+    [ST_UNKNOWN] = "unknown",
+    [ST_UP] = "up",
+    [ST_REDIRECTING] = "redirecting",
+    [ST_CLIENT_ERROR] = "client_error",
+    [ST_SERVER_ERROR] = "server_error",
+    [ST_UNREACHABLE] = "unreachable",
+    [ST_CONTENT] = "content",
+    [ST_UNEXPECTED] = "unexpected",
+    [PREV_SLOW] = "slow",
+    [PREV_FLAPPING] = "flapping",
+};
+static const struct names state_names = {state_name_of, ST_COUNT, "unknown"};
+static const struct names previous_names = {state_name_of, PREV_COUNT, "unknown"};
+
+bool state_is_failing(enum target_state s)
+{
+    return s == ST_CLIENT_ERROR || s == ST_SERVER_ERROR || s == ST_UNREACHABLE || s == ST_CONTENT ||
+           s == ST_UNEXPECTED;
+}
+
+const char *state_name(enum target_state s)
+{
+    return names_get(&state_names, s);
+}
+
+int state_parse(const char *s, enum target_state *out)
+{
+    int v = names_parse(&state_names, s);
+
+    if (v < 0)
+        return -1;
+    *out = (enum target_state)v;
+    return 0;
+}
+
+const char *alert_previous_name(enum alert_previous p)
+{
+    return names_get(&previous_names, p);
+}
+
+/* An alert that follows a confirmed state. */
+static enum alert_previous previous_state(enum target_state s)
+{
+    return (enum alert_previous)s;
+}
 
 void tstate_init(struct tstate *ts)
 {
@@ -79,7 +130,7 @@ struct step {
     bool *changed;
 };
 
-static struct alert *emit(struct step *st, enum event_type type, const char *previous,
+static struct alert *emit(struct step *st, enum event_type type, enum alert_previous previous,
                           enum severity sev, enum severity filter)
 {
     if (st->n >= STATE_MAX_ALERTS)
@@ -133,32 +184,30 @@ static enum target_state confirm(struct step *st, enum target_state raw, const c
     return prev;
 }
 
-/* The alert a confirmed change raises, if any. */
+/* The alert a confirmed change raises, if any; settled: the change ends
+ * a spell of flapping, and the alert says it came from there. */
 static void transition_alert(struct step *st, enum target_state prev, enum severity prev_sev,
-                             int64_t prev_since, const char *previous_name)
+                             int64_t prev_since, bool settled)
 {
     struct tstate *ts = st->ts;
     enum target_state now_state = ts->s.state;
+    enum alert_previous previous = settled ? PREV_FLAPPING : previous_state(prev);
     struct alert *a;
 
     if (now_state == ST_UP) {
-        if (prev == ST_UNKNOWN && previous_name == NULL)
+        if (prev == ST_UNKNOWN && !settled)
             return; /* up at start-up: nothing to say */
-        a = emit(st, EVT_RECOVERED, previous_name ? previous_name : state_name(prev), SEV_OK,
-                 previous_name ? SEV_WARNING : prev_sev);
+        a = emit(st, EVT_RECOVERED, previous, SEV_OK, settled ? SEV_WARNING : prev_sev);
         if (a)
             a->since_ms = prev_since; /* when the outage began */
         return;
     }
     if (now_state == ST_REDIRECTING) {
-        emit(st, EVT_REDIRECT, previous_name ? previous_name : state_name(prev), ts->s.severity,
-             ts->s.severity);
+        emit(st, EVT_REDIRECT, previous, ts->s.severity, ts->s.severity);
         return;
     }
-    enum event_type type =
-        (state_is_failing(prev) && previous_name == NULL) ? EVT_CHANGED : EVT_DOWN;
-    emit(st, type, previous_name ? previous_name : state_name(prev), ts->s.severity,
-         ts->s.severity);
+    enum event_type type = (state_is_failing(prev) && !settled) ? EVT_CHANGED : EVT_DOWN;
+    emit(st, type, previous, ts->s.severity, ts->s.severity);
     ts->s.notified_ms = st->now;
 }
 
@@ -192,7 +241,7 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
         ts->s.flapping = true;
         *saved_changed = true;
         struct alert *a =
-            emit(&st, EVT_FLAPPING, state_name(ts->s.state), SEV_WARNING, SEV_WARNING);
+            emit(&st, EVT_FLAPPING, previous_state(ts->s.state), SEV_WARNING, SEV_WARNING);
         if (a)
             a->flap_changes = flips;
     }
@@ -217,7 +266,7 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
                 confirm(&st, raw, loc, ts->candidate_since, &prev_sev, &prev_since);
             transitioned = true;
             if (!ts->s.flapping)
-                transition_alert(&st, prev, prev_sev, prev_since, NULL);
+                transition_alert(&st, prev, prev_sev, prev_since, false);
         }
     }
 
@@ -231,14 +280,14 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
         if (!same_confirmed(ts, raw, loc))
             confirm(&st, raw, loc, now_ms, &prev_sev, &prev_since);
         prev_since = ts->s.since_ms;
-        transition_alert(&st, ts->s.state, SEV_WARNING, prev_since, "flapping");
+        transition_alert(&st, ts->s.state, SEV_WARNING, prev_since, true);
         transitioned = true;
     }
 
     /* 5. Reminders while failing. */
     if (!ts->s.flapping && !transitioned && state_is_failing(ts->s.state) && t->remind_every_ms &&
         now_ms - ts->s.notified_ms >= (int64_t)t->remind_every_ms) {
-        emit(&st, EVT_REMINDER, state_name(ts->s.state), ts->s.severity, ts->s.severity);
+        emit(&st, EVT_REMINDER, previous_state(ts->s.state), ts->s.severity, ts->s.severity);
         ts->s.notified_ms = now_ms;
         *saved_changed = true;
     }
@@ -256,9 +305,9 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
             *saved_changed = true;
             if (!ts->s.flapping) {
                 if (v->slow)
-                    emit(&st, EVT_SLOW, "up", SEV_WARNING, SEV_WARNING);
+                    emit(&st, EVT_SLOW, PREV_UP, SEV_WARNING, SEV_WARNING);
                 else
-                    emit(&st, EVT_RECOVERED, "slow", SEV_OK, SEV_WARNING);
+                    emit(&st, EVT_RECOVERED, PREV_SLOW, SEV_OK, SEV_WARNING);
             }
         }
     }
@@ -270,7 +319,7 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
             if (ts->s.cert_warned != r->cert_not_after) {
                 ts->s.cert_warned = r->cert_not_after;
                 *saved_changed = true;
-                emit(&st, EVT_CERT_EXPIRING, state_name(ts->s.state), SEV_WARNING, SEV_WARNING);
+                emit(&st, EVT_CERT_EXPIRING, previous_state(ts->s.state), SEV_WARNING, SEV_WARNING);
             }
         } else if (ts->s.cert_warned) {
             ts->s.cert_warned = 0; /* renewed */
@@ -304,7 +353,8 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
         snprintf(out, len, "%s is down: %s (%s)", t->name, answer, t->url);
         break;
     case EVT_CHANGED:
-        snprintf(out, len, "%s is still down, now %s (was %s)", t->name, answer, a->previous);
+        snprintf(out, len, "%s is still down, now %s (was %s)", t->name, answer,
+                 alert_previous_name(a->previous));
         break;
     case EVT_REMINDER:
         snprintf(out, len, "%s is still down after %s: %s (%s)", t->name, dur, answer, t->url);
@@ -314,12 +364,12 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
                  a->location[0] ? a->location : "(no Location)");
         break;
     case EVT_RECOVERED:
-        if (strcmp(a->previous, "slow") == 0)
+        if (a->previous == PREV_SLOW)
             snprintf(out, len, "%s answers within max_latency again: %s in %.0f ms", t->name,
                      answer, (double)a->latency_us / 1000.0);
         else
-            snprintf(out, len, "%s recovered: %s (was %s for %s)", t->name, answer, a->previous,
-                     dur);
+            snprintf(out, len, "%s recovered: %s (was %s for %s)", t->name, answer,
+                     alert_previous_name(a->previous), dur);
         break;
     case EVT_SLOW:
         snprintf(out, len, "%s is slow: %s in %.0f ms, over max_latency %llu ms", t->name, answer,

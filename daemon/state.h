@@ -23,6 +23,13 @@
 
 #define STATE_LOCATION_MAX RESULT_LOCATION_MAX
 
+/* Whether a state is one of the failing ones (an alert is due). */
+bool state_is_failing(enum target_state s);
+
+/* Names used in JSON, the journal, logs and the store. */
+const char *state_name(enum target_state s);
+int state_parse(const char *s, enum target_state *out);
+
 /* What survives a restart (the store keeps it). */
 struct tstate_saved {
     enum target_state state; /* confirmed state */
@@ -56,12 +63,33 @@ void tstate_init(struct tstate *ts);
 void tstate_restore(struct tstate *ts, const struct tstate_saved *saved);
 void tstate_free(struct tstate *ts);
 
+/* What a target was before an alert: a confirmed state (the values are
+ * those of enum target_state, so a state converts with a cast), or one of
+ * two conditions that are not states. */
+enum alert_previous {
+    PREV_UNKNOWN = ST_UNKNOWN,
+    PREV_UP = ST_UP,
+    PREV_REDIRECTING = ST_REDIRECTING,
+    PREV_CLIENT_ERROR = ST_CLIENT_ERROR,
+    PREV_SERVER_ERROR = ST_SERVER_ERROR,
+    PREV_UNREACHABLE = ST_UNREACHABLE,
+    PREV_CONTENT = ST_CONTENT,
+    PREV_UNEXPECTED = ST_UNEXPECTED,
+    PREV_SLOW = ST_COUNT, /* up, but slower than max_latency */
+    PREV_FLAPPING,        /* flapping: alerts were held */
+};
+#define PREV_COUNT (ST_COUNT + 2)
+
+/* "up", "slow", "flapping" and so on: previous_state in JSON and the
+ * journal. */
+const char *alert_previous_name(enum alert_previous p);
+
 /* One alert, with everything a sink needs besides the target's own
  * configuration. */
 struct alert {
     enum event_type type;
     enum target_state state;       /* confirmed state after the event */
-    const char *previous;          /* name of the state before: a state, "slow" or "flapping" */
+    enum alert_previous previous;  /* what the target was before the event */
     enum severity severity;        /* of this alert */
     enum severity filter_severity; /* compared with min_severity: for recovered, that
                                       of the state recovered from */

@@ -101,21 +101,6 @@ void buf_append(struct buf *b, const void *data, size_t len)
     b->data[b->len] = '\0';
 }
 
-void buf_printf(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        oom(strlen(fmt));
-    buf_append(b, s, (size_t)n);
-    free(s);
-}
-
 void buf_free(struct buf *b)
 {
     free(b->data);

@@ -11,24 +11,6 @@
 
 #include <string.h>
 
-#include "util.h"
-
-static const char *const perr_names[PERR_COUNT] = {
-    "none", "dns", "connect", "timeout", "tls", "reset", "protocol", "body", "too_slow", "internal",
-};
-
-const char *probe_error_name(enum probe_error e)
-{
-    return (unsigned)e < PERR_COUNT ? perr_names[e] : "internal";
-}
-
-void probe_result_init(struct probe_result *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->body_match = -1;
-    r->dns_us = r->connect_us = r->tls_us = r->ttfb_us = r->total_us = -1;
-}
-
 static bool in_ranges(int code, const struct code_range *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -124,31 +106,4 @@ void verdict_judge(const struct probe_result *r, const struct target_conf *t, st
     /* An unexpected 2xx is not ok: it is not what was asked for. */
     if (v->severity == SEV_OK)
         v->severity = SEV_WARNING;
-}
-
-bool state_is_failing(enum target_state s)
-{
-    return s == ST_CLIENT_ERROR || s == ST_SERVER_ERROR || s == ST_UNREACHABLE || s == ST_CONTENT ||
-           s == ST_UNEXPECTED;
-}
-
-static const char *const state_names[ST_COUNT] = {
-    "unknown",      "up",          "redirecting", "client_error",
-    "server_error", "unreachable", "content",     "unexpected",
-};
-
-const char *state_name(enum target_state s)
-{
-    return (unsigned)s < ST_COUNT ? state_names[s] : "unknown";
-}
-
-int state_parse(const char *s, enum target_state *out)
-{
-    for (unsigned i = 0; i < ST_COUNT; i++) {
-        if (strcmp(s, state_names[i]) == 0) {
-            *out = (enum target_state)i;
-            return 0;
-        }
-    }
-    return -1;
 }

@@ -36,10 +36,4 @@ void verdict_judge(const struct probe_result *r, const struct target_conf *t, st
  * checked, so the probe asks this before reading a body. */
 bool verdict_status_up(const struct target_conf *t, int code);
 
-/* Whether a state is one of the failing ones (an alert is due). */
-bool state_is_failing(enum target_state s);
-
-const char *state_name(enum target_state s);
-int state_parse(const char *s, enum target_state *out);
-
 #endif

@@ -32,7 +32,7 @@ static struct alert down(void)
     memset(&a, 0, sizeof(a));
     a.type = EVT_DOWN;
     a.state = ST_SERVER_ERROR;
-    a.previous = "up";
+    a.previous = PREV_UP;
     a.severity = SEV_CRITICAL;
     a.filter_severity = SEV_CRITICAL;
     a.time_ms = 1614265330000;
@@ -154,7 +154,7 @@ static void alertmanager_body(void **state)
     struct alert r = down();
     r.type = EVT_RECOVERED;
     r.state = ST_UP;
-    r.previous = "server_error";
+    r.previous = PREV_SERVER_ERROR;
     r.severity = SEV_OK;
     r.time_ms = 1614265390000;
     json_t *res = am(&r, &t);
@@ -181,7 +181,7 @@ static void alertmanager_body(void **state)
     /* A redirect that becomes an outage: the outage fires and the redirect
      * is resolved in the same message, with the redirect's fingerprint. */
     struct alert worse = down();
-    worse.previous = "redirecting";
+    worse.previous = PREV_REDIRECTING;
     json_t *both = am(&worse, &t);
     json_t *list = json_object_get(both, "alerts");
     assert_int_equal(json_array_size(list), 2);

@@ -86,7 +86,7 @@ static void down_redirect_recovered(void **state)
     };
     tstate_init(&ts);
     run(&ts, &t, p, 4, a);
-    assert_string_equal(a[0].previous, "redirecting");
+    assert_int_equal(a[0].previous, PREV_REDIRECTING);
     assert_int_equal(a[0].severity, SEV_OK);
     assert_int_equal(a[0].filter_severity, SEV_WARNING);
     assert_int_equal(a[0].since_ms, 3 * S);
@@ -110,7 +110,7 @@ static void up_at_start_is_silent_down_at_start_is_not(void **state)
                                  {2 * S, 0, PERR_CONNECT, NULL, -1, 0, "down"}};
     tstate_init(&ts);
     run(&ts, &t, down, 2, a);
-    assert_string_equal(a[0].previous, "unknown");
+    assert_int_equal(a[0].previous, PREV_UNKNOWN);
     assert_int_equal(a[0].state, ST_UNREACHABLE);
     assert_int_equal(a[0].error, PERR_CONNECT);
     assert_int_equal(a[0].since_ms, 1 * S); /* from the first failing probe */
@@ -165,7 +165,7 @@ static void changed_and_redirect_target_changed(void **state)
     /* The outage kept its start through its changes of kind. */
     tstate_init(&ts);
     run(&ts, &t, p, 5, a);
-    assert_string_equal(a[0].previous, "unreachable");
+    assert_int_equal(a[0].previous, PREV_UNREACHABLE);
     assert_int_equal(a[0].since_ms, 2 * S);
     tstate_free(&ts);
 }
@@ -211,7 +211,7 @@ static void slow(void **state)
     };
     tstate_init(&ts);
     run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
-    assert_string_equal(a[0].previous, "slow");
+    assert_int_equal(a[0].previous, PREV_SLOW);
     /* Going down while slow: the down alert supersedes slow. */
     const struct probe q[] = {
         {1 * S, 200, PERR_NONE, NULL, 150, 0, ""},
@@ -282,16 +282,21 @@ static void flapping(void **state)
     };
     tstate_init(&ts);
     run(&ts, &t, p, 15, a);
-    assert_string_equal(a[0].previous, "flapping");
+    assert_int_equal(a[0].previous, PREV_FLAPPING);
     assert_false(ts.s.flapping);
     tstate_init(&ts);
     run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
-    /* Flapping held the outage's alerts, not a certificate warning. */
-    t.cert_expiry_warning_ms = 1000;
     tstate_init(&ts);
     run(&ts, &t, p, 5, a);
     assert_true(ts.s.flapping);
     assert_int_equal(a[0].flap_changes, 4);
+    /* Flapping holds the outage's alerts, not a certificate warning: the
+     * next probe fails (held) with a certificate that ends now (raised). */
+    t.cert_expiry_warning_ms = 1000;
+    const struct probe expiring[] = {{6 * S, 503, PERR_NONE, NULL, 10, 6, "cert_expiring"}};
+    run(&ts, &t, expiring, 1, a);
+    assert_true(ts.s.flapping);
+    assert_int_equal(a[0].cert_not_after, 6);
 }
 
 /* A threshold of two that never agrees twice: no down, but flapping. */
@@ -320,7 +325,7 @@ static void flapping_below_the_threshold(void **state)
     };
     tstate_init(&ts);
     run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
-    assert_string_equal(a[0].previous, "flapping");
+    assert_int_equal(a[0].previous, PREV_FLAPPING);
 }
 
 /* Restarted while flapping: the history is gone, so the first probes do
@@ -347,7 +352,7 @@ static void flapping_across_a_restart(void **state)
     };
     tstate_restore(&ts, &saved);
     run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
-    assert_string_equal(a[0].previous, "flapping");
+    assert_int_equal(a[0].previous, PREV_FLAPPING);
     tstate_free(&ts);
 }
 
@@ -428,7 +433,7 @@ static void severities(void **state)
     run(&ts, &t, q, 1, a);
     assert_int_equal(ts.s.state, ST_UNEXPECTED);
     assert_int_equal(a[0].severity, SEV_WARNING);
-    assert_string_equal(a[0].previous, "client_error");
+    assert_int_equal(a[0].previous, PREV_CLIENT_ERROR);
 }
 
 static void messages(void **state)
@@ -441,7 +446,7 @@ static void messages(void **state)
     memset(&a, 0, sizeof(a));
     a.type = EVT_DOWN;
     a.code = 503;
-    a.previous = "up";
+    a.previous = PREV_UP;
     a.latency_us = -1;
     alert_message(&a, &t, line, sizeof(line));
     assert_string_equal(line, "homepage is down: 503 Service Unavailable (https://example.com/)");
@@ -454,7 +459,7 @@ static void messages(void **state)
     a.type = EVT_RECOVERED;
     a.error = PERR_NONE;
     a.code = 200;
-    a.previous = "unreachable";
+    a.previous = PREV_UNREACHABLE;
     a.since_ms = 1000 * S;
     a.time_ms = 1330 * S;
     alert_message(&a, &t, line, sizeof(line));
@@ -464,6 +469,33 @@ static void messages(void **state)
     snprintf(a.location, sizeof(a.location), "https://example.net/");
     alert_message(&a, &t, line, sizeof(line));
     assert_string_equal(line, "homepage redirects: 301 Moved Permanently -> https://example.net/");
+}
+
+static void names_and_failing_states(void **state)
+{
+    (void)state;
+    enum target_state s;
+    assert_string_equal(state_name(ST_CLIENT_ERROR), "client_error");
+    assert_int_equal(state_parse("unreachable", &s), 0);
+    assert_int_equal(s, ST_UNREACHABLE);
+    assert_int_equal(state_parse("down", &s), -1);
+    for (int i = 0; i < ST_COUNT; i++) {
+        assert_int_equal(state_parse(state_name((enum target_state)i), &s), 0);
+        assert_int_equal(s, i);
+    }
+    assert_true(state_is_failing(ST_SERVER_ERROR));
+    assert_true(state_is_failing(ST_CONTENT));
+    assert_false(state_is_failing(ST_UP));
+    assert_false(state_is_failing(ST_REDIRECTING));
+    assert_false(state_is_failing(ST_UNKNOWN));
+    /* What an alert came from: a state's own name, or one of two more. */
+    assert_string_equal(alert_previous_name(PREV_SERVER_ERROR), "server_error");
+    assert_string_equal(alert_previous_name(PREV_UNEXPECTED), "unexpected");
+    assert_string_equal(alert_previous_name(PREV_SLOW), "slow");
+    assert_string_equal(alert_previous_name(PREV_FLAPPING), "flapping");
+    assert_string_equal(alert_previous_name(PREV_COUNT), "unknown");
+    assert_int_equal(state_parse("slow", &s), -1);
+    assert_int_equal(state_parse("flapping", &s), -1);
 }
 
 int main(void)
@@ -483,6 +515,7 @@ int main(void)
         cmocka_unit_test(restart),
         cmocka_unit_test(severities),
         cmocka_unit_test(messages),
+        cmocka_unit_test(names_and_failing_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,19 +159,9 @@ static void max_latency(void **state)
     assert_int_equal(v.state, ST_SERVER_ERROR);
 }
 
-static void names(void **state)
+static void error_names(void **state)
 {
     (void)state;
-    enum target_state s;
-    assert_string_equal(state_name(ST_CLIENT_ERROR), "client_error");
-    assert_int_equal(state_parse("unreachable", &s), 0);
-    assert_int_equal(s, ST_UNREACHABLE);
-    assert_int_equal(state_parse("down", &s), -1);
-    assert_true(state_is_failing(ST_SERVER_ERROR));
-    assert_true(state_is_failing(ST_CONTENT));
-    assert_false(state_is_failing(ST_UP));
-    assert_false(state_is_failing(ST_REDIRECTING));
-    assert_false(state_is_failing(ST_UNKNOWN));
     assert_string_equal(probe_error_name(PERR_TOO_SLOW), "too_slow");
     assert_string_equal(probe_error_name(PERR_DNS), "dns");
 }
@@ -179,11 +169,9 @@ static void names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults_by_class),
-        cmocka_unit_test(expect_and_severity_overrides),
-        cmocka_unit_test(body_check),
-        cmocka_unit_test(max_latency),
-        cmocka_unit_test(names),
+        cmocka_unit_test(defaults_by_class), cmocka_unit_test(expect_and_severity_overrides),
+        cmocka_unit_test(body_check),        cmocka_unit_test(max_latency),
+        cmocka_unit_test(error_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

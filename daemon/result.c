@@ -1,0 +1,27 @@
+/* The probe result as plain data: its blank state and the names of the
+ * reasons a probe got no usable answer. */
+#include "result.h"
+
+#include <string.h>
+
+#include "names.h"
+
+static const char *const error_name[PERR_COUNT] = {
+    [PERR_NONE] = "none",         [PERR_DNS] = "dns",   [PERR_CONNECT] = "connect",
+    [PERR_TIMEOUT] = "timeout",   [PERR_TLS] = "tls",   [PERR_RESET] = "reset",
+    [PERR_PROTOCOL] = "protocol", [PERR_BODY] = "body", [PERR_TOO_SLOW] = "too_slow",
+    [PERR_INTERNAL] = "internal",
+};
+static const struct names error_names = {error_name, PERR_COUNT, "internal"};
+
+const char *probe_error_name(enum probe_error e)
+{
+    return names_get(&error_names, e);
+}
+
+void probe_result_init(struct probe_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->body_match = -1;
+    r->dns_us = r->connect_us = r->tls_us = r->ttfb_us = r->total_us = -1;
+}
