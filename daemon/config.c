@@ -666,6 +666,12 @@ bool target_conf_probe_equal(const struct target_conf *a, const struct target_co
     return schema_equal(&schema_target, a, b, OPT_PROBE);
 }
 
+void webhook_conf_defaults(struct webhook_conf *w)
+{
+    memset(w, 0, sizeof(*w));
+    schema_defaults(&schema_webhook, w);
+}
+
 bool webhook_conf_equal(const struct webhook_conf *a, const struct webhook_conf *b)
 {
     return schema_equal(&schema_webhook, a, b, 0);

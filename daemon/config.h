@@ -169,6 +169,9 @@ json_t *config_values(const struct config *cfg);
  * complete YAML as people type. */
 json_t *config_json_schema(bool watch_list);
 
+/* Sets every key of w to its default (names and URL: none). */
+void webhook_conf_defaults(struct webhook_conf *w);
+
 /* Whether the target is allowed to send to the named webhook. */
 bool target_routes_to(const struct target_conf *t, const char *webhook);
 

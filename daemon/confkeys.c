@@ -11,8 +11,7 @@
 
 #include <curl/curl.h>
 
-static const char *const severity_names[] = {"ok", "warning", "critical"};
-const struct choices severity_choices = {"severity", severity_names, ARRAY_SIZE(severity_names)};
+const struct choices severity_choices = {"severity", &codes_severity_names};
 
 static void kv_free(struct kv *kv, size_t n)
 {
@@ -503,7 +502,7 @@ static json_t *severity_value(const void *base, const struct opt *o)
             snprintf(key, sizeof(key), "%d", r[i].codes.lo);
         else
             snprintf(key, sizeof(key), "%dxx", r[i].codes.lo / 100);
-        json_object_set_new(obj, key, json_string(severity_names[r[i].severity]));
+        json_object_set_new(obj, key, json_string(codes_severity_name(r[i].severity)));
     }
     return obj;
 }

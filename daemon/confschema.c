@@ -10,30 +10,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eventtype.h"
 #include "secret.h"
 
 /* ---- choices ---- */
 
-static const char *const event_names[] = {
-    "down", "redirect", "changed", "recovered", "reminder", "slow", "cert_expiring", "flapping",
-};
-static const struct choices event_choices = {"event", event_names, ARRAY_SIZE(event_names)};
+static const struct choices event_choices = {"event", &eventtype_names};
 
-static const char *const format_names[] = {"standard", "slack", "alertmanager"};
-static const struct choices format_choices = {"webhook format", format_names,
-                                              ARRAY_SIZE(format_names)};
+static const char *const format_list[] = {"standard", "slack", "alertmanager"};
+static const struct names format_names = {format_list, ARRAY_SIZE(format_list), "standard"};
+static const struct choices format_choices = {"webhook format", &format_names};
 
 const char *webhook_format_name(enum webhook_format f)
 {
-    return (unsigned)f < ARRAY_SIZE(format_names) ? format_names[f] : "standard";
+    return names_get(&format_names, f);
 }
 
-static const char *const ip_versions[] = {"any", "4", "6"};
-static const struct choices ip_version_choices = {"IP version", ip_versions,
-                                                  ARRAY_SIZE(ip_versions)};
+static const char *const ip_version_list[] = {"any", "4", "6"};
+static const struct names ip_version_names = {ip_version_list, ARRAY_SIZE(ip_version_list), "any"};
+static const struct choices ip_version_choices = {"IP version", &ip_version_names};
 
-static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
-static const struct choices method_choices = {"method", methods, ARRAY_SIZE(methods)};
+static const char *const method_list[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                          "PATCH", "DELETE", "OPTIONS"};
+static const struct names method_names = {method_list, ARRAY_SIZE(method_list), NULL};
+static const struct choices method_choices = {"method", &method_names};
 
 /* ---- checks of plain strings ---- */
 

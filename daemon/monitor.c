@@ -294,7 +294,7 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
             plan_first(m, rt, now, fresh);
         } else {
             rt->kept = true;
-            if (target_conf_equal(rt->conf, t)) {
+            if (target_conf_probe_equal(rt->conf, t)) {
                 probe_spec_retarget(rt->spec, t);
             } else {
                 /* A probe in flight carries the old request: stop it, the

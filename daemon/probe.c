@@ -69,16 +69,14 @@ struct prober *prober_new(struct http *http)
 {
     struct prober *p = xcalloc(1, sizeof(*p));
 
-    p->http = http;
-    p->user_agent = xstrdup("upmon/" UPMON_VERSION);
-    p->dns_cache_s = 60;
+    p->http = http; /* the rest comes with the configuration */
     return p;
 }
 
 void prober_configure(struct prober *p, const struct config *cfg)
 {
     free(p->user_agent);
-    p->user_agent = xstrdup(cfg->user_agent ? cfg->user_agent : "upmon/" UPMON_VERSION);
+    p->user_agent = xstrdup(cfg->user_agent);
     p->dns_cache_s = (long)((cfg->dns_cache_ms + 999) / 1000);
 }
 

@@ -28,25 +28,24 @@ static const char *choice_hint(const struct choices *ch, const char *word)
     for (i = 0; i + 1 < sizeof(fw) && word[i]; i++)
         fw[i] = (char)tolower((unsigned char)word[i]);
     fw[i] = '\0';
-    for (unsigned k = 0; k < ch->n && k < 32; k++) {
-        for (i = 0; i + 1 < sizeof(fc[k]) && ch->names[k][i]; i++)
-            fc[k][i] = (char)tolower((unsigned char)ch->names[k][i]);
+    for (unsigned k = 0; k < ch->set->count && k < 32; k++) {
+        for (i = 0; i + 1 < sizeof(fc[k]) && ch->set->name[k][i]; i++)
+            fc[k][i] = (char)tolower((unsigned char)ch->set->name[k][i]);
         fc[k][i] = '\0';
         cands[k] = fc[k];
     }
-    const char *hint = closest(fw, cands, ch->n < 32 ? ch->n : 32);
-    return hint ? ch->names[(const char(*)[32])hint - fc] : NULL;
+    const char *hint = closest(fw, cands, ch->set->count < 32 ? ch->set->count : 32);
+    return hint ? ch->set->name[(const char(*)[32])hint - fc] : NULL;
 }
 
 static int choice_find(const struct choices *ch, const char *s, unsigned *out)
 {
-    for (unsigned i = 0; i < ch->n; i++) {
-        if (strcmp(s, ch->names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    }
-    return -1;
+    int v = names_parse(ch->set, s);
+
+    if (v < 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
 }
 
 /* "unknown severity "info" (use ok, warning or critical)" */
@@ -60,12 +59,12 @@ static void choice_error(const struct choices *ch, const char *s, char *err, siz
         return;
     }
     errbuf_set(err, len, "unknown %s \"%s\" (use ", ch->noun, s);
-    for (unsigned i = 0; i < ch->n; i++) {
+    for (unsigned i = 0; i < ch->set->count; i++) {
         off = strlen(err);
-        snprintf(err + off, len - off, "%s%s", ch->names[i],
-                 i + 2 < ch->n   ? ", "
-                 : i + 1 < ch->n ? " or "
-                                 : ")");
+        snprintf(err + off, len - off, "%s%s", ch->set->name[i],
+                 i + 2 < ch->set->count   ? ", "
+                 : i + 1 < ch->set->count ? " or "
+                                          : ")");
     }
 }
 
@@ -147,7 +146,7 @@ static int scalar_parse(const struct opt *o, const char *s, void *base, char *er
             errbuf_set(err, len, "%s: \"%s\" is not a default", o->name, s);
             return -1;
         }
-        *(uint32_t *)f = (uint32_t)((1ull << o->choices->n) - 1);
+        *(uint32_t *)f = (uint32_t)((1ull << o->choices->set->count) - 1);
         return 0;
     case OPT_NODE:
     case OPT_CUSTOM:
@@ -402,13 +401,13 @@ static json_t *value_json(const struct opt *o, const void *base)
         return json_string(buf);
     case OPT_ENUM: {
         unsigned v = (unsigned)*(const int *)f;
-        return v < o->choices->n ? json_string(o->choices->names[v]) : json_null();
+        return v < o->choices->set->count ? json_string(o->choices->set->name[v]) : json_null();
     }
     case OPT_FLAGS: {
         json_t *a = json_array();
-        for (unsigned i = 0; i < o->choices->n; i++)
+        for (unsigned i = 0; i < o->choices->set->count; i++)
             if (*(const uint32_t *)f & (1u << i))
-                json_array_append_new(a, json_string(o->choices->names[i]));
+                json_array_append_new(a, json_string(o->choices->set->name[i]));
         return a;
     }
     case OPT_CUSTOM:
@@ -463,11 +462,11 @@ json_t *schema_choices_json(const struct choices *ch)
     json_t *e = json_array();
     bool numbers = false;
 
-    for (unsigned i = 0; i < ch->n; i++) {
-        json_array_append_new(e, json_string(ch->names[i]));
+    for (unsigned i = 0; i < ch->set->count; i++) {
+        json_array_append_new(e, json_string(ch->set->name[i]));
         /* YAML reads `ip_version: 4` as a number; the loader takes it. */
-        if (strspn(ch->names[i], "0123456789") == strlen(ch->names[i])) {
-            json_array_append_new(e, json_integer(atoi(ch->names[i])));
+        if (strspn(ch->set->name[i], "0123456789") == strlen(ch->set->name[i])) {
+            json_array_append_new(e, json_integer(atoi(ch->set->name[i])));
             numbers = true;
         }
     }

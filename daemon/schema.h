@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "confyaml.h"
+#include "names.h"
 
 enum opt_type {
     OPT_STRING,   /* char *: a non-empty scalar */
@@ -40,15 +41,14 @@ enum opt_flag {
     /* A secret: a dump shows where it came from (custom keys) or
      * "(secret)", never the value. */
     OPT_SECRET = 1u << 3,
-    OPT_ZERO_OFF = 1u << 4,    /* 0 is allowed and turns the key off */
-    OPT_MERGE = 1u << 5,       /* inherited entry by entry, not replaced */
+    OPT_ZERO_OFF = 1u << 4, /* 0 is allowed and turns the key off */
+    OPT_MERGE = 1u << 5,    /* inherited entry by entry, not replaced */
 };
 
-/* A closed set of names, such as the severities; value i is names[i]. */
+/* A closed set of names, such as the severities, as a key takes them. */
 struct choices {
     const char *noun; /* for messages: unknown NOUN "x" */
-    const char *const *names;
-    unsigned n;
+    const struct names *set;
 };
 
 struct opt;
@@ -63,7 +63,7 @@ struct opt_ops {
     void (*clear)(void *base, const struct opt *o);
     bool (*equal)(const void *a, const void *b, const struct opt *o);
     json_t *(*value)(const void *base, const struct opt *o); /* for the dump */
-    json_t *(*schema)(const struct opt *o);                   /* JSON Schema of the value */
+    json_t *(*schema)(const struct opt *o);                  /* JSON Schema of the value */
 };
 
 struct opt {
@@ -118,8 +118,7 @@ void schema_parse(struct ctx *c, const struct schema_level *l, const yaml_node_t
 void schema_defaults(const struct schema_level *l, void *base);
 
 /* Copies key i of src over dst; with merge, OPT_MERGE keys add to dst. */
-void schema_copy(const struct schema_level *l, unsigned i, void *dst, const void *src,
-                 bool merge);
+void schema_copy(const struct schema_level *l, unsigned i, void *dst, const void *src, bool merge);
 void schema_copy_all(const struct schema_level *l, void *dst, const void *src);
 void schema_clear(const struct schema_level *l, void *base);
 
@@ -156,8 +155,8 @@ extern const struct opt_ops headers_ops, labels_ops, expect_ops, severity_ops;
 int check_url(struct ctx *c, const yaml_node_t *n, const char *what);
 
 int get_string(struct ctx *c, const yaml_node_t *n, const char *what, char **out);
-int get_duration(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t min,
-                 uint64_t max, bool zero_ok, uint64_t *out);
+int get_duration(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t min, uint64_t max,
+                 bool zero_ok, uint64_t *out);
 /* Looks name up in a choice set, or reports it with a hint. */
 int get_choice(struct ctx *c, const yaml_node_t *n, const struct choices *ch, unsigned *out);
 

@@ -15,7 +15,6 @@
 #include "util.h"
 
 #define PER_WEBHOOK_IN_FLIGHT 4
-#define DEFAULT_MAX_AGE_MS    86400000
 
 struct delivery {
     struct http_xfer xfer; /* first: the http callback gets this pointer */
@@ -60,6 +59,7 @@ struct webhooks {
     struct http *http;
     struct store *store;
     char *user_agent;
+    struct webhook_conf defaults; /* for deliveries whose webhook is gone */
     struct hook *hooks;
     size_t nhooks;
     struct dlist all;
@@ -195,16 +195,15 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
             snprintf(why, sizeof(why), "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
         else
             snprintf(why, sizeof(why), "answered %ld", code);
-        const struct webhook_conf *c = h ? h->conf : NULL;
-        uint64_t max_age = c ? c->max_age_ms : DEFAULT_MAX_AGE_MS;
+        const struct webhook_conf *c = h ? h->conf : &w->defaults;
+        uint64_t max_age = c->max_age_ms;
         if (!retry_transient(rc == CURLE_OK, code)) {
             log_err("webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
                     d->id, d->target, why);
             finish(w, d);
         } else {
             uint64_t delay =
-                retry_backoff_ms(c ? c->retry_initial_ms : 1000, c ? c->retry_max_ms : 300000,
-                                 d->attempts, random_unit());
+                retry_backoff_ms(c->retry_initial_ms, c->retry_max_ms, d->attempts, random_unit());
             /* Not before the receiver asked, nor sooner than the back-off
              * (a Retry-After of 0 must not make a tight loop). */
             if (asked_ms > (int64_t)delay)
@@ -309,7 +308,7 @@ static void due_cb(struct timerq_item *it, int64_t now)
     struct delivery *d = TIMERQ_OWNER(it, struct delivery, timer);
     struct webhooks *w = d->w;
     struct hook *h = hook_by_name(w, d->webhook);
-    uint64_t max_age = h ? h->conf->max_age_ms : DEFAULT_MAX_AGE_MS;
+    uint64_t max_age = (h ? h->conf : &w->defaults)->max_age_ms;
     (void)now;
 
     if (clock_wall_ms() - d->created_ms > (int64_t)max_age) {
@@ -322,7 +321,7 @@ static void due_cb(struct timerq_item *it, int64_t now)
         /* Kept in the outbox in case the webhook comes back; dropped when
          * it is older than the default max_age. */
         d->parked = true;
-        plan(w, d, d->created_ms + DEFAULT_MAX_AGE_MS + 1);
+        plan(w, d, d->created_ms + w->defaults.max_age_ms + 1);
         return;
     }
     d->queued = true;
@@ -351,6 +350,7 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
 
     w->http = http;
     w->store = store;
+    webhook_conf_defaults(&w->defaults);
     TAILQ_INIT(&w->all);
     TAILQ_INIT(&w->fresh);
     w->timers = looptimer_new(base, 0);
@@ -386,7 +386,7 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
     struct delivery *d;
 
     free(w->user_agent);
-    w->user_agent = xstrdup(cfg->user_agent ? cfg->user_agent : "upmon/" UPMON_VERSION);
+    w->user_agent = xstrdup(cfg->user_agent);
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         hooks[i].conf = &cfg->webhooks[i];
         TAILQ_INIT(&hooks[i].ready);

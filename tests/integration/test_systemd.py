@@ -184,6 +184,32 @@ def test_reload_removes_a_target_with_its_probe_in_flight():
     assert stats["in_flight"] == 0 or stats["in_flight"] == 1, stats
 
 
+def test_reload_restarts_a_probe_only_when_its_request_changes():
+    """A reload that changes only how answers are judged (labels,
+    thresholds) keeps the probe in flight; one that changes the request
+    (a header) stops it, so the old request is not judged by the new
+    configuration."""
+    srv = h.http_fixture()
+    hangs = lambda: len([e for e in srv.json("/_log") if e[0] == "/hang"])
+    body = ("alerts: {journald: false}\ntargets:\n"
+            "  - {name: hang, url: '%s', interval: 10s, timeout: 9s, %%s}\n" % srv.url("/hang"))
+    for change, cancelled in (("labels: {team: b}, failure_threshold: 3", 0),
+                              ("labels: {team: a}, headers: {X-A: '1'}", 1)):
+        d = h.tmpdir()
+        before = hangs()
+        cfg = h.config(d, body % "labels: {team: a}")
+        dm = start(d, cfg, Notify(d), ["--stats"])
+        h.wait_until(lambda: hangs() == before + 1, 15, "hang in flight")
+        h.write(cfg, body % change)
+        dm.send(signal.SIGHUP)
+        dm.wait_log(r"reloaded: 1 target")
+        rc, _ = dm.stop()
+        assert rc == 0, dm.log()
+        stats = json.loads(dm.stdout().strip().splitlines()[-1])
+        assert stats["cancelled"] == cancelled, (change, stats)
+        assert stats["in_flight"] == 1 - cancelled, (change, stats)
+
+
 def test_reload_gives_free_slots_to_waiting_targets():
     """Targets queued for a slot start as soon as a reload makes room, not
     when the probe holding the slot ends."""

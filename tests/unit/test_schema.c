@@ -83,8 +83,8 @@ static json_t *expected_default(const struct opt *o)
     case OPT_FLAGS: {
         json_t *a = json_array();
         assert_string_equal(o->def, "all");
-        for (unsigned i = 0; i < o->choices->n; i++)
-            json_array_append_new(a, json_string(o->choices->names[i]));
+        for (unsigned i = 0; i < o->choices->set->count; i++)
+            json_array_append_new(a, json_string(o->choices->set->name[i]));
         return a;
     }
     default:
@@ -169,8 +169,8 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
     case OPT_STRING:
     case OPT_TEXT:
         if (o->choices) {
-            snprintf(a, len, "%s", o->choices->names[0]);
-            snprintf(b, len, "%s", o->choices->names[1]);
+            snprintf(a, len, "%s", o->choices->set->name[0]);
+            snprintf(b, len, "%s", o->choices->set->name[1]);
         } else {
             snprintf(a, len, "x");
             snprintf(b, len, "y");
@@ -189,12 +189,12 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
         snprintf(b, len, "%llums", (unsigned long long)o->min + 1);
         return;
     case OPT_ENUM:
-        snprintf(a, len, "%s", o->choices->names[0]);
-        snprintf(b, len, "%s", o->choices->names[1]);
+        snprintf(a, len, "%s", o->choices->set->name[0]);
+        snprintf(b, len, "%s", o->choices->set->name[1]);
         return;
     case OPT_FLAGS:
-        snprintf(a, len, "[%s]", o->choices->names[0]);
-        snprintf(b, len, "[%s]", o->choices->names[1]);
+        snprintf(a, len, "[%s]", o->choices->set->name[0]);
+        snprintf(b, len, "[%s]", o->choices->set->name[1]);
         return;
     default:
         fail_msg("no sample values for %s: add them to sample_values()", o->name);
