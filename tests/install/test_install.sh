@@ -23,7 +23,9 @@ unit=$(find "$dest" -name upmond.service -path '*/systemd/system/*')
 for f in $p/sbin/upmond $e/upmon/upmon.yaml $e/upmon/watch.d/example.yaml \
          $p/share/man/man8/upmond.8 $p/share/man/man5/upmon.yaml.5 \
          $p/lib/systemd/catalog/upmon.catalog \
-         $p/share/upmon/config.schema.json $p/share/upmon/watch-list.schema.json; do
+         $p/share/upmon/config.schema.json $p/share/upmon/watch-list.schema.json \
+         $p/share/upmon/webhook-standard.schema.json $p/share/upmon/webhook-slack.schema.json \
+         $p/share/upmon/webhook-alertmanager.schema.json; do
     [ -f "$dest/$f" ] || fail "missing $f"
 done
 [ -x "$dest/$p/sbin/upmond" ] || fail "upmond is not executable"

@@ -10,6 +10,10 @@ test is missing). The file ends with a line exactly "N passed, M failed"
 and exits non-zero if any failed, 77 (ctest's SKIP_RETURN_CODE) with a
 "SKIP: why" line if nothing could run.
 
+Every webhook body the fixture receiver gets is validated against the
+schema of its format (schema/); a test whose receiver got a body that does
+not validate fails when it returns (see Receiver).
+
 Every process started here (fixture servers, upmond) is stopped when its
 test ends, pass or fail, and again at exit; the fixture server also exits
 by itself when this process dies (it watches its stdin), and upmond gets
@@ -29,6 +33,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,8 +41,13 @@ SRC = os.environ.get("UPMON_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE
 UPMOND = os.environ.get("UPMOND") or os.path.join(SRC, "build", "daemon", "upmond")
 SANITIZED = os.environ.get("UPMON_SANITIZED", "").lower() in ("1", "on", "true", "yes")
 FIXTURES = os.path.join(SRC, "tests", "fixtures")
+# The fixture receiver validates webhook bodies with jsonschema: run it with
+# a Python that has it (tests/CMakeLists.txt says which).
+SCHEMA_PYTHON = os.environ.get("UPMON_SCHEMA_PYTHON") or sys.executable
 
 _cleanups = []
+_checks = []  # run when a test function returns; an exception fails the test
+_notes = set()
 _daemons = []  # every Daemon of the current test, for the report of a failure
 
 
@@ -49,6 +59,25 @@ def cleanup(fn):
     """Registers fn to run when the current test ends (last in, first out)."""
     _cleanups.append(fn)
     return fn
+
+
+def check_after(fn):
+    """Registers fn to run when the current test function has returned, as
+    part of the test: an AssertionError from it fails the test."""
+    _checks.append(fn)
+    return fn
+
+
+def run_checks():
+    while _checks:
+        _checks.pop(0)()
+
+
+def note(text):
+    """Prints text once per test file."""
+    if text not in _notes:
+        _notes.add(text)
+        print("note: " + text, flush=True)
 
 
 def run_cleanups():
@@ -127,9 +156,10 @@ class Fixture:
     """A fixture server from tests/fixtures: started, its port read from its
     first line on stdout, and stopped when the test ends, pass or fail."""
 
-    def __init__(self, script, args=(), start_timeout=10.0):
+    def __init__(self, script, args=(), start_timeout=10.0, python=None):
         env = dict(os.environ, UPMON_FIXTURE_PARENT="stdin")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(FIXTURES, script)] + list(args),
+        self.proc = subprocess.Popen([python or sys.executable, os.path.join(FIXTURES, script)] +
+                                     list(args),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=env)
         cleanup(self.stop)
@@ -192,8 +222,30 @@ def tls_fixture(days=30):
     return f
 
 
+class Receiver(Fixture):
+    """The fixture webhook receiver. It validates every body it gets against
+    the schema of the format its path was declared with (hook()), and the
+    test that started it fails if one does not validate."""
+
+    def __init__(self):
+        super().__init__("receiver.py", python=SCHEMA_PYTHON)
+        check_after(self.assert_valid)
+
+    def hook(self, path, fmt="standard"):
+        """The URL of a webhook of format fmt at path, for a configuration."""
+        self.get("/_format?" + urllib.parse.urlencode({"path": path, "f": fmt}))
+        return self.url(path)
+
+    def assert_valid(self):
+        got = self.json("/_violations")
+        if got["unchecked"]:
+            note("webhook bodies not validated against schema/: " + got["unchecked"])
+        assert not got["violations"], "webhook bodies that do not match their schema:\n" + \
+            "\n".join(got["violations"])
+
+
 def receiver_fixture():
-    return Fixture("receiver.py")
+    return Receiver()
 
 
 def run(args, timeout=60, env=None, cmd=None):
@@ -319,6 +371,7 @@ def main(namespace):
         t0 = time.monotonic()
         try:
             fn()
+            run_checks()
             passed += 1
             print("ok %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
         except Skip as e:
@@ -328,11 +381,17 @@ def main(namespace):
             failed += 1
             print("FAIL %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
             traceback.print_exc(file=sys.stdout)
+            for check in _checks:  # what they would have found, if anything
+                try:
+                    check()
+                except Exception as e:
+                    print("-- and after the test: %s" % e)
             for n, dm in enumerate(_daemons, 1):
                 print("-- upmond #%d, %s; the end of its log:" % (n, " ".join(dm.proc.args)))
                 print("\n".join(dm.log()[-40:]))
             sys.stdout.flush()
         finally:
+            del _checks[:]
             run_cleanups()
             del _daemons[:]
     if skipped:

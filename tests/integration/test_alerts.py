@@ -64,7 +64,7 @@ alerts:
     - {name: ops, url: '%s', secret_file: %s, retry_initial: 200ms, retry_max: 1s%s}
 targets:
   - {name: %s, url: '%s', labels: {team: web}}
-""" % (extra_defaults, "true" if journald_on else "false", rcv.url("/hook"), secret, extra_hook,
+""" % (extra_defaults, "true" if journald_on else "false", rcv.hook("/hook"), secret, extra_hook,
        target, srv.url("/site/" + target)))
 
 
@@ -212,8 +212,9 @@ alerts:
     - {name: slowpoke, url: '%s', timeout: 5s, format: slack}
 targets:
 %s  - {name: tick, url: '%s'}
-""" % (rcv.url("/hook"), "".join("  - {name: down%d, url: '%s'}\n" % (i, srv.url("/status/503"))
-                                  for i in range(8)), srv.url("/status/200")))
+""" % (rcv.hook("/hook", "slack"),
+       "".join("  - {name: down%d, url: '%s'}\n" % (i, srv.url("/status/503")) for i in range(8)),
+       srv.url("/status/200")))
     dm = start(d, cfg, ["--stats"])
     h.wait_until(lambda: len(deliveries(rcv)) >= 4, 10, "four deliveries hanging")
     start_ticks = len([e for e in srv.json("/_log") if e[0] == "/status/200"])
@@ -282,8 +283,8 @@ alerts:
 targets:
   - {name: a, url: '%s', webhooks: [chat, pager, none]}
   - {name: b, url: '%s', webhooks: [chat], severity: {404: warning}}
-""" % (rcv.url("/chat"), rcv.url("/pager"), rcv.url("/none"), srv.url("/status/503"),
-       srv.url("/status/404")))
+""" % (rcv.hook("/chat", "slack"), rcv.hook("/pager", "alertmanager"), rcv.hook("/none"),
+       srv.url("/status/503"), srv.url("/status/404")))
     dm = start(d, cfg)
     h.wait_until(lambda: len(deliveries(rcv)) >= 3, 10, "three deliveries")
     dm.stop()
@@ -311,7 +312,7 @@ def test_pending_delivery_follows_a_changed_webhook():
     dm = start(d, cfg)
     srv.get("/_set?name=%s&status=503" % target)
     h.wait_until(lambda: len(deliveries(old)) >= 2, 10, "the down failing at the old URL")
-    h.write(cfg, open(cfg).read().replace(old.url("/hook"), new.url("/hook")))
+    h.write(cfg, open(cfg).read().replace(old.url("/hook"), new.hook("/hook")))
     dm.send(signal.SIGHUP)
     dm.wait_log(r"reloaded: ")
     h.wait_until(lambda: len(delivered(new)) >= 1, 10, "the down at the new URL")

@@ -227,7 +227,7 @@ def test_valgrind_daemon_sigterm():
                    "alerts:\n  journald: false\n  webhooks:\n"
                    "    - {name: r, url: '%s', format: slack}\n"
                    "targets:\n  - {name: a, url: '%s'}\n  - {name: h, url: '%s', timeout: 1s}\n" %
-                (rcv.url("/hook"), srv.url("/status/503"), srv.url("/hang")), wrapper=vg)
+                (rcv.hook("/hook", "slack"), srv.url("/status/503"), srv.url("/hang")), wrapper=vg)
     dm.wait_log(r"webhook r: delivered down", timeout=60)
     rc, _ = dm.stop(timeout=60)
     assert rc == 0, (rc, dm.log())

@@ -91,7 +91,7 @@ def test_reload_good_configuration():
     n = Notify(d)
     base = ("defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}\n"
             "alerts:\n  journald: false\n  webhooks: [{name: r, url: '%s', format: slack}]\n"
-            "watch: [watch.d/*.yaml]\n" % rcv.url("/hook"))
+            "watch: [watch.d/*.yaml]\n" % rcv.hook("/hook", "slack"))
     os.mkdir(os.path.join(d, "watch.d"))
     cfg = h.config(d, base)
     team = os.path.join(d, "watch.d", "team.yaml")
