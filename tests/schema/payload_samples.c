@@ -292,11 +292,6 @@ static void scenarios(void)
 
 /* ---- a sweep over each field ---- */
 
-static const char *const previous_names[] = {
-    "unknown",     "up",      "redirecting", "client_error", "server_error",
-    "unreachable", "content", "unexpected",  "slow",         "flapping",
-};
-
 /* An alert of type e as the state machine would raise it. */
 static struct alert typical(enum event_type e)
 {
@@ -305,7 +300,7 @@ static struct alert typical(enum event_type e)
     memset(&a, 0, sizeof(a));
     a.type = e;
     a.state = ST_SERVER_ERROR;
-    a.previous = "up";
+    a.previous = PREV_UP;
     a.severity = a.filter_severity = SEV_CRITICAL;
     a.time_ms = T0 + 60000;
     a.since_ms = T0;
@@ -315,7 +310,7 @@ static struct alert typical(enum event_type e)
     switch (e) {
     case EVT_RECOVERED:
         a.state = ST_UP;
-        a.previous = "server_error";
+        a.previous = PREV_SERVER_ERROR;
         a.severity = SEV_OK;
         a.code = 200;
         a.cls = CLASS_SUCCESS;
@@ -360,10 +355,10 @@ static void sweep_one(enum event_type e, const struct target_conf *t)
         snprintf(what, sizeof(what), "sweep-state-%s", state_name(a.state));
         sample(what, &a, t);
     }
-    for (size_t i = 0; i < ARRAY_SIZE(previous_names); i++) {
+    for (unsigned i = 0; i < PREV_COUNT; i++) {
         a = typical(e);
-        a.previous = previous_names[i];
-        snprintf(what, sizeof(what), "sweep-previous-%s", a.previous);
+        a.previous = (enum alert_previous)i;
+        snprintf(what, sizeof(what), "sweep-previous-%s", alert_previous_name(a.previous));
         sample(what, &a, t);
     }
     for (int s = 0; s < SEV_COUNT; s++) {
@@ -465,8 +460,8 @@ static void names(void)
     /* What the state machine names as the state before: a state, or the
      * conditions that end in a recovered (see state.c). */
     a = json_array();
-    for (size_t i = 0; i < ARRAY_SIZE(previous_names); i++)
-        json_array_append_new(a, json_string(previous_names[i]));
+    for (unsigned i = 0; i < PREV_COUNT; i++)
+        json_array_append_new(a, json_string(alert_previous_name((enum alert_previous)i)));
     json_object_set_new(o, "previous", a);
     a = json_array();
     for (int i = 0; i < SEV_COUNT; i++)
