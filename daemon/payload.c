@@ -14,6 +14,7 @@
 
 #include "codes.h"
 #include "report.h"
+#include "secret.h"
 #include "util.h"
 
 /* Documented in systemd/upmon.catalog; never change one once released. */
@@ -298,44 +299,12 @@ char *payload_body(enum webhook_format f, const struct alert *a, const struct ta
     return body_standard(a, t, host);
 }
 
-/* Decodes the base64 after "whsec_"; returns the key length or -1. */
-static int secret_key(const char *secret, unsigned char *key, size_t keymax)
-{
-    const char *b64;
-    size_t len;
-
-    if (strncmp(secret, "whsec_", 6) != 0)
-        return -1;
-    b64 = secret + 6;
-    len = strlen(b64);
-    if (len == 0 || len % 4 != 0 || len / 4 * 3 > keymax)
-        return -1;
-    int n = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)len);
-    if (n < 0)
-        return -1;
-    /* EVP_DecodeBlock counts padding as zero bytes. */
-    if (b64[len - 1] == '=')
-        n--;
-    if (b64[len - 2] == '=')
-        n--;
-    return n > 0 ? n : -1;
-}
-
-int payload_secret_valid(const char *secret)
-{
-    unsigned char key[512];
-    int n = secret_key(secret, key, sizeof(key));
-
-    OPENSSL_cleanse(key, sizeof(key));
-    return n > 0;
-}
-
 int payload_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
                  size_t body_len, char *out, size_t outlen)
 {
     unsigned char key[512], mac[EVP_MAX_MD_SIZE];
     char prefix[256];
-    int keylen = secret_key(secret, key, sizeof(key));
+    int keylen = secret_decode(secret, key, sizeof(key));
 
     if (keylen < 0)
         return -1;

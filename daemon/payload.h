@@ -29,9 +29,6 @@ void payload_type(enum event_type e, char *out, size_t len);
 int payload_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
                  size_t body_len, char *out, size_t outlen);
 
-/* Whether a secret is "whsec_" followed by valid, non-empty base64. */
-int payload_secret_valid(const char *secret);
-
 /* journald: fills fields with malloc'd "KEY=value" strings (at most
  * PAYLOAD_JOURNAL_MAX) and returns how many. */
 #define PAYLOAD_JOURNAL_MAX 64

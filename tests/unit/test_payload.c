@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "payload.h"
+#include "secret.h"
 
 static struct kv labels[] = {{"team", "web"}, {"tier", "1"}};
 
@@ -64,10 +65,10 @@ static void standard_webhooks_vector(void **state)
     assert_int_equal(payload_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "x", 1, body, strlen(body),
                                   sig, sizeof(sig)),
                      -1);
-    assert_true(payload_secret_valid("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
-    assert_false(payload_secret_valid("whsec_"));
-    assert_false(payload_secret_valid("whsec_abc"));
-    assert_false(payload_secret_valid("secret"));
+    assert_true(secret_valid("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert_false(secret_valid("whsec_"));
+    assert_false(secret_valid("whsec_abc"));
+    assert_false(secret_valid("secret"));
 }
 
 static void standard_body(void **state)
