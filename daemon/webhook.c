@@ -321,7 +321,7 @@ static void due_cb(struct timerq_item *it, int64_t now)
         /* Kept in the outbox in case the webhook comes back; dropped when
          * it is older than the default max_age. */
         d->parked = true;
-        plan(w, d, d->created_ms + w->defaults.max_age_ms + 1);
+        plan(w, d, d->created_ms + (int64_t)w->defaults.max_age_ms + 1);
         return;
     }
     d->queued = true;
