@@ -143,8 +143,6 @@ def run(upmond, tmp):
         srv.notify("workspace/didChangeConfiguration",
                    {"settings": {"yaml": {"validate": True, "completion": True,
                                           "schemaStore": {"enable": False}}}})
-        checks = []
-
         def check(name, ok, detail=""):
             nonlocal passed, failed
             print(("ok " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
@@ -180,7 +178,6 @@ def run(upmond, tmp):
         labels = {i["label"] for i in items or []}
         want = {"interval", "timeout", "expect", "failure_threshold"}
         check("completion offers the target keys", want <= labels, sorted(labels))
-        del checks
     finally:
         srv.close()
     print("%d passed, %d failed" % (passed, failed))

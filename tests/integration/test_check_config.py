@@ -149,7 +149,8 @@ def test_help_and_version():
         p = h.run([flag])
         assert p.returncode == 0, (flag, p.returncode)
         assert p.stdout.startswith("Usage: upmond"), p.stdout
-        for opt in ("-c, --config", "--state-dir", "--check-config", "--once", "--json",
+        for opt in ("-c, --config", "--state-dir", "--check-config", "--print-schema", "--once",
+                    "--json",
                     "--stats", "-v, --verbose", "-q, --quiet", "-V, --version", "-h, --help"):
             assert opt in p.stdout, (opt, p.stdout)
         assert p.stderr == "", p.stderr
