@@ -232,7 +232,7 @@ static void certificate(void **state)
     struct tstate ts;
     struct alert a[STATE_MAX_ALERTS];
     const int64_t day = 86400;
-    t.cert_expiry_warning_ms = 14 * day * 1000;
+    t.cert_expiry_warning_ms = (uint64_t)(14 * day * 1000);
     const int64_t now_s = 1800000000;
     const struct probe p[] = {
         {now_s * S, 200, PERR_NONE, NULL, 10, now_s + 30 * day, ""},
