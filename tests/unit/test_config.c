@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "tmpdir.h"
 #include "eventtype.h"
 #include "util.h"
 
@@ -807,57 +808,7 @@ static void bad_many_errors_sorted(void **state)
         AT("many.d/b.yaml", "4:1: found unexpected end of stream while scanning a quoted scalar"));
 }
 
-/* ---- files written per test, in a temporary directory ---- */
-
-struct tmp {
-    char dir[64];
-    struct config_env env; /* $CREDENTIALS_DIRECTORY is the directory */
-};
-
-static int make_tmp(void **state)
-{
-    struct tmp *s = calloc(1, sizeof(*s));
-
-    if (s == NULL)
-        return -1;
-    snprintf(s->dir, sizeof(s->dir), "/tmp/upmon-test-config.XXXXXX");
-    if (mkdtemp(s->dir) == NULL) {
-        free(s);
-        return -1;
-    }
-    s->env.credentials_dir = s->dir;
-    *state = s;
-    return 0;
-}
-
-static int remove_tmp(void **state)
-{
-    struct tmp *s = *state;
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-    int rc = system(cmd);
-    free(s);
-    return rc == 0 ? 0 : -1;
-}
-
-/* Writes len bytes of text (NULs allowed) to dir/name; returns the path. */
-static const char *write_bytes(const char *dir, const char *name, const char *text, size_t len)
-{
-    static char path[256];
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-    return path;
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    write_bytes(dir, name, text, strlen(text));
-}
+/* ---- files written per test, in a temporary directory (tmpdir.h) ---- */
 
 /* ---- secrets ---- */
 

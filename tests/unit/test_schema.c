@@ -18,49 +18,20 @@
 #include "config.h"
 #include "duration.h"
 #include "schema.h"
+#include "tmpdir.h"
 
 #define SECRET_A "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_B "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldA=="
 
-struct tmp {
-    char dir[64];
-    struct config_env env;
-};
-
-static void write_file(const char *dir, const char *name, const char *text)
+/* The two secrets the webhook keys are loaded with. */
+static int make_secrets(void **state)
 {
-    char path[256];
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-}
-
-static int make_tmp(void **state)
-{
-    struct tmp *s = calloc(1, sizeof(*s));
-
-    strcpy(s->dir, "/tmp/upmon-schema-XXXXXX");
-    if (mkdtemp(s->dir) == NULL)
+    if (make_tmp(state) < 0)
         return -1;
-    s->env.credentials_dir = s->dir;
+    struct tmp *s = *state;
     write_file(s->dir, "a.secret", SECRET_A "\n");
     write_file(s->dir, "b.secret", SECRET_B "\n");
-    *state = s;
     return 0;
-}
-
-static int remove_tmp(void **state)
-{
-    struct tmp *s = *state;
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-    int rc = system(cmd);
-    free(s);
-    return rc == 0 ? 0 : -1;
 }
 
 /* ---- defaults ---- */
@@ -391,5 +362,5 @@ int main(void)
         cmocka_unit_test(json_schema_has_every_row),
         cmocka_unit_test(dump_has_every_row_and_hides_secrets),
     };
-    return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
+    return cmocka_run_group_tests(tests, make_secrets, remove_tmp);
 }
