@@ -677,29 +677,6 @@ bool webhook_conf_equal(const struct webhook_conf *a, const struct webhook_conf 
     return schema_equal(&schema_webhook, a, b, 0);
 }
 
-json_t *config_json_schema(bool watch_list)
-{
-    return watch_list ? schema_json(&schema_watch, "upmon watch list")
-                      : schema_json(&schema_main, "upmon configuration");
-}
-
-json_t *config_values(const struct config *cfg)
-{
-    json_t *targets = json_array();
-    json_t *alerts = schema_values(&schema_alerts, cfg);
-
-    for (size_t i = 0; i < cfg->ntargets; i++) {
-        const struct target_conf *t = &cfg->targets[i];
-        json_t *v = schema_values(&schema_target, t);
-        char *where = xasprintf("%s:%u:%u", t->file, t->line, t->col);
-        json_object_set_new(v, "defined_at", json_string(where));
-        free(where);
-        json_array_append_new(targets, v);
-    }
-    return json_pack("{s:o, s:o, s:o}", "engine", schema_values(&schema_engine, cfg), "alerts",
-                     alerts, "targets", targets);
-}
-
 bool target_routes_to(const struct target_conf *t, const char *webhook)
 {
     if (!t->webhooks_set)

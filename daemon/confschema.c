@@ -405,6 +405,31 @@ static const struct opt_ops defaults_ops = {.schema = defaults_schema};
 static const struct opt_ops targets_ops = {.schema = targets_schema};
 static const struct opt_ops watch_ops = {.schema = watch_schema};
 
+/* ---- views of a whole configuration, by level ---- */
+
+json_t *config_json_schema(bool watch_list)
+{
+    return watch_list ? schema_json(&schema_watch, "upmon watch list")
+                      : schema_json(&schema_main, "upmon configuration");
+}
+
+json_t *config_values(const struct config *cfg)
+{
+    json_t *targets = json_array();
+    json_t *alerts = schema_values(&schema_alerts, cfg);
+
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        const struct target_conf *t = &cfg->targets[i];
+        json_t *v = schema_values(&schema_target, t);
+        char *where = xasprintf("%s:%u:%u", t->file, t->line, t->col);
+        json_object_set_new(v, "defined_at", json_string(where));
+        free(where);
+        json_array_append_new(targets, v);
+    }
+    return json_pack("{s:o, s:o, s:o}", "engine", schema_values(&schema_engine, cfg), "alerts",
+                     alerts, "targets", targets);
+}
+
 /* ---- the tables ---- */
 
 /* One row per key, kept compact so a table reads as a table. */
