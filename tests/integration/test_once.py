@@ -178,6 +178,23 @@ def test_only_redirects_exit_1():
     assert res["ok"]["severity"] == "ok" and res["moved"]["severity"] == "warning", res
 
 
+def test_ip_version():
+    """ip_version pins the address family: the fixture listens on
+    127.0.0.1 only, so IPv4 reaches it, IPv6 cannot connect to an IPv4
+    address, and either reaches it."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    cfg = h.config(d, targets_yaml(srv, [
+        ("v4", "/status/200", ", ip_version: 4"),
+        ("v6", "/status/200", ", ip_version: 6"),
+        ("any", "/status/200", ""),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 2, (rc, p.stdout, p.stderr)
+    assert res["v4"]["code"] == 200 and res["any"]["code"] == 200, res
+    assert res["v6"]["code"] is None and res["v6"]["error"] == "connect", res["v6"]
+
+
 def test_transport_failures_by_category():
     srv = h.http_fixture()
     d = h.tmpdir()
