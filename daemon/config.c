@@ -25,6 +25,7 @@
 /* Where the rules between keys find their keys in the tables. Filled once
  * from the tables by name, so the rows stay the only list of keys. */
 static struct {
+    bool known;
     unsigned name, url, method, interval, timeout, max_latency, body_contains, body_regex, webhooks,
         remind_every, flap_threshold, flap_window;
 } K;
@@ -36,8 +37,9 @@ static void keys_init(void)
 {
     const struct schema_level *t = &schema_target, *w = &schema_webhook;
 
-    if (K.url != 0)
+    if (K.known)
         return;
+    K.known = true;
     K.name = schema_index(t, "name");
     K.url = schema_index(t, "url");
     K.method = schema_index(t, "method");

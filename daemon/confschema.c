@@ -503,6 +503,7 @@ static const struct opt target_opts[] = {
 };
 #undef T
 const struct schema_level schema_target = {"target", target_opts, ARRAY_SIZE(target_opts)};
+_Static_assert(ARRAY_SIZE(target_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
 #define W(f) offsetof(struct webhook_conf, f)
 static const struct opt webhook_opts[] = {
@@ -535,6 +536,7 @@ static const struct opt webhook_opts[] = {
 };
 #undef W
 const struct schema_level schema_webhook = {"webhook", webhook_opts, ARRAY_SIZE(webhook_opts)};
+_Static_assert(ARRAY_SIZE(webhook_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
 #define C(f) offsetof(struct config, f)
 static const struct opt alerts_opts[] = {
@@ -544,6 +546,7 @@ static const struct opt alerts_opts[] = {
      .ops = &webhooks_ops, .sub = &schema_webhook, .doc = "The webhook receivers."},
 };
 const struct schema_level schema_alerts = {"alerts", alerts_opts, ARRAY_SIZE(alerts_opts)};
+_Static_assert(ARRAY_SIZE(alerts_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
 static const struct opt engine_opts[] = {
     {.name = "max_concurrent", .type = OPT_UINT, .offset = C(max_concurrent), .min = 1,
@@ -557,6 +560,7 @@ static const struct opt engine_opts[] = {
 };
 #undef C
 const struct schema_level schema_engine = {"engine", engine_opts, ARRAY_SIZE(engine_opts)};
+_Static_assert(ARRAY_SIZE(engine_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
 #define N(f) offsetof(struct doc_nodes, f)
 static const struct opt main_opts[] = {
@@ -572,6 +576,7 @@ static const struct opt main_opts[] = {
      .doc = "Targets, as in a watch list."},
 };
 const struct schema_level schema_main = {"main", main_opts, ARRAY_SIZE(main_opts)};
+_Static_assert(ARRAY_SIZE(main_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
 static const struct opt watch_opts[] = {
     {.name = "defaults", .type = OPT_NODE, .offset = N(defaults), .ops = &defaults_ops,
@@ -581,4 +586,5 @@ static const struct opt watch_opts[] = {
 };
 #undef N
 const struct schema_level schema_watch = {"watch list", watch_opts, ARRAY_SIZE(watch_opts)};
+_Static_assert(ARRAY_SIZE(watch_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 // clang-format on

@@ -18,24 +18,33 @@ static const char *const yes_words[] = {"true", "True", "TRUE", "yes", "on"};
 static const char *const no_words[] = {"false", "False", "FALSE", "no", "off"};
 
 /* A hint for a word among a closed set: case does not matter ("get" is
- * GET) and a clear abbreviation counts ("warn" is warning). */
+ * GET) and a clear abbreviation counts ("warn" is warning). The sets are
+ * small (methods, severities, events); past CHOICES_MAX no hint is given. */
+#define CHOICES_MAX 32
+
 static const char *choice_hint(const struct choices *ch, const char *word)
 {
-    char fw[64], fc[32][32];
-    const char *cands[32];
+    char fw[64], fc[CHOICES_MAX][32];
+    const char *cands[CHOICES_MAX] = {NULL};
+    unsigned n = ch->set->count;
     size_t i;
 
+    if (n > CHOICES_MAX)
+        return NULL;
     for (i = 0; i + 1 < sizeof(fw) && word[i]; i++)
         fw[i] = (char)tolower((unsigned char)word[i]);
     fw[i] = '\0';
-    for (unsigned k = 0; k < ch->set->count && k < 32; k++) {
+    for (unsigned k = 0; k < n; k++) {
         for (i = 0; i + 1 < sizeof(fc[k]) && ch->set->name[k][i]; i++)
             fc[k][i] = (char)tolower((unsigned char)ch->set->name[k][i]);
         fc[k][i] = '\0';
         cands[k] = fc[k];
     }
-    const char *hint = closest(fw, cands, ch->set->count < 32 ? ch->set->count : 32);
-    return hint ? ch->set->name[(const char(*)[32])hint - fc] : NULL;
+    const char *hint = closest(fw, cands, n);
+    for (unsigned k = 0; hint && k < n; k++)
+        if (cands[k] == hint)
+            return ch->set->name[k];
+    return NULL;
 }
 
 static int choice_find(const struct choices *ch, const char *s, unsigned *out)
