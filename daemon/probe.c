@@ -268,11 +268,36 @@ static enum probe_error classify(CURLcode rc)
     }
 }
 
+/* The Location of the last answer, from its header, resolved against the
+ * URL that was asked (RFC 9110 section 10.2.2). curl's own REDIRECT_URL is
+ * set only when a transfer completes, and a probe that has what it needs
+ * stops at the first byte of the body: every real redirect has a body.
+ * "" when the answer had none. */
+static void redirect_location(CURL *e, char *out, size_t len)
+{
+    struct curl_header *h = NULL;
+    const char *base = NULL;
+    char *abs = NULL;
+
+    out[0] = '\0';
+    if (curl_easy_header(e, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value[0])
+        return;
+    CURLU *u = curl_url();
+    if (u && curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &base) == CURLE_OK && base &&
+        curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
+        snprintf(out, len, "%s", abs);
+    else
+        snprintf(out, len, "%s", h->value); /* not a URL we can resolve: as sent */
+    curl_free(abs);
+    curl_url_cleanup(u);
+}
+
 static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
 {
     CURL *e = pr->xfer.easy;
     long code = 0;
-    char *loc = NULL;
     curl_off_t t;
 
     probe_result_init(r);
@@ -290,8 +315,7 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
                  pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc));
     else if (code && (code < 100 || code > 599))
         snprintf(r->message, sizeof(r->message), "status code %ld is outside 100-599", code);
-    if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
-        snprintf(r->location, sizeof(r->location), "%s", loc);
+    redirect_location(e, r->location, sizeof(r->location));
     if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK)
         r->dns_us = t;
     /* A name whose DNS servers do not answer: the lookup never ended. */

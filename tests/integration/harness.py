@@ -222,6 +222,62 @@ def tls_fixture(days=30):
     return f
 
 
+class Nginx:
+    """A real nginx (Debian's nginx-light) on 127.0.0.1, serving the given
+    server-block directives, stopped when the test ends. The port is one
+    the kernel chose a moment before; a clash is retried."""
+
+    def __init__(self, directives):
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.access(binary, os.X_OK):
+            raise Skip("nginx is not installed (apt-get install nginx-light)")
+        d = tmpdir()
+        for attempt in range(5):
+            self.port = free_port()
+            conf = os.path.join(d, "nginx.conf")
+            write(conf, "daemon off;\nmaster_process off;\npid %s/nginx.pid;\n"
+                        "error_log %s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
+                        "  client_body_temp_path %s;\n  proxy_temp_path %s;\n"
+                        "  server {\n    listen 127.0.0.1:%d;\n%s\n  }\n}\n"
+                        % (d, d, d, d, self.port, directives))
+            self.proc = subprocess.Popen([binary, "-p", d, "-c", conf],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            cleanup(self.stop)
+            try:
+                wait_until(lambda: self.proc.poll() is not None or self._listening(), 10,
+                           "nginx listening")
+            except AssertionError:
+                self.stop()
+                raise
+            if self.proc.poll() is None:
+                return
+            err = self.proc.stderr.read().decode(errors="replace")
+            if "Address already in use" not in err:
+                raise RuntimeError("nginx did not start: %s" % err)
+        raise RuntimeError("nginx found no free port")
+
+    def _listening(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
 class Receiver(Fixture):
     """The fixture webhook receiver. It validates every body it gets against
     the schema of the format its path was declared with (hook()), and the

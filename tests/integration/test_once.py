@@ -6,6 +6,7 @@ import json
 import os
 import re
 import time
+import urllib.parse
 
 import harness as h
 
@@ -164,6 +165,43 @@ def test_redirects_seen_not_followed_unless_asked():
     assert res["expected"]["severity"] == "ok", res["expected"]
     assert res["expected"]["location"] == to, res["expected"]
     assert rc == 2  # the loop is critical
+
+
+def test_redirect_location_whatever_the_body():
+    """Real servers send a body with their redirects; the Location is read
+    from the header all the same, and a relative one is resolved against
+    the URL asked, as RFC 9110 says."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    to = srv.url("/status/200")
+    page = urllib.parse.quote("<html><body><h1>Moved</h1>" + "x" * 2000 + "</body></html>")
+    cfg = h.config(d, targets_yaml(srv, [
+        ("html", "/status/301?location=%s&body=%s" % (urllib.parse.quote(to), page), ""),
+        ("dotdot", "/status/302?location=../up&body=%s" % page, ""),
+        ("query", "/status/303?location=%s&body=moved" % urllib.parse.quote("?page=2"), ""),
+        ("none", "/status/302?body=nowhere", ""),
+    ]))
+    rc, res, _ = h.once_json(cfg)
+    assert res["html"]["location"] == to, res["html"]
+    assert res["dotdot"]["location"] == srv.url("/up"), res["dotdot"]
+    assert res["query"]["location"] == srv.url("/status/303?page=2"), res["query"]
+    assert res["none"]["location"] is None, res["none"]
+
+
+def test_redirects_of_a_real_nginx():
+    """nginx's `return 301` sends an HTML body with the redirect."""
+    ngx = h.Nginx("    location = /moved { return 301 https://example.test/new; }\n"
+                  "    location = /rel { return 302 /there; }\n"
+                  "    location = /ok { return 200 'fine'; }")
+    d = h.tmpdir()
+    cfg = h.config(d, "targets:\n" + "".join(
+        '  - {name: %s, url: "%s"}\n' % (n, ngx.url("/" + n)) for n in ("moved", "rel", "ok")))
+    rc, res, p = h.once_json(cfg)
+    assert res["moved"]["code"] == 301 and res["moved"]["state"] == "redirecting", res["moved"]
+    assert res["moved"]["location"] == "https://example.test/new", res["moved"]
+    assert res["rel"]["location"] == ngx.url("/there"), res["rel"]
+    assert res["ok"]["state"] == "up", res["ok"]
+    assert rc == 1, (rc, p.stdout)
 
 
 def test_only_redirects_exit_1():
