@@ -302,22 +302,17 @@ out:
     return rc;
 }
 
-/* ---- targets ---- */
 /* ---- compound keys ---- */
 
 #define KV(base, o)    ((struct kv **)FIELD(base, (o)->offset))
 #define COUNT(base, o) ((size_t *)FIELD(base, (o)->aux))
 
-static json_t *scalar_types(void)
-{
-    return json_pack("[s,s,s]", "string", "number", "boolean");
-}
-
 /* Headers and labels: a list of pairs, *(struct kv **) at offset and its
- * count at aux. Header names compare without case. */
-static bool kv_nocase(const struct opt *o)
+ * count at aux. Header names compare without case, and header values may
+ * carry credentials, so a dump shows only their names. */
+static bool is_headers(const struct opt *o)
 {
-    return strcmp(o->name, "headers") == 0;
+    return o->ops == &headers_ops;
 }
 
 static void kv_clear(void *base, const struct opt *o)
@@ -334,7 +329,7 @@ static void kv_copy(void *dst, const void *src, const struct opt *o, bool merge)
     if (!merge)
         kv_clear(dst, o);
     for (size_t i = 0; i < *COUNT(src, o); i++)
-        kv_set(KV(dst, o), COUNT(dst, o), s[i].key, s[i].value, kv_nocase(o));
+        kv_set(KV(dst, o), COUNT(dst, o), s[i].key, s[i].value, is_headers(o));
 }
 
 static bool kv_eq(const void *a, const void *b, const struct opt *o)
@@ -342,14 +337,13 @@ static bool kv_eq(const void *a, const void *b, const struct opt *o)
     return kv_equal(*KV(a, o), *COUNT(a, o), *KV(b, o), *COUNT(b, o));
 }
 
-/* Header values may carry credentials; a dump shows only their names. */
 static json_t *kv_value(const void *base, const struct opt *o)
 {
     json_t *obj = json_object();
     struct kv *kv = *KV(base, o);
 
     for (size_t i = 0; i < *COUNT(base, o); i++)
-        json_object_set_new(obj, kv[i].key, json_string(kv_nocase(o) ? "(hidden)" : kv[i].value));
+        json_object_set_new(obj, kv[i].key, json_string(is_headers(o) ? "(hidden)" : kv[i].value));
     return obj;
 }
 
@@ -361,9 +355,10 @@ static int headers_parse(struct ctx *c, const yaml_node_t *v, const struct opt *
 static json_t *headers_schema(const struct opt *o)
 {
     (void)o;
-    return json_pack("{s:s, s:{s:s}, s:{s:o}, s:i}", "type", "object", "propertyNames", "pattern",
-                     "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "additionalProperties", "type",
-                     scalar_types(), "maxProperties", MAX_PAIRS);
+    /* A header given with no value is sent empty. */
+    return json_pack("{s:s, s:{s:s}, s:{s:[o, {s:s}]}, s:i}", "type", "object", "propertyNames",
+                     "pattern", "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "additionalProperties", "anyOf",
+                     schema_text_json(), "type", "null", "maxProperties", MAX_PAIRS);
 }
 
 const struct opt_ops headers_ops = {headers_parse, kv_copy,  kv_clear,
@@ -377,9 +372,9 @@ static int labels_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o
 static json_t *labels_schema(const struct opt *o)
 {
     (void)o;
-    return json_pack("{s:s, s:{s:s}, s:{s:o}, s:i}", "type", "object", "propertyNames", "pattern",
-                     "^[A-Za-z_][A-Za-z0-9_]{0,47}$", "additionalProperties", "type",
-                     scalar_types(), "maxProperties", MAX_PAIRS);
+    return json_pack("{s:s, s:{s:s}, s:o, s:i}", "type", "object", "propertyNames", "pattern",
+                     "^[A-Za-z_][A-Za-z0-9_]{0,47}$", "additionalProperties", schema_text_json(),
+                     "maxProperties", MAX_PAIRS);
 }
 
 const struct opt_ops labels_ops = {labels_parse, kv_copy, kv_clear, kv_eq, kv_value, labels_schema};

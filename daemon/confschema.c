@@ -150,15 +150,16 @@ static json_t *routes_value(const void *base, const struct opt *o)
     return a;
 }
 
-static json_t *routes_schema(const struct opt *o)
+/* A name or a list of names, as webhooks and watch take them. */
+static json_t *name_list_schema(const struct opt *o)
 {
     (void)o;
-    return json_pack("{s:[{s:s}, {s:s, s:{s:s}}, {s:s}]}", "anyOf", "type", "string", "type",
-                     "array", "items", "type", "string", "type", "null");
+    return json_pack("{s:[o, {s:s, s:o}, {s:s}]}", "anyOf", schema_text_json(), "type", "array",
+                     "items", schema_text_json(), "type", "null");
 }
 
 static const struct opt_ops routes_ops = {routes_parse, routes_copy,  routes_clear,
-                                          routes_eq,    routes_value, routes_schema};
+                                          routes_eq,    routes_value, name_list_schema};
 
 /* body_regex: the source at offset, compiled (regex_t *) at aux when the
  * target is complete (config.c compiles it once, not per level). */
@@ -206,11 +207,10 @@ static void regex_copy(void *dst, const void *src, const struct opt *o, bool mer
     *(char **)FIELD(dst, o->offset) = s ? xstrdup(s) : NULL;
 }
 
-static bool regex_eq(const void *a, const void *b, const struct opt *o)
+/* Whether the strings at offset are the same (body_regex, secrets). */
+static bool string_eq(const void *a, const void *b, const struct opt *o)
 {
-    const char *x = *(char *const *)FIELD(a, o->offset), *y = *(char *const *)FIELD(b, o->offset);
-
-    return (x == NULL && y == NULL) || (x && y && strcmp(x, y) == 0);
+    return str_eq(*(char *const *)FIELD(a, o->offset), *(char *const *)FIELD(b, o->offset));
 }
 
 static json_t *regex_value(const void *base, const struct opt *o)
@@ -220,21 +220,22 @@ static json_t *regex_value(const void *base, const struct opt *o)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *regex_schema(const struct opt *o)
+/* POSIX extended, which is not JSON Schema's "regex" (ECMA-262). */
+static json_t *text_schema(const struct opt *o)
 {
     (void)o;
-    return json_pack("{s:s, s:s}", "type", "string", "format", "regex");
+    return schema_text_json();
 }
 
 static const struct opt_ops regex_ops = {regex_parse, regex_copy,  regex_clear,
-                                         regex_eq,    regex_value, regex_schema};
+                                         string_eq,   regex_value, text_schema};
 
 /* secret_file and secret_credential: both fill secret (at offset) and say
  * where it came from in secret_source (at aux). */
-static int secret_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
+static int secret_read_into(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base,
+                            bool credential)
 {
     char **secret = (char **)FIELD(base, o->offset), **source = (char **)FIELD(base, o->aux);
-    bool credential = strcmp(o->name, "secret_credential") == 0;
     char err[512];
     char *path;
 
@@ -290,11 +291,15 @@ static void secret_copy(void *dst, const void *src, const struct opt *o, bool me
     *(char **)FIELD(dst, o->aux) = w ? xstrdup(w) : NULL;
 }
 
-static bool secret_eq(const void *a, const void *b, const struct opt *o)
+static int secret_file_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
 {
-    const char *x = *(char *const *)FIELD(a, o->offset), *y = *(char *const *)FIELD(b, o->offset);
+    return secret_read_into(c, v, o, base, false);
+}
 
-    return (x == NULL && y == NULL) || (x && y && strcmp(x, y) == 0);
+static int secret_credential_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o,
+                                   void *base)
+{
+    return secret_read_into(c, v, o, base, true);
 }
 
 /* Where it came from, never what it is. */
@@ -308,14 +313,10 @@ static json_t *secret_value(const void *base, const struct opt *o)
     return json_null();
 }
 
-static json_t *secret_schema(const struct opt *o)
-{
-    (void)o;
-    return json_pack("{s:s, s:i}", "type", "string", "minLength", 1);
-}
-
-static const struct opt_ops secret_ops = {secret_parse, secret_copy,  secret_clear,
-                                          secret_eq,    secret_value, secret_schema};
+static const struct opt_ops secret_file_ops = {secret_file_parse, secret_copy,  secret_clear,
+                                               string_eq,         secret_value, text_schema};
+static const struct opt_ops secret_credential_ops = {
+    secret_credential_parse, secret_copy, secret_clear, string_eq, secret_value, text_schema};
 
 /* alerts.webhooks: the list of receivers, each read by the loader. */
 static int webhooks_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
@@ -345,19 +346,6 @@ static void webhooks_clear(void *base, const struct opt *o)
     cfg->nwebhooks = 0;
 }
 
-static bool webhooks_eq(const void *a, const void *b, const struct opt *o)
-{
-    const struct config *x = a, *y = b;
-
-    (void)o;
-    if (x->nwebhooks != y->nwebhooks)
-        return false;
-    for (size_t i = 0; i < x->nwebhooks; i++)
-        if (!webhook_conf_equal(&x->webhooks[i], &y->webhooks[i]))
-            return false;
-    return true;
-}
-
 static json_t *webhooks_value(const void *base, const struct opt *o)
 {
     const struct config *cfg = base;
@@ -376,8 +364,10 @@ static json_t *webhooks_schema(const struct opt *o)
                      schema_level_json(&schema_webhook, false));
 }
 
-static const struct opt_ops webhooks_ops = {webhooks_parse, NULL,           webhooks_clear,
-                                            webhooks_eq,    webhooks_value, webhooks_schema};
+static const struct opt_ops webhooks_ops = {.parse = webhooks_parse,
+                                            .clear = webhooks_clear,
+                                            .value = webhooks_value,
+                                            .schema = webhooks_schema};
 
 /* Keys of the main file and of watch lists only hold their node for the
  * loader; their schemas are those of what they hold. */
@@ -390,20 +380,13 @@ static json_t *defaults_schema(const struct opt *o)
 static json_t *targets_schema(const struct opt *o)
 {
     (void)o;
-    return json_pack("{s:[s,s], s:o}", "type", "array", "null", "items",
+    return json_pack("{s:s, s:o}", "type", "array", "items",
                      schema_level_json(&schema_target, false));
-}
-
-static json_t *watch_schema(const struct opt *o)
-{
-    (void)o;
-    return json_pack("{s:[{s:s}, {s:s, s:{s:s}}, {s:s}]}", "anyOf", "type", "string", "type",
-                     "array", "items", "type", "string", "type", "null");
 }
 
 static const struct opt_ops defaults_ops = {.schema = defaults_schema};
 static const struct opt_ops targets_ops = {.schema = targets_schema};
-static const struct opt_ops watch_ops = {.schema = watch_schema};
+static const struct opt_ops watch_ops = {.schema = name_list_schema};
 
 /* ---- views of a whole configuration, by level ---- */
 
@@ -435,6 +418,9 @@ json_t *config_values(const struct config *cfg)
 /* One row per key, kept compact so a table reads as a table. */
 // clang-format off
 
+_Static_assert(sizeof(enum webhook_format) == sizeof(int), "OPT_ENUM fields are int-sized");
+_Static_assert(sizeof(enum ip_version) == sizeof(int), "OPT_ENUM fields are int-sized");
+
 #define HOUR 3600000ull
 #define DAY  (24 * HOUR)
 
@@ -444,7 +430,7 @@ static const struct opt target_opts[] = {
      .flags = OPT_REQUIRED | OPT_NO_DEFAULTS, .check = check_name,
      .doc = "The target's name, unique across every file: 1 to 200 characters."},
     {.name = "url", .type = OPT_STRING, .offset = T(url),
-     .flags = OPT_REQUIRED | OPT_NO_DEFAULTS | OPT_PROBE, .check = check_url_value,
+     .flags = OPT_REQUIRED | OPT_NO_DEFAULTS | OPT_PROBE | OPT_URL, .check = check_url_value,
      .doc = "The http or https URL to probe."},
     {.name = "method", .type = OPT_STRING, .offset = T(method), .flags = OPT_PROBE, .def = "GET",
      .choices = &method_choices, .doc = "The request method, in upper case."},
@@ -509,15 +495,16 @@ _Static_assert(ARRAY_SIZE(target_opts) <= SCHEMA_MAX_KEYS, "a level has at most 
 static const struct opt webhook_opts[] = {
     {.name = "name", .type = OPT_STRING, .offset = W(name), .flags = OPT_REQUIRED,
      .check = check_name, .doc = "The webhook's name, unique: targets route to it by name."},
-    {.name = "url", .type = OPT_STRING, .offset = W(url), .flags = OPT_REQUIRED,
-     .check = check_url_value, .doc = "The http or https URL alerts are POSTed to."},
+    {.name = "url", .type = OPT_STRING, .offset = W(url),
+     .flags = OPT_REQUIRED | OPT_URL | OPT_SECRET, .check = check_url_value,
+     .doc = "The http or https URL alerts are POSTed to (its path may be its key)."},
     {.name = "format", .type = OPT_ENUM, .offset = W(format), .def = "standard",
      .choices = &format_choices, .doc = "The body: standard (signed), slack or alertmanager."},
     {.name = "secret_file", .type = OPT_CUSTOM, .offset = W(secret), .aux = W(secret_source),
-     .flags = OPT_SECRET, .ops = &secret_ops,
+     .flags = OPT_SECRET, .ops = &secret_file_ops,
      .doc = "A file whose first line is the signing secret, \"whsec_\" and base64."},
     {.name = "secret_credential", .type = OPT_CUSTOM, .offset = W(secret), .aux = W(secret_source),
-     .flags = OPT_SECRET, .ops = &secret_ops,
+     .flags = OPT_SECRET, .ops = &secret_credential_ops,
      .doc = "The name of a systemd credential that holds the signing secret."},
     {.name = "min_severity", .type = OPT_ENUM, .offset = W(min_severity), .def = "warning",
      .choices = &severity_choices, .doc = "The least severity of an alert sent here."},
@@ -543,7 +530,7 @@ static const struct opt alerts_opts[] = {
     {.name = "journald", .type = OPT_BOOL, .offset = C(journald), .def = "true",
      .doc = "Write one structured journal entry per alert."},
     {.name = "webhooks", .type = OPT_CUSTOM, .offset = C(webhooks), .aux = C(nwebhooks),
-     .ops = &webhooks_ops, .sub = &schema_webhook, .doc = "The webhook receivers."},
+     .ops = &webhooks_ops, .doc = "The webhook receivers."},
 };
 const struct schema_level schema_alerts = {"alerts", alerts_opts, ARRAY_SIZE(alerts_opts)};
 _Static_assert(ARRAY_SIZE(alerts_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
@@ -581,8 +568,8 @@ _Static_assert(ARRAY_SIZE(main_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64
 static const struct opt watch_opts[] = {
     {.name = "defaults", .type = OPT_NODE, .offset = N(defaults), .ops = &defaults_ops,
      .doc = "Target keys every target of this file inherits, over the main file's defaults."},
-    {.name = "targets", .type = OPT_NODE, .offset = N(targets), .ops = &targets_ops,
-     .doc = "The targets to probe."},
+    {.name = "targets", .type = OPT_NODE, .offset = N(targets), .flags = OPT_REQUIRED,
+     .ops = &targets_ops, .doc = "The targets to probe."},
 };
 #undef N
 const struct schema_level schema_watch = {"watch list", watch_opts, ARRAY_SIZE(watch_opts)};

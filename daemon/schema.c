@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "duration.h"
 
 _Static_assert(sizeof(enum severity) == sizeof(int), "enum fields are int-sized");
@@ -41,7 +43,10 @@ static const char *choice_hint(const struct choices *ch, const char *word)
         cands[k] = fc[k];
     }
     const char *hint = closest(fw, cands, n);
-    for (unsigned k = 0; hint && k < n; k++)
+    /* A hint that shares nothing with the word ("4" for "0") is none. */
+    if (hint == NULL || levenshtein(fw, hint) >= strlen(hint))
+        return NULL;
+    for (unsigned k = 0; k < n; k++)
         if (cands[k] == hint)
             return ch->set->name[k];
     return NULL;
@@ -99,6 +104,11 @@ static int scalar_parse(const struct opt *o, const char *s, void *base, char *er
 
     switch (o->type) {
     case OPT_STRING:
+        if (s[0] == '\0') {
+            errbuf_set(err, len, "%s needs a value", o->name);
+            return -1;
+        }
+        /* fall through */
     case OPT_TEXT:
         if (o->choices && choice_find(o->choices, s, &idx) < 0) {
             choice_error(o->choices, s, err, len);
@@ -223,15 +233,6 @@ static int value_parse(struct ctx *c, const struct opt *o, const yaml_node_t *v,
     return 0;
 }
 
-int get_string(struct ctx *c, const yaml_node_t *n, const char *what, char **out)
-{
-    if (!want_scalar(c, n, what))
-        return -1;
-    free(*out);
-    *out = xstrdup(scalar(n));
-    return 0;
-}
-
 /* ---- walking a level ---- */
 
 unsigned schema_index(const struct schema_level *l, const char *name)
@@ -330,7 +331,7 @@ void schema_copy(const struct schema_level *l, unsigned i, void *dst, const void
         *d = *s ? xstrdup(*s) : NULL;
         break;
     case OPT_CUSTOM:
-        o->ops->copy(dst, src, o, merge);
+        o->ops->copy(dst, src, o, merge && (o->flags & OPT_MERGE));
         break;
     default:
         memcpy(FIELD(dst, o->offset), FIELD(src, o->offset), scalar_size(o->type));
@@ -358,7 +359,7 @@ void schema_clear(const struct schema_level *l, void *base)
     }
 }
 
-static bool str_eq(const char *a, const char *b)
+bool str_eq(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
@@ -390,6 +391,32 @@ bool schema_equal(const struct schema_level *l, const void *a, const void *b, un
 
 /* ---- the dump ---- */
 
+/* A URL as people may see it: without its password, and for a secret one
+ * (a Slack webhook's path is its key) without anything past the origin. */
+static json_t *url_json(const char *url, bool secret)
+{
+    CURLU *u = curl_url();
+    char *out = NULL;
+    json_t *j;
+
+    if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return json_string("(hidden)");
+    }
+    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+    if (secret) {
+        curl_url_set(u, CURLUPART_USER, NULL, 0);
+        curl_url_set(u, CURLUPART_PATH, "/(hidden)", 0);
+        curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+        curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+    }
+    j = curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK ? json_string(out)
+                                                             : json_string("(hidden)");
+    curl_free(out);
+    curl_url_cleanup(u);
+    return j;
+}
+
 static json_t *value_json(const struct opt *o, const void *base)
 {
     const void *f = FIELD(base, o->offset);
@@ -399,6 +426,8 @@ static json_t *value_json(const struct opt *o, const void *base)
     case OPT_STRING:
     case OPT_TEXT: {
         const char *s = *(char *const *)f;
+        if (s && (o->flags & OPT_URL))
+            return url_json(s, o->flags & OPT_SECRET);
         return s ? json_string(s) : json_null();
     }
     case OPT_BOOL:
@@ -436,7 +465,8 @@ json_t *schema_values(const struct schema_level *l, const void *base)
         json_t *v = value_json(o, base);
         if (v == NULL)
             continue;
-        if ((o->flags & OPT_SECRET) && o->type != OPT_CUSTOM && !json_is_null(v)) {
+        if ((o->flags & OPT_SECRET) && !(o->flags & OPT_URL) && o->type != OPT_CUSTOM &&
+            !json_is_null(v)) {
             json_decref(v);
             v = json_string("(secret)");
         }
@@ -455,15 +485,16 @@ static json_t *bool_schema(void)
 
     json_array_append_new(e, json_true());
     json_array_append_new(e, json_false());
-    for (size_t i = 0; i < ARRAY_SIZE(yes_words); i++) {
-        if (strcmp(yes_words[i], "true") && strcmp(yes_words[i], "True") &&
-            strcmp(yes_words[i], "TRUE"))
-            json_array_append_new(e, json_string(yes_words[i]));
-        if (strcmp(no_words[i], "false") && strcmp(no_words[i], "False") &&
-            strcmp(no_words[i], "FALSE"))
-            json_array_append_new(e, json_string(no_words[i]));
+    for (size_t i = 0; i < ARRAY_SIZE(yes_words); i++) { /* quoted, too */
+        json_array_append_new(e, json_string(yes_words[i]));
+        json_array_append_new(e, json_string(no_words[i]));
     }
     return json_pack("{s:o}", "enum", e);
+}
+
+json_t *schema_text_json(void)
+{
+    return json_pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
 }
 
 json_t *schema_choices_json(const struct choices *ch)
@@ -493,19 +524,20 @@ static json_t *opt_schema(const struct opt *o)
 
     switch (o->type) {
     case OPT_STRING:
-        s = o->choices ? schema_choices_json(o->choices)
-                       : json_pack("{s:[s,s,s], s:i}", "type", "string", "number", "boolean",
-                                   "minLength", 1);
+        s = o->choices ? schema_choices_json(o->choices) : schema_text_json();
+        if (!o->choices)
+            json_object_set_new(s, "minLength", json_integer(1));
         break;
     case OPT_TEXT:
-        s = json_pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
+        s = schema_text_json();
         break;
     case OPT_BOOL:
         s = bool_schema();
         break;
-    case OPT_UINT:
-        s = json_pack("{s:s, s:I, s:I}", "type", "integer", "minimum", (json_int_t)o->min,
-                      "maximum", (json_int_t)o->max);
+    case OPT_UINT: /* "3" is 3 to the loader too */
+        s = json_pack("{s:[{s:s, s:I, s:I}, {s:s, s:s}]}", "anyOf", "type", "integer", "minimum",
+                      (json_int_t)o->min, "maximum", (json_int_t)o->max, "type", "string",
+                      "pattern", "^[0-9]+$");
         break;
     case OPT_DURATION:
         s = json_pack("{s:s, s:s, s:i}", "type", "string", "pattern", DURATION_PATTERN, "minLength",
@@ -523,6 +555,10 @@ static json_t *opt_schema(const struct opt *o)
     case OPT_CUSTOM:
     default:
         s = o->ops && o->ops->schema ? o->ops->schema(o) : schema_level_json(o->sub, false);
+        /* An empty block is no block; keywords other than type still
+         * apply to what is there, so editors report within it. */
+        if (o->type == OPT_NODE && json_is_string(json_object_get(s, "type")))
+            json_object_set_new(s, "type", json_pack("[O,s]", json_object_get(s, "type"), "null"));
         break;
     }
     if (o->type == OPT_DURATION) {

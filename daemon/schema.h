@@ -43,6 +43,7 @@ enum opt_flag {
     OPT_SECRET = 1u << 3,
     OPT_ZERO_OFF = 1u << 4, /* 0 is allowed and turns the key off */
     OPT_MERGE = 1u << 5,    /* inherited entry by entry, not replaced */
+    OPT_URL = 1u << 6,      /* a dump hides its password; with OPT_SECRET, all but its origin */
 };
 
 /* A closed set of names, such as the severities, as a key takes them. */
@@ -55,8 +56,10 @@ struct opt;
 struct schema_level;
 
 /* The hand-written part of a compound key. base is the struct the level
- * fills (a struct target_conf, say). Every op is required but copy, which
- * levels without inheritance do not call. */
+ * fills (a struct target_conf, say). parse, clear, value and schema are
+ * required; copy only at a level with inheritance (targets), equal only at
+ * a level compared on reload (targets, webhooks). An OPT_NODE row has ops
+ * only for its schema. */
 struct opt_ops {
     int (*parse)(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base);
     void (*copy)(void *dst, const void *src, const struct opt *o, bool merge);
@@ -122,6 +125,9 @@ void schema_copy(const struct schema_level *l, unsigned i, void *dst, const void
 void schema_copy_all(const struct schema_level *l, void *dst, const void *src);
 void schema_clear(const struct schema_level *l, void *base);
 
+/* Whether two strings, either of them NULL, are the same. */
+bool str_eq(const char *a, const char *b);
+
 /* Whether every key whose flags include all of `flags` is equal (0: all). */
 bool schema_equal(const struct schema_level *l, const void *a, const void *b, unsigned flags);
 
@@ -145,6 +151,9 @@ void config_parse_webhook(struct ctx *c, const yaml_node_t *map);
 
 /* The JSON Schema of one of a set of names. */
 json_t *schema_choices_json(const struct choices *ch);
+/* Of a value the loader reads as text: YAML may have typed it a number or
+ * a boolean (a webhook named 2024). */
+json_t *schema_text_json(void);
 
 /* ---- readers and compound keys shared by levels (confkeys.c) ---- */
 
@@ -154,9 +163,6 @@ extern const struct opt_ops headers_ops, labels_ops, expect_ops, severity_ops;
 /* A URL that libcurl's parser takes, http or https, with a host. */
 int check_url(struct ctx *c, const yaml_node_t *n, const char *what);
 
-int get_string(struct ctx *c, const yaml_node_t *n, const char *what, char **out);
-int get_duration(struct ctx *c, const yaml_node_t *n, const char *what, uint64_t min, uint64_t max,
-                 bool zero_ok, uint64_t *out);
 /* Looks name up in a choice set, or reports it with a hint. */
 int get_choice(struct ctx *c, const yaml_node_t *n, const struct choices *ch, unsigned *out);
 

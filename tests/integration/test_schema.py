@@ -192,6 +192,22 @@ def test_every_good_test_configuration_passes():
                     assert errors(watch, doc) == [], (f, errors(watch, doc))
                     checked += 1
     assert checked >= 3, checked
+    # What YAML types otherwise than the loader reads it: empty blocks, a
+    # quoted number, a webhook named by a number, a header with no value.
+    d = h.tmpdir()
+    odd = h.write(os.path.join(d, "odd.yaml"),
+                  "engine:\nalerts:\n  webhooks:\n"
+                  "    - {name: '2024', url: 'http://127.0.0.1:1/hook'}\n"
+                  "defaults:\ntargets:\n"
+                  "  - name: a\n    url: http://127.0.0.1:1/\n    headers: {X-Debug: }\n"
+                  "    body_regex: 200\n    failure_threshold: '3'\n    webhooks: [2024]\n"
+                  "    tls_verify: 'no'\n")
+    p = h.run(["--check-config", "-c", odd])
+    assert p.returncode == 0, p.stderr
+    assert errors(main, load_yaml(odd)) == [], errors(main, load_yaml(odd))
+    # And a watch list needs its targets, to both.
+    only = h.write(os.path.join(d, "only-defaults.yaml"), "defaults: {interval: 1m}\n")
+    assert errors(watch, load_yaml(only)), "a watch list without targets must be flagged"
 
 
 def test_verbose_check_shows_the_table_defaults_and_no_secret():
@@ -218,6 +234,19 @@ def test_verbose_check_shows_the_table_defaults_and_no_secret():
             if "default" in prop:
                 assert got[key] == prop["default"], (level, key, got[key], prop["default"])
     assert dump["alerts"]["webhooks"][0]["secret_file"] == "ops.secret"
+    # A password in a URL, and a webhook URL whose path is its key, are
+    # not shown either.
+    cfg = h.write(os.path.join(d, "urls.yaml"),
+                  "alerts:\n  webhooks:\n"
+                  "    - {name: chat, format: slack,\n"
+                  "       url: 'https://hooks.chat.example/services/T0/B0/KEYKEYKEY'}\n"
+                  "targets:\n  - {name: auth, url: 'http://user:hunter2@127.0.0.1/health'}\n")
+    p = h.run(["--check-config", "-v", "-c", cfg])
+    assert p.returncode == 0, p.stderr
+    assert "hunter2" not in p.stdout and "KEYKEYKEY" not in p.stdout, p.stdout
+    dump = json.loads(p.stdout.split("\n", 1)[1])
+    assert dump["targets"][0]["url"] == "http://user@127.0.0.1/health", dump["targets"][0]
+    assert dump["alerts"]["webhooks"][0]["url"] == "https://hooks.chat.example/(hidden)"
 
 
 def test_print_schema_usage():

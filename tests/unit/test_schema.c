@@ -353,6 +353,33 @@ static void dump_has_every_row_and_hides_secrets(void **state)
     config_free(cfg);
 }
 
+/* Messages the rows produce on their own: a hint only when it shares
+ * something with the word, the choices otherwise; no empty strings. */
+static void row_messages(void **state)
+{
+    struct tmp *s = *state;
+    char path[128], want[3][256];
+    struct diags d = {0};
+
+    write_file(s->dir, "rows.yaml",
+               "targets:\n"
+               "  - {name: a, url: 'http://127.0.0.1/', ip_version: 0}\n"
+               "  - {name: b, url: 'http://127.0.0.1/', ip_version: '6 '}\n"
+               "  - {name: c, url: 'http://127.0.0.1/', body_contains: ''}\n");
+    snprintf(path, sizeof(path), "%s/rows.yaml", s->dir);
+    snprintf(want[0], sizeof(want[0]), "%s:2:53: unknown IP version \"0\" (use any, 4 or 6)", path);
+    snprintf(want[1], sizeof(want[1]), "%s:3:53: unknown IP version \"6 \" (use any, 4 or 6)",
+             path);
+    snprintf(want[2], sizeof(want[2]), "%s:4:56: body_contains needs a value", path);
+    assert_null(config_load(path, &s->env, &d));
+    for (size_t i = 0; i < d.n; i++)
+        print_message("got: %s\n", d.msgs[i]);
+    assert_int_equal(d.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(d.msgs[i], want[i]);
+    diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +388,7 @@ int main(void)
         cmocka_unit_test(every_webhook_key_is_seen_by_reload),
         cmocka_unit_test(json_schema_has_every_row),
         cmocka_unit_test(dump_has_every_row_and_hides_secrets),
+        cmocka_unit_test(row_messages),
     };
     return cmocka_run_group_tests(tests, make_secrets, remove_tmp);
 }
