@@ -79,6 +79,8 @@ struct target_conf {
     bool tls_verify;
     bool enabled;
     enum ip_version ip_version;
+    bool read_body;    /* read the whole answer, not only as far as a check needs */
+    uint64_t max_body; /* bytes of a body read at most */
 
     char *body_contains;
     char *body_regex_src;

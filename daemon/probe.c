@@ -2,11 +2,12 @@
  *
  * Each probe opens a fresh connection (CURLOPT_FRESH_CONNECT and
  * FORBID_REUSE), so connect and TLS are tested every time. Redirects are
- * not followed unless the target asks; curl still reports where the
- * Location points. The body is read only as far as a check needs: without
- * a check the transfer stops at the first body byte; with body_contains it
- * stops when the text is found; with body_regex at the end or at
- * PROBE_BODY_CAP. Such a stop is deliberate and is not an error. */
+ * not followed unless the target asks; the Location is read from the
+ * header. The whole answer is read, as a browser would, up to max_body:
+ * a body that stalls is a timeout and one cut short is truncated. With
+ * read_body false, the body is read only as far as a check needs: the
+ * transfer stops at the first body byte, or when body_contains is found.
+ * Such a stop, or one at max_body, is deliberate and is not an error. */
 #include "probe.h"
 
 #include <arpa/inet.h>
@@ -48,9 +49,10 @@ struct probe {
     const struct probe_spec *spec;
     probe_done_cb cb;
     void *arg;
-    struct buf body;
-    bool stopped; /* we ended the transfer on purpose */
-    bool found;   /* body_contains was seen while reading */
+    struct buf body; /* kept only for a body check */
+    uint64_t nbody;  /* body bytes read, kept or not */
+    bool stopped;    /* we ended the transfer on purpose */
+    bool found;      /* body_contains was seen while reading */
     bool cert_read;
     int64_t cert_not_after;
     int64_t started_wall_ms;
@@ -174,24 +176,32 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     struct probe *pr = arg;
     const struct target_conf *t = pr->spec->t;
     size_t len = size * nmemb;
+    uint64_t room = t->max_body - pr->nbody;
+    size_t take = len < room ? len : (size_t)room;
 
     if (!body_wanted(pr)) {
-        pr->stopped = true;
-        return CURL_WRITEFUNC_ERROR;
-    }
-    size_t room = PROBE_BODY_CAP - pr->body.len;
-    size_t take = len < room ? len : room;
-    size_t from = pr->body.len;
-    buf_append(&pr->body, data, take);
-    if (t->body_contains) {
-        size_t nlen = strlen(t->body_contains);
-        size_t start = from >= nlen ? from - nlen + 1 : 0;
-        if (memmem(pr->body.data + start, pr->body.len - start, t->body_contains, nlen)) {
-            pr->found = pr->stopped = true;
+        if (!t->read_body) {
+            pr->stopped = true; /* judged at the headers */
             return CURL_WRITEFUNC_ERROR;
         }
+    } else if (!pr->found) {
+        size_t from = pr->body.len;
+        buf_append(&pr->body, data, take);
+        if (t->body_contains) {
+            size_t nlen = strlen(t->body_contains);
+            size_t start = from >= nlen ? from - nlen + 1 : 0;
+            if (memmem(pr->body.data + start, pr->body.len - start, t->body_contains, nlen)) {
+                pr->found = true;
+                buf_free(&pr->body); /* all it was kept for */
+                if (!t->read_body) {
+                    pr->stopped = true;
+                    return CURL_WRITEFUNC_ERROR;
+                }
+            }
+        }
     }
-    if (pr->body.len >= PROBE_BODY_CAP) {
+    pr->nbody += take;
+    if (pr->nbody >= t->max_body) {
         pr->stopped = true; /* judge what we have */
         return CURL_WRITEFUNC_ERROR;
     }
@@ -258,6 +268,7 @@ static enum probe_error classify(CURLcode rc)
     case CURLE_GOT_NOTHING:
         return PERR_RESET;
     case CURLE_PARTIAL_FILE:
+        return PERR_TRUNCATED;
     case CURLE_BAD_CONTENT_ENCODING:
         return PERR_BODY;
     case CURLE_OUT_OF_MEMORY:
@@ -341,7 +352,7 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
                 regexec(tc->body_regex, pr->body.data ? pr->body.data : "", 0, NULL, 0) == 0;
         }
         if (!r->body_match) {
-            bool capped = pr->body.len >= PROBE_BODY_CAP;
+            bool capped = pr->nbody >= tc->max_body;
             snprintf(r->message, sizeof(r->message), "%s \"%s\" in the %s%zu bytes of the body",
                      tc->body_contains ? "no" : "no match for",
                      tc->body_contains ? tc->body_contains : tc->body_regex_src,

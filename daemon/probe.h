@@ -1,7 +1,8 @@
 /* Probing one target: sets up a curl easy handle from the target's
- * configuration, runs it on the shared http loop, reads only as much body
- * as a body check needs, and reports a struct probe_result. A network
- * failure is a result, never an error of this module. */
+ * configuration, runs it on the shared http loop, reads the answer (to its
+ * end, or only as far as a check needs), and reports a struct
+ * probe_result. A network failure is a result, never an error of this
+ * module. */
 #ifndef UPMON_PROBE_H
 #define UPMON_PROBE_H
 
@@ -10,8 +11,6 @@
 #include "config.h"
 #include "http.h"
 #include "result.h"
-
-#define PROBE_BODY_CAP (1u << 20) /* bytes a body check reads at most */
 
 struct prober;
 struct probe;

@@ -7,10 +7,17 @@
 #include "names.h"
 
 static const char *const error_name[PERR_COUNT] = {
-    [PERR_NONE] = "none",         [PERR_DNS] = "dns",   [PERR_CONNECT] = "connect",
-    [PERR_TIMEOUT] = "timeout",   [PERR_TLS] = "tls",   [PERR_RESET] = "reset",
-    [PERR_PROTOCOL] = "protocol", [PERR_BODY] = "body", [PERR_TOO_SLOW] = "too_slow",
+    [PERR_NONE] = "none",
+    [PERR_DNS] = "dns",
+    [PERR_CONNECT] = "connect",
+    [PERR_TIMEOUT] = "timeout",
+    [PERR_TLS] = "tls",
+    [PERR_RESET] = "reset",
+    [PERR_PROTOCOL] = "protocol",
+    [PERR_BODY] = "body",
+    [PERR_TOO_SLOW] = "too_slow",
     [PERR_INTERNAL] = "internal",
+    [PERR_TRUNCATED] = "truncated",
 };
 static const struct names error_names = {error_name, PERR_COUNT, "internal"};
 

@@ -8,17 +8,18 @@
 /* Why a probe got no usable answer. One enum, one string table (relayd). */
 enum probe_error {
     PERR_NONE,
-    PERR_DNS,      /* the name did not resolve */
-    PERR_CONNECT,  /* refused or unreachable */
-    PERR_TIMEOUT,  /* no complete answer within the timeout */
-    PERR_TLS,      /* handshake or certificate failure */
-    PERR_RESET,    /* the connection was closed or reset before an answer */
-    PERR_PROTOCOL, /* the answer was not valid HTTP */
-    PERR_BODY,     /* the body failed its check, or could not be read */
-    PERR_TOO_SLOW, /* answered, but slower than max_latency */
-    PERR_INTERNAL, /* a local failure (out of memory, too many open files) */
+    PERR_DNS,       /* the name did not resolve */
+    PERR_CONNECT,   /* refused or unreachable */
+    PERR_TIMEOUT,   /* no complete answer within the timeout */
+    PERR_TLS,       /* handshake or certificate failure */
+    PERR_RESET,     /* the connection was closed or reset before an answer */
+    PERR_PROTOCOL,  /* the answer was not valid HTTP */
+    PERR_BODY,      /* the body failed its check, or could not be read */
+    PERR_TOO_SLOW,  /* answered, but slower than max_latency */
+    PERR_INTERNAL,  /* a local failure (out of memory, too many open files) */
+    PERR_TRUNCATED, /* the body ended before the answer said it would */
 };
-#define PERR_COUNT 10
+#define PERR_COUNT 11
 
 #define RESULT_MESSAGE_MAX  256
 #define RESULT_LOCATION_MAX 512

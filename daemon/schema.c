@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "duration.h"
+#include "size.h"
 
 _Static_assert(sizeof(enum severity) == sizeof(int), "enum fields are int-sized");
 
@@ -93,6 +94,27 @@ int get_choice(struct ctx *c, const yaml_node_t *n, const struct choices *ch, un
     return -1;
 }
 
+/* Durations and sizes: a number with a unit, each with its own notation. */
+struct quantity {
+    const char *noun; /* "A duration" */
+    int (*parse)(const char *s, uint64_t *v, char *err, size_t errlen);
+    void (*format)(uint64_t v, char *out, size_t outlen);
+    const char *pattern; /* of the notation, for the JSON Schema */
+};
+
+/* Durations as duration.h reads them, largest unit first. */
+#define DURATION_PATTERN "^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
+
+static const struct quantity durations = {"A duration", duration_parse, duration_format,
+                                          DURATION_PATTERN};
+static const struct quantity sizes = {"A size", size_parse, size_format,
+                                      "^[0-9]+(B|KiB|MiB|GiB)?$"};
+
+static const struct quantity *quantity_of(const struct opt *o)
+{
+    return o->type == OPT_SIZE ? &sizes : o->type == OPT_DURATION ? &durations : NULL;
+}
+
 /* Parses the text of a scalar key into its field. */
 static int scalar_parse(const struct opt *o, const char *s, void *base, char *err, size_t len)
 {
@@ -139,13 +161,14 @@ static int scalar_parse(const struct opt *o, const char *s, void *base, char *er
         *(unsigned *)f = (unsigned)u;
         return 0;
     case OPT_DURATION:
-        if (duration_parse(s, &ms, why, sizeof(why)) < 0) {
+    case OPT_SIZE:
+        if (quantity_of(o)->parse(s, &ms, why, sizeof(why)) < 0) {
             errbuf_set(err, len, "%s: %s", o->name, why);
             return -1;
         }
         if (!(ms == 0 && (o->flags & OPT_ZERO_OFF)) && (ms < o->min || ms > o->max)) {
-            duration_format(o->min, a, sizeof(a));
-            duration_format(o->max, b, sizeof(b));
+            quantity_of(o)->format(o->min, a, sizeof(a));
+            quantity_of(o)->format(o->max, b, sizeof(b));
             errbuf_set(err, len, "%s must be between %s and %s%s, not %s", o->name, a, b,
                        (o->flags & OPT_ZERO_OFF) ? " (or 0 for never)" : "", s);
             return -1;
@@ -306,6 +329,7 @@ static size_t scalar_size(enum opt_type t)
     case OPT_UINT:
         return sizeof(unsigned);
     case OPT_DURATION:
+    case OPT_SIZE:
         return sizeof(uint64_t);
     case OPT_ENUM:
         return sizeof(int);
@@ -435,7 +459,8 @@ static json_t *value_json(const struct opt *o, const void *base)
     case OPT_UINT:
         return json_integer(*(const unsigned *)f);
     case OPT_DURATION:
-        duration_format(*(const uint64_t *)f, buf, sizeof(buf));
+    case OPT_SIZE:
+        quantity_of(o)->format(*(const uint64_t *)f, buf, sizeof(buf));
         return json_string(buf);
     case OPT_ENUM: {
         unsigned v = (unsigned)*(const int *)f;
@@ -514,9 +539,6 @@ json_t *schema_choices_json(const struct choices *ch)
                    : json_pack("{s:s, s:o}", "type", "string", "enum", e);
 }
 
-/* Durations as duration.h reads them, largest unit first. */
-#define DURATION_PATTERN "^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
-
 static json_t *opt_schema(const struct opt *o)
 {
     json_t *s;
@@ -545,6 +567,11 @@ static json_t *opt_schema(const struct opt *o)
         if (o->flags & OPT_ZERO_OFF)
             s = json_pack("{s:[o, {s:s, s:i}]}", "anyOf", s, "type", "integer", "const", 0);
         break;
+    case OPT_SIZE: /* a number alone is bytes */
+        s = json_pack("{s:[{s:s, s:s}, {s:s, s:I, s:I}]}", "anyOf", "type", "string", "pattern",
+                      sizes.pattern, "type", "integer", "minimum", (json_int_t)o->min, "maximum",
+                      (json_int_t)o->max);
+        break;
     case OPT_ENUM:
         s = schema_choices_json(o->choices);
         break;
@@ -561,11 +588,11 @@ static json_t *opt_schema(const struct opt *o)
             json_object_set_new(s, "type", json_pack("[O,s]", json_object_get(s, "type"), "null"));
         break;
     }
-    if (o->type == OPT_DURATION) {
+    if (quantity_of(o)) {
         /* Editors show the description: say what a pattern cannot. */
-        duration_format(o->min, a, sizeof(a));
-        duration_format(o->max, b, sizeof(b));
-        char *doc = xasprintf("%s A duration, %s to %s%s.", o->doc, a, b,
+        quantity_of(o)->format(o->min, a, sizeof(a));
+        quantity_of(o)->format(o->max, b, sizeof(b));
+        char *doc = xasprintf("%s %s, %s to %s%s.", o->doc, quantity_of(o)->noun, a, b,
                               (o->flags & OPT_ZERO_OFF) ? ", or 0" : "");
         json_object_set_new(s, "description", json_string(doc));
         free(doc);

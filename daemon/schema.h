@@ -28,6 +28,7 @@ enum opt_type {
     OPT_BOOL,     /* bool */
     OPT_UINT,     /* unsigned, within [min, max] */
     OPT_DURATION, /* uint64_t milliseconds, within [min, max] */
+    OPT_SIZE,     /* uint64_t bytes, within [min, max] */
     OPT_ENUM,     /* an enum (int-sized), one of choices */
     OPT_FLAGS,    /* uint32_t, one bit per choice, written as a list of names */
     OPT_NODE,     /* const yaml_node_t *: kept for the loader to walk in its order */
@@ -75,7 +76,7 @@ struct opt {
     size_t offset; /* of the field it fills */
     size_t aux;    /* a second field of compound keys (a count, a compiled form) */
     unsigned flags;
-    uint64_t min, max; /* bounds of OPT_UINT and OPT_DURATION (ms) */
+    uint64_t min, max; /* bounds of OPT_UINT, OPT_DURATION (ms) and OPT_SIZE (bytes) */
     const char *def;   /* the default as written in YAML, or NULL for none */
     const struct choices *choices;
     /* An extra check of a string's value; reports its own error. */

@@ -188,20 +188,28 @@ def test_redirect_location_whatever_the_body():
     assert res["none"]["location"] is None, res["none"]
 
 
-def test_redirects_of_a_real_nginx():
-    """nginx's `return 301` sends an HTML body with the redirect."""
+def test_a_real_nginx():
+    """nginx's `return 301` sends an HTML body with the redirect; a page of
+    its own is read to the end, and with a cap, as far as the cap."""
+    d = h.tmpdir()
+    page = h.write(os.path.join(d, "page.html"), "<html>" + "y" * 300000 + "</html>\n")
     ngx = h.Nginx("    location = /moved { return 301 https://example.test/new; }\n"
                   "    location = /rel { return 302 /there; }\n"
-                  "    location = /ok { return 200 'fine'; }")
-    d = h.tmpdir()
+                  "    location = /ok { return 200 'fine'; }\n"
+                  "    location = /page { alias %s; }" % page)
     cfg = h.config(d, "targets:\n" + "".join(
-        '  - {name: %s, url: "%s"}\n' % (n, ngx.url("/" + n)) for n in ("moved", "rel", "ok")))
+        '  - {name: %s, url: "%s"}\n' % (n, ngx.url("/" + n)) for n in ("moved", "rel", "ok")) +
+        '  - {name: page, url: "%s", body_regex: "y</html>"}\n' % ngx.url("/page") +
+        '  - {name: capped, url: "%s", body_regex: "y</html>", max_body: 64KiB}\n'
+        % ngx.url("/page"))
     rc, res, p = h.once_json(cfg)
+    assert res["page"]["state"] == "up", res["page"]
+    assert res["capped"]["state"] == "content", res["capped"]
     assert res["moved"]["code"] == 301 and res["moved"]["state"] == "redirecting", res["moved"]
     assert res["moved"]["location"] == "https://example.test/new", res["moved"]
     assert res["rel"]["location"] == ngx.url("/there"), res["rel"]
     assert res["ok"]["state"] == "up", res["ok"]
-    assert rc == 1, (rc, p.stdout)
+    assert rc == 2, (rc, p.stdout)  # the capped check is critical
 
 
 def test_only_redirects_exit_1():
@@ -231,6 +239,35 @@ def test_ip_version():
     assert rc == 2, (rc, p.stdout, p.stderr)
     assert res["v4"]["code"] == 200 and res["any"]["code"] == 200, res
     assert res["v6"]["code"] is None and res["v6"]["error"] == "connect", res["v6"]
+
+
+def test_the_whole_answer_is_read():
+    """By default a probe reads the answer to its end, as a browser does: a
+    body that stalls is a timeout, one cut short is truncated; read_body:
+    false judges at the headers; max_body caps what is read."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    cfg = h.config(d, targets_yaml(srv, [
+        ("stall", "/stall", ", timeout: 1s"),
+        ("stall_headers", "/stall", ", timeout: 1s, read_body: false"),
+        ("short", "/short", ""),
+        ("short_headers", "/short", ", read_body: false"),
+        ("huge", "/huge", ", max_body: 64KiB"),
+        ("huge_check", "/huge", ", max_body: 64KiB, body_contains: nowhere"),
+        ("page", "/body?text=" + "x" * 3000, ", body_contains: xxx"),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    stall, short = res["stall"], res["short"]
+    assert (stall["code"], stall["state"], stall["error"]) == (200, "unreachable", "timeout"), stall
+    assert (short["code"], short["state"], short["error"]) == (200, "unreachable",
+                                                              "truncated"), short
+    assert res["stall_headers"]["state"] == "up", res["stall_headers"]
+    assert res["short_headers"]["state"] == "up", res["short_headers"]
+    assert res["huge"]["state"] == "up", res["huge"]
+    assert res["huge_check"]["state"] == "content", res["huge_check"]
+    assert "in the first 65536 bytes" in res["huge_check"]["message"], res["huge_check"]
+    assert res["page"]["state"] == "up", res["page"]
+    assert rc == 2, (rc, p.stdout)
 
 
 def test_transport_failures_by_category():

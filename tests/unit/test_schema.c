@@ -18,6 +18,7 @@
 #include "config.h"
 #include "duration.h"
 #include "schema.h"
+#include "size.h"
 #include "tmpdir.h"
 
 #define SECRET_A "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -50,6 +51,10 @@ static json_t *expected_default(const struct opt *o)
     case OPT_DURATION:
         assert_int_equal(duration_parse(o->def, &ms, err, sizeof(err)), 0);
         duration_format(ms, buf, sizeof(buf));
+        return json_string(buf);
+    case OPT_SIZE:
+        assert_int_equal(size_parse(o->def, &ms, err, sizeof(err)), 0);
+        size_format(ms, buf, sizeof(buf));
         return json_string(buf);
     case OPT_FLAGS: {
         json_t *a = json_array();
@@ -158,6 +163,10 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
     case OPT_DURATION:
         snprintf(a, len, "%llums", (unsigned long long)o->min);
         snprintf(b, len, "%llums", (unsigned long long)o->min + 1);
+        return;
+    case OPT_SIZE:
+        snprintf(a, len, "%llu", (unsigned long long)o->min);
+        snprintf(b, len, "%llu", (unsigned long long)o->min + 1);
         return;
     case OPT_ENUM:
         snprintf(a, len, "%s", o->choices->set->name[0]);
