@@ -107,9 +107,10 @@ http {
         self.proc.wait()
 
 
-def watch_list(path, n, interval, url_of, extra=""):
+def watch_list(path, n, interval, url_of, extra="", defaults=""):
     with open(path, "w") as f:
-        f.write("defaults: {interval: %s, timeout: 5s}\n%stargets:\n" % (interval, extra))
+        f.write("defaults: {interval: %s, timeout: 5s%s}\n%stargets:\n" % (interval, defaults,
+                                                                         extra))
         for i in range(n):
             f.write("  - {name: site-%05d, url: '%s'}\n" % (i, url_of(i)))
     return path
@@ -272,6 +273,15 @@ def main():
         rows.append(row_upmond("upmond 10k/10s", *s, seconds))
         print(rows[-1], flush=True)
 
+        # The same, judged at the headers (read_body: false): what reading
+        # every answer to its end costs.
+        cfg = watch_list(os.path.join(tmp, "10k-headers.yaml"), 10000, "10s",
+                         lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
+                         defaults=", read_body: false")
+        s = run_upmond(upmond, cfg, os.path.join(tmp, "s1h"), seconds)
+        rows.append(row_upmond("upmond 10k/10s, headers only", *s, seconds))
+        print(rows[-1], flush=True)
+
         name = hostname_on_loopback()
         if name:
             cfg = watch_list(os.path.join(tmp, "names.yaml"), 10000, "10s",
@@ -329,6 +339,8 @@ def main():
             fmt(r.get("max"), ".1f"), fmt(r.get("missed"), "d")))
     print("%-30s %.0f ms (goal: at most 200 ms)" % (load["name"], load["ms"]))
     base = next(r for r in rows if r["name"] == "upmond 10k/10s")
+    heads = next(r for r in rows if r["name"] == "upmond 10k/10s, headers only")
+    print("full reads / headers only: %.2fx CPU per probe" % (base["cpu_us"] / heads["cpu_us"]))
     floor = next((r for r in rows if r["name"].startswith("wrk")), None)
     monit = next((r for r in rows if r["name"].startswith("monit")), None)
     print()
