@@ -238,6 +238,27 @@ def hostname_on_loopback():
     return None
 
 
+def compare_reads(upmond, site, tmp, seconds, rounds):
+    """CPU per probe of full reads and of headers only, run alternately so
+    that the machine's drift falls on both alike; prints each run and the
+    medians."""
+    cpu = {"full reads": [], "headers only": []}
+    for rnd in range(rounds):
+        for kind, defaults in (("full reads", ""), ("headers only", ", read_body: false")):
+            cfg = watch_list(os.path.join(tmp, "reads.yaml"), 10000, "10s",
+                             lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
+                             defaults=defaults)
+            r = row_upmond(kind, *run_upmond(upmond, cfg, os.path.join(tmp, "r%d-%s" % (rnd, kind[0])),
+                                             seconds), seconds)
+            cpu[kind].append(r["cpu_us"])
+            print("%-13s %6.1f us/probe, %d missed" % (kind, r["cpu_us"], r["missed"]),
+                  flush=True)
+    med = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
+    for k, v in cpu.items():
+        print("%-13s median %.1f us/probe of %s" % (k, med[k], ", ".join("%.1f" % x for x in v)))
+    print("full reads / headers only: %.2fx" % (med["full reads"] / med["headers only"]))
+
+
 def fmt(v, spec):
     if v is None or (isinstance(v, float) and v != v):
         return "-"
@@ -249,6 +270,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(SRC, "build"))
     ap.add_argument("--duration", type=int, default=40, help="seconds per upmond run")
     ap.add_argument("--quick", action="store_true", help="15 s runs, for a smoke test")
+    ap.add_argument("--reads", type=int, metavar="ROUNDS",
+                    help="only compare full reads with headers only, alternating, ROUNDS times")
     args = ap.parse_args()
     seconds = 15 if args.quick else args.duration
     upmond = os.path.join(args.build, "daemon", "upmond")
@@ -263,6 +286,13 @@ def main():
     print("site: %s on 127.0.0.1:%d; %d s per run; %d cores" % (site.kind, site.port, seconds,
                                                                 os.cpu_count()), flush=True)
     rows, notes = [], []
+    if args.reads:
+        try:
+            compare_reads(upmond, site, tmp, seconds, args.reads)
+        finally:
+            site.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     try:
         load = bench_load(upmond, tmp)
         print("%s: %.0f ms" % (load["name"], load["ms"]), flush=True)
