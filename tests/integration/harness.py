@@ -152,6 +152,17 @@ def http_get(url, timeout=5):
         return r.read().decode()
 
 
+def terminate(proc, grace):
+    """SIGTERM, then SIGKILL after `grace` seconds; waits for the end."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Fixture:
     """A fixture server from tests/fixtures: started, its port read from its
     first line on stdout, and stopped when the test ends, pass or fail."""
@@ -186,13 +197,7 @@ class Fixture:
         return json.loads(self.get(path))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 2)
         for f in (self.proc.stdin, self.proc.stdout):
             if f:
                 try:
@@ -267,13 +272,7 @@ class Nginx:
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 5)
         if self.proc.stderr:
             self.proc.stderr.close()
 
