@@ -396,6 +396,10 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         goto out;
     }
     svc.webhooks = webhooks_new(svc.base, svc.http, svc.store);
+    if (svc.webhooks == NULL) {
+        log_err("cannot set up webhook delivery");
+        goto out;
+    }
     svc.sigterm = add_signal(&svc, SIGTERM, stop_cb);
     svc.sigint = add_signal(&svc, SIGINT, stop_cb);
     svc.sighup = add_signal(&svc, SIGHUP, reload_cb);

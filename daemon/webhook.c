@@ -354,6 +354,10 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
     TAILQ_INIT(&w->all);
     TAILQ_INIT(&w->fresh);
     w->timers = looptimer_new(base, 0);
+    if (w->timers == NULL) {
+        free(w);
+        return NULL;
+    }
     store_on_commit(store, committed_cb, w);
     return w;
 }

@@ -20,6 +20,7 @@
 
 struct webhooks;
 
+/* NULL when its timer cannot be had (out of memory). */
 struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store);
 /* Stops attempts in flight; what is pending stays in the outbox. */
 void webhooks_free(struct webhooks *w);
