@@ -12,16 +12,8 @@
 #include <cmocka.h>
 
 #include "plan.h"
+#include "testrand.h"
 #include "util.h"
-
-static uint64_t rng = 88172645463325252ull;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 /* The next run comes from the plan, however late the last one ran. */
 static void no_drift(void **state)

@@ -10,15 +10,7 @@
 #include <cmocka.h>
 
 #include "timerq.h"
-
-static uint64_t rng = 88172645463325252ull;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+#include "testrand.h"
 
 /* An owner with an embedded item, as the daemon's targets and deliveries
  * have; what its callback does is up to each test. */
