@@ -232,7 +232,7 @@ class Nginx:
     server-block directives, stopped when the test ends. The port is one
     the kernel chose a moment before; a clash is retried."""
 
-    def __init__(self, directives):
+    def __init__(self, directives, ipv6=False):
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not os.access(binary, os.X_OK):
             raise Skip("nginx is not installed (apt-get install nginx-light)")
@@ -243,8 +243,9 @@ class Nginx:
             write(conf, "daemon off;\nmaster_process off;\npid %s/nginx.pid;\n"
                         "error_log %s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
                         "  client_body_temp_path %s;\n  proxy_temp_path %s;\n"
-                        "  server {\n    listen 127.0.0.1:%d;\n%s\n  }\n}\n"
-                        % (d, d, d, d, self.port, directives))
+                        "  server {\n    listen 127.0.0.1:%d;\n%s%s\n  }\n}\n"
+                        % (d, d, d, d, self.port,
+                           "    listen [::1]:%d;\n" % self.port if ipv6 else "", directives))
             self.proc = subprocess.Popen([binary, "-p", d, "-c", conf],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             cleanup(self.stop)
@@ -268,8 +269,8 @@ class Nginx:
         except OSError:
             return False
 
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+    def url(self, path, host="127.0.0.1"):
+        return "http://%s:%d%s" % (host, self.port, path)
 
     def stop(self):
         terminate(self.proc, 5)

@@ -5,6 +5,7 @@ transport failures by category, body checks, policies and exit codes."""
 import json
 import os
 import re
+import socket
 import time
 import urllib.parse
 
@@ -268,6 +269,27 @@ def test_the_whole_answer_is_read():
     assert "in the first 65536 bytes" in res["huge_check"]["message"], res["huge_check"]
     assert res["page"]["state"] == "up", res["page"]
     assert rc == 2, (rc, p.stdout)
+
+
+def test_ip_version_against_a_real_nginx_on_both_loopbacks():
+    """nginx listens on 127.0.0.1 and [::1]: each address is reached over
+    its own version only."""
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        raise h.Skip("no IPv6 loopback here")
+    ngx = h.Nginx("    location = /ok { return 200 'fine'; }", ipv6=True)
+    d = h.tmpdir()
+    cases = [("v6_on_v6", "[::1]", 6), ("v4_on_v6", "[::1]", 4), ("any_on_v6", "[::1]", "any"),
+             ("v4_on_v4", "127.0.0.1", 4), ("v6_on_v4", "127.0.0.1", 6)]
+    cfg = h.config(d, "targets:\n" + "".join(
+        '  - {name: %s, url: "%s", ip_version: %s}\n' % (n, ngx.url("/ok", host), v)
+        for n, host, v in cases))
+    rc, res, p = h.once_json(cfg)
+    for n in ("v6_on_v6", "any_on_v6", "v4_on_v4"):
+        assert res[n]["state"] == "up", res[n]
+    for n in ("v4_on_v6", "v6_on_v4"):
+        assert res[n]["error"] == "connect", res[n]
 
 
 def test_transport_failures_by_category():
