@@ -27,7 +27,8 @@
 static struct {
     bool known;
     unsigned name, url, method, interval, timeout, max_latency, body_contains, body_regex, webhooks,
-        remind_every, flap_threshold, flap_window;
+        remind_every, flap_threshold, flap_window, client_cert, client_key, client_key_credential,
+        connect_to, proxy, tls_server_name;
 } K;
 static struct {
     unsigned name, url, secret_file, secret_credential, retry_initial, retry_max;
@@ -52,6 +53,12 @@ static void keys_init(void)
     K.remind_every = schema_index(t, "remind_every");
     K.flap_threshold = schema_index(t, "flap_threshold");
     K.flap_window = schema_index(t, "flap_window");
+    K.client_cert = schema_index(t, "client_cert");
+    K.client_key = schema_index(t, "client_key");
+    K.client_key_credential = schema_index(t, "client_key_credential");
+    K.connect_to = schema_index(t, "connect_to");
+    K.proxy = schema_index(t, "proxy");
+    K.tls_server_name = schema_index(t, "tls_server_name");
     W.name = schema_index(w, "name");
     W.url = schema_index(w, "url");
     W.secret_file = schema_index(w, "secret_file");
@@ -71,6 +78,8 @@ struct partial {
 static void target_conf_clear(struct target_conf *t)
 {
     schema_clear(&schema_target, t);
+    free(t->shown_url);
+    t->shown_url = NULL;
 }
 
 /* Lays the keys given in src over dst, as inheritance does. */
@@ -106,6 +115,49 @@ static void parse_partial(struct ctx *c, const yaml_node_t *map, struct partial 
                  &p->g);
 }
 
+#define OWN(k)        (own & KEY_BIT(K.k))
+#define WHERE(k1, k2) (OWN(k1) ? merged->g.pos[K.k1] : merged->g.pos[K.k2])
+
+/* The rules between the keys of a probe's client (see cross_check). */
+static int client_check(struct ctx *c, const struct partial *merged, uint64_t own)
+{
+    const struct target_conf *t = &merged->t;
+    uint64_t key_bits = KEY_BIT(K.client_key) | KEY_BIT(K.client_key_credential);
+    bool own_key = own & key_bits;
+    unsigned key = (merged->g.set & KEY_BIT(K.client_key)) ? K.client_key : K.client_key_credential;
+    int rc = 0;
+
+    if ((merged->g.set & key_bits) == key_bits && own_key) {
+        err_pos(c,
+                merged->g.pos[own & KEY_BIT(K.client_key) ? K.client_key_credential : K.client_key],
+                "give client_key or client_key_credential, not both");
+        rc = -1;
+    } else if (!t->client_cert.data != !t->client_key.data && (OWN(client_cert) || own_key)) {
+        if (t->client_cert.data)
+            err_pos(c, merged->g.pos[K.client_cert],
+                    "client_cert needs client_key or client_key_credential");
+        else
+            err_pos(c, merged->g.pos[key], "%s needs client_cert", schema_target.opts[key].name);
+        rc = -1;
+    } else if (t->client_cert.data && (OWN(client_cert) || own_key) &&
+               !tls_key_matches(t->client_cert.data, t->client_key.data)) {
+        err_pos(c, merged->g.pos[own_key ? key : K.client_cert],
+                "%s is not the key of the first certificate in client_cert",
+                schema_target.opts[key].name);
+        rc = -1;
+    }
+    if (t->connect_to && t->proxy && (OWN(connect_to) || OWN(proxy))) {
+        err_pos(c, merged->g.pos[OWN(connect_to) ? K.connect_to : K.proxy],
+                "give connect_to or proxy, not both: through a proxy, the proxy connects");
+        rc = -1;
+    }
+    if (t->tls_server_name && OWN(tls_server_name) && strncasecmp(t->url, "https:", 6) != 0) {
+        err_pos(c, merged->g.pos[K.tls_server_name], "tls_server_name needs an https URL");
+        rc = -1;
+    }
+    return rc;
+}
+
 /* Rules between keys. Each is reported only where one of its keys is given
  * at this level (own), so an error in defaults is not repeated per target. */
 static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own, bool clamped)
@@ -114,8 +166,6 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
     char a[32], b[32];
     int rc = 0;
 
-#define OWN(k)        (own & KEY_BIT(K.k))
-#define WHERE(k1, k2) (OWN(k1) ? merged->g.pos[K.k1] : merged->g.pos[K.k2])
     if (t->timeout_ms > t->interval_ms && (merged->g.set & KEY_BIT(K.timeout)) &&
         (OWN(timeout) || OWN(interval))) {
         duration_format(t->timeout_ms, a, sizeof(a));
@@ -166,6 +216,7 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
                 "to check");
         rc = -1;
     }
+    rc |= client_check(c, merged, own);
 #undef WHERE
 #undef OWN
     return rc;
@@ -175,6 +226,9 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
 
 static void target_conf_finish(struct target_conf *t)
 {
+    t->shown_url = url_shown(t->url, false);
+    if (t->shown_url == NULL) /* validated; only memory can fail */
+        t->shown_url = xstrdup("(hidden)");
     if (t->body_regex_src) {
         t->body_regex = xmalloc(sizeof(*t->body_regex));
         /* Validated when parsed; only out of memory can fail here. */

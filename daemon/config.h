@@ -50,12 +50,36 @@ enum ip_version {
     IP_V6,
 };
 
+/* The least TLS version a probe accepts. */
+enum tls_version {
+    TLS_V1_0,
+    TLS_V1_1,
+    TLS_V1_2,
+    TLS_V1_3,
+};
+
+/* The HTTP version a probe speaks: curl's choice (HTTP/2 over TLS when the
+ * server offers it), HTTP/1.1 only, or HTTP/2 only. */
+enum http_version {
+    HTTP_AUTO,
+    HTTP_1_1,
+    HTTP_2,
+};
+
+/* A file's content, read when the configuration is loaded, and the name it
+ * was given by (for messages and the dump). A key it holds is a secret. */
+struct file_data {
+    char *data;
+    char *source; /* "PATH", or "credential NAME" */
+};
+
 /* What a target is, as configured. Runtime state lives elsewhere, so a reload
  * can swap this and keep the state. */
 struct target_conf {
     char *name;
     char *url;
-    char *method; /* GET, HEAD, POST, ... */
+    char *shown_url; /* url without its password: what people see */
+    char *method;    /* GET, HEAD, POST, ... */
     struct kv *headers;
     size_t nheaders;
     char *body; /* request body, or NULL */
@@ -81,6 +105,19 @@ struct target_conf {
     enum ip_version ip_version;
     bool read_body;    /* read the whole answer, not only as far as a check needs */
     uint64_t max_body; /* bytes of a body read at most */
+
+    /* How the probe reaches and talks to the site. */
+    struct file_data ca_file;     /* PEM certificates trusted instead of the system's */
+    char *ca_path;                /* a directory of hashed CA certificates */
+    struct file_data client_cert; /* PEM certificate (and chain) presented */
+    struct file_data client_key;  /* its PEM private key */
+    char *connect_to;             /* "HOST[:PORT]" connected to instead of the URL's */
+    char *proxy;                  /* proxy URL, or NULL for none */
+    char *basic_auth_user;
+    struct file_data basic_auth_password;
+    enum tls_version tls_min_version;
+    char *tls_server_name; /* SNI and the name verified, instead of the URL's host */
+    enum http_version http_version;
 
     char *body_contains;
     char *body_regex_src;

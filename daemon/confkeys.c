@@ -11,13 +11,16 @@
 
 #include <curl/curl.h>
 
+#include "secret.h"
+
 const struct choices severity_choices = {"severity", &codes_severity_names};
 
+/* Values are wiped: a header's may be a token. */
 static void kv_free(struct kv *kv, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(kv[i].key);
-        free(kv[i].value);
+        secret_free(kv[i].value);
     }
     free(kv);
 }
@@ -29,7 +32,7 @@ static void kv_set(struct kv **kv, size_t *n, const char *key, const char *value
     for (size_t i = 0; i < *n; i++) {
         if (case_insensitive ? strcasecmp((*kv)[i].key, key) == 0
                              : strcmp((*kv)[i].key, key) == 0) {
-            free((*kv)[i].value);
+            secret_free((*kv)[i].value);
             (*kv)[i].value = xstrdup(value);
             return;
         }
@@ -92,8 +95,19 @@ static int get_headers(struct ctx *c, const yaml_node_t *n, const char *what, st
             rc = -1;
             continue;
         }
+        if (v->type == YAML_MAPPING_NODE) {
+            char *value = header_value_from_file(c, v, name);
+            if (value == NULL) {
+                rc = -1;
+                continue;
+            }
+            kv_set(kv, nkv, name, value, true);
+            secret_free(value);
+            continue;
+        }
         if (v->type != YAML_SCALAR_NODE) {
-            err_at(c, v, "header %s must be a single value, not %s", name, node_kind(v));
+            err_at(c, v, "header %s must be a value, or where to read it from, not %s", name,
+                   node_kind(v));
             rc = -1;
             continue;
         }
@@ -302,6 +316,29 @@ out:
     return rc;
 }
 
+char *url_shown(const char *url, bool origin_only)
+{
+    CURLU *u = curl_url();
+    char *out = NULL, *shown = NULL;
+
+    if (u == NULL || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return NULL;
+    }
+    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+    if (origin_only) {
+        curl_url_set(u, CURLUPART_USER, NULL, 0);
+        curl_url_set(u, CURLUPART_PATH, "/(hidden)", 0);
+        curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+        curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+    }
+    if (curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+        shown = xstrdup(out);
+    curl_free(out);
+    curl_url_cleanup(u);
+    return shown;
+}
+
 /* ---- compound keys ---- */
 
 #define KV(base, o)    ((struct kv **)FIELD(base, (o)->offset))
@@ -356,9 +393,10 @@ static json_t *headers_schema(const struct opt *o)
 {
     (void)o;
     /* A header given with no value is sent empty. */
-    return json_pack("{s:s, s:{s:s}, s:{s:[o, {s:s}]}, s:i}", "type", "object", "propertyNames",
+    return json_pack("{s:s, s:{s:s}, s:{s:[o, {s:s}, o]}, s:i}", "type", "object", "propertyNames",
                      "pattern", "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "additionalProperties", "anyOf",
-                     schema_text_json(), "type", "null", "maxProperties", MAX_PAIRS);
+                     schema_text_json(), "type", "null", header_value_schema(), "maxProperties",
+                     MAX_PAIRS);
 }
 
 const struct opt_ops headers_ops = {headers_parse, kv_copy,  kv_clear,

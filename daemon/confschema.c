@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "eventtype.h"
 #include "secret.h"
+#include "util.h"
 
 /* ---- choices ---- */
 
@@ -29,6 +32,16 @@ const char *webhook_format_name(enum webhook_format f)
 static const char *const ip_version_list[] = {"any", "4", "6"};
 static const struct names ip_version_names = {ip_version_list, ARRAY_SIZE(ip_version_list), "any"};
 static const struct choices ip_version_choices = {"IP version", &ip_version_names};
+
+static const char *const tls_version_list[] = {"1.0", "1.1", "1.2", "1.3"};
+static const struct names tls_version_names = {tls_version_list, ARRAY_SIZE(tls_version_list),
+                                               "1.2"};
+static const struct choices tls_version_choices = {"TLS version", &tls_version_names};
+
+static const char *const http_version_list[] = {"auto", "1.1", "2"};
+static const struct names http_version_names = {http_version_list, ARRAY_SIZE(http_version_list),
+                                                "auto"};
+static const struct choices http_version_choices = {"HTTP version", &http_version_names};
 
 static const char *const method_list[] = {"GET",   "HEAD",   "POST",   "PUT",
                                           "PATCH", "DELETE", "OPTIONS"};
@@ -61,6 +74,65 @@ static int check_user_agent(struct ctx *c, const yaml_node_t *v, const char *val
     if (!has_control_chars(value))
         return 0;
     err_at(c, v, "user_agent must not contain control characters");
+    return -1;
+}
+
+/* connect_to: HOST or HOST:PORT, an IPv6 address in brackets. */
+static int check_connect_to(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    char host[256];
+    unsigned port;
+
+    if (host_port_split(value, host, sizeof(host), &port) == 0)
+        return 0;
+    err_at(c, v,
+           "connect_to \"%s\" must be HOST or HOST:PORT (an IPv6 address in brackets, a port "
+           "from 1 to 65535)",
+           value);
+    return -1;
+}
+
+/* proxy: a URL of one of the kinds curl speaks that make sense here. */
+static int check_proxy(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    static const char *const schemes[] = {"http", "https", "socks5", "socks5h"};
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    int rc = -1;
+
+    CURLUcode uc =
+        u ? curl_url_set(u, CURLUPART_URL, value, CURLU_NON_SUPPORT_SCHEME) : CURLUE_OUT_OF_MEMORY;
+    if (uc != CURLUE_OK) {
+        err_at(c, v, "proxy is not a valid URL: %s", curl_url_strerror(uc));
+    } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+               curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
+        err_at(c, v, "proxy needs a scheme and a host, as in http://proxy.example:3128");
+    } else {
+        for (size_t i = 0; i < ARRAY_SIZE(schemes); i++)
+            if (strcmp(scheme, schemes[i]) == 0)
+                rc = 0;
+        if (rc != 0)
+            err_at(c, v, "proxy scheme must be http, https, socks5 or socks5h, not %s", scheme);
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* tls_server_name: a DNS name, as SNI carries (never an address). */
+static int check_server_name(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    size_t len = strlen(value);
+    bool ok =
+        len > 0 && len <= 253 && value[0] != '.' && value[0] != '-' &&
+        strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len &&
+        strspn(value, "0123456789.") != len;
+
+    if (ok)
+        return 0;
+    err_at(c, v, "tls_server_name \"%s\" must be a host name (letters, digits, dots, hyphens)",
+           value);
     return -1;
 }
 
@@ -230,94 +302,6 @@ static json_t *text_schema(const struct opt *o)
 static const struct opt_ops regex_ops = {regex_parse, regex_copy,  regex_clear,
                                          string_eq,   regex_value, text_schema};
 
-/* secret_file and secret_credential: both fill secret (at offset) and say
- * where it came from in secret_source (at aux). */
-static int secret_read_into(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base,
-                            bool credential)
-{
-    char **secret = (char **)FIELD(base, o->offset), **source = (char **)FIELD(base, o->aux);
-    char err[512];
-    char *path;
-
-    if (!want_scalar(c, v, o->name))
-        return -1;
-    if (credential) {
-        if (strchr(scalar(v), '/') || scalar(v)[0] == '.') {
-            err_at(c, v, "secret_credential must be a credential name, not a path");
-            return -1;
-        }
-        if (c->env == NULL || c->env->credentials_dir == NULL) {
-            err_at(c, v,
-                   "secret_credential %s: $CREDENTIALS_DIRECTORY is not set (give the "
-                   "secret with LoadCredential= in the unit, or use secret_file)",
-                   scalar(v));
-            return -1;
-        }
-        path = xasprintf("%s/%s", c->env->credentials_dir, scalar(v));
-    } else if (scalar(v)[0] == '/') {
-        path = xstrdup(scalar(v));
-    } else {
-        path = xasprintf("%s/%s", c->basedir, scalar(v)); /* like watch globs */
-    }
-    secret_free(*secret);
-    *secret = secret_read(path, err, sizeof(err));
-    free(path);
-    if (*secret == NULL) {
-        err_at(c, v, "%s: %s", o->name, err);
-        return -1;
-    }
-    free(*source);
-    *source = xasprintf("%s %s", o->name, scalar(v));
-    return 0;
-}
-
-static void secret_clear(void *base, const struct opt *o)
-{
-    char **secret = (char **)FIELD(base, o->offset), **source = (char **)FIELD(base, o->aux);
-
-    secret_free(*secret);
-    *secret = NULL;
-    free(*source);
-    *source = NULL;
-}
-
-static void secret_copy(void *dst, const void *src, const struct opt *o, bool merge)
-{
-    const char *s = *(char *const *)FIELD(src, o->offset), *w = *(char *const *)FIELD(src, o->aux);
-
-    (void)merge;
-    secret_clear(dst, o);
-    *(char **)FIELD(dst, o->offset) = s ? xstrdup(s) : NULL;
-    *(char **)FIELD(dst, o->aux) = w ? xstrdup(w) : NULL;
-}
-
-static int secret_file_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
-{
-    return secret_read_into(c, v, o, base, false);
-}
-
-static int secret_credential_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o,
-                                   void *base)
-{
-    return secret_read_into(c, v, o, base, true);
-}
-
-/* Where it came from, never what it is. */
-static json_t *secret_value(const void *base, const struct opt *o)
-{
-    const char *source = *(char *const *)FIELD(base, o->aux);
-    size_t len = strlen(o->name);
-
-    if (source && strncmp(source, o->name, len) == 0 && source[len] == ' ')
-        return json_string(source + len + 1);
-    return json_null();
-}
-
-static const struct opt_ops secret_file_ops = {secret_file_parse, secret_copy,  secret_clear,
-                                               string_eq,         secret_value, text_schema};
-static const struct opt_ops secret_credential_ops = {
-    secret_credential_parse, secret_copy, secret_clear, string_eq, secret_value, text_schema};
-
 /* alerts.webhooks: the list of receivers, each read by the loader. */
 static int webhooks_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
 {
@@ -461,6 +445,37 @@ static const struct opt target_opts[] = {
      .doc = "An answer slower than this raises a slow alert; shorter than timeout (0: off)."},
     {.name = "tls_verify", .type = OPT_BOOL, .offset = T(tls_verify), .flags = OPT_PROBE,
      .def = "true", .doc = "Verify the server's certificate and host name."},
+    {.name = "ca_file", .type = OPT_CUSTOM, .offset = T(ca_file.data), .aux = T(ca_file.source),
+     .flags = OPT_PROBE, .ops = &cert_file_ops,
+     .doc = "PEM certificates of the CAs trusted instead of the system's."},
+    {.name = "ca_path", .type = OPT_CUSTOM, .offset = T(ca_path), .flags = OPT_PROBE,
+     .ops = &dir_ops, .doc = "A directory of hashed CA certificates trusted instead of the system's."},
+    {.name = "client_cert", .type = OPT_CUSTOM, .offset = T(client_cert.data),
+     .aux = T(client_cert.source), .flags = OPT_PROBE, .ops = &cert_file_ops,
+     .doc = "A PEM client certificate (and its chain) presented to the server."},
+    {.name = "client_key", .type = OPT_CUSTOM, .offset = T(client_key.data),
+     .aux = T(client_key.source), .flags = OPT_PROBE | OPT_SECRET, .ops = &key_file_ops,
+     .doc = "The client certificate's PEM private key, from a file."},
+    {.name = "client_key_credential", .type = OPT_CUSTOM, .offset = T(client_key.data),
+     .aux = T(client_key.source), .flags = OPT_PROBE | OPT_SECRET, .ops = &key_credential_ops,
+     .doc = "The client certificate's PEM private key, from a systemd credential."},
+    {.name = "tls_min_version", .type = OPT_ENUM, .offset = T(tls_min_version),
+     .flags = OPT_PROBE, .def = "1.2", .choices = &tls_version_choices,
+     .doc = "The oldest TLS version accepted."},
+    {.name = "tls_server_name", .type = OPT_STRING, .offset = T(tls_server_name),
+     .flags = OPT_PROBE, .check = check_server_name,
+     .doc = "The name sent as SNI and verified, instead of the URL's host."},
+    {.name = "http_version", .type = OPT_ENUM, .offset = T(http_version), .flags = OPT_PROBE,
+     .def = "auto", .choices = &http_version_choices,
+     .doc = "Speak HTTP/1.1 only (1.1), HTTP/2 only (2), or what the server offers (auto)."},
+    {.name = "connect_to", .type = OPT_STRING, .offset = T(connect_to), .flags = OPT_PROBE,
+     .check = check_connect_to,
+     .doc = "Connect to this HOST[:PORT] instead; the URL's host stays the Host and SNI."},
+    {.name = "proxy", .type = OPT_STRING, .offset = T(proxy), .flags = OPT_PROBE | OPT_URL,
+     .check = check_proxy, .doc = "Probe through this http, https, socks5 or socks5h proxy."},
+    {.name = "basic_auth", .type = OPT_CUSTOM, .offset = T(basic_auth_user),
+     .aux = T(basic_auth_password), .flags = OPT_PROBE | OPT_SECRET, .ops = &basic_auth_ops,
+     .doc = "A username and the file or credential its password is read from."},
     {.name = "read_body", .type = OPT_BOOL, .offset = T(read_body), .flags = OPT_PROBE,
      .def = "true",
      .doc = "Read the whole answer, as a browser would (false: judge it at its headers)."},

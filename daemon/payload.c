@@ -79,7 +79,7 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
 
     alert_message(a, t, summary, sizeof(summary));
     json_object_set_new(o, "target", json_string(t->name));
-    json_object_set_new(o, "url", json_string(t->url));
+    json_object_set_new(o, "url", json_string(t->shown_url));
     json_object_set_new(o, "event", json_string(eventtype_name(a->type)));
     json_object_set_new(o, "state", json_string(state_name(a->state)));
     json_object_set_new(o, "previous_state", json_string(alert_previous_name(a->previous)));
@@ -217,7 +217,7 @@ static json_t *am_alert(const struct alert *a, const struct target_conf *t, cons
     fingerprint(t, name, fp);
     json_object_set_new(labels, "alertname", json_string(name));
     json_object_set_new(labels, "target", json_string(t->name));
-    json_object_set_new(labels, "instance", json_string(t->url));
+    json_object_set_new(labels, "instance", json_string(t->shown_url));
     json_object_set_new(
         labels, "severity",
         json_string(codes_severity_name(resolved ? a->filter_severity : a->severity)));
@@ -241,7 +241,7 @@ static json_t *am_alert(const struct alert *a, const struct target_conf *t, cons
     json_object_set_new(alert, "startsAt", iso_or_null(a->since_ms > 0 ? a->since_ms : a->time_ms));
     json_object_set_new(alert, "endsAt",
                         resolved ? iso_or_null(a->time_ms) : json_string("0001-01-01T00:00:00Z"));
-    json_object_set_new(alert, "generatorURL", json_string(t->url));
+    json_object_set_new(alert, "generatorURL", json_string(t->shown_url));
     json_object_set_new(alert, "fingerprint", json_string(fp));
     return alert;
 }
@@ -355,7 +355,7 @@ size_t payload_journal(const struct alert *a, const struct target_conf *t, const
     fields[n++] = field("MESSAGE_ID", payload_message_id(a->type));
     fields[n++] = field("SYSLOG_IDENTIFIER", "upmond");
     fields[n++] = field("UPMON_TARGET", t->name);
-    fields[n++] = field("UPMON_URL", t->url);
+    fields[n++] = field("UPMON_URL", t->shown_url);
     fields[n++] = field("UPMON_EVENT", eventtype_name(a->type));
     fields[n++] = field("UPMON_STATE", state_name(a->state));
     fields[n++] = field("UPMON_PREVIOUS_STATE", alert_previous_name(a->previous));

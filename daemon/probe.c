@@ -30,6 +30,9 @@ struct probe_spec {
     const struct target_conf *t;
     CURLU *url; /* parsed once, not for every probe */
     struct curl_slist *headers;
+    /* For connect_to and tls_server_name: curl's CONNECT_TO entry. The URL
+     * then carries the server name, and headers the original Host. */
+    struct curl_slist *connect_to;
     bool https;
     bool want_cert; /* read the certificate's end for cert_expiry_warning */
     bool named;     /* the host is a name to resolve, not an address */
@@ -112,6 +115,62 @@ static bool host_is_name(CURLU *url)
     return named;
 }
 
+static struct curl_slist *slist_add(struct curl_slist *l, const char *line, const char *what)
+{
+    struct curl_slist *n = curl_slist_append(l, line);
+
+    if (n == NULL)
+        log_err("out of memory building %s", what);
+    return n ? n : l;
+}
+
+static bool has_header(const struct target_conf *t, const char *name)
+{
+    for (size_t i = 0; i < t->nheaders; i++)
+        if (strcasecmp(t->headers[i].key, name) == 0)
+            return true;
+    return false;
+}
+
+/* connect_to and tls_server_name, both through curl's CONNECT_TO: the
+ * URL's host becomes the server name (the SNI and the name verified), the
+ * connection goes to connect_to or else to the URL's own host, and the
+ * Host header stays the URL's. */
+static void plan_connection(struct probe_spec *s, const struct target_conf *t)
+{
+    char *host = NULL, *port = NULL, *explicit_port = NULL, *line;
+    char chost[256] = "";
+    unsigned cport = 0;
+
+    if (s->url == NULL || curl_url_get(s->url, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(s->url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto out;
+    if (t->connect_to)
+        host_port_split(t->connect_to, chost, sizeof(chost), &cport); /* validated */
+    else
+        snprintf(chost, sizeof(chost), "%s", host);
+    if (t->tls_server_name) {
+        if (!has_header(t, "Host")) {
+            line = curl_url_get(s->url, CURLUPART_PORT, &explicit_port, 0) == CURLUE_OK
+                       ? xasprintf("Host: %s:%s", host, explicit_port)
+                       : xasprintf("Host: %s", host);
+            s->headers = slist_add(s->headers, line, "headers");
+            free(line);
+        }
+        curl_url_set(s->url, CURLUPART_HOST, t->tls_server_name, 0);
+    }
+    line =
+        cport ? xasprintf("%s:%s:%s:%u", t->tls_server_name ? t->tls_server_name : host, port,
+                          chost, cport)
+              : xasprintf("%s:%s:%s:", t->tls_server_name ? t->tls_server_name : host, port, chost);
+    s->connect_to = slist_add(NULL, line, "connect_to");
+    free(line);
+out:
+    curl_free(host);
+    curl_free(port);
+    curl_free(explicit_port);
+}
+
 struct probe_spec *probe_spec_new(const struct target_conf *t)
 {
     struct probe_spec *s = xcalloc(1, sizeof(*s));
@@ -121,13 +180,9 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
         char *line = t->headers[i].value[0]
                          ? xasprintf("%s: %s", t->headers[i].key, t->headers[i].value)
                          : xasprintf("%s;", t->headers[i].key); /* curl's way to send it empty */
-        struct curl_slist *n = curl_slist_append(s->headers, line);
+        s->headers = slist_add(s->headers, line, "headers");
+        explicit_bzero(line, strlen(line)); /* it may carry a token */
         free(line);
-        if (n == NULL) {
-            log_err("out of memory building headers of %s", t->name);
-            break;
-        }
-        s->headers = n;
     }
     s->url = curl_url();
     if (s->url && curl_url_set(s->url, CURLUPART_URL, t->url, 0) != CURLUE_OK) {
@@ -137,6 +192,14 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
     s->https = strncasecmp(t->url, "https:", 6) == 0;
     s->want_cert = s->https && t->cert_expiry_warning_ms > 0;
     s->named = host_is_name(s->url);
+    if (t->connect_to || t->tls_server_name)
+        plan_connection(s, t);
+    if (t->connect_to) {
+        char host[256];
+        unsigned port;
+        host_port_split(t->connect_to, host, sizeof(host), &port);
+        s->named = host[0] != '[' && strspn(host, "0123456789.") != strlen(host);
+    }
     return s;
 }
 
@@ -151,6 +214,7 @@ void probe_spec_free(struct probe_spec *s)
         return;
     curl_url_cleanup(s->url);
     curl_slist_free_all(s->headers);
+    curl_slist_free_all(s->connect_to);
     free(s);
 }
 
@@ -284,8 +348,9 @@ static enum probe_error classify(CURLcode rc)
  * set only when a transfer completes, and a probe that has what it needs
  * stops at the first byte of the body: every real redirect has a body.
  * "" when the answer had none. */
-static void redirect_location(CURL *e, char *out, size_t len)
+static void redirect_location(struct probe *pr, char *out, size_t len)
 {
+    CURL *e = pr->xfer.easy;
     struct curl_header *h = NULL;
     const char *base = NULL;
     char *abs = NULL;
@@ -293,10 +358,17 @@ static void redirect_location(CURL *e, char *out, size_t len)
     out[0] = '\0';
     if (curl_easy_header(e, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value[0])
         return;
+    /* Not followed, the answer is to the URL configured (the effective
+     * one may carry tls_server_name as its host). */
+    if (pr->spec->t->follow_redirects)
+        curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &base);
+    else
+        base = pr->spec->t->url;
     CURLU *u = curl_url();
-    if (u && curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &base) == CURLE_OK && base &&
-        curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+    if (u && base && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
         curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        /* A relative Location keeps the base's user and password. */
+        curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
         snprintf(out, len, "%s", abs);
     else
@@ -326,7 +398,18 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
                  pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc));
     else if (code && (code < 100 || code > 599))
         snprintf(r->message, sizeof(r->message), "status code %ld is outside 100-599", code);
-    redirect_location(e, r->location, sizeof(r->location));
+    /* HTTP/2 over TLS is offered, not forced: a server that chose
+     * HTTP/1.1 has answered, just not as asked. */
+    long version = 0;
+    if (r->error == PERR_NONE && pr->spec->t->http_version == HTTP_2 &&
+        curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
+        version != CURL_HTTP_VERSION_2_0) {
+        r->error = PERR_PROTOCOL;
+        snprintf(r->message, sizeof(r->message),
+                 "the server answered over HTTP/1.%d, not HTTP/2 as http_version asks",
+                 version == CURL_HTTP_VERSION_1_0 ? 0 : 1);
+    }
+    redirect_location(pr, r->location, sizeof(r->location));
     if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK)
         r->dns_us = t;
     /* A name whose DNS servers do not answer: the lookup never ended. */
@@ -401,6 +484,61 @@ static CURL *take_handle(struct prober *p)
     return curl_easy_init();
 }
 
+static void set_blob(CURL *e, CURLoption opt, const char *pem)
+{
+    /* Copied: the configuration may be swapped while a probe runs. */
+    struct curl_blob b = {(void *)(uintptr_t)pem, strlen(pem), CURL_BLOB_COPY};
+
+    curl_easy_setopt(e, opt, &b);
+}
+
+/* TLS, authentication and the connection's route, as the target asks. */
+static void setup_client(struct probe *pr, CURL *e, const struct target_conf *t)
+{
+    static const long tls_versions[] = {
+        [TLS_V1_0] = CURL_SSLVERSION_TLSv1_0,
+        [TLS_V1_1] = CURL_SSLVERSION_TLSv1_1,
+        [TLS_V1_2] = CURL_SSLVERSION_TLSv1_2,
+        [TLS_V1_3] = CURL_SSLVERSION_TLSv1_3,
+    };
+
+    if (!t->tls_verify) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (pr->spec->https) {
+        curl_easy_setopt(e, CURLOPT_SSLVERSION, tls_versions[t->tls_min_version]);
+        /* The CAs given replace the system's, not add to them. */
+        if (t->ca_file.data || t->ca_path) {
+            curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+            curl_easy_setopt(e, CURLOPT_CAPATH, t->ca_path);
+        }
+        if (t->ca_file.data)
+            set_blob(e, CURLOPT_CAINFO_BLOB, t->ca_file.data);
+        if (t->client_cert.data) {
+            set_blob(e, CURLOPT_SSLCERT_BLOB, t->client_cert.data);
+            curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        }
+        if (t->client_key.data) {
+            set_blob(e, CURLOPT_SSLKEY_BLOB, t->client_key.data);
+            curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        }
+    }
+    if (pr->spec->connect_to)
+        curl_easy_setopt(e, CURLOPT_CONNECT_TO, pr->spec->connect_to);
+    if (t->basic_auth_user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, t->basic_auth_user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, t->basic_auth_password.data);
+    }
+    if (t->http_version == HTTP_1_1)
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    else if (t->http_version == HTTP_2)
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                         pr->spec->https ? (long)CURL_HTTP_VERSION_2TLS
+                                         : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+}
+
 static void setup(struct probe *pr)
 {
     const struct target_conf *t = pr->spec->t;
@@ -412,10 +550,13 @@ static void setup(struct probe *pr)
         curl_easy_setopt(e, CURLOPT_URL, t->url);
     /* The URL's scheme was checked when the configuration was loaded. */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    /* A probe tests the site itself, never through a proxy named in the
-     * environment (http_proxy and friends); curl otherwise reads those
-     * variables anew for every transfer. */
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    /* A probe tests the site itself, through the proxy configured or none,
+     * never one named in the environment (http_proxy, no_proxy and
+     * friends); curl otherwise reads those variables anew for every
+     * transfer. */
+    curl_easy_setopt(e, CURLOPT_PROXY, t->proxy ? t->proxy : "");
+    if (t->proxy)
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     /* One deadline for the whole probe (it covers the connect too). */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 0L);
@@ -446,10 +587,7 @@ static void setup(struct probe *pr)
                      t->ip_version == IP_V4   ? CURL_IPRESOLVE_V4
                      : t->ip_version == IP_V6 ? CURL_IPRESOLVE_V6
                                               : CURL_IPRESOLVE_WHATEVER);
-    if (!t->tls_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    setup_client(pr, e, t);
     if (pr->spec->headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, pr->spec->headers);
     if (strcmp(t->method, "HEAD") == 0) {

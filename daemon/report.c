@@ -38,7 +38,7 @@ json_t *report_json(const struct target_conf *t, const struct probe_result *r,
     json_t *o = json_object();
 
     json_object_set_new(o, "target", json_string(t->name));
-    json_object_set_new(o, "url", json_string(t->url));
+    json_object_set_new(o, "url", json_string(t->shown_url));
     json_object_set_new(o, "code", r->code ? json_integer(r->code) : json_null());
     json_object_set_new(o, "phrase", phrase ? json_string(phrase) : json_null());
     json_object_set_new(o, "class", json_string(codes_class_name(v->cls)));

@@ -415,29 +415,12 @@ bool schema_equal(const struct schema_level *l, const void *a, const void *b, un
 
 /* ---- the dump ---- */
 
-/* A URL as people may see it: without its password, and for a secret one
- * (a Slack webhook's path is its key) without anything past the origin. */
 static json_t *url_json(const char *url, bool secret)
 {
-    CURLU *u = curl_url();
-    char *out = NULL;
-    json_t *j;
+    char *shown = url_shown(url, secret);
+    json_t *j = json_string(shown ? shown : "(hidden)");
 
-    if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-        curl_url_cleanup(u);
-        return json_string("(hidden)");
-    }
-    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-    if (secret) {
-        curl_url_set(u, CURLUPART_USER, NULL, 0);
-        curl_url_set(u, CURLUPART_PATH, "/(hidden)", 0);
-        curl_url_set(u, CURLUPART_QUERY, NULL, 0);
-        curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
-    }
-    j = curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK ? json_string(out)
-                                                             : json_string("(hidden)");
-    curl_free(out);
-    curl_url_cleanup(u);
+    free(shown);
     return j;
 }
 
@@ -529,9 +512,13 @@ json_t *schema_choices_json(const struct choices *ch)
 
     for (unsigned i = 0; i < ch->set->count; i++) {
         json_array_append_new(e, json_string(ch->set->name[i]));
-        /* YAML reads `ip_version: 4` as a number; the loader takes it. */
-        if (strspn(ch->set->name[i], "0123456789") == strlen(ch->set->name[i])) {
-            json_array_append_new(e, json_integer(atoi(ch->set->name[i])));
+        /* YAML reads `ip_version: 4` and `http_version: 1.1` as numbers;
+         * the loader takes them. */
+        const char *name = ch->set->name[i];
+        char *end;
+        double d = strtod(name, &end);
+        if (name[0] >= '0' && name[0] <= '9' && *end == '\0') {
+            json_array_append_new(e, strchr(name, '.') ? json_real(d) : json_integer(atoi(name)));
             numbers = true;
         }
     }

@@ -161,8 +161,33 @@ json_t *schema_text_json(void);
 extern const struct choices severity_choices;
 extern const struct opt_ops headers_ops, labels_ops, expect_ops, severity_ops;
 
+/* ---- keys read from files (conffiles.c) ---- */
+
+extern const struct opt_ops secret_file_ops, secret_credential_ops, cert_file_ops, key_file_ops,
+    key_credential_ops, dir_ops, basic_auth_ops;
+
+/* The path of the file a key names: as given when absolute, else from the
+ * main file's directory; for a credential, in $CREDENTIALS_DIRECTORY.
+ * NULL when there is none (reported at v). */
+char *key_path(struct ctx *c, const yaml_node_t *v, const char *key, bool credential);
+
+/* A header value given as {file: PATH} or {credential: NAME}, with an
+ * optional prefix ("Bearer "): the file's first line. NULL when it cannot
+ * be read (reported). */
+char *header_value_from_file(struct ctx *c, const yaml_node_t *map, const char *header);
+json_t *header_value_schema(void);
+
+/* Whether a PEM private key belongs to the first certificate of a PEM
+ * file. */
+bool tls_key_matches(const char *cert_pem, const char *key_pem);
+
 /* A URL that libcurl's parser takes, http or https, with a host. */
 int check_url(struct ctx *c, const yaml_node_t *n, const char *what);
+
+/* A URL as people may see it: without its password, and with
+ * origin_only (a Slack webhook's path is its key) without anything past
+ * the origin. NULL when it is not a URL. */
+char *url_shown(const char *url, bool origin_only);
 
 /* Looks name up in a choice set, or reports it with a hint. */
 int get_choice(struct ctx *c, const yaml_node_t *n, const struct choices *ch, unsigned *out);

@@ -14,10 +14,10 @@
 #include "confyaml.h"
 #include "util.h"
 
-char *secret_read(const char *path, char *err, size_t errlen)
+/* Reads a whole regular file of at most max bytes into a new string;
+ * NULL with why in err. The buffer is wiped: the file may hold a key. */
+static char *read_small(const char *path, size_t max, size_t *lenp, char *err, size_t errlen)
 {
-    char buf[SECRET_FILE_MAX + 1];
-    size_t n;
     struct stat st;
     const char *why;
     FILE *f = open_regular(path, &st, &why);
@@ -26,38 +26,58 @@ char *secret_read(const char *path, char *err, size_t errlen)
         errbuf_set(err, errlen, "cannot read %s: %s", path, why);
         return NULL;
     }
-    n = fread(buf, 1, SECRET_FILE_MAX + 1, f);
+    char *buf = xmalloc(max + 1);
+    size_t n = fread(buf, 1, max + 1, f);
     bool failed = ferror(f);
     fclose(f);
-    if (failed) {
-        explicit_bzero(buf, sizeof(buf));
-        errbuf_set(err, errlen, "cannot read %s", path);
-        return NULL;
-    }
-    if (n > SECRET_FILE_MAX) {
-        explicit_bzero(buf, sizeof(buf));
-        errbuf_set(err, errlen, "%s is larger than %d bytes", path, SECRET_FILE_MAX);
-        return NULL;
-    }
-    if (memchr(buf, '\0', n)) {
-        explicit_bzero(buf, sizeof(buf));
-        errbuf_set(err, errlen, "%s holds a NUL byte", path);
+    if (failed || n > max || memchr(buf, '\0', n)) {
+        if (failed)
+            errbuf_set(err, errlen, "cannot read %s", path);
+        else if (n > max)
+            errbuf_set(err, errlen, "%s is larger than %zu bytes", path, max);
+        else
+            errbuf_set(err, errlen, "%s holds a NUL byte", path);
+        explicit_bzero(buf, n < max + 1 ? n : max + 1);
+        free(buf);
         return NULL;
     }
     buf[n] = '\0';
+    *lenp = n;
+    return buf;
+}
+
+char *secret_read(const char *path, char *err, size_t errlen)
+{
+    size_t n;
+    char *buf = read_small(path, SECRET_FILE_MAX, &n, err, errlen);
+
+    if (buf == NULL)
+        return NULL;
     char *s = buf;
     while (*s && isspace((unsigned char)*s))
         s++;
     size_t len = strcspn(s, "\r\n");
     while (len > 0 && isspace((unsigned char)s[len - 1]))
         len--;
-    if (len == 0) {
+    char *secret = len ? xstrndup(s, len) : NULL;
+    explicit_bzero(buf, n);
+    free(buf);
+    if (secret == NULL)
+        errbuf_set(err, errlen, "%s is empty", path);
+    return secret;
+}
+
+char *secret_read_all(const char *path, char *err, size_t errlen)
+{
+    size_t n;
+    char *buf = read_small(path, SECRET_PEM_MAX, &n, err, errlen);
+
+    if (buf && n == 0) {
+        free(buf);
         errbuf_set(err, errlen, "%s is empty", path);
         return NULL;
     }
-    char *secret = xstrndup(s, len);
-    explicit_bzero(buf, sizeof(buf));
-    return secret;
+    return buf;
 }
 
 int secret_decode(const char *secret, unsigned char *key, size_t keymax)

@@ -15,6 +15,12 @@
  * failure returns NULL and writes why (never the content) into err. */
 char *secret_read(const char *path, char *err, size_t errlen);
 
+/* The most bytes a PEM file (certificates, a key) may hold. */
+#define SECRET_PEM_MAX (256 * 1024)
+
+/* Reads a whole regular file, such as a PEM key, the same way. */
+char *secret_read_all(const char *path, char *err, size_t errlen);
+
 /* Decodes the base64 after "whsec_" into key; returns its length, or -1
  * when the secret is not "whsec_" followed by valid, non-empty base64. */
 int secret_decode(const char *secret, unsigned char *key, size_t keymax);

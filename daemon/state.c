@@ -350,14 +350,14 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
                     dur, sizeof(dur));
     switch (a->type) {
     case EVT_DOWN:
-        snprintf(out, len, "%s is down: %s (%s)", t->name, answer, t->url);
+        snprintf(out, len, "%s is down: %s (%s)", t->name, answer, t->shown_url);
         break;
     case EVT_CHANGED:
         snprintf(out, len, "%s is still down, now %s (was %s)", t->name, answer,
                  alert_previous_name(a->previous));
         break;
     case EVT_REMINDER:
-        snprintf(out, len, "%s is still down after %s: %s (%s)", t->name, dur, answer, t->url);
+        snprintf(out, len, "%s is still down after %s: %s (%s)", t->name, dur, answer, t->shown_url);
         break;
     case EVT_REDIRECT:
         snprintf(out, len, "%s redirects: %s -> %s", t->name, answer,

@@ -1,6 +1,7 @@
 /* Allocation, strings and buffers shared by every module. */
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,4 +187,44 @@ void strmap_free(struct strmap *m)
     free(m->slots);
     m->slots = NULL;
     m->cap = m->n = 0;
+}
+
+int host_port_split(const char *s, char *host, size_t hostlen, unsigned *port)
+{
+    const char *colon, *end;
+
+    *port = 0;
+    if (s[0] == '[') {
+        end = strchr(s, ']');
+        if (end == NULL || end == s + 1 ||
+            strspn(s + 1, "0123456789abcdefABCDEF:.") != (size_t)(end - s - 1))
+            return -1;
+        end++;
+        colon = *end == ':' ? end : NULL;
+        if (*end != '\0' && colon == NULL)
+            return -1;
+    } else {
+        colon = strchr(s, ':');
+        end = colon ? colon : s + strlen(s);
+        if (end == s || (colon && strchr(colon + 1, ':')))
+            return -1;
+        for (const char *p = s; p < end; p++)
+            if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
+                return -1;
+    }
+    if ((size_t)(end - s) >= hostlen)
+        return -1;
+    if (colon) {
+        char *e;
+        unsigned long p;
+        if (colon[1] < '0' || colon[1] > '9')
+            return -1;
+        p = strtoul(colon + 1, &e, 10);
+        if (*e != '\0' || p == 0 || p > 65535)
+            return -1;
+        *port = (unsigned)p;
+    }
+    memcpy(host, s, (size_t)(end - s));
+    host[end - s] = '\0';
+    return 0;
 }

@@ -47,6 +47,11 @@ size_t levenshtein(const char *a, const char *b);
 /* FNV-1a, used to spread probe phases stably by target name. */
 uint64_t hash64(const char *s);
 
+/* Splits "HOST", "HOST:PORT", "[IPv6]" or "[IPv6]:PORT" into host (an
+ * IPv6 address keeps its brackets) and port (0 when absent); -1 when s is
+ * none of those or the port is not 1 to 65535. */
+int host_port_split(const char *s, char *host, size_t hostlen, unsigned *port);
+
 /* A string-keyed hash map of pointers (open addressing). Keys are not
  * copied: they must outlive the map. */
 struct strmap {

@@ -467,7 +467,7 @@ static void bad_headers_and_labels(void **state)
     EXPECT_DIAGS(
         "kv.yaml", AT("kv.yaml", "5:7: \"Bad Header\" is not a valid header name"),
         AT("kv.yaml", "6:16: header X-Multi must not contain line breaks or control characters"),
-        AT("kv.yaml", "7:15: header X-List must be a single value, not a list"),
+        AT("kv.yaml", "7:15: header X-List must be a value, or where to read it from, not a list"),
         AT("kv.yaml", "9:7: label name \"9lives\" must be letters, digits and underscores, not "
                       "starting with a digit (at most 48)"),
         AT("kv.yaml", "10:17: a label value must be a single value, not a list"),
@@ -834,13 +834,90 @@ static void secret_credential_good(void **state)
     config_free(cfg);
 }
 
+/* ---- how a probe reaches a site ---- */
+
+#define TLS_DIR UPMON_TEST_DATA "/tls"
+
+static void client_options(void **state)
+{
+    static const struct config_env env = {TLS_DIR};
+    struct config *cfg = load_ok(DATA("client-good.yaml"), &env);
+    const struct target_conf *a = &cfg->targets[0], *b = &cfg->targets[1];
+
+    (void)state;
+    assert_int_equal(cfg->ntargets, 2);
+    /* Files are read at load: their contents, by where they came from. */
+    assert_non_null(strstr(a->ca_file.data, "-----BEGIN CERTIFICATE-----"));
+    assert_string_equal(a->ca_file.source, "ca_file ../tls/ca.pem");
+    assert_non_null(strstr(a->client_cert.data, "-----BEGIN CERTIFICATE-----"));
+    assert_non_null(strstr(a->client_key.data, "PRIVATE KEY-----"));
+    assert_string_equal(a->client_key.source, "client_key ../tls/key-a.pem");
+    assert_string_equal(a->connect_to, "[::1]:8443");
+    assert_string_equal(a->tls_server_name, "backend.example");
+    assert_int_equal(a->tls_min_version, TLS_V1_3);
+    assert_int_equal(a->http_version, HTTP_2);
+    assert_string_equal(a->basic_auth_user, "monitor");
+    assert_string_equal(a->basic_auth_password.data, "s3cr3t-token"); /* first line, trimmed */
+    assert_null(a->proxy);
+    /* A header read from a file, with its prefix, inherited from defaults. */
+    assert_int_equal(a->nheaders, 1);
+    assert_string_equal(a->headers[0].value, "Bearer s3cr3t-token");
+    /* One from a credential beside it; the password stays in the URL,
+     * but what people see of the URL has none. */
+    assert_int_equal(b->nheaders, 2);
+    assert_string_equal(b->headers[1].key, "X-Key");
+    assert_string_equal(b->headers[1].value, "-----BEGIN PRIVATE KEY-----");
+    assert_string_equal(b->proxy, "http://user:pw@127.0.0.1:3128");
+    assert_int_equal(b->http_version, HTTP_1_1);
+    assert_int_equal(b->tls_min_version, TLS_V1_2);
+    assert_null(b->client_cert.data);
+    config_free(cfg);
+}
+
+static void client_options_bad(void **state)
+{
+    static const struct config_env env = {TLS_DIR};
+#define F(rest) AT("client.yaml", rest)
+#define P(f)    CONFIG_DIR "/../tls/" f
+
+    (void)state;
+    EXPECT_DIAGS_ENV(
+        DATA("client.yaml"), &env,
+        F("4:14: ca_file: " P("not-pem.txt") " holds no PEM certificate"),
+        F("5:14: ca_path: " P("ca.pem") " is not a directory"),
+        F("6:18: client_cert: cannot read " P("absent.pem") ": No such file or directory"),
+        F("9:5: client_cert needs client_key or client_key_credential"),
+        F("10:17: client_key: " P(
+            "key-encrypted.pem") " holds no PEM private key that can be read without a passphrase"),
+        F("14:5: client_key is not the key of the first certificate in client_cert"),
+        F("17:5: client_cert needs client_key or client_key_credential"),
+        F("22:5: give client_key or client_key_credential, not both"),
+        F("25:17: connect_to \"10.0.0.1:99999\" must be HOST or HOST:PORT (an IPv6 address in "
+          "brackets, a port from 1 to 65535)"),
+        F("26:12: proxy scheme must be http, https, socks5 or socks5h, not ftp"),
+        F("27:22: tls_server_name \"10.0.0.1\" must be a host name (letters, digits, dots, "
+          "hyphens)"),
+        F("30:5: give connect_to or proxy, not both: through a proxy, the proxy connects"),
+        F("32:5: tls_server_name needs an https URL"), F("35:17: basic_auth needs a username"),
+        F("35:18: unknown basic_auth key \"user\" (did you mean \"username\"?)"),
+        F("35:62: give password_file or password_credential, not both"),
+        F("37:19: header X-A: cannot read " P("absent") ": No such file or directory"),
+        F("38:33: header X-B: give file or credential, not both"),
+        F("39:12: header X-C: give its value, or file or credential to read it from"),
+        F("40:12: header X-D: give its value, or file or credential to read it from"),
+        F("40:13: unknown header value key \"filename\""),
+        F("41:22: unknown TLS version \"1.4\" (did you mean \"1.0\"?)"),
+        F("42:19: unknown HTTP version \"3\" (use auto, 1.1 or 2)"));
+#undef P
+#undef F
+}
+
 static void secret_credential_without_directory(void **state)
 {
     static const struct config_env unset = {NULL};
 #define UNSET(pos, name)                                                                           \
-    AT("secrets.yaml",                                                                             \
-       pos ": secret_credential " name ": $CREDENTIALS_DIRECTORY is not set "                      \
-           "(give the secret with LoadCredential= in the unit, or use secret_file)")
+    AT("secrets.yaml", pos ": secret_credential " name ": $CREDENTIALS_DIRECTORY is not set "      \
+                           "(give it with LoadCredential= in the unit, or name a file instead)")
 
     (void)state;
     EXPECT_DIAGS_ENV(DATA("secrets.yaml"), NULL, UNSET("6:26", "ops"), UNSET("9:26", "plain"),
@@ -1180,6 +1257,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(secret_credential_bad, make_secrets, remove_tmp),
         cmocka_unit_test_setup_teardown(secret_file, make_secrets, remove_tmp),
         cmocka_unit_test(routes_to),
+        cmocka_unit_test(client_options),
+        cmocka_unit_test(client_options_bad),
         cmocka_unit_test_setup_teardown(hostile_paths, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(hostile_contents, make_tmp, remove_tmp),
     };

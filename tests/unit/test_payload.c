@@ -20,7 +20,7 @@ static struct target_conf target(void)
     struct target_conf t;
     memset(&t, 0, sizeof(t));
     t.name = "homepage";
-    t.url = "https://example.com/";
+    t.url = t.shown_url = "https://example.com/";
     t.method = "GET";
     t.labels = labels;
     t.nlabels = 2;

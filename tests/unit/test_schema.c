@@ -21,6 +21,8 @@
 #include "size.h"
 #include "tmpdir.h"
 
+/* Certificates and keys: see data/tls/README. */
+#define TLS UPMON_TEST_DATA "/tls"
 #define SECRET_A "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_B "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldA=="
 
@@ -32,6 +34,14 @@ static int make_secrets(void **state)
     struct tmp *s = *state;
     write_file(s->dir, "a.secret", SECRET_A "\n");
     write_file(s->dir, "b.secret", SECRET_B "\n");
+    /* The client keys, as credentials. */
+    for (char n = 'a'; n <= 'b'; n++) {
+        char from[256], to[128];
+        snprintf(from, sizeof(from), "%s/key-%c.pem", TLS, n);
+        snprintf(to, sizeof(to), "%s/key-%c.pem", s->dir, n);
+        if (symlink(from, to) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -116,6 +126,8 @@ static void defaults_show_as_written(void **state)
 /* Two values of a key that differ, as YAML. Plain keys take them from the
  * row; a compound key must be listed here, so a new one fails this test
  * until it is. */
+#define SAMPLE_MAX 512
+
 static void sample_values(const struct opt *o, char *a, char *b, size_t len)
 {
     static const struct {
@@ -130,6 +142,20 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
         {"secret_file", "a.secret", "b.secret"},
         {"secret_credential", "a.secret", "b.secret"},
         {"flap_window", "20", "21"}, /* not under the default flap_threshold */
+        {"ca_file", TLS "/cert-a.pem", TLS "/cert-b.pem"},
+        {"ca_path", TLS, UPMON_TEST_DATA "/config"},
+        /* A certificate comes with its key, and a key with its certificate. */
+        {"client_cert", TLS "/cert-a.pem\n    client_key: " TLS "/key-a.pem",
+         TLS "/cert-b.pem\n    client_key: " TLS "/key-b.pem"},
+        {"client_key", TLS "/key-a.pem\n    client_cert: " TLS "/cert-a.pem",
+         TLS "/key-b.pem\n    client_cert: " TLS "/cert-b.pem"},
+        {"client_key_credential", "key-a.pem\n    client_cert: " TLS "/cert-a.pem",
+         "key-b.pem\n    client_cert: " TLS "/cert-b.pem"},
+        {"basic_auth", "{username: u, password_file: a.secret}",
+         "{username: u, password_credential: b.secret}"},
+        {"connect_to", "'127.0.0.1:8080'", "'[::1]'"},
+        {"proxy", "'http://127.0.0.1:3128'", "'socks5h://127.0.0.1:1080'"},
+        {"tls_server_name", "a.example", "b.example"},
         {"name", "a", "b"},
         {"url", "'http://127.0.0.1/a'", "'http://127.0.0.1/b'"},
     };
@@ -188,7 +214,7 @@ static struct config *load_with(struct tmp *s, const char *key, const char *valu
     const char *name[2] = {"t", "hook"};
     const char *url[2] = {"'http://127.0.0.1/'", "'http://127.0.0.1/hook'"};
     const char *extra[2] = {"", ""};
-    char text[1024], path[128], line[256];
+    char text[4096], path[128], line[SAMPLE_MAX + 64];
     struct diags d = {0};
 
     snprintf(line, sizeof(line), "%s%s: %s\n", webhook ? "      " : "    ", key, value);
@@ -198,6 +224,8 @@ static struct config *load_with(struct tmp *s, const char *key, const char *valu
         url[webhook] = value;
     else
         extra[webhook] = line;
+    if (strcmp(key, "tls_server_name") == 0)
+        url[0] = "'https://127.0.0.1/'";
     snprintf(text, sizeof(text),
              "alerts:\n"
              "  webhooks:\n"
@@ -240,7 +268,7 @@ static bool judged_only(const char *key)
 static void every_target_key_is_seen_by_reload(void **state)
 {
     struct tmp *s = *state;
-    char a[128], b[128];
+    char a[SAMPLE_MAX], b[SAMPLE_MAX];
 
     for (unsigned i = 0; i < schema_target.n; i++) {
         const struct opt *o = &schema_target.opts[i];
@@ -270,7 +298,7 @@ static void every_target_key_is_seen_by_reload(void **state)
 static void every_webhook_key_is_seen_by_reload(void **state)
 {
     struct tmp *s = *state;
-    char a[128], b[128];
+    char a[SAMPLE_MAX], b[SAMPLE_MAX];
 
     for (unsigned i = 0; i < schema_webhook.n; i++) {
         const struct opt *o = &schema_webhook.opts[i];

@@ -28,7 +28,7 @@ static struct target_conf policy(void)
     struct target_conf t;
     memset(&t, 0, sizeof(t));
     t.name = "homepage";
-    t.url = "https://example.com/";
+    t.url = t.shown_url = "https://example.com/";
     t.method = "GET";
     t.failure_threshold = 1;
     t.recovery_threshold = 1;

@@ -14,7 +14,7 @@ static struct target_conf policy(void)
     struct target_conf t;
     memset(&t, 0, sizeof(t));
     t.name = "t";
-    t.url = "http://127.0.0.1/";
+    t.url = t.shown_url = "http://127.0.0.1/";
     t.method = "GET";
     return t;
 }
