@@ -87,7 +87,7 @@ static struct target_conf target(void)
 
     memset(&t, 0, sizeof(t));
     t.name = "homepage";
-    t.url = "https://example.com/";
+    t.url = t.shown_url = "https://example.com/";
     t.method = "GET";
     t.labels = web_labels;
     t.nlabels = ARRAY_SIZE(web_labels);
@@ -112,7 +112,7 @@ static struct target_conf odd_target(void)
         name[n] = 'x';
     name[200] = '\0';
     t.name = name;
-    t.url = "HTTP://[::1]:8080/a?b=c&d=e";
+    t.url = t.shown_url = "HTTP://[::1]:8080/a?b=c&d=e";
     t.labels = NULL;
     t.nlabels = 0;
     return t;
@@ -123,7 +123,7 @@ static struct target_conf clashing_target(void)
     struct target_conf t = target();
 
     t.name = "api";
-    t.url = "http:/api.example";
+    t.url = t.shown_url = "http:/api.example";
     t.labels = clashing_labels;
     t.nlabels = ARRAY_SIZE(clashing_labels);
     return t;
