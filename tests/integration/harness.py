@@ -230,22 +230,30 @@ def tls_fixture(days=30):
 class Nginx:
     """A real nginx (Debian's nginx-light) on 127.0.0.1, serving the given
     server-block directives, stopped when the test ends. The port is one
-    the kernel chose a moment before; a clash is retried."""
+    the kernel chose a moment before; a clash is retried. With ssl, every
+    listener speaks TLS (the directives name the certificate); servers are
+    the directives of more server blocks on the same listeners, chosen by
+    server_name (the first block is the default); http2 offers HTTP/2."""
 
-    def __init__(self, directives, ipv6=False):
+    def __init__(self, directives, ipv6=False, ssl=False, servers=(), http2=False):
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not os.access(binary, os.X_OK):
             raise Skip("nginx is not installed (apt-get install nginx-light)")
+        self.scheme = "https" if ssl else "http"
         d = tmpdir()
         for attempt in range(5):
             self.port = free_port()
+            opts = (" ssl" if ssl else "") + (" http2" if http2 else "")
+            listen = "    listen 127.0.0.1:%d%s;\n" % (self.port, opts)
+            if ipv6:
+                listen += "    listen [::1]:%d%s;\n" % (self.port, opts)
+            blocks = "".join("  server {\n%s%s\n  }\n" % (listen, b)
+                             for b in [directives] + list(servers))
             conf = os.path.join(d, "nginx.conf")
             write(conf, "daemon off;\nmaster_process off;\npid %s/nginx.pid;\n"
                         "error_log %s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
-                        "  client_body_temp_path %s;\n  proxy_temp_path %s;\n"
-                        "  server {\n    listen 127.0.0.1:%d;\n%s%s\n  }\n}\n"
-                        % (d, d, d, d, self.port,
-                           "    listen [::1]:%d;\n" % self.port if ipv6 else "", directives))
+                        "  client_body_temp_path %s;\n  proxy_temp_path %s;\n%s}\n"
+                        % (d, d, d, d, blocks))
             self.proc = subprocess.Popen([binary, "-p", d, "-c", conf],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             cleanup(self.stop)
@@ -270,12 +278,45 @@ class Nginx:
             return False
 
     def url(self, path, host="127.0.0.1"):
-        return "http://%s:%d%s" % (host, self.port, path)
+        return "%s://%s:%d%s" % (self.scheme, host, self.port, path)
 
     def stop(self):
         terminate(self.proc, 5)
         if self.proc.stderr:
             self.proc.stderr.close()
+
+
+class Pki:
+    """A private certificate authority made with the openssl command in a
+    directory of the test's: ca.pem, and certificates it signs."""
+
+    def __init__(self, name="upmon test CA"):
+        if not shutil.which("openssl"):
+            raise Skip("openssl is not installed")
+        self.dir = tmpdir()
+        self.ca, self.ca_key = self.path("ca.pem"), self.path("ca.key")
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", self.ca_key,
+                      "-out", self.ca, "-days", "30", "-subj", "/CN=" + name)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _openssl(self, *args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+    def issue(self, name, cn, san=None, client=False, days=30):
+        """Signs a new key's certificate: (name.pem, name.key)."""
+        cert, key, csr = self.path(name + ".pem"), self.path(name + ".key"), self.path(name + ".csr")
+        ext = self.path(name + ".ext")
+        write(ext, "basicConstraints=CA:FALSE\nextendedKeyUsage=%s\n%s"
+              % ("clientAuth" if client else "serverAuth",
+                 "subjectAltName=%s\n" % san if san else ""))
+        self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                      "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + cn)
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
+                      "-CAcreateserial", "-out", cert, "-days", str(days), "-extfile", ext)
+        return cert, key
 
 
 class Receiver(Fixture):
