@@ -286,6 +286,25 @@ class Nginx:
             self.proc.stderr.close()
 
 
+def journald():
+    """A running systemd-journald: the system's, or one started here."""
+    sock = "/run/systemd/journal/socket"
+    if not shutil.which("journalctl"):
+        raise Skip("journalctl is not installed")
+    running = subprocess.run(["pgrep", "-x", "systemd-journal"], capture_output=True).returncode
+    if running == 0 and os.path.exists(sock):
+        return
+    binary = next((p for p in ("/lib/systemd/systemd-journald",
+                               "/usr/lib/systemd/systemd-journald") if os.path.exists(p)), None)
+    if binary is None or os.geteuid() != 0:
+        raise Skip("no systemd-journald to start (needs the systemd package and root)")
+    os.makedirs("/run/systemd/journal", exist_ok=True)
+    proc = subprocess.Popen([binary], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cleanup(lambda: (proc.terminate(), proc.wait()))
+    wait_until(lambda: os.path.exists(sock) and subprocess.run(
+        ["systemd-cat", "-t", "upmon-probe", "true"]).returncode == 0, 10, "journald")
+
+
 class Pki:
     """A private certificate authority made with the openssl command in a
     directory of the test's: ca.pem, and certificates it signs."""

@@ -4,7 +4,6 @@ receiver that fails, hangs, throttles and recovers, restarts and SIGKILLs
 in between, and a real systemd-journald read back with journalctl."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -13,25 +12,6 @@ import uuid
 import harness as h
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-def journald():
-    """A running systemd-journald: the system's, or one started here."""
-    sock = "/run/systemd/journal/socket"
-    if not shutil.which("journalctl"):
-        raise h.Skip("journalctl is not installed")
-    running = subprocess.run(["pgrep", "-x", "systemd-journal"], capture_output=True).returncode
-    if running == 0 and os.path.exists(sock):
-        return
-    binary = next((p for p in ("/lib/systemd/systemd-journald",
-                               "/usr/lib/systemd/systemd-journald") if os.path.exists(p)), None)
-    if binary is None or os.geteuid() != 0:
-        raise h.Skip("no systemd-journald to start (needs the systemd package and root)")
-    os.makedirs("/run/systemd/journal", exist_ok=True)
-    proc = subprocess.Popen([binary], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    h.cleanup(lambda: (proc.terminate(), proc.wait()))
-    h.wait_until(lambda: os.path.exists(sock) and subprocess.run(
-        ["systemd-cat", "-t", "upmon-probe", "true"]).returncode == 0, 10, "journald")
 
 
 def journal_entries(target):
@@ -77,7 +57,7 @@ def types(ds):
 
 
 def test_down_redirect_recovered_in_journal_and_webhook():
-    journald()
+    h.journald()
     srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     target = "site-" + uuid.uuid4().hex[:8]
     dm = start(d, setup(d, srv, rcv, target))
