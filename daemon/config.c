@@ -22,7 +22,8 @@
 #include "schema.h"
 #include "secret.h"
 
-/* Where the rules between keys find their keys in the tables. Filled once
+/* Where the rules between keys find their keys in the tables. Filled once,
+ * by the first load (on the main thread, before any reload runs on another),
  * from the tables by name, so the rows stay the only list of keys. */
 static struct {
     bool known;
@@ -475,8 +476,8 @@ static bool has_glob_chars(const char *s)
 
 /* glob(3) reports unreadable directories here. A missing one is no error
  * (an empty or absent watch.d is normal); anything else is. */
-static int glob_errno;
-static const char *glob_errpath;
+static _Thread_local int glob_errno; /* reloads load on a worker thread */
+static _Thread_local const char *glob_errpath;
 
 static int glob_err(const char *path, int err)
 {

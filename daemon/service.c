@@ -21,6 +21,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "notify.h"
+#include "reloader.h"
 #include "report.h"
 #include "state.h"
 #include "store.h"
@@ -35,6 +36,7 @@ struct service {
     struct monitor *monitor;
     struct store *store;
     struct webhooks *webhooks;
+    struct reloader *reloader;
     struct config *cfg;
     char host[256];
     struct strmap saved; /* name -> struct tstate_saved, from the store */
@@ -255,28 +257,42 @@ static void usr1_cb(evutil_socket_t sig, short what, void *arg)
     free(s);
 }
 
-/* SIGHUP: a new configuration beside the old; swapped in only if valid. */
+/* SIGHUP: a new configuration is loaded beside the old, off the loop;
+ * requests that come while one loads fold into one more load. */
 static void reload_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct service *svc = arg;
-    struct diags diags = {0};
-    char summary[256];
     (void)sig;
     (void)what;
 
+    if (reloader_busy(svc->reloader)) {
+        reloader_request(svc->reloader); /* folded: one more load when this ends */
+        return;
+    }
     notify_reloading(clock_mono_us());
     log_info("reloading %s", svc->opts->config_path);
-    struct config *cfg = config_load(svc->opts->config_path, &svc->opts->env, &diags);
-    if (cfg == NULL) {
-        for (size_t i = 0; i < diags.n; i++)
-            log_err("%s", diags.msgs[i]);
-        log_err("reload failed with %zu error%s; the previous configuration stays in use", diags.n,
-                diags.n == 1 ? "" : "s");
+    if (!reloader_request(svc->reloader)) {
         svc->reload_failed = true;
-        svc->reload_errors = diags.n;
-        diags_free(&diags);
+        svc->reload_errors = 0;
+        send_status(svc);
+        notify_ready();
+    }
+}
+
+/* The loaded configuration is swapped in only if valid. */
+static void reloaded(struct config *cfg, const struct diags *diags, void *arg)
+{
+    struct service *svc = arg;
+    char summary[256];
+
+    if (cfg == NULL) {
+        for (size_t i = 0; i < diags->n; i++)
+            log_err("%s", diags->msgs[i]);
+        log_err("reload failed with %zu error%s; the previous configuration stays in use", diags->n,
+                diags->n == 1 ? "" : "s");
+        svc->reload_failed = true;
+        svc->reload_errors = diags->n;
     } else {
-        diags_free(&diags);
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
@@ -400,6 +416,11 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         log_err("cannot set up webhook delivery");
         goto out;
     }
+    svc.reloader = reloader_new(svc.base, opts->config_path, &opts->env, reloaded, &svc);
+    if (svc.reloader == NULL) {
+        log_err("cannot set up reloading");
+        goto out;
+    }
     svc.sigterm = add_signal(&svc, SIGTERM, stop_cb);
     svc.sigint = add_signal(&svc, SIGINT, stop_cb);
     svc.sighup = add_signal(&svc, SIGHUP, reload_cb);
@@ -453,6 +474,7 @@ out:
      * multi handle (http), then the store, then libevent objects, then the
      * base. */
     svc.stopping = true;
+    reloader_free(svc.reloader); /* a load in flight is waited for, and dropped */
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);
     http_free(svc.http);

@@ -270,6 +270,46 @@ def test_reload_under_load_misses_no_probe():
     assert i >= 5
 
 
+def test_reload_storm_folds_into_one_load_off_the_loop():
+    """Hundreds of SIGHUPs in a burst, each of which would load a large
+    configuration: they fold into one more load, which runs off the loop,
+    so probes keep their schedule, the watchdog keeps being pinged and
+    SIGTERM is answered at once."""
+    srv, d = h.http_fixture(), h.tmpdir()
+    n = Notify(d)
+    body = ("defaults: {interval: 1s, timeout: 800ms}\nalerts: {journald: false}\ntargets:\n"
+            "  - {name: live, url: '%s'}\n" % srv.url("/live") + "".join(
+                "  - {name: off%05d, url: 'http://127.0.0.1:9/%d', enabled: false}\n" % (i, i)
+                for i in range(20000)))
+    cfg = h.config(d, body)
+    dm = start(d, cfg, n, ["--stats"], watchdog_usec=400000)
+    n.wait(lambda m: m == "READY=1", timeout=30)
+    t0 = time.monotonic()
+    for _ in range(300):
+        dm.send(signal.SIGHUP)
+    storm = time.monotonic()
+    dm.wait_log(r"reloaded: 20001 targets")
+    # Settled: READY=1 after the one RELOADING=1 (Type=notify-reload).
+    n.wait(lambda m: m.startswith("RELOADING=1"))
+    time.sleep(2)  # more loads would show by now: each takes a good part of a second
+    reloads = dm.grep(r"reloaded: ")
+    assert 1 <= len(reloads) <= 2, reloads
+    assert len([m for m in n.texts() if m.startswith("RELOADING=1")]) == 1, n.texts()
+    # One more signal after the storm is one more load.
+    dm.send(signal.SIGHUP)
+    dm.wait_log(r"reloaded: 20001 targets", count=len(reloads) + 1)
+    pings = [t for t, m in n.all() if m == "WATCHDOG=1" and t > t0]
+    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    assert pings and max(gaps) < 0.38, gaps
+    rc, took = dm.stop()
+    assert rc == 0 and took < 1.5, (rc, took)
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["skipped"] == 0 and stats["lateness_max_ms"] < 250, stats
+    times = [e[1] for e in srv.json("/_log") if e[0] == "/live" and e[1] > storm]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(times) >= 2 and all(g < 1.3 for g in gaps), gaps
+
+
 def test_signals_while_starting_wait_for_the_loop():
     """SIGHUP and SIGUSR1 sent while upmond is still loading a large
     configuration are handled once it runs; they do not end it."""
