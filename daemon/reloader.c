@@ -82,16 +82,15 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     r->cfg = NULL;
     memset(&r->diags, 0, sizeof(r->diags));
     /* A request that came meanwhile may have seen files newer than this
-     * load read: load again before saying anything is settled. */
-    if (r->pending) {
-        r->pending = false;
-        config_free(cfg);
-        diags_free(&diags);
-        start(r);
-        return;
-    }
-    r->cb(cfg, &diags, r->arg);
+     * load read: load again. This result is used all the same, so that
+     * signals that never stop cannot keep every reload from taking
+     * effect. */
+    bool more = r->pending;
+    r->pending = false;
+    r->cb(cfg, &diags, !more, r->arg);
     diags_free(&diags);
+    if (more && !start(r))
+        r->cb(NULL, &(struct diags){0}, true, r->arg);
 }
 
 struct reloader *reloader_new(struct event_base *base, const char *path,

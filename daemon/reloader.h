@@ -3,8 +3,8 @@
  * touches nothing shared) and hands the result back to the loop through a
  * pipe; the loop only swaps it in. Requests that arrive while a load runs
  * collapse into one more load, started when it ends, so a storm of SIGHUPs
- * costs at most two loads, and probes, watchdog pings and SIGTERM never
- * wait for one. */
+ * costs two loads, and probes, watchdog pings and SIGTERM never wait for
+ * one. */
 #ifndef UPMON_RELOADER_H
 #define UPMON_RELOADER_H
 
@@ -17,8 +17,10 @@
 struct reloader;
 
 /* Called on the loop with the new configuration (the callee owns it) or
- * NULL and the diagnostics of a failed load (freed after the call). */
-typedef void (*reload_done_cb)(struct config *cfg, const struct diags *diags, void *arg);
+ * NULL and the diagnostics of a failed load (freed after the call; none
+ * when no load could start). settled: no other load follows. */
+typedef void (*reload_done_cb)(struct config *cfg, const struct diags *diags, bool settled,
+                               void *arg);
 
 struct reloader *reloader_new(struct event_base *base, const char *path,
                               const struct config_env *env, reload_done_cb cb, void *arg);

@@ -280,7 +280,7 @@ static void reload_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /* The loaded configuration is swapped in only if valid. */
-static void reloaded(struct config *cfg, const struct diags *diags, void *arg)
+static void reloaded(struct config *cfg, const struct diags *diags, bool settled, void *arg)
 {
     struct service *svc = arg;
     char summary[256];
@@ -302,6 +302,8 @@ static void reloaded(struct config *cfg, const struct diags *diags, void *arg)
         config_summary(cfg, summary, sizeof(summary));
         log_info("reloaded: %s", summary);
     }
+    if (!settled)
+        return; /* systemd hears READY=1 once the last load is in */
     send_status(svc);
     notify_ready();
 }
