@@ -129,6 +129,21 @@ static bool worth_storing(const struct tstate_saved *s)
     return s->state != ST_UP || s->slow || s->flapping || s->cert_warned;
 }
 
+/* The database was started anew: every state worth a row is written
+ * again. */
+static void store_reset_cb(void *arg)
+{
+    struct service *svc = arg;
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = targets[i]->user;
+        if (tr && tr->stored)
+            store_state_save(svc->store, targets[i]->conf->name, &tr->ts.s);
+    }
+}
+
 /* Gives every target its alert state (restored or new), so STATUS counts
  * all of them from the start. */
 static void track_targets(struct service *svc)
@@ -409,6 +424,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         goto out;
     }
     svc.http = http_new(svc.base);
+    store_on_reset(svc.store, store_reset_cb, &svc);
     if (svc.http == NULL || (svc.monitor = monitor_new(svc.base, svc.http, &cb)) == NULL) {
         log_err("cannot set up the probe engine");
         goto out;
@@ -476,6 +492,8 @@ out:
      * multi handle (http), then the store, then libevent objects, then the
      * base. */
     svc.stopping = true;
+    if (svc.store)
+        store_on_reset(svc.store, NULL, &svc);
     reloader_free(svc.reloader); /* a load in flight is waited for, and dropped */
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);

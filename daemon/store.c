@@ -8,14 +8,18 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "log.h"
 #include "util.h"
 
 #define SCHEMA_VERSION 1
+#define STR_(x)        #x
+#define STR(x)         STR_(x)
 
 enum stmt {
     Q_BEGIN,
@@ -61,16 +65,50 @@ static const char schema[] =
     " body TEXT NOT NULL, created_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, last_error TEXT);";
 
+/* A write not yet committed. Writes are kept here, one entry per key with
+ * the latest winning, and applied in one transaction per pass of the loop;
+ * they stay here until a commit succeeds, so a full or read-only disk
+ * loses nothing that it takes later. */
+enum op {
+    OP_NONE,   /* nothing to write */
+    OP_PUT,    /* the whole row (a state, a new delivery) */
+    OP_UPDATE, /* a delivery's attempts, next_ms and last_error */
+    OP_DELETE,
+};
+
+struct pending {
+    enum op op;
+    char *key; /* target name or delivery id */
+    struct tstate_saved state;
+    struct delivery_row row; /* strings owned; id unused (the key) */
+};
+
+struct pending_set {
+    struct pending **items; /* in the order first written: deliveries load by rowid */
+    size_t n, cap;
+    struct strmap index; /* key -> item */
+};
+
+#define RETRY_US 5000000 /* a failed commit is tried again after this */
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
-    int lockfd;
+    int lockfd; /* on the state directory */
     char *path;
+    dev_t dev; /* of the database file, to notice it deleted or replaced */
+    ino_t ino;
     struct event *commit_ev;
-    bool in_txn;
-    bool healthy;
+    bool scheduled;       /* commit_ev armed */
+    bool healthy;         /* the last commit reached the disk */
+    int64_t failed_at_us; /* when the last commit failed */
+    struct pending_set states, deliveries;
     void (*on_commit)(void *);
     void *on_commit_arg;
+    struct {
+        void (*cb)(void *arg);
+        void *arg;
+    } on_reset[4];
 };
 
 static void report(struct store *s, const char *what)
@@ -88,46 +126,252 @@ static int exec(struct store *s, enum stmt q)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
-static void commit_cb(evutil_socket_t fd, short what, void *arg)
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
 {
-    (void)fd;
-    (void)what;
-    store_flush(arg);
+    if (v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
 }
 
-/* Opens a transaction for this pass of the loop, if none is open. */
-static void begin(struct store *s)
+static void commit_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct timeval now = {0, 0};
+    struct store *s = arg;
+    (void)fd;
+    (void)what;
 
-    if (s->in_txn)
+    s->scheduled = false;
+    store_flush(s);
+}
+
+/* Commits at the end of this pass of the loop (delay 0), or when a failed
+ * commit is due to be tried again. */
+static void schedule(struct store *s, int64_t delay_us)
+{
+    struct timeval tv = {(time_t)(delay_us / 1000000), (suseconds_t)(delay_us % 1000000)};
+
+    if (s->scheduled && delay_us > 0)
         return;
-    /* The commit callback runs at the end of this pass either way: what
-     * waits for it (webhook deliveries) goes ahead from memory when the
-     * database fails. */
-    evtimer_add(s->commit_ev, &now);
+    evtimer_add(s->commit_ev, &tv);
+    s->scheduled = true;
+}
+
+static void pending_clear(struct pending *p)
+{
+    free(p->state.location);
+    free((char *)p->row.webhook);
+    free((char *)p->row.event);
+    free((char *)p->row.target);
+    free((char *)p->row.body);
+    free((char *)p->row.last_error);
+    memset(&p->state, 0, sizeof(p->state));
+    memset(&p->row, 0, sizeof(p->row));
+    p->op = OP_NONE;
+}
+
+static void set_free(struct pending_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        pending_clear(set->items[i]);
+        free(set->items[i]->key);
+        free(set->items[i]);
+    }
+    free(set->items);
+    strmap_free(&set->index);
+    memset(set, 0, sizeof(*set));
+}
+
+/* The entry of key, a new one (OP_NONE) if there is none. */
+static struct pending *entry(struct pending_set *set, const char *key)
+{
+    struct pending *p = strmap_get(&set->index, key);
+
+    if (p)
+        return p;
+    p = xcalloc(1, sizeof(*p));
+    p->key = xstrdup(key);
+    xgrow((void **)&set->items, &set->cap, set->n, sizeof(*set->items));
+    set->items[set->n++] = p;
+    strmap_put(&set->index, p->key, p);
+    return p;
+}
+
+static size_t set_count(const struct pending_set *set)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < set->n; i++)
+        n += set->items[i]->op != OP_NONE;
+    return n;
+}
+
+static char *dup_or_null(const char *v)
+{
+    return v ? xstrdup(v) : NULL;
+}
+
+/* Applies one pending write; -1 when the database refused it. */
+static int apply(struct store *s, const struct pending *p, bool delivery)
+{
+    enum stmt q;
+
+    switch (p->op) {
+    case OP_NONE:
+        return 0;
+    case OP_DELETE:
+        q = delivery ? Q_OUTBOX_DELETE : Q_STATE_DELETE;
+        bind_text(s->q[q], 1, p->key);
+        return exec(s, q);
+    case OP_UPDATE:
+        sqlite3_bind_int(s->q[Q_OUTBOX_UPDATE], 1, (int)p->row.attempts);
+        sqlite3_bind_int64(s->q[Q_OUTBOX_UPDATE], 2, p->row.next_ms);
+        bind_text(s->q[Q_OUTBOX_UPDATE], 3, p->row.last_error);
+        bind_text(s->q[Q_OUTBOX_UPDATE], 4, p->key);
+        return exec(s, Q_OUTBOX_UPDATE);
+    case OP_PUT:
+        break;
+    }
+    if (delivery) {
+        sqlite3_stmt *a = s->q[Q_OUTBOX_ADD];
+        bind_text(a, 1, p->key);
+        bind_text(a, 2, p->row.webhook);
+        bind_text(a, 3, p->row.event);
+        bind_text(a, 4, p->row.target);
+        bind_text(a, 5, p->row.body);
+        sqlite3_bind_int64(a, 6, p->row.created_ms);
+        sqlite3_bind_int64(a, 7, p->row.next_ms);
+        sqlite3_bind_int(a, 8, (int)p->row.attempts);
+        bind_text(a, 9, p->row.last_error);
+        return exec(s, Q_OUTBOX_ADD);
+    }
+    sqlite3_stmt *v = s->q[Q_STATE_SAVE];
+    bind_text(v, 1, p->key);
+    bind_text(v, 2, state_name(p->state.state));
+    bind_text(v, 3, codes_severity_name(p->state.severity));
+    bind_text(v, 4, p->state.location ? p->state.location : "");
+    sqlite3_bind_int64(v, 5, p->state.since_ms);
+    sqlite3_bind_int64(v, 6, p->state.notified_ms);
+    sqlite3_bind_int64(v, 7, p->state.cert_warned);
+    sqlite3_bind_int(v, 8, p->state.slow);
+    sqlite3_bind_int(v, 9, p->state.flapping);
+    return exec(s, Q_STATE_SAVE);
+}
+
+static int open_db(struct store *s, char *err, size_t errlen);
+static void close_db(struct store *s);
+
+/* Everything pending in one transaction; on any failure none of it, and
+ * all of it is kept for the next try. */
+static int commit(struct store *s)
+{
+    const char *what = "cannot begin a transaction";
+
+    if (s->db == NULL) {
+        char err[512];
+        if (open_db(s, err, sizeof(err)) != SQLITE_OK) { /* after a failed reopen */
+            close_db(s);
+            return -1;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(s->on_reset); i++)
+            if (s->on_reset[i].cb)
+                s->on_reset[i].cb(s->on_reset[i].arg);
+    }
+
     if (exec(s, Q_BEGIN) < 0) {
-        report(s, "cannot begin a transaction");
+        report(s, what);
+        return -1;
+    }
+    what = "cannot save a target state";
+    for (size_t i = 0; i < s->states.n; i++)
+        if (apply(s, s->states.items[i], false) < 0)
+            goto rollback;
+    what = "cannot write the outbox";
+    for (size_t i = 0; i < s->deliveries.n; i++)
+        if (apply(s, s->deliveries.items[i], true) < 0)
+            goto rollback;
+    what = "cannot commit";
+    if (exec(s, Q_COMMIT) < 0)
+        goto rollback;
+    set_free(&s->states);
+    set_free(&s->deliveries);
+    return 0;
+rollback:
+    report(s, what);
+    exec(s, Q_ROLLBACK);
+    return -1;
+}
+
+/* A database file deleted or replaced while the daemon runs (by hand, by
+ * a cleanup job) would take every later write with it, unseen. It is
+ * noticed before each commit and written anew from what is in memory. */
+static void check_file(struct store *s)
+{
+    struct stat st;
+    char err[512];
+
+    if (s->db == NULL || (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino))
+        return;
+    log_err("state database %s was deleted or replaced; writing a new one from memory", s->path);
+    close_db(s);
+    if (open_db(s, err, sizeof(err)) != SQLITE_OK) {
+        log_err("state database: %s", err);
+        close_db(s);
+        s->healthy = false;
         return;
     }
-    s->in_txn = true;
+    for (size_t i = 0; i < ARRAY_SIZE(s->on_reset); i++)
+        if (s->on_reset[i].cb)
+            s->on_reset[i].cb(s->on_reset[i].arg);
+}
+
+static void flush(struct store *s, bool force)
+{
+    int64_t now = clock_mono_us();
+
+    check_file(s);
+    bool pending = s->states.n || s->deliveries.n;
+
+    if (pending && (s->healthy || force || now - s->failed_at_us >= RETRY_US)) {
+        if (commit(s) == 0) {
+            if (!s->healthy) {
+                log_notice("state database %s: writing again; what waited is saved", s->path);
+                /* The WAL may have grown while nothing could be written. */
+                sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+                s->healthy = true;
+            }
+        } else {
+            s->failed_at_us = now;
+        }
+    }
+    if (!s->healthy && (s->states.n || s->deliveries.n))
+        schedule(s, RETRY_US - (now - s->failed_at_us));
+    /* What waits for a commit (a delivery's first attempt) goes ahead
+     * either way: from memory when the disk failed. */
+    if (s->on_commit)
+        s->on_commit(s->on_commit_arg);
 }
 
 void store_flush(struct store *s)
 {
-    if (s->in_txn) {
-        s->in_txn = false;
-        if (exec(s, Q_COMMIT) < 0) {
-            report(s, "cannot commit");
-            exec(s, Q_ROLLBACK);
-        } else if (!s->healthy) {
-            log_notice("state database %s: writing again", s->path);
-            s->healthy = true;
-        }
+    flush(s, false);
+}
+
+void store_on_reset(struct store *s, void (*cb)(void *arg), void *arg)
+{
+    size_t i, free_slot = ARRAY_SIZE(s->on_reset);
+
+    for (i = 0; i < ARRAY_SIZE(s->on_reset); i++) {
+        if (s->on_reset[i].cb && s->on_reset[i].arg == arg)
+            break;
+        if (s->on_reset[i].cb == NULL && free_slot == ARRAY_SIZE(s->on_reset))
+            free_slot = i;
     }
-    evtimer_del(s->commit_ev);
-    if (s->on_commit)
-        s->on_commit(s->on_commit_arg);
+    if (i == ARRAY_SIZE(s->on_reset))
+        i = free_slot;
+    if (i == ARRAY_SIZE(s->on_reset))
+        abort(); /* more subscribers than the array holds: a programming error */
+    s->on_reset[i].cb = cb;
+    s->on_reset[i].arg = cb ? arg : NULL;
 }
 
 void store_on_commit(struct store *s, void (*cb)(void *arg), void *arg)
@@ -136,32 +380,155 @@ void store_on_commit(struct store *s, void (*cb)(void *arg), void *arg)
     s->on_commit_arg = arg;
 }
 
+/* Holds the state directory itself: a file in it could be deleted from
+ * under the lock, the directory cannot while the daemon runs in it. */
 static int take_lock(const char *dir, char *err, size_t errlen)
 {
-    char *path = xasprintf("%s/upmon.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (fd < 0) {
-        errbuf_set(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        free(path);
+        errbuf_set(err, errlen, "cannot open state directory %s: %s", dir, strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         errbuf_set(err, errlen, "%s is in use by another upmond (%s)", dir,
                    errno == EWOULDBLOCK ? "locked" : strerror(errno));
         close(fd);
-        free(path);
         return -1;
     }
-    free(path);
     return fd;
+}
+
+/* Makes sure the database file exists, is a regular file the daemon can
+ * write, and is readable by its owner only (SQLite gives its WAL and
+ * shared-memory files the same mode), whatever the umask. */
+static int prepare_file(struct store *s, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+
+    if (fd < 0) {
+        errbuf_set(err, errlen, "cannot write %s: %s", s->path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        errbuf_set(err, errlen, "%s is not a regular file", s->path);
+        close(fd);
+        return -1;
+    }
+    if ((st.st_mode & 0077) && fchmod(fd, st.st_mode & 0700) < 0)
+        log_warn("state database %s: cannot make it private: %s", s->path, strerror(errno));
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    close(fd);
+    return 0;
+}
+
+static void close_db(struct store *s)
+{
+    for (int i = 0; i < Q_COUNT; i++) {
+        sqlite3_finalize(s->q[i]);
+        s->q[i] = NULL;
+    }
+    if (s->db)
+        sqlite3_close(s->db);
+    s->db = NULL;
+}
+
+/* Opens and sets up the database; the SQLite error code on failure. */
+static int open_db(struct store *s, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int version = 0, rc;
+
+    if (prepare_file(s, err, errlen) < 0)
+        return SQLITE_CANTOPEN;
+    rc = sqlite3_open_v2(s->path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        errbuf_set(err, errlen, "cannot open %s: %s", s->path,
+                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, 1000);
+    /* WAL with FULL sync: a committed row survives a crash of the daemon
+     * or of the machine. Commits are batched per loop pass, so this costs
+     * one fsync per burst of alerts. */
+    if ((rc = sqlite3_exec(s->db,
+                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                           "PRAGMA foreign_keys=OFF;",
+                           NULL, NULL, &msg)) != SQLITE_OK ||
+        (rc = sqlite3_exec(s->db, schema, NULL, NULL, &msg)) != SQLITE_OK) {
+        errbuf_set(err, errlen, "cannot set up %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    sqlite3_stmt *v;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK) {
+        if (sqlite3_step(v) == SQLITE_ROW)
+            version = sqlite3_column_int(v, 0);
+        sqlite3_finalize(v);
+    }
+    if (version > SCHEMA_VERSION) {
+        errbuf_set(err, errlen, "%s was written by a newer upmond (schema %d, this one knows %d)",
+                   s->path, version, SCHEMA_VERSION);
+        return SQLITE_ERROR;
+    }
+    /* A write now, so a database the daemon cannot write is an error at
+     * start, not a stream of them later. */
+    if ((rc = sqlite3_exec(s->db, "PRAGMA user_version=" STR(SCHEMA_VERSION), NULL, NULL, &msg)) !=
+            SQLITE_OK ||
+        sqlite3_db_readonly(s->db, "main") == 1) {
+        errbuf_set(err, errlen, "cannot write %s: %s", s->path,
+                   msg ? msg : "the database is read-only");
+        sqlite3_free(msg);
+        return rc != SQLITE_OK ? rc : SQLITE_READONLY;
+    }
+    for (int i = 0; i < Q_COUNT; i++) {
+        if ((rc = sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
+                                     NULL)) != SQLITE_OK) {
+            errbuf_set(err, errlen, "cannot prepare a statement on %s: %s", s->path,
+                       sqlite3_errmsg(s->db));
+            return rc;
+        }
+    }
+    return SQLITE_OK;
+}
+
+/* A database that is not one, or is damaged, is kept for a post-mortem
+ * under a name with the time, and a fresh one is started: monitoring
+ * matters more than the alert state it held. */
+static int move_aside(struct store *s, const char *why)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+        char *from = xasprintf("%s%s", s->path, suffixes[i]);
+        char *to = xasprintf("%s.corrupt-%s%s", s->path, stamp, suffixes[i]);
+        int rc = rename(from, to);
+        if (rc < 0 && errno != ENOENT) {
+            log_err("state database %s: cannot move it aside: %s", from, strerror(errno));
+            free(from);
+            free(to);
+            return -1;
+        }
+        free(from);
+        free(to);
+    }
+    log_err("state database %s is damaged (%s): moved aside as %s.corrupt-%s; starting a new "
+            "one, without the alert state and pending deliveries it held",
+            s->path, why, s->path, stamp);
+    return 0;
 }
 
 struct store *store_open(struct event_base *base, const char *dir, char *err, size_t errlen)
 {
     struct store *s = xcalloc(1, sizeof(*s));
-    char *msg = NULL;
-    int version = 0;
+    int rc;
 
     s->lockfd = -1;
     s->healthy = true;
@@ -173,50 +540,20 @@ struct store *store_open(struct event_base *base, const char *dir, char *err, si
     if (s->lockfd < 0)
         goto fail;
     s->path = xasprintf("%s/upmon.db", dir);
-    if (sqlite3_open_v2(s->path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        errbuf_set(err, errlen, "cannot open %s: %s", s->path,
-                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    rc = open_db(s, err, errlen);
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", sqlite3_errstr(rc));
+        close_db(s);
+        if (move_aside(s, why) == 0)
+            rc = open_db(s, err, errlen);
+    }
+    if (rc != SQLITE_OK)
         goto fail;
-    }
-    sqlite3_busy_timeout(s->db, 1000);
-    /* WAL with FULL sync: a committed row survives a crash of the daemon
-     * or of the machine. Commits are batched per loop pass, so this costs
-     * one fsync per burst of alerts. */
-    if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                     "PRAGMA foreign_keys=OFF;",
-                     NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        errbuf_set(err, errlen, "cannot set up %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        goto fail;
-    }
-    sqlite3_stmt *v;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK) {
-        if (sqlite3_step(v) == SQLITE_ROW)
-            version = sqlite3_column_int(v, 0);
-        sqlite3_finalize(v);
-    }
-    if (version > SCHEMA_VERSION) {
-        errbuf_set(err, errlen, "%s was written by a newer upmond (schema %d, this one knows %d)",
-                   s->path, version, SCHEMA_VERSION);
-        goto fail;
-    }
-    if (version < SCHEMA_VERSION)
-        sqlite3_exec(s->db, "PRAGMA user_version=1", NULL, NULL, NULL);
-    for (int i = 0; i < Q_COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
-            SQLITE_OK) {
-            errbuf_set(err, errlen, "cannot prepare a statement on %s: %s", s->path,
-                       sqlite3_errmsg(s->db));
-            goto fail;
-        }
-    }
     s->commit_ev = evtimer_new(base, commit_cb, s);
     if (s->commit_ev == NULL) {
         errbuf_set(err, errlen, "out of memory");
+
         goto fail;
     }
     return s;
@@ -229,28 +566,25 @@ void store_close(struct store *s)
 {
     if (s == NULL)
         return;
-    if (s->in_txn) {
-        s->on_commit = NULL;
-        store_flush(s);
+    s->on_commit = NULL;
+    if (s->commit_ev && s->db) {
+        flush(s, true);
+        size_t states = set_count(&s->states), deliveries = set_count(&s->deliveries);
+        if (states || deliveries)
+            log_err("state database %s: %zu webhook deliver%s and %zu target state%s could not "
+                    "be saved; they are lost with this stop",
+                    s->path, deliveries, deliveries == 1 ? "y" : "ies", states,
+                    states == 1 ? "" : "s");
     }
-    for (int i = 0; i < Q_COUNT; i++)
-        sqlite3_finalize(s->q[i]);
-    if (s->db)
-        sqlite3_close(s->db);
+    set_free(&s->states);
+    set_free(&s->deliveries);
+    close_db(s);
     if (s->commit_ev)
         event_free(s->commit_ev);
     if (s->lockfd >= 0)
         close(s->lockfd);
     free(s->path);
     free(s);
-}
-
-static void bind_text(sqlite3_stmt *q, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
 }
 
 static const char *column_text(sqlite3_stmt *q, int i)
@@ -288,34 +622,22 @@ int store_state_load(struct store *s, store_state_cb cb, void *arg)
 
 void store_state_save(struct store *s, const char *name, const struct tstate_saved *v)
 {
-    sqlite3_stmt *q = s->q[Q_STATE_SAVE];
+    struct pending *p = entry(&s->states, name);
 
-    begin(s);
-    bind_text(q, 1, name);
-    bind_text(q, 2, state_name(v->state));
-    bind_text(q, 3, codes_severity_name(v->severity));
-    bind_text(q, 4, v->location ? v->location : "");
-    sqlite3_bind_int64(q, 5, v->since_ms);
-    sqlite3_bind_int64(q, 6, v->notified_ms);
-    sqlite3_bind_int64(q, 7, v->cert_warned);
-    sqlite3_bind_int(q, 8, v->slow);
-    sqlite3_bind_int(q, 9, v->flapping);
-    if (exec(s, Q_STATE_SAVE) < 0)
-        report(s, "cannot save a target state");
-}
-
-/* Deletes the row of one key (the statement's only parameter). */
-static void delete_row(struct store *s, enum stmt q, const char *key, const char *what)
-{
-    begin(s);
-    bind_text(s->q[q], 1, key);
-    if (exec(s, q) < 0)
-        report(s, what);
+    pending_clear(p);
+    p->state = *v;
+    p->state.location = dup_or_null(v->location);
+    p->op = OP_PUT;
+    schedule(s, 0);
 }
 
 void store_state_delete(struct store *s, const char *name)
 {
-    delete_row(s, Q_STATE_DELETE, name, "cannot delete a target state");
+    struct pending *p = entry(&s->states, name);
+
+    pending_clear(p);
+    p->op = OP_DELETE;
+    schedule(s, 0);
 }
 
 int store_outbox_load(struct store *s, store_delivery_cb cb, void *arg)
@@ -347,37 +669,41 @@ int store_outbox_load(struct store *s, store_delivery_cb cb, void *arg)
 
 void store_outbox_add(struct store *s, const struct delivery_row *row)
 {
-    sqlite3_stmt *q = s->q[Q_OUTBOX_ADD];
+    struct pending *p = entry(&s->deliveries, row->id);
 
-    begin(s);
-    bind_text(q, 1, row->id);
-    bind_text(q, 2, row->webhook);
-    bind_text(q, 3, row->event);
-    bind_text(q, 4, row->target);
-    bind_text(q, 5, row->body);
-    sqlite3_bind_int64(q, 6, row->created_ms);
-    sqlite3_bind_int64(q, 7, row->next_ms);
-    sqlite3_bind_int(q, 8, (int)row->attempts);
-    bind_text(q, 9, row->last_error);
-    if (exec(s, Q_OUTBOX_ADD) < 0)
-        report(s, "cannot add a delivery to the outbox");
+    pending_clear(p);
+    p->op = OP_PUT;
+    p->row = *row;
+    p->row.id = NULL;
+    p->row.webhook = dup_or_null(row->webhook);
+    p->row.event = dup_or_null(row->event);
+    p->row.target = dup_or_null(row->target);
+    p->row.body = dup_or_null(row->body);
+    p->row.last_error = dup_or_null(row->last_error);
+    schedule(s, 0);
 }
 
 void store_outbox_update(struct store *s, const char *id, unsigned attempts, int64_t next_ms,
                          const char *last_error)
 {
-    sqlite3_stmt *q = s->q[Q_OUTBOX_UPDATE];
+    struct pending *p = entry(&s->deliveries, id);
 
-    begin(s);
-    sqlite3_bind_int(q, 1, (int)attempts);
-    sqlite3_bind_int64(q, 2, next_ms);
-    bind_text(q, 3, last_error);
-    bind_text(q, 4, id);
-    if (exec(s, Q_OUTBOX_UPDATE) < 0)
-        report(s, "cannot update a delivery");
+    if (p->op == OP_DELETE)
+        return;
+    if (p->op == OP_NONE)
+        p->op = OP_UPDATE; /* the row is in the database: these columns only */
+    p->row.attempts = attempts;
+    p->row.next_ms = next_ms;
+    free((char *)p->row.last_error);
+    p->row.last_error = dup_or_null(last_error);
+    schedule(s, 0);
 }
 
 void store_outbox_delete(struct store *s, const char *id)
 {
-    delete_row(s, Q_OUTBOX_DELETE, id, "cannot remove a delivery");
+    struct pending *p = entry(&s->deliveries, id);
+
+    pending_clear(p);
+    p->op = OP_DELETE;
+    schedule(s, 0);
 }

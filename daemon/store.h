@@ -5,8 +5,12 @@
  * from a zero-delay timer right after: a burst of ten thousand alerts costs
  * one fsync, not ten thousand, and the loop is not held. Whoever must not
  * act before its rows are durable (a delivery's first attempt) waits for
- * the commit callback. A failed write is logged and the daemon goes on with
- * what it has in memory; it never stops monitoring for it. */
+ * the commit callback. Writes stay in memory until a commit succeeds: a
+ * failed one (a full or read-only disk) is logged once and tried again
+ * every few seconds, and nothing is lost if the disk comes back before
+ * the daemon stops. A damaged database is moved aside at start; one
+ * deleted while the daemon runs is written anew from memory. The daemon
+ * never stops monitoring for any of it. */
 #ifndef UPMON_STORE_H
 #define UPMON_STORE_H
 
@@ -32,8 +36,9 @@ struct delivery_row {
     const char *last_error; /* or NULL */
 };
 
-/* Opens (creating) DIR/upmon.db and takes DIR/upmon.lock, so two daemons
- * cannot share a state directory. NULL with a reason in err on failure. */
+/* Opens (creating, mode 0600) DIR/upmon.db and locks DIR, so two daemons
+ * cannot share a state directory. NULL with a reason in err on failure,
+ * a database that cannot be written among them. */
 struct store *store_open(struct event_base *base, const char *dir, char *err, size_t errlen);
 /* Commits what is pending and closes. */
 void store_close(struct store *s);
@@ -41,6 +46,10 @@ void store_close(struct store *s);
 /* Called after every commit, whether it reached the disk or not (a failed
  * write is logged; the daemon goes on with what it has in memory). */
 void store_on_commit(struct store *s, void (*cb)(void *arg), void *arg);
+/* Called when the database file was found deleted or replaced and a new
+ * one started: the subscriber writes again all it has (its states, its
+ * pending deliveries). cb NULL unsubscribes arg. */
+void store_on_reset(struct store *s, void (*cb)(void *arg), void *arg);
 /* Commits now. */
 void store_flush(struct store *s);
 

@@ -344,6 +344,29 @@ static void committed_cb(void *arg)
     }
 }
 
+/* The database was started anew: every delivery still pending is
+ * written again, oldest first. */
+static void store_reset_cb(void *arg)
+{
+    struct webhooks *w = arg;
+    struct delivery *d;
+
+    TAILQ_FOREACH(d, &w->all, all)
+    {
+        struct delivery_row row = {
+            .id = d->id,
+            .webhook = d->webhook,
+            .event = d->event,
+            .target = d->target,
+            .body = d->body,
+            .created_ms = d->created_ms,
+            .next_ms = d->next_ms,
+            .attempts = d->attempts,
+        };
+        store_outbox_add(w->store, &row);
+    }
+}
+
 struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct store *store)
 {
     struct webhooks *w = xcalloc(1, sizeof(*w));
@@ -359,6 +382,7 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
         return NULL;
     }
     store_on_commit(store, committed_cb, w);
+    store_on_reset(store, store_reset_cb, w);
     return w;
 }
 
@@ -367,6 +391,7 @@ void webhooks_free(struct webhooks *w)
     if (w == NULL)
         return;
     store_on_commit(w->store, NULL, NULL);
+    store_on_reset(w->store, NULL, w);
     w->shutting_down = true;
     while (!TAILQ_EMPTY(&w->all))
         delivery_free(w, TAILQ_FIRST(&w->all));

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Faults injected for real: the state directory on a tmpfs of a fixed
+size that fills up while alerts are pending or is read-only at start, a
+damaged database, one deleted while the daemon runs, a umask that would
+make it world-readable, and a second daemon on the same directory after
+its files are gone. No alert may be lost wherever the disk comes back."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import uuid
+
+import harness as h
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def tmpfs(size="4m"):
+    """A tmpfs of its own for a state directory (root and mount needed)."""
+    d = h.tmpdir()
+    if os.geteuid() != 0:
+        raise h.Skip("mounting a tmpfs needs root")
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "upmon-faults",
+                        d], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise h.Skip("cannot mount a tmpfs here: " + p.stderr.strip())
+    h.cleanup(lambda: subprocess.run(["umount", "-l", d], capture_output=True))
+    return d
+
+
+def remount(d, mode):
+    subprocess.run(["mount", "-o", "remount,%s" % mode, d], check=True)
+
+
+def setup(d, srv, rcv, names, journald=False):
+    h.write(os.path.join(d, "secret"), SECRET + "\n")
+    return h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1, recovery_threshold: 1}
+alerts:
+  journald: %s
+  webhooks:
+    - {name: ops, url: '%s', secret_file: secret, retry_initial: 200ms, retry_max: 1s}
+targets:
+%s""" % ("true" if journald else "false", rcv.hook("/hook"), "".join(
+        "  - {name: %s, url: '%s'}\n" % (n, srv.url("/site/" + n)) for n in names)))
+
+
+def start(cfg, state, extra=(), **kw):
+    return h.Daemon(["-c", cfg, "--state-dir", state] + list(extra), **kw)
+
+
+def delivered(rcv):
+    """(target, event) of each delivery answered 2xx, once per webhook-id."""
+    seen, out = set(), []
+    for x in rcv.json("/_log"):
+        hdr = {k.lower(): v for k, v in x["headers"].items()}
+        if x["answer"] != "ok" or hdr["webhook-id"] in seen:
+            continue
+        seen.add(hdr["webhook-id"])
+        body = json.loads(x["body"])
+        out.append((body["data"]["target"], body["type"].rsplit(".", 1)[1]))
+    return out
+
+
+def flip(srv, dm, names, status, state):
+    for n in names:
+        srv.get("/_set?name=%s&status=%d" % (n, status))
+    for n in names:
+        dm.wait_log(r"%s: \S+ -> %s" % (n, state))
+
+
+def fill(state):
+    """Takes every block left on the state directory's tmpfs."""
+    subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(state, "filler"), "bs=64k"],
+                   capture_output=True)
+    return lambda: os.unlink(os.path.join(state, "filler"))
+
+
+def test_full_disk_loses_no_delivery():
+    """Alerts raised while the state directory is full, twice, are
+    committed once it can take them, and delivered after a restart. (A
+    tmpfs cannot be remounted read-only under open files; a read-only
+    database fails the same way, and at start it is refused: see below.)"""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = tmpfs("4m")
+    names = ["disk-%02d-%s" % (i, uuid.uuid4().hex[:6]) for i in range(10)]
+    cfg = setup(d, srv, rcv, names)
+    rcv.get("/_mode?m=fail")  # everything stays in the outbox
+    dm = start(cfg, state)
+    for n in names:
+        dm.wait_log(n + r": unknown -> up")
+    flip(srv, dm, names[:5], 503, "server_error")  # committed as usual
+
+    for period, (group, status, state_name) in enumerate(
+            [(names[5:], 503, "server_error"), (names[:5], 200, "up")], 1):
+        free = fill(state)
+        flip(srv, dm, group, status, state_name)
+        h.wait_until(lambda: len(dm.grep(r"state database .*: cannot")) == period, 10,
+                     "the failed commit, logged once")
+        assert len(dm.grep(r"writing again")) == period - 1
+        free()
+        dm.wait_log(r"state database .*: writing again; what waited is saved", timeout=15,
+                    count=period)
+    assert len(dm.grep(r"state database .*: cannot")) == 2, dm.grep(r"state database")
+    rc, _ = dm.stop()
+    assert rc == 0 and not dm.grep(r"could not be saved"), dm.log()[-5:]
+
+    rcv.get("/_mode?m=ok")
+    dm = start(cfg, state)
+    want = {(n, "down") for n in names} | {(n, "recovered") for n in names[:5]}
+    h.wait_until(lambda: set(delivered(rcv)) >= want, 20,
+                 lambda: "every alert delivered; missing %s" % sorted(want - set(delivered(rcv))))
+    assert len(delivered(rcv)) == len(want), delivered(rcv)
+    dm.stop()
+
+
+def test_what_cannot_be_saved_at_stop_is_counted():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = tmpfs("4m")
+    names = ["stop-%d-%s" % (i, uuid.uuid4().hex[:6]) for i in range(3)]
+    rcv.get("/_mode?m=fail")
+    dm = start(setup(d, srv, rcv, names), state)
+    for n in names:
+        dm.wait_log(n + r": unknown -> up")
+    fill(state)
+    flip(srv, dm, names, 503, "server_error")
+    dm.wait_log(r"state database .*: cannot")
+    rc, _ = dm.stop()
+    assert rc == 0
+    assert dm.grep(r"3 webhook deliveries and 3 target states could not be saved"), \
+        dm.grep(r"state database")
+
+
+def test_unwritable_database_is_an_error_at_start():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = tmpfs("4m")
+    cfg = setup(d, srv, rcv, ["ro-" + uuid.uuid4().hex[:6]])
+    dm = start(cfg, state)
+    dm.wait_log(r"started: ")
+    dm.stop()
+    remount(state, "ro")
+    p = h.run(["-c", cfg, "--state-dir", state], timeout=10)
+    assert p.returncode != 0, p.stderr
+    assert "cannot write " + os.path.join(state, "upmon.db") in p.stderr, p.stderr
+    assert p.stderr.count("\n") <= 3, p.stderr
+
+
+def test_damaged_database_is_moved_aside():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = os.path.join(d, "state")
+    os.makedirs(state)
+    h.write(os.path.join(state, "upmon.db"), "this is not an SQLite database\n" * 100)
+    name = "damaged-" + uuid.uuid4().hex[:6]
+    dm = start(setup(d, srv, rcv, [name]), state)
+    dm.wait_log(name + r": unknown -> up")
+    assert dm.grep(r"upmon.db is damaged .*moved aside as .*upmon.db.corrupt-\d{8}T\d{6}Z"), \
+        dm.log()[:5]
+    aside = glob.glob(os.path.join(state, "upmon.db.corrupt-*"))
+    assert aside and open(aside[0]).read().startswith("this is not"), aside
+    dm.stop()
+
+
+def test_deleted_database_is_written_again_from_memory():
+    """The database deleted while the daemon runs: it notices at the next
+    write and writes the alert states and pending deliveries again, so a
+    restart neither pages again nor loses the delivery."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = os.path.join(d, "state")
+    a, b = "del-a-" + uuid.uuid4().hex[:6], "del-b-" + uuid.uuid4().hex[:6]
+    cfg = setup(d, srv, rcv, [a, b])
+    rcv.get("/_mode?m=fail")
+    dm = start(cfg, state)
+    dm.wait_log(a + r": unknown -> up")
+    dm.wait_log(b + r": unknown -> up")
+    flip(srv, dm, [a], 503, "server_error")
+    h.wait_until(lambda: rcv.json("/_log"), 10, "a failed attempt")
+    for f in glob.glob(os.path.join(state, "upmon.db*")):
+        os.unlink(f)
+    flip(srv, dm, [b], 503, "server_error")  # a write
+    dm.wait_log(r"was deleted or replaced; writing a new one from memory")
+    rc, _ = dm.stop()
+    assert rc == 0 and not dm.grep(r"could not be saved")
+    rcv.get("/_mode?m=ok")
+    dm = start(cfg, state)
+    h.wait_until(lambda: set(delivered(rcv)) >= {(a, "down"), (b, "down")}, 15,
+                 lambda: "both downs delivered: %s" % delivered(rcv))
+    dm.wait_log(a + r": unknown -> server_error")
+    assert not dm.grep(r"alert down: " + a), "paged again after the restart"
+    dm.stop()
+
+
+def test_private_database_and_a_lock_that_cannot_be_deleted():
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = os.path.join(d, "state")
+    cfg = setup(d, srv, rcv, ["lock-" + uuid.uuid4().hex[:6]])
+    old = os.umask(0)  # inherited: files would be world-writable
+    try:
+        dm = start(cfg, state)
+    finally:
+        os.umask(old)
+    dm.wait_log(r"started: ")
+    for f in glob.glob(os.path.join(state, "upmon.db*")):
+        assert os.stat(f).st_mode & 0o777 == 0o600, (f, oct(os.stat(f).st_mode))
+    for f in os.listdir(state):
+        os.unlink(os.path.join(state, f))
+    p = h.run(["-c", cfg, "--state-dir", state], timeout=10)
+    assert p.returncode != 0 and "in use by another upmond" in p.stderr, p.stderr
+    dm.stop()
+
+
+if __name__ == "__main__":
+    h.main(globals())
