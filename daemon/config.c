@@ -27,9 +27,9 @@
  * from the tables by name, so the rows stay the only list of keys. */
 static struct {
     bool known;
-    unsigned name, url, method, interval, timeout, max_latency, body_contains, body_regex, webhooks,
-        remind_every, flap_threshold, flap_window, client_cert, client_key, client_key_credential,
-        connect_to, proxy, tls_server_name;
+    unsigned name, url, method, interval, timeout, max_latency, body_contains, body_regex,
+        body_not_contains, json, webhooks, remind_every, flap_threshold, flap_window, client_cert,
+        client_key, client_key_credential, connect_to, proxy, tls_server_name;
 } K;
 static struct {
     unsigned name, url, secret_file, secret_credential, retry_initial, retry_max;
@@ -50,6 +50,8 @@ static void keys_init(void)
     K.max_latency = schema_index(t, "max_latency");
     K.body_contains = schema_index(t, "body_contains");
     K.body_regex = schema_index(t, "body_regex");
+    K.body_not_contains = schema_index(t, "body_not_contains");
+    K.json = schema_index(t, "json");
     K.webhooks = schema_index(t, "webhooks");
     K.remind_every = schema_index(t, "remind_every");
     K.flap_threshold = schema_index(t, "flap_threshold");
@@ -159,6 +161,18 @@ static int client_check(struct ctx *c, const struct partial *merged, uint64_t ow
     return rc;
 }
 
+/* Whether body check k (a key index) is set to a check, not to none. */
+static bool body_check_given(const struct target_conf *t, unsigned k)
+{
+    if (k == K.body_contains)
+        return t->body_contains != NULL;
+    if (k == K.body_regex)
+        return t->body_regex_src != NULL;
+    if (k == K.body_not_contains)
+        return t->body_not_contains != NULL;
+    return t->njson > 0;
+}
+
 /* Rules between keys. Each is reported only where one of its keys is given
  * at this level (own), so an error in defaults is not repeated per target. */
 static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own, bool clamped)
@@ -209,13 +223,25 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
                 "give body_contains or body_regex, not both");
         rc = -1;
     }
-    if (strcmp(t->method, "HEAD") == 0 && (t->body_contains || t->body_regex_src) &&
-        (OWN(method) || OWN(body_contains) || OWN(body_regex))) {
-        unsigned k = OWN(method) ? K.method : t->body_contains ? K.body_contains : K.body_regex;
-        err_pos(c, merged->g.pos[k],
-                "a HEAD request has no body for body_contains or body_regex "
-                "to check");
-        rc = -1;
+    if (strcmp(t->method, "HEAD") == 0) {
+        /* The first body check there is, and the first given here. */
+        const unsigned body_keys[] = {K.body_contains, K.body_regex, K.body_not_contains, K.json};
+        unsigned there = schema_target.n, here = schema_target.n;
+        for (size_t i = 0; i < ARRAY_SIZE(body_keys); i++) {
+            unsigned k = body_keys[i];
+            if (!body_check_given(t, k))
+                continue;
+            if (there == schema_target.n)
+                there = k;
+            if (here == schema_target.n && (own & KEY_BIT(k)))
+                here = k;
+        }
+        if (there < schema_target.n && (OWN(method) || here < schema_target.n)) {
+            unsigned k = here < schema_target.n ? here : there;
+            err_pos(c, merged->g.pos[OWN(method) ? K.method : k],
+                    "a HEAD request has no body for %s to check", schema_target.opts[k].name);
+            rc = -1;
+        }
     }
     rc |= client_check(c, merged, own);
 #undef WHERE

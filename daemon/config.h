@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "assertion.h"
 #include "codes.h"
 
 #ifndef UPMON_CONFIG_PATH
@@ -122,6 +123,11 @@ struct target_conf {
     char *body_contains;
     char *body_regex_src;
     regex_t *body_regex; /* compiled body_regex_src, or NULL */
+    char *body_not_contains;
+    struct header_assertion *header_matches; /* response headers that must match */
+    size_t nheader_matches;
+    struct json_assertion *json; /* values of a JSON body that must be as given */
+    size_t njson;
 
     struct kv *labels;
     size_t nlabels;

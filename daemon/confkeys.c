@@ -72,6 +72,16 @@ static bool within_limit(struct ctx *c, const yaml_node_t *map, const char *what
     return false;
 }
 
+bool valid_header_name(const char *s)
+{
+    if (s[0] == '\0')
+        return false;
+    for (; *s; s++)
+        if (!is_token_char((unsigned char)*s))
+            return false;
+    return true;
+}
+
 static int get_headers(struct ctx *c, const yaml_node_t *n, const char *what, struct kv **kv,
                        size_t *nkv)
 {
@@ -87,10 +97,7 @@ static int get_headers(struct ctx *c, const yaml_node_t *n, const char *what, st
             continue;
         }
         const char *name = scalar(k);
-        bool ok = name[0] != '\0';
-        for (const char *p = name; *p; p++)
-            ok = ok && is_token_char((unsigned char)*p);
-        if (!ok) {
+        if (!valid_header_name(name)) {
             err_at(c, k, "\"%s\" is not a valid header name", name);
             rc = -1;
             continue;

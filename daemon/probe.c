@@ -6,8 +6,11 @@
  * header. The whole answer is read, as a browser would, up to max_body:
  * a body that stalls is a timeout and one cut short is truncated. With
  * read_body false, the body is read only as far as a check needs: the
- * transfer stops at the first body byte, or when body_contains is found.
- * Such a stop, or one at max_body, is deliberate and is not an error. */
+ * transfer stops at the first body byte, or when body_contains is found
+ * and no other check needs the rest (body_not_contains and json read it
+ * all). Such a stop, or one at max_body, is deliberate and
+ * is not an error. The checks themselves are judged in the pure core
+ * (assertion.h) on the body kept and the answer's headers. */
 #include "probe.h"
 
 #include <arpa/inet.h>
@@ -21,6 +24,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "assertion.h"
 #include "clock.h"
 #include "log.h"
 #include "util.h"
@@ -218,18 +222,13 @@ void probe_spec_free(struct probe_spec *s)
     free(s);
 }
 
-static bool needs_body(const struct target_conf *t)
-{
-    return t->body_contains != NULL || t->body_regex != NULL;
-}
-
 /* Whether the answer's status is one whose body is checked. Other answers
  * fail on their status alone, so their body is not read. */
 static bool body_wanted(struct probe *pr)
 {
     long code = 0;
 
-    if (!needs_body(pr->spec->t))
+    if (!assertion_needs_body(pr->spec->t))
         return false;
     curl_easy_getinfo(pr->xfer.easy, CURLINFO_RESPONSE_CODE, &code);
     return verdict_status_up(pr->spec->t, (int)code);
@@ -248,18 +247,20 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
             pr->stopped = true; /* judged at the headers */
             return CURL_WRITEFUNC_ERROR;
         }
-    } else if (!pr->found) {
+    } else if (!pr->found || assertion_keeps_body(t)) {
         size_t from = pr->body.len;
         buf_append(&pr->body, data, take);
-        if (t->body_contains) {
+        if (t->body_contains && !pr->found) {
             size_t nlen = strlen(t->body_contains);
             size_t start = from >= nlen ? from - nlen + 1 : 0;
             if (memmem(pr->body.data + start, pr->body.len - start, t->body_contains, nlen)) {
                 pr->found = true;
-                buf_free(&pr->body); /* all it was kept for */
-                if (!t->read_body) {
-                    pr->stopped = true;
-                    return CURL_WRITEFUNC_ERROR;
+                if (!assertion_keeps_body(t)) {
+                    buf_free(&pr->body); /* all it was kept for */
+                    if (!t->read_body) {
+                        pr->stopped = true;
+                        return CURL_WRITEFUNC_ERROR;
+                    }
                 }
             }
         }
@@ -377,6 +378,27 @@ static void redirect_location(struct probe *pr, char *out, size_t len)
     curl_url_cleanup(u);
 }
 
+/* A header of the final answer for header_matches: every field line of
+ * the name, joined as RFC 9110 (5.3) combines them; NULL when none. */
+static char *answer_header(void *arg, const char *name)
+{
+    CURL *e = arg;
+    struct curl_header *h = NULL;
+    struct buf b = {0};
+
+    if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+        return NULL;
+    size_t amount = h->amount;
+    buf_append(&b, h->value, strlen(h->value));
+    for (size_t i = 1; i < amount; i++) {
+        if (curl_easy_header(e, name, i, CURLH_HEADER, -1, &h) != CURLHE_OK)
+            break;
+        buf_append(&b, ", ", 2);
+        buf_append(&b, h->value, strlen(h->value));
+    }
+    return b.data;
+}
+
 static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
 {
     CURL *e = pr->xfer.easy;
@@ -427,20 +449,16 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
     r->cert_not_after = pr->cert_not_after;
 
     const struct target_conf *tc = pr->spec->t;
-    if (r->error == PERR_NONE && body_wanted(pr)) {
-        if (tc->body_contains) {
-            r->body_match = pr->found; /* searched as it came in */
-        } else {
-            r->body_match =
-                regexec(tc->body_regex, pr->body.data ? pr->body.data : "", 0, NULL, 0) == 0;
-        }
-        if (!r->body_match) {
-            bool capped = pr->nbody >= tc->max_body;
-            snprintf(r->message, sizeof(r->message), "%s \"%s\" in the %s%zu bytes of the body",
-                     tc->body_contains ? "no" : "no match for",
-                     tc->body_contains ? tc->body_contains : tc->body_regex_src,
-                     capped ? "first " : "", pr->body.len);
-        }
+    if (r->error == PERR_NONE && assertion_any(tc) && verdict_status_up(tc, (int)code)) {
+        struct assertion_answer a = {
+            .body = pr->body.data,
+            .len = pr->body.len,
+            .capped = pr->nbody >= tc->max_body,
+            .found = pr->found,
+            .header = answer_header,
+            .arg = e,
+        };
+        r->body_match = assertion_check(tc, &a, r->message, sizeof(r->message));
     }
 }
 

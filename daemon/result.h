@@ -14,7 +14,7 @@ enum probe_error {
     PERR_TLS,       /* handshake or certificate failure */
     PERR_RESET,     /* the connection was closed or reset before an answer */
     PERR_PROTOCOL,  /* the answer was not valid HTTP */
-    PERR_BODY,      /* the body failed its check, or could not be read */
+    PERR_BODY,      /* a content check failed, or the body could not be read */
     PERR_TOO_SLOW,  /* answered, but slower than max_latency */
     PERR_INTERNAL,  /* a local failure (out of memory, too many open files) */
     PERR_TRUNCATED, /* the body ended before the answer said it would */
@@ -27,9 +27,11 @@ enum probe_error {
 struct probe_result {
     int code;                           /* HTTP status; 0 when no answer was read */
     enum probe_error error;             /* PERR_NONE when an answer was read in full */
-    char message[RESULT_MESSAGE_MAX];   /* curl's message, or the body check's */
+    char message[RESULT_MESSAGE_MAX];   /* curl's message, or the failed content check's */
     char location[RESULT_LOCATION_MAX]; /* Location of a redirect, or "" */
-    int body_match;                     /* -1: not checked, 0: not found, 1: found */
+    /* The content checks (body, headers, JSON; assertion.h): -1 not
+     * checked, 0 one failed, 1 all held. */
+    int body_match;
     /* Timings in microseconds from the start of the probe, as curl counts
      * them: each includes the ones before it. -1 when not reached. */
     int64_t dns_us, connect_us, tls_us, ttfb_us, total_us;

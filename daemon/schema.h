@@ -6,7 +6,8 @@
  * --check-config --verbose dump and the JSON Schema all run over the rows
  * (tmux's options-table.c, Redis's standardConfig, systemd's
  * ConfigPerfItem). Only compound keys (expect, severity, headers, labels,
- * webhooks, body_regex, secrets) bring hand-written functions, as ops.
+ * webhooks, body_regex, header_matches, json, secrets) bring hand-written
+ * functions, as ops.
  *
  * Adding a plain key is one row here (in confschema.c) plus its entry in
  * upmon.yaml(5); tests hold the two to each other. */
@@ -180,6 +181,9 @@ json_t *header_value_schema(void);
 /* Whether a PEM private key belongs to the first certificate of a PEM
  * file. */
 bool tls_key_matches(const char *cert_pem, const char *key_pem);
+
+/* A field name as HTTP writes them (RFC 9110, 5.1: a token). */
+bool valid_header_name(const char *s);
 
 /* A URL that libcurl's parser takes, http or https, with a host. */
 int check_url(struct ctx *c, const yaml_node_t *n, const char *what);

@@ -2,7 +2,7 @@
  *   - no valid answer (a transport error, or a status outside 100-599):
  *     unreachable, critical;
  *   - a status that expect lists (any 2xx when expect is not given), or one
- *     whose severity is overridden to ok: up; then the body check may make
+ *     whose severity is overridden to ok: up; then a content check may make
  *     it content (critical), and max_latency may mark it slow (warning);
  *   - any other status: its class decides the state (3xx redirecting, 4xx
  *     client_error, 5xx server_error, 1xx/2xx unexpected) and the severity

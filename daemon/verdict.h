@@ -1,5 +1,5 @@
 /* The verdict: what one probe result means for a target, under the target's
- * policy (expect, severity overrides, body checks, max_latency). Pure. */
+ * policy (expect, severity overrides, content checks, max_latency). Pure. */
 #ifndef UPMON_VERDICT_H
 #define UPMON_VERDICT_H
 
@@ -16,7 +16,7 @@ enum target_state {
     ST_CLIENT_ERROR, /* an unexpected 4xx */
     ST_SERVER_ERROR, /* an unexpected 5xx */
     ST_UNREACHABLE,  /* no valid answer: DNS, connect, TLS, timeout, reset, protocol */
-    ST_CONTENT,      /* an expected status, but the body failed its check */
+    ST_CONTENT,      /* an expected status, but the answer failed a content check */
     ST_UNEXPECTED,   /* a 1xx or 2xx answer that expect does not list */
 };
 #define ST_COUNT 8

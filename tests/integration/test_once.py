@@ -412,6 +412,105 @@ def test_body_checks():
     assert rc == 2
 
 
+def test_content_assertions():
+    """header_matches, body_not_contains and json: an answer whose status
+    is up but which fails one is content (critical, error body), with a
+    message that names the assertion; one that passes them all is up."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    health = (', json: {status: ok, "checks[-1].state": ok, version: {matches: "^2\\\\."}}'
+              ", header_matches: {content-type: '^application/json$', X-Health: '^ok$'}"
+              ", body_not_contains: maintenance")
+    lines = "header=Cache-Control:no-cache&header=Cache-Control:no-store"
+    cfg = h.config(d, targets_yaml(srv, [
+        ("healthy", "/health/ok", health),
+        ("degraded", "/health/degraded", ", json: {status: ok}"),
+        ("degraded_check", "/health/degraded", ', json: {"checks[0].state": ok}'),
+        ("degraded_item", "/health/degraded", ', json: {"checks[1].state": ok}'),
+        ("degraded_header", "/health/degraded", ", header_matches: {X-Health: '^ok$'}"),
+        ("both", "/health/degraded", ", json: {status: ok}, header_matches: {X-Health: '^ok$'}"),
+        ("missing_header", "/health/ok", ", header_matches: {X-Missing: ''}"),
+        ("two_lines", "/status/200?" + lines,
+         ", header_matches: {cache-control: '^no-cache, no-store$'}"),
+        ("no_number", "/health/ok", ", json: {version: 2.4}"),
+        ("nowhere", "/health/ok", ', json: {"checks[5].state": ok}'),
+        ("not_json", "/body?text=<html>hello", ", json: {status: ok}"),
+        ("maintenance", "/body?text=Down+for+maintenance", ", body_not_contains: maintenance"),
+        ("quick", "/body?text=Down+for+maintenance", ", body_not_contains: maintenance"
+         ", read_body: false"),
+        ("followed", "/status/302?location=/health/ok",
+         ", follow_redirects: true, header_matches: {X-Health: '^ok$'}"),
+        ("error_page", "/status/503?body=" + urllib.parse.quote('{"status": "ok"}'),
+         ", json: {status: ok}"),
+        ("huge", "/huge", ", json: {status: ok}, max_body: 64KiB"),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 2, (rc, p.stdout, p.stderr)
+    for name in ("healthy", "degraded_check", "two_lines", "followed"):
+        r = res[name]
+        assert (r["code"], r["state"], r["severity"], r["error"], r["message"]) == (
+            200, "up", "ok", None, None), r
+    want = {
+        "degraded": 'json status is "degraded", not "ok"',
+        "degraded_item": 'json checks[1].state is "degraded", not "ok"',
+        "degraded_header": 'header X-Health is "degraded", which does not match "^ok$"',
+        "both": 'header X-Health is "degraded", which does not match "^ok$"',
+        "missing_header": "header X-Missing is missing",
+        "no_number": 'json version is "2.4.1", not 2.4',
+        "nowhere": "json checks[5].state: checks has 2 items, no [5]",
+        "not_json": "the body is not JSON: invalid token near '<' at line 1 column 1",
+        "maintenance": '"maintenance" found in the body at byte 9',
+        "quick": '"maintenance" found in the body at byte 9',
+        # An endless run of x: one token, cut at max_body.
+        "huge": "the body is not JSON: invalid token at line 1 column 65536 "
+                "(max_body: only the first 65536 bytes were read)",
+    }
+    for name, message in want.items():
+        r = res[name]
+        assert (r["code"], r["class"], r["state"], r["severity"], r["error"]) == (
+            200, "success", "content", "critical", "body"), r
+        assert r["message"] == message, (name, r["message"], message)
+    # An error page is judged by its status, whatever its body says.
+    assert res["error_page"]["state"] == "server_error", res["error_page"]
+    assert res["error_page"]["error"] is None, res["error_page"]
+
+
+def test_assertions_against_a_real_nginx():
+    """A real health endpoint that answers 200 and says it is degraded, in
+    its JSON and in a header: content, naming the assertion; its healthy
+    twin is up."""
+    def health(state):
+        return ("default_type application/json; add_header X-Health %s; "
+                "return 200 '{\"status\":\"%s\",\"checks\":[{\"state\":\"ok\"}]}';"
+                % (state, state))
+    ngx = h.Nginx("    location = /healthy { %s }\n    location = /degraded { %s }"
+                  % (health("ok"), health("degraded")))
+    d = h.tmpdir()
+    checks = {
+        "json": "json: {status: ok, \"checks[0].state\": ok}",
+        "header": "header_matches: {x-health: '^ok$', Content-Type: '^application/json$'}",
+        "text": "body_not_contains: degraded",
+    }
+    cfg = h.config(d, "targets:\n" + "".join(
+        '  - {name: %s_%s, url: "%s", %s}\n' % (page, kind, ngx.url("/" + page), check)
+        for page in ("healthy", "degraded") for kind, check in checks.items()))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 2, (rc, p.stdout, p.stderr)
+    for kind in checks:
+        r = res["healthy_" + kind]
+        assert (r["code"], r["state"], r["severity"], r["error"]) == (200, "up", "ok", None), r
+    want = {
+        "json": 'json status is "degraded", not "ok"',
+        "header": 'header x-health is "degraded", which does not match "^ok$"',
+        "text": '"degraded" found in the body at byte 11',
+    }
+    for kind, message in want.items():
+        r = res["degraded_" + kind]
+        assert (r["code"], r["state"], r["severity"], r["error"]) == (
+            200, "content", "critical", "body"), r
+        assert r["message"] == message, (kind, r["message"], message)
+
+
 def test_expect_severity_and_max_latency():
     srv = h.http_fixture()
     d = h.tmpdir()

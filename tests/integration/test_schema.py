@@ -174,12 +174,32 @@ def test_misspelt_key_in_the_example_is_flagged():
     assert errors(watch, doc), "a method in lower case must be flagged"
 
 
+def test_assertion_keys_in_the_schema():
+    """Editors see what the loader takes of json and header_matches, and
+    flag what it refuses."""
+    watch = validator("watch-list")
+
+    def target(**keys):
+        return {"targets": [dict(name="t", url="http://127.0.0.1/", **keys)]}
+
+    good = target(json={"status": "ok", "count": 1, "up": True, "gone": None,
+                        "checks[0].state": {"matches": "^ok$"}},
+                  header_matches={"Content-Type": "^application/json", "X-Empty": ""},
+                  body_not_contains="maintenance")
+    assert errors(watch, good) == [], errors(watch, good)
+    for bad in (target(json={"status": ["ok"]}), target(json={"status": {"equals": "ok"}}),
+                target(json={"status": {}}), target(json={"": "ok"}), target(json=["status"]),
+                target(header_matches={"Bad Name": "x"}), target(header_matches={"X-A": None}),
+                target(header_matches=["X-A"]), target(body_not_contains="")):
+        assert errors(watch, bad), bad
+
+
 def test_every_good_test_configuration_passes():
     """What the loader accepts, the schema must accept too (an editor
     that flags a good file is worse than none)."""
     main, watch = validator("config"), validator("watch-list")
     checked = 0
-    for path in ["good.yaml", "single.yaml"]:
+    for path in ["good.yaml", "single.yaml", "assert-good.yaml"]:
         path = os.path.join(UNIT_DATA, path)
         p = h.run(["--check-config", "-c", path])
         assert p.returncode == 0, (path, p.stderr)
@@ -191,7 +211,7 @@ def test_every_good_test_configuration_passes():
                     doc = load_yaml(os.path.join(d, f))
                     assert errors(watch, doc) == [], (f, errors(watch, doc))
                     checked += 1
-    assert checked >= 3, checked
+    assert checked >= 4, checked
     # What YAML types otherwise than the loader reads it: empty blocks, a
     # quoted number, a webhook named by a number, a header with no value.
     d = h.tmpdir()

@@ -566,8 +566,7 @@ static void bad_cross_field_rules(void **state)
         AT("cross.yaml", "20:5: max_latency 30s must be shorter than timeout 20s"),
         AT("cross.yaml", "26:5: flap_threshold 5 cannot exceed flap_window 4"),
         AT("cross.yaml", "31:5: remind_every 10m is shorter than interval 1h"),
-        AT("cross.yaml",
-           "36:5: a HEAD request has no body for body_contains or body_regex to check"));
+        AT("cross.yaml", "36:5: a HEAD request has no body for body_contains to check"));
 }
 
 /* A target's own short interval clamps the inherited timeout (10s -> 5s)
@@ -650,6 +649,117 @@ static void bad_body_regex(void **state)
     regex_diag(bracket, sizeof(bracket), "4:17", "a[");
     regex_diag(paren, sizeof(paren), "7:17", "(unclosed");
     EXPECT_DIAGS("regex.yaml", bracket, paren);
+}
+
+/* header_matches, body_not_contains and json: what the loader makes of
+ * them, and that they are inherited whole, not merged. */
+static void good_assertions(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(DATA("assert-good.yaml"), NULL);
+    const struct target_conf *t = find_target(cfg, "inherits");
+
+    assert_int_equal(t->nheader_matches, 1);
+    assert_string_equal(t->header_matches[0].name, "content-type");
+    assert_string_equal(t->header_matches[0].pattern, "^application/json");
+    assert_int_equal(
+        regexec(&t->header_matches[0].re, "application/json; charset=utf-8", 0, NULL, 0), 0);
+    assert_null(t->body_not_contains);
+    assert_int_equal(t->njson, 0);
+
+    t = find_target(cfg, "health");
+    assert_int_equal(t->nheader_matches, 2); /* its own, in place of the defaults' */
+    assert_string_equal(t->header_matches[0].name, "X-Health");
+    assert_string_equal(t->header_matches[1].name, "X-Present");
+    assert_string_equal(t->header_matches[1].pattern, "");
+    assert_string_equal(t->body_not_contains, "maintenance");
+    assert_int_equal(t->njson, 12);
+    const struct json_assertion *j = t->json;
+    /* Each value as JSON, in the order given. */
+    const char *const want[] = {"\"ok\"", "\"ok\"", "1",     "0.5",      "true",   "false",
+                                "null",   "null",   "\"1\"", "\"true\"", "\"yes\""};
+    for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+        char *got = json_dumps(j[i].equals, JSON_ENCODE_ANY);
+        print_message("%s: %s\n", j[i].path_src, got);
+        assert_string_equal(got, want[i]);
+        free(got);
+        assert_null(j[i].pattern);
+    }
+    assert_string_equal(j[1].path_src, "checks[0].state");
+    assert_int_equal(j[1].path.n, 3);
+    assert_int_equal(j[2].path.n, 2);
+    assert_string_equal(j[2].path.steps[0].key, "a.b");
+    assert_int_equal(j[2].path.steps[1].index, -1);
+    assert_string_equal(j[11].path_src, "version");
+    assert_null(j[11].equals);
+    assert_string_equal(j[11].pattern, "^2\\.");
+    assert_int_equal(regexec(&j[11].re, "2.4.1", 0, NULL, 0), 0);
+    assert_int_equal(regexec(&j[11].re, "20.1", 0, NULL, 0), REG_NOMATCH);
+
+    t = find_target(cfg, "cleared");
+    assert_int_equal(t->nheader_matches, 0);
+    t = find_target(cfg, "head"); /* a header needs no body */
+    assert_int_equal(t->nheader_matches, 1);
+
+    /* The dump shows them as written. */
+    json_t *v = config_values(cfg);
+    json_t *h = json_array_get(json_object_get(v, "targets"), 1);
+    char *text = json_dumps(json_object_get(h, "json"), JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text, "{\"[\\\"a.b\\\"][-1]\":1,\"checks[0].state\":\"ok\",\"down\":false,"
+                              "\"gone\":null,\"nothing\":null,\"plain\":\"yes\",\"quoted\":\"1\","
+                              "\"ratio\":0.5,\"status\":\"ok\",\"up\":true,\"version\":"
+                              "{\"matches\":\"^2\\\\.\"},\"word\":\"true\"}");
+    free(text);
+    text = json_dumps(json_object_get(h, "header_matches"), JSON_COMPACT);
+    assert_string_equal(text, "{\"X-Health\":\"^ok$\",\"X-Present\":\"\"}");
+    free(text);
+    json_decref(v);
+    config_free(cfg);
+}
+
+static void bad_assertions(void **state)
+{
+    char re[512], json_re[512];
+    char why[128];
+    regex_t r;
+
+    (void)state;
+    /* The reason for a bad pattern is the C library's own. */
+    int rc = regcomp(&r, "a[", REG_EXTENDED | REG_NOSUB);
+    assert_int_not_equal(rc, 0);
+    regerror(rc, &r, why, sizeof(why));
+    snprintf(re, sizeof(re), "%s%s",
+             AT("assert-bad.yaml",
+                "5:17: header_matches X-Health \"a[\" is not a valid extended regular "
+                "expression: "),
+             why);
+    snprintf(
+        json_re, sizeof(json_re), "%s%s",
+        AT("assert-bad.yaml", "16:20: json m \"a[\" is not a valid extended regular expression: "),
+        why);
+    EXPECT_DIAGS(
+        "assert-bad.yaml", re,
+        AT("assert-bad.yaml", "6:7: \"Bad Name\" is not a valid header name"),
+        AT("assert-bad.yaml", "7:7: duplicate key \"x-health\" (first given at line 5)"),
+        AT("assert-bad.yaml", "8:15: header_matches X-List must be a single value, not a list"),
+        AT("assert-bad.yaml", "9:15: header_matches X-Empty needs a value"),
+        AT("assert-bad.yaml",
+           "13:7: json path \"checks[x]\" is not valid: inside [ ] at character 7: an index "
+           "(such as 0 or -1) or a key in double quotes"),
+        AT("assert-bad.yaml",
+           "14:7: json path \"a..b\" is not valid: a key is missing at character 3"),
+        AT("assert-bad.yaml", "15:13: json list must be a string, a number, true, false, null or "
+                              "{matches: PATTERN}, not a list"),
+        json_re,
+        AT("assert-bad.yaml",
+           "17:11: json n: the only key here is matches, for {matches: PATTERN}"),
+        AT("assert-bad.yaml", "18:10: json o: give {matches: PATTERN}, or a value"),
+        AT("assert-bad.yaml", "19:7: json path \"\"q\"\" is not valid: a quote at character 1: a "
+                              "quoted key goes in [ ], as [\"a.b\"]"),
+        AT("assert-bad.yaml", "22:21: header_matches must be a mapping, not a list"),
+        AT("assert-bad.yaml", "23:11: json must be a mapping, not a scalar"),
+        AT("assert-bad.yaml", "26:5: a HEAD request has no body for json to check"),
+        AT("assert-bad.yaml", "30:5: a HEAD request has no body for body_not_contains to check"));
 }
 
 static void bad_methods(void **state)
@@ -1238,6 +1348,8 @@ int main(void)
         cmocka_unit_test(bad_clamped_timeout_below_max_latency),
         cmocka_unit_test(bad_expect_and_severity),
         cmocka_unit_test(bad_body_regex),
+        cmocka_unit_test(good_assertions),
+        cmocka_unit_test(bad_assertions),
         cmocka_unit_test(bad_methods),
         cmocka_unit_test(bad_name_and_url_in_defaults),
         cmocka_unit_test(bad_target_without_name_or_url),

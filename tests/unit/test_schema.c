@@ -137,6 +137,8 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
         {"expect", "[200]", "[201]"},
         {"severity", "{404: ok}", "{404: warning}"},
         {"body_regex", "'^a'", "'^b'"},
+        {"header_matches", "{X-A: '^a'}", "{X-A: '^b'}"},
+        {"json", "{status: ok}", "{status: {matches: ok}}"},
         {"labels", "{team: a}", "{team: b}"},
         {"webhooks", "[]", "[hook]"},
         {"secret_file", "a.secret", "b.secret"},
@@ -256,7 +258,7 @@ static bool judged_only(const char *key)
     static const char *const keys[] = {
         "name",         "expect",         "severity",          "max_latency",
         "labels",       "webhooks",       "failure_threshold", "recovery_threshold",
-        "remind_every", "flap_threshold", "flap_window",
+        "remind_every", "flap_threshold", "flap_window",       "header_matches",
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
