@@ -126,13 +126,35 @@ static char *body_standard(const struct alert *a, const struct target_conf *t, c
     return dump(o);
 }
 
+/* Text as Slack's message formatting wants it: &, < and > would otherwise
+ * be read as markup (<URL|label>, <@mention>, &entity;). Only these three
+ * are escaped, as Slack asks; everything else is shown as it is. */
+static json_t *slack_text(const char *s)
+{
+    struct buf b = {0};
+
+    buf_append(&b, "", 0);
+    for (const char *p = s;; p++) {
+        size_t n = strcspn(p, "&<>");
+        buf_append(&b, p, n);
+        p += n;
+        if (*p == '\0')
+            break;
+        const char *entity = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : "&gt;";
+        buf_append(&b, entity, strlen(entity));
+    }
+    json_t *j = json_string(b.data);
+    buf_free(&b);
+    return j;
+}
+
 static char *body_slack(const struct alert *a, const struct target_conf *t)
 {
     char summary[1024];
     json_t *o = json_object();
 
     alert_message(a, t, summary, sizeof(summary));
-    json_object_set_new(o, "text", json_string(summary));
+    json_object_set_new(o, "text", slack_text(summary));
     return dump(o);
 }
 

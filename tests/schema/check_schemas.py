@@ -124,6 +124,8 @@ MUTATIONS = {
     "slack": [
         ("an empty text", _set(["text"], "")),
         ("a member besides text", _set(["blocks"], [])),
+        ("markup in the text", _set(["text"], "a<b> is down")),
+        ("a bare & in the text", _set(["text"], "a&b is down")),
     ],
     "alertmanager": [
         ("a version other than 4", _set(["version"], 4)),

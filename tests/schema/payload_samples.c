@@ -100,14 +100,15 @@ static struct target_conf target(void)
     return t;
 }
 
-/* A name of 200 characters that JSON must escape and a regular expression
- * might trip over, and no labels. */
+/* A name of 200 characters that JSON must escape, Slack would read as
+ * markup and a regular expression might trip over, and no labels. */
 static struct target_conf odd_target(void)
 {
     static char name[201];
     struct target_conf t = target();
 
-    snprintf(name, sizeof(name), "%s", "shop \"eu\" \\ {x}: \xc3\xbc\xe2\x82\xac\xf0\x9f\x99\x82 ");
+    snprintf(name, sizeof(name), "%s",
+             "shop \"eu\" \\ {x} <b>&amp; <@U1>: \xc3\xbc\xe2\x82\xac\xf0\x9f\x99\x82 ");
     for (size_t n = strlen(name); n < 200; n++)
         name[n] = 'x';
     name[200] = '\0';

@@ -118,6 +118,50 @@ static void slack_body(void **state)
     free(body);
 }
 
+/* What Slack would read as markup, from the configuration (the name, the
+ * URL) and from the wire (the Location, the error message), goes out as
+ * entities; nothing else is touched. */
+static void slack_escapes_markup(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+
+    t.name = "a<b>&c";
+    t.url = "https://example.com/?x=1&y=<2>";
+    char *body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
+    json_t *o = json_loads(body, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "text")),
+                        "a&lt;b&gt;&amp;c is down: 503 Service Unavailable "
+                        "(https://example.com/?x=1&amp;y=&lt;2&gt;)");
+    json_decref(o);
+    free(body);
+
+    a.type = EVT_REDIRECT;
+    a.code = 302;
+    snprintf(a.location, sizeof(a.location), "https://example.net/<@U123>&amp;");
+    body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
+    o = json_loads(body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "text")),
+                        "a&lt;b&gt;&amp;c redirects: 302 Found -&gt; "
+                        "https://example.net/&lt;@U123&gt;&amp;amp;");
+    json_decref(o);
+    free(body);
+
+    a.type = EVT_DOWN;
+    a.code = 0;
+    a.error = PERR_PROTOCOL;
+    snprintf(a.message, sizeof(a.message), "<!channel> \"quoted\" \xc3\xbc");
+    body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
+    o = json_loads(body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "text")),
+                        "a&lt;b&gt;&amp;c is down: protocol: &lt;!channel&gt; \"quoted\" \xc3\xbc "
+                        "(https://example.com/?x=1&amp;y=&lt;2&gt;)");
+    json_decref(o);
+    free(body);
+}
+
 static json_t *am(const struct alert *a, const struct target_conf *t)
 {
     char *body = payload_body(WEBHOOK_ALERTMANAGER, a, t, "mon1", "pager");
@@ -256,6 +300,7 @@ int main(void)
         cmocka_unit_test(standard_webhooks_vector),
         cmocka_unit_test(standard_body),
         cmocka_unit_test(slack_body),
+        cmocka_unit_test(slack_escapes_markup),
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
         cmocka_unit_test(message_ids_and_priorities),
