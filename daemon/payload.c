@@ -148,13 +148,80 @@ static json_t *slack_text(const char *s)
     return j;
 }
 
-static char *body_slack(const struct alert *a, const struct target_conf *t)
+/* The colour bar of a slack attachment: Slack's own "danger", an amber
+ * for warnings and its "good" for recoveries, as hex so that Mattermost
+ * and Rocket.Chat show the same colours. */
+static const char *slack_color(enum severity s)
 {
-    char summary[1024];
-    json_t *o = json_object();
+    switch (s) {
+    case SEV_CRITICAL:
+        return "#d50200";
+    case SEV_WARNING:
+        return "#e09d00";
+    case SEV_OK:
+        break;
+    }
+    return "#2eb886";
+}
+
+static void slack_field(json_t *fields, const char *title, const char *value, bool is_short)
+{
+    json_t *f = json_object();
+
+    json_object_set_new(f, "title", json_string(title));
+    json_object_set_new(f, "value", slack_text(value));
+    json_object_set_new(f, "short", json_boolean(is_short));
+    json_array_append_new(fields, f);
+}
+
+/* The top-level text that every receiver shows, and one legacy attachment
+ * (which Slack, Mattermost and Rocket.Chat all render) with the colour of
+ * the severity and the facts of the alert as fields. */
+static char *body_slack(const struct alert *a, const struct target_conf *t, const char *host)
+{
+    char summary[1024], line[RESULT_MESSAGE_MAX + 64];
+    const char *phrase = codes_phrase(a->code);
+    json_t *fields = json_array();
 
     alert_message(a, t, summary, sizeof(summary));
+    if (a->code) {
+        snprintf(line, sizeof(line), "%d %s", a->code, phrase ? phrase : "(unregistered)");
+        slack_field(fields, "Code", line, true);
+    }
+    slack_field(fields, "Monitor", host, true);
+    if (a->error != PERR_NONE) {
+        if (a->message[0])
+            snprintf(line, sizeof(line), "%s: %s", probe_error_name(a->error), a->message);
+        else
+            snprintf(line, sizeof(line), "%s", probe_error_name(a->error));
+        slack_field(fields, "Error", line, false);
+    }
+    if (a->location[0])
+        slack_field(fields, "Location", a->location, false);
+    slack_field(fields, "URL", t->url, false);
+    if (t->nlabels) {
+        struct buf b = {0};
+        for (size_t i = 0; i < t->nlabels; i++) {
+            if (i)
+                buf_append(&b, ", ", 2);
+            buf_append(&b, t->labels[i].key, strlen(t->labels[i].key));
+            buf_append(&b, "=", 1);
+            buf_append(&b, t->labels[i].value, strlen(t->labels[i].value));
+        }
+        slack_field(fields, "Labels", b.data, false);
+        buf_free(&b);
+    }
+
+    json_t *att = json_object();
+    json_object_set_new(att, "color", json_string(slack_color(a->severity)));
+    json_object_set_new(att, "fallback", slack_text(summary));
+    json_object_set_new(att, "fields", fields);
+    json_t *attachments = json_array();
+    json_array_append_new(attachments, att);
+
+    json_t *o = json_object();
     json_object_set_new(o, "text", slack_text(summary));
+    json_object_set_new(o, "attachments", attachments);
     return dump(o);
 }
 
@@ -312,7 +379,7 @@ char *payload_body(enum webhook_format f, const struct alert *a, const struct ta
 {
     switch (f) {
     case WEBHOOK_SLACK:
-        return body_slack(a, t);
+        return body_slack(a, t, host);
     case WEBHOOK_ALERTMANAGER:
         return body_alertmanager(a, t, host, receiver);
     case WEBHOOK_STANDARD:

@@ -296,6 +296,11 @@ targets:
     assert sorted(t["text"] for t in by["/chat"]) == sorted([
         "a is down: 503 Service Unavailable (%s)" % srv.url("/status/503"),
         "b is down: 404 Not Found (%s)" % srv.url("/status/404")]), by["/chat"]
+    # A colour bar by severity, and the facts as fields.
+    chat = {t["text"].split()[0]: t["attachments"][0] for t in by["/chat"]}
+    assert chat["a"]["color"] == "#d50200" and chat["b"]["color"] == "#e09d00", chat
+    fields = {f["title"]: f["value"] for f in chat["b"]["fields"]}
+    assert fields["Code"] == "404 Not Found" and fields["URL"] == srv.url("/status/404"), fields
     assert len(by["/pager"]) == 1  # b's warning is below the pager's min_severity
     am = by["/pager"][0]
     assert am["version"] == "4" and am["status"] == "firing" and am["receiver"] == "pager"

@@ -126,6 +126,13 @@ MUTATIONS = {
         ("a member besides text", _set(["blocks"], [])),
         ("markup in the text", _set(["text"], "a<b> is down")),
         ("a bare & in the text", _set(["text"], "a&b is down")),
+        ("no attachments", _drop(["attachments"])),
+        ("two attachments", lambda doc: doc["attachments"].append(doc["attachments"][0])),
+        ("a colour of no severity", _set(["attachments", 0, "color"], "danger")),
+        ("no fallback", _drop(["attachments", 0, "fallback"])),
+        ("markup in a field", _set(["attachments", 0, "fields", 0, "value"], "<@U1>")),
+        ("a field of no known title", _set(["attachments", 0, "fields", 0, "title"], "Code:")),
+        ("a field without short", _drop(["attachments", 0, "fields", 0, "short"])),
     ],
     "alertmanager": [
         ("a version other than 4", _set(["version"], 4)),
@@ -165,7 +172,11 @@ def check_schemas(directory, samples=None):
         return failures
 
     checker = ws.Checker(directory)
-    good = dict(samples or {"slack": {"text": "shop is down: 503 Service Unavailable"}})
+    good = dict(samples or {"slack": {
+        "text": "shop is down: 503 Service Unavailable",
+        "attachments": [{"color": "#d50200", "fallback": "shop is down: 503 Service Unavailable",
+                         "fields": [{"title": "Code", "value": "503 Service Unavailable",
+                                     "short": True}]}]}})
     if "standard" not in good:
         try:
             good["standard"] = manpage_example()
@@ -263,6 +274,11 @@ def check_coverage(directory, bodies):
         for k in ("code", "phrase", "location", "message", "latency_ms", "since"):
             seen[k + " is null"].add(d[k] is None)
         seen["cert_expires is there"].add("cert_expires" in d)
+    for doc in bodies["slack"]:
+        for a in doc["attachments"]:
+            seen["slack color"].add(a["color"])
+            for f in a["fields"]:
+                seen["slack field"].add(f["title"])
     for doc in bodies["alertmanager"]:
         seen["status"].add(doc["status"])
         seen["number of alerts"].add(len(doc["alerts"]))
@@ -272,6 +288,7 @@ def check_coverage(directory, bodies):
             for k in ("code", "error", "location"):
                 seen["annotation %s is there" % k].add(k in a["annotations"])
     std, am = ws.load("standard", directory), ws.load("alertmanager", directory)
+    attachment = ws.load("slack", directory)["properties"]["attachments"]["items"]["properties"]
     data = std["properties"]["data"]["properties"]
     want = {
         "event": data["event"]["enum"],
@@ -284,6 +301,8 @@ def check_coverage(directory, bodies):
         "alert status": am["$defs"]["status"]["enum"],
         "alertname": am["$defs"]["alertname"]["enum"],
         "number of alerts": [1, 2],
+        "slack color": attachment["color"]["enum"],
+        "slack field": attachment["fields"]["items"]["properties"]["title"]["enum"],
     }
     for k in seen:
         if k.endswith(" is null") or k.endswith(" is there"):

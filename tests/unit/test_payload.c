@@ -107,15 +107,116 @@ static void standard_body(void **state)
     free(body);
 }
 
+static json_t *slack(const struct alert *a, const struct target_conf *t)
+{
+    char *body = payload_body(WEBHOOK_SLACK, a, t, "mon1", "chat");
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(o);
+    return o;
+}
+
+static json_t *slack_attachment(json_t *o)
+{
+    json_t *list = json_object_get(o, "attachments");
+    assert_int_equal(json_array_size(list), 1);
+    return json_array_get(list, 0);
+}
+
+/* The value of the field with that title, or NULL when there is none. */
+static const char *slack_field(json_t *o, const char *title)
+{
+    json_t *fields = json_object_get(slack_attachment(o), "fields");
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(fields, i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "title")), title) == 0) {
+            assert_true(json_is_boolean(json_object_get(f, "short")));
+            return json_string_value(json_object_get(f, "value"));
+        }
+    }
+    return NULL;
+}
+
 static void slack_body(void **state)
 {
     (void)state;
     struct target_conf t = target();
     struct alert a = down();
-    char *body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
-    assert_string_equal(body, "{\"text\":\"homepage is down: 503 Service Unavailable "
-                              "(https://example.com/)\"}");
-    free(body);
+    json_t *o = slack(&a, &t);
+    const char *summary = "homepage is down: 503 Service Unavailable (https://example.com/)";
+
+    assert_string_equal(json_string_value(json_object_get(o, "text")), summary);
+    json_t *att = slack_attachment(o);
+    assert_string_equal(json_string_value(json_object_get(att, "fallback")), summary);
+    assert_string_equal(json_string_value(json_object_get(att, "color")), "#d50200");
+    assert_string_equal(slack_field(o, "Code"), "503 Service Unavailable");
+    assert_string_equal(slack_field(o, "Monitor"), "mon1");
+    assert_string_equal(slack_field(o, "URL"), "https://example.com/");
+    assert_string_equal(slack_field(o, "Labels"), "team=web, tier=1");
+    assert_null(slack_field(o, "Error"));
+    assert_null(slack_field(o, "Location"));
+    /* The order people read them in: the answer first. */
+    json_t *fields = json_object_get(att, "fields");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, 0), "title")),
+                        "Code");
+    assert_int_equal(json_object_size(o), 2); /* text and attachments: no username, no icon */
+    json_decref(o);
+
+    /* No answer: an error and no code; no labels: no labels field. */
+    a.code = 0;
+    a.cls = CLASS_TRANSPORT;
+    a.error = PERR_CONNECT;
+    snprintf(a.message, sizeof(a.message), "Failed to connect to example.com port 443");
+    t.nlabels = 0;
+    o = slack(&a, &t);
+    assert_null(slack_field(o, "Code"));
+    assert_string_equal(slack_field(o, "Error"),
+                        "connect: Failed to connect to example.com port 443");
+    assert_null(slack_field(o, "Labels"));
+    json_decref(o);
+
+    /* A redirect: its Location. */
+    a = down();
+    a.type = EVT_REDIRECT;
+    a.state = ST_REDIRECTING;
+    a.severity = SEV_WARNING;
+    a.code = 301;
+    snprintf(a.location, sizeof(a.location), "https://www.example.com/");
+    o = slack(&a, &t);
+    assert_string_equal(slack_field(o, "Code"), "301 Moved Permanently");
+    assert_string_equal(slack_field(o, "Location"), "https://www.example.com/");
+    json_decref(o);
+}
+
+/* One colour per severity: red for critical, amber for warning, green
+ * for a recovery. */
+static void slack_colour_per_severity(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    static const struct {
+        enum event_type type;
+        enum severity severity;
+        const char *color;
+    } want[] = {
+        {EVT_DOWN, SEV_CRITICAL, "#d50200"},
+        {EVT_REDIRECT, SEV_WARNING, "#e09d00"},
+        {EVT_SLOW, SEV_WARNING, "#e09d00"},
+        {EVT_RECOVERED, SEV_OK, "#2eb886"},
+    };
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        a.type = want[i].type;
+        a.severity = want[i].severity;
+        json_t *o = slack(&a, &t);
+        assert_string_equal(json_string_value(json_object_get(slack_attachment(o), "color")),
+                            want[i].color);
+        json_decref(o);
+    }
 }
 
 /* What Slack would read as markup, from the configuration (the name, the
@@ -127,8 +228,11 @@ static void slack_escapes_markup(void **state)
     struct target_conf t = target();
     struct alert a = down();
 
+    static struct kv odd_labels[] = {{"team", "<web> & ops"}};
     t.name = "a<b>&c";
     t.url = "https://example.com/?x=1&y=<2>";
+    t.labels = odd_labels;
+    t.nlabels = 1;
     char *body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
     json_t *o = json_loads(body, 0, NULL);
     assert_non_null(o);
@@ -146,6 +250,11 @@ static void slack_escapes_markup(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "text")),
                         "a&lt;b&gt;&amp;c redirects: 302 Found -&gt; "
                         "https://example.net/&lt;@U123&gt;&amp;amp;");
+    assert_string_equal(slack_field(o, "Location"), "https://example.net/&lt;@U123&gt;&amp;amp;");
+    assert_string_equal(slack_field(o, "URL"), "https://example.com/?x=1&amp;y=&lt;2&gt;");
+    assert_string_equal(slack_field(o, "Labels"), "team=&lt;web&gt; &amp; ops");
+    assert_string_equal(json_string_value(json_object_get(slack_attachment(o), "fallback")),
+                        json_string_value(json_object_get(o, "text")));
     json_decref(o);
     free(body);
 
@@ -301,6 +410,7 @@ int main(void)
         cmocka_unit_test(standard_body),
         cmocka_unit_test(slack_body),
         cmocka_unit_test(slack_escapes_markup),
+        cmocka_unit_test(slack_colour_per_severity),
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
         cmocka_unit_test(message_ids_and_priorities),
