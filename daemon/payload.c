@@ -177,7 +177,8 @@ static void slack_field(json_t *fields, const char *title, const char *value, bo
 /* The top-level text that every receiver shows, and one legacy attachment
  * (which Slack, Mattermost and Rocket.Chat all render) with the colour of
  * the severity and the facts of the alert as fields. */
-static char *body_slack(const struct alert *a, const struct target_conf *t, const char *host)
+static char *body_slack(const struct webhook_conf *w, const struct alert *a,
+                        const struct target_conf *t, const char *host)
 {
     char summary[1024], line[RESULT_MESSAGE_MAX + 64];
     const char *phrase = codes_phrase(a->code);
@@ -222,6 +223,13 @@ static char *body_slack(const struct alert *a, const struct target_conf *t, cons
     json_t *o = json_object();
     json_object_set_new(o, "text", slack_text(summary));
     json_object_set_new(o, "attachments", attachments);
+    /* Only when set: otherwise the receiver's own name and picture. */
+    if (w->username)
+        json_object_set_new(o, "username", json_string(w->username));
+    if (w->icon_url)
+        json_object_set_new(o, "icon_url", json_string(w->icon_url));
+    if (w->icon_emoji)
+        json_object_set_new(o, "icon_emoji", json_string(w->icon_emoji));
     return dump(o);
 }
 
@@ -374,14 +382,14 @@ static char *body_alertmanager(const struct alert *a, const struct target_conf *
     return dump(o);
 }
 
-char *payload_body(enum webhook_format f, const struct alert *a, const struct target_conf *t,
-                   const char *host, const char *receiver)
+char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,
+                   const char *host)
 {
-    switch (f) {
+    switch (w->format) {
     case WEBHOOK_SLACK:
-        return body_slack(a, t, host);
+        return body_slack(w, a, t, host);
     case WEBHOOK_ALERTMANAGER:
-        return body_alertmanager(a, t, host, receiver);
+        return body_alertmanager(a, t, host, w->name);
     case WEBHOOK_STANDARD:
         break;
     }

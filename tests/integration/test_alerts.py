@@ -279,7 +279,7 @@ defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
 alerts:
   journald: false
   webhooks:
-    - {name: chat, url: '%s', format: slack}
+    - {name: chat, url: '%s', format: slack, username: upmon on mon1, icon_emoji: ':bell:'}
     - {name: pager, url: '%s', format: alertmanager, min_severity: critical}
     - {name: none, url: '%s', events: [recovered]}
 targets:
@@ -299,6 +299,8 @@ targets:
     # A colour bar by severity, and the facts as fields.
     chat = {t["text"].split()[0]: t["attachments"][0] for t in by["/chat"]}
     assert chat["a"]["color"] == "#d50200" and chat["b"]["color"] == "#e09d00", chat
+    assert all(t["username"] == "upmon on mon1" and t["icon_emoji"] == ":bell:"
+               for t in by["/chat"]), by["/chat"]
     fields = {f["title"]: f["value"] for f in chat["b"]["fields"]}
     assert fields["Code"] == "404 Not Found" and fields["URL"] == srv.url("/status/404"), fields
     assert len(by["/pager"]) == 1  # b's warning is below the pager's min_severity

@@ -133,6 +133,10 @@ MUTATIONS = {
         ("markup in a field", _set(["attachments", 0, "fields", 0, "value"], "<@U1>")),
         ("a field of no known title", _set(["attachments", 0, "fields", 0, "title"], "Code:")),
         ("a field without short", _drop(["attachments", 0, "fields", 0, "short"])),
+        ("both icon_url and icon_emoji", lambda doc: doc.update(
+            icon_url="https://example.com/i.png", icon_emoji=":bell:")),
+        ("an emoji without colons", _set(["icon_emoji"], "bell")),
+        ("an empty username", _set(["username"], "")),
     ],
     "alertmanager": [
         ("a version other than 4", _set(["version"], 4)),
@@ -275,6 +279,8 @@ def check_coverage(directory, bodies):
             seen[k + " is null"].add(d[k] is None)
         seen["cert_expires is there"].add("cert_expires" in d)
     for doc in bodies["slack"]:
+        for k in ("username", "icon_url", "icon_emoji"):
+            seen["slack %s is there" % k].add(k in doc)
         for a in doc["attachments"]:
             seen["slack color"].add(a["color"])
             for f in a["fields"]:

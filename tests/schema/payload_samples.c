@@ -63,7 +63,15 @@ static void sample(const char *what, const struct alert *a, const struct target_
 {
     count++;
     for (size_t f = 0; f < ARRAY_SIZE(formats); f++) {
-        char *body = payload_body((enum webhook_format)f, a, t, "mon1.example", "pager");
+        struct webhook_conf w = {.name = "pager", .format = (enum webhook_format)f};
+        /* A slack webhook with its own name and picture, or not. */
+        if (w.format == WEBHOOK_SLACK && count % 3 == 1) {
+            w.username = "upmon <mon1> & co";
+            w.icon_url = "https://example.com/upmon.png?size=48&round=1";
+        } else if (w.format == WEBHOOK_SLACK && count % 3 == 2) {
+            w.icon_emoji = ":rotating_light:";
+        }
+        char *body = payload_body(&w, a, t, "mon1.example");
         char *path = xasprintf("%s/%s/%04u-%s-%s.json", outdir, formats[f], count,
                                eventtype_name(a->type), what);
         write_file(path, body);

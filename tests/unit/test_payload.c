@@ -27,6 +27,9 @@ static struct target_conf target(void)
     return t;
 }
 
+/* A webhook of format f named n, with every other key unset. */
+#define HOOK(f, n) (&(struct webhook_conf){.name = (n), .format = (f)})
+
 static struct alert down(void)
 {
     struct alert a;
@@ -76,7 +79,7 @@ static void standard_body(void **state)
     (void)state;
     struct target_conf t = target();
     struct alert a = down();
-    char *body = payload_body(WEBHOOK_STANDARD, &a, &t, "mon1", "ops");
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
     json_error_t err;
     json_t *o = json_loads(body, 0, &err);
 
@@ -107,13 +110,19 @@ static void standard_body(void **state)
     free(body);
 }
 
-static json_t *slack(const struct alert *a, const struct target_conf *t)
+static json_t *slack_as(const struct webhook_conf *w, const struct alert *a,
+                        const struct target_conf *t)
 {
-    char *body = payload_body(WEBHOOK_SLACK, a, t, "mon1", "chat");
+    char *body = payload_body(w, a, t, "mon1");
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     assert_non_null(o);
     return o;
+}
+
+static json_t *slack(const struct alert *a, const struct target_conf *t)
+{
+    return slack_as(HOOK(WEBHOOK_SLACK, "chat"), a, t);
 }
 
 static json_t *slack_attachment(json_t *o)
@@ -233,7 +242,7 @@ static void slack_escapes_markup(void **state)
     t.url = "https://example.com/?x=1&y=<2>";
     t.labels = odd_labels;
     t.nlabels = 1;
-    char *body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
+    char *body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
     json_t *o = json_loads(body, 0, NULL);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "text")),
@@ -245,7 +254,7 @@ static void slack_escapes_markup(void **state)
     a.type = EVT_REDIRECT;
     a.code = 302;
     snprintf(a.location, sizeof(a.location), "https://example.net/<@U123>&amp;");
-    body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
     o = json_loads(body, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "text")),
                         "a&lt;b&gt;&amp;c redirects: 302 Found -&gt; "
@@ -262,7 +271,7 @@ static void slack_escapes_markup(void **state)
     a.code = 0;
     a.error = PERR_PROTOCOL;
     snprintf(a.message, sizeof(a.message), "<!channel> \"quoted\" \xc3\xbc");
-    body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
     o = json_loads(body, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "text")),
                         "a&lt;b&gt;&amp;c is down: protocol: &lt;!channel&gt; \"quoted\" \xc3\xbc "
@@ -271,9 +280,46 @@ static void slack_escapes_markup(void **state)
     free(body);
 }
 
+/* username and the icons go out only when set, and only in a slack body. */
+static void slack_username_and_icon(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    struct webhook_conf w = {.name = "chat", .format = WEBHOOK_SLACK};
+    json_t *o;
+
+    w.username = "upmon <mon1>";
+    w.icon_url = "https://example.com/upmon.png?a=1&b=2";
+    o = slack_as(&w, &a, &t);
+    /* Names, not markup: sent as they are. */
+    assert_string_equal(json_string_value(json_object_get(o, "username")), "upmon <mon1>");
+    assert_string_equal(json_string_value(json_object_get(o, "icon_url")),
+                        "https://example.com/upmon.png?a=1&b=2");
+    assert_null(json_object_get(o, "icon_emoji"));
+    json_decref(o);
+
+    w.username = NULL;
+    w.icon_url = NULL;
+    w.icon_emoji = ":rotating_light:";
+    o = slack_as(&w, &a, &t);
+    assert_string_equal(json_string_value(json_object_get(o, "icon_emoji")), ":rotating_light:");
+    assert_null(json_object_get(o, "username"));
+    assert_null(json_object_get(o, "icon_url"));
+    json_decref(o);
+
+    /* Another format carries none of them. */
+    w.username = "upmon";
+    w.format = WEBHOOK_STANDARD;
+    char *body = payload_body(&w, &a, &t, "mon1");
+    assert_null(strstr(body, "username"));
+    assert_null(strstr(body, "icon"));
+    free(body);
+}
+
 static json_t *am(const struct alert *a, const struct target_conf *t)
 {
-    char *body = payload_body(WEBHOOK_ALERTMANAGER, a, t, "mon1", "pager");
+    char *body = payload_body(HOOK(WEBHOOK_ALERTMANAGER, "pager"), a, t, "mon1");
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     assert_non_null(o);
@@ -411,6 +457,7 @@ int main(void)
         cmocka_unit_test(slack_body),
         cmocka_unit_test(slack_escapes_markup),
         cmocka_unit_test(slack_colour_per_severity),
+        cmocka_unit_test(slack_username_and_icon),
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
         cmocka_unit_test(message_ids_and_priorities),
