@@ -441,11 +441,12 @@ static char *field(const char *key, const char *value)
 size_t payload_journal(const struct alert *a, const struct target_conf *t, const char *host,
                        char **fields)
 {
-    char summary[1024], num[64], when[40];
+    char summary[1024], num[64], when[40], detail[ALERT_DETAIL_MAX];
     const char *phrase = codes_phrase(a->code);
     size_t n = 0;
 
     alert_message(a, t, summary, sizeof(summary));
+    alert_detail(a, detail, sizeof(detail));
     fields[n++] = field("MESSAGE", summary);
     snprintf(num, sizeof(num), "%d", payload_priority(a->severity));
     fields[n++] = field("PRIORITY", num);
@@ -459,6 +460,8 @@ size_t payload_journal(const struct alert *a, const struct target_conf *t, const
     fields[n++] = field("UPMON_SEVERITY", codes_severity_name(a->severity));
     fields[n++] = field("UPMON_CLASS", codes_class_name(a->cls));
     fields[n++] = field("UPMON_HOST", host);
+    /* Always there, whatever the answer: the catalog's texts name it. */
+    fields[n++] = field("UPMON_DETAIL", detail);
     if (a->code) {
         snprintf(num, sizeof(num), "%d", a->code);
         fields[n++] = field("UPMON_CODE", num);

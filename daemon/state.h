@@ -117,4 +117,13 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
 /* A person-readable one-line summary of an alert, for MESSAGE= and chat. */
 void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len);
 
+/* What the probe that raised an alert saw, in words, such as "503 Service
+ * Unavailable", "connect: Failed to connect to ..." or "301 Moved
+ * Permanently -> https://...": the part of the summary line that tells
+ * the answer, there whatever the answer was. At most ALERT_DETAIL_MAX - 1
+ * bytes, cut at a character with "..." when longer, so that journalctl
+ * shows it in a catalog text (it leaves a field over 256 bytes out). */
+#define ALERT_DETAIL_MAX 240
+void alert_detail(const struct alert *a, char *out, size_t len);
+
 #endif

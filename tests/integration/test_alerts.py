@@ -40,6 +40,32 @@ def journal_entries(target):
     return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
 
 
+def journal_explained(target):
+    """journalctl -x for the target's entries, with upmon's catalog: its
+    database, compiled into a scratch root, is mounted over the system's
+    in a mount namespace of journalctl's own (journalctl -x reads the
+    catalog from /var/lib/systemd/catalog alone), so nothing outside the
+    test changes."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise h.Skip("needs root and unshare to show a catalog that is not installed")
+    if not os.path.isdir("/var/lib/systemd/catalog"):
+        raise h.Skip("no /var/lib/systemd/catalog to mount the test's catalog over")
+    root = h.tmpdir()
+    os.makedirs(os.path.join(root, "usr/lib/systemd/catalog"))
+    shutil.copy(os.path.join(h.SRC, "systemd", "upmon.catalog"),
+                os.path.join(root, "usr/lib/systemd/catalog"))
+    subprocess.run(["journalctl", "--root=" + root, "--update-catalog"], check=True,
+                   capture_output=True)
+    p = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         'mount --bind "$0" /var/lib/systemd/catalog && exec journalctl -x --no-pager '
+         '-o short SYSLOG_IDENTIFIER=upmond "UPMON_TARGET=$1"',
+         os.path.join(root, "var/lib/systemd/catalog"), target],
+        capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
 def deliveries(rcv):
     out = []
     for d in rcv.json("/_log"):
@@ -132,6 +158,40 @@ def test_down_redirect_recovered_in_journal_and_webhook():
     assert entries[1]["UPMON_LOCATION"] == "https://example.net/moved"
     # No secret in any log line.
     assert not [l for l in dm.log() if "MfKQ9r8" in l]
+
+
+def test_journal_catalog_reads_right():
+    """The catalog's explanation of a 503, a refused connection and a
+    redirect, as journalctl -x shows them: every field it names is there."""
+    journald()
+    srv, d = h.http_fixture(), h.tmpdir()
+    tag = uuid.uuid4().hex[:8]
+    web, refused = "web-" + tag, "refused-" + tag
+    srv.get("/_set?name=%s&status=503" % web)
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1, recovery_threshold: 1}
+targets:
+  - {name: %s, url: '%s'}
+  - {name: %s, url: 'http://127.0.0.1:%d/'}
+""" % (web, srv.url("/site/" + web), refused, h.free_port()))
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(journal_entries(web)) >= 1, 10, "the 503 in the journal")
+    srv.get("/_set?name=%s&status=301&location=https://example.net/moved" % web)
+    h.wait_until(lambda: len(journal_entries(web)) >= 2 and journal_entries(refused), 10,
+                 "the redirect and the refused connection in the journal")
+    dm.stop()
+
+    shown = {target: journal_explained(target) for target in (web, refused)}
+    for target, text in shown.items():
+        # A field the entry lacked would be shown by its name.
+        assert "UPMON_" not in text and "@" not in text, text
+    assert shown[web].count("Subject:") == 2 and shown[refused].count("Subject:") == 1, shown
+    assert "Subject: %s is down" % web in shown[web], shown[web]
+    assert "The last probe saw: 503 Service Unavailable (class server_error)." in shown[web]
+    assert ("Subject: %s redirects: 301 Moved Permanently -> https://example.net/moved" % web
+            in shown[web]), shown[web]
+    assert "The last probe saw: connect: " in shown[refused], shown[refused]
+    assert "(class transport_error)." in shown[refused], shown[refused]
 
 
 def test_receiver_down_and_daemon_killed_loses_nothing():

@@ -5,7 +5,10 @@
  *
  * writes DIR/standard/, DIR/slack/ and DIR/alertmanager/, one file per body
  * (the same alert has the same number in each), and DIR/names.json: the
- * daemon's own name tables, which the schemas' enums must match.
+ * daemon's own name tables, which the schemas' enums must match. It also
+ * writes DIR/journal/, the journal fields of each alert the state machine
+ * raised (not of the sweep, whose alerts it never would raise, such as
+ * cert_expiring with no certificate), for tests/catalog/check_fields.py.
  *
  * The alerts come from the real state machine, driven through scenarios
  * that raise every event type, and from a sweep over each field of an
@@ -78,6 +81,29 @@ static void sample(const char *what, const struct alert *a, const struct target_
         free(path);
         free(body);
     }
+}
+
+/* The journal fields of an alert, as one JSON object, beside its bodies:
+ * tests/catalog checks the catalog's texts against them. */
+static void journal_sample(const char *what, const struct alert *a, const struct target_conf *t)
+{
+    char *fields[PAYLOAD_JOURNAL_MAX];
+    size_t n = payload_journal(a, t, "mon1.example", fields);
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < n; i++) {
+        char *eq = strchr(fields[i], '=');
+        *eq = '\0';
+        json_object_set_new(o, fields[i], json_string(eq + 1));
+        free(fields[i]);
+    }
+    char *text = json_dumps(o, JSON_INDENT(1));
+    char *path =
+        xasprintf("%s/journal/%04u-%s-%s.json", outdir, count, eventtype_name(a->type), what);
+    write_file(path, text);
+    free(path);
+    free(text);
+    json_decref(o);
 }
 
 /* ---- targets ---- */
@@ -179,6 +205,7 @@ static void scenario(const char *name, const struct target_conf *t, const struct
             char what[64];
             snprintf(what, sizeof(what), "%s-%zu", name, i);
             sample(what, &alerts[j], t);
+            journal_sample(what, &alerts[j], t);
         }
     }
     tstate_free(&ts);
@@ -221,6 +248,16 @@ static void scenarios(void)
         {10, 200, PERR_NONE, NULL, NULL, 40, 0, -1},
     };
     RUN("start_redirect", &t, start_redirect);
+    /* Refused from the start; a redirect that says nowhere. */
+    const struct probe start_refused[] = {
+        {0, 0, PERR_CONNECT, "Failed to connect to example.com port 443: Connection refused", NULL,
+         1, 0, -1},
+    };
+    RUN("start_refused", &t, start_refused);
+    const struct probe nowhere[] = {
+        {0, 302, PERR_NONE, NULL, NULL, 9, 0, -1},
+    };
+    RUN("redirect_nowhere", &t, nowhere);
 
     /* Slow, then fast again. */
     t = target();
@@ -502,8 +539,8 @@ int main(int argc, char **argv)
     }
     outdir = argv[1];
     make_dir(outdir);
-    for (size_t f = 0; f < ARRAY_SIZE(formats); f++) {
-        char *path = xasprintf("%s/%s", outdir, formats[f]);
+    for (size_t f = 0; f <= ARRAY_SIZE(formats); f++) {
+        char *path = xasprintf("%s/%s", outdir, f < ARRAY_SIZE(formats) ? formats[f] : "journal");
         make_dir(path);
         free(path);
     }

@@ -420,6 +420,7 @@ static void journal_fields(void **state)
         "UPMON_SEVERITY=critical",
         "UPMON_CLASS=server_error",
         "UPMON_HOST=mon1",
+        "UPMON_DETAIL=503 Service Unavailable",
         "UPMON_CODE=503",
         "UPMON_PHRASE=Service Unavailable",
         "UPMON_LATENCY_MS=12.3",

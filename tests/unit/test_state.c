@@ -469,6 +469,76 @@ static void messages(void **state)
     snprintf(a.location, sizeof(a.location), "https://example.net/");
     alert_message(&a, &t, line, sizeof(line));
     assert_string_equal(line, "homepage redirects: 301 Moved Permanently -> https://example.net/");
+    /* An answer over max_latency is named by its status, not its error. */
+    t.max_latency_ms = 2000;
+    a.type = EVT_SLOW;
+    a.code = 200;
+    a.error = PERR_TOO_SLOW;
+    a.latency_us = 2412000;
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage is slow: 200 OK in 2412 ms, over max_latency 2000 ms");
+}
+
+static void details(void **state)
+{
+    (void)state;
+    struct alert a;
+    char d[ALERT_DETAIL_MAX];
+
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_DOWN;
+    a.code = 503;
+    a.cls = CLASS_SERVER_ERROR;
+    a.latency_us = 48000;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "503 Service Unavailable");
+    a.code = 0;
+    a.cls = CLASS_TRANSPORT;
+    a.error = PERR_CONNECT;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "connect");
+    snprintf(a.message, sizeof(a.message), "Failed to connect to 127.0.0.1 port 9");
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "connect: Failed to connect to 127.0.0.1 port 9");
+    /* A redirect says where to, or that it says nowhere. */
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_REDIRECT;
+    a.code = 301;
+    a.cls = CLASS_REDIRECTION;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "301 Moved Permanently -> (no Location)");
+    snprintf(a.location, sizeof(a.location), "https://example.net/moved");
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "301 Moved Permanently -> https://example.net/moved");
+    a.type = EVT_CERT_EXPIRING; /* any alert whose probe saw a redirect */
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "301 Moved Permanently -> https://example.net/moved");
+    /* Too slow: the answer it was, and how long it took. */
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_SLOW;
+    a.code = 200;
+    a.cls = CLASS_SUCCESS;
+    a.error = PERR_TOO_SLOW;
+    a.latency_us = 2412000;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "200 OK in 2412 ms");
+    /* A long Location is cut, on a character, and says so. */
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_REDIRECT;
+    a.code = 302;
+    a.cls = CLASS_REDIRECTION;
+    memcpy(a.location, "https://x/", 10);
+    memset(a.location + 10, 'l', sizeof(a.location) - 11);
+    /* "302 Found -> " is 13 bytes: a two-byte character across the cut. */
+    memcpy(a.location + (ALERT_DETAIL_MAX - 4) - 13 - 1, "\xc3\xbc", 2);
+    alert_detail(&a, d, sizeof(d));
+    assert_int_equal(strlen(d), ALERT_DETAIL_MAX - 2); /* not 239: the character went */
+    assert_string_equal(d + strlen(d) - 3, "...");
+    assert_int_equal((unsigned char)d[strlen(d) - 4], 'l');
+    /* Never more than the buffer given. */
+    char small[8];
+    alert_detail(&a, small, sizeof(small));
+    assert_string_equal(small, "302 ...");
 }
 
 static void names_and_failing_states(void **state)
@@ -515,6 +585,7 @@ int main(void)
         cmocka_unit_test(restart),
         cmocka_unit_test(severities),
         cmocka_unit_test(messages),
+        cmocka_unit_test(details),
         cmocka_unit_test(names_and_failing_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
