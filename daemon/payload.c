@@ -95,8 +95,11 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
                         a->latency_us >= 0 ? json_real(report_ms(a->latency_us)) : json_null());
     json_object_set_new(o, "since", iso_or_null(a->since_ms));
     json_object_set_new(o, "time", iso_or_null(a->time_ms));
-    if (a->cert_not_after > 0)
+    if (a->cert_not_after > 0) {
         json_object_set_new(o, "cert_expires", iso_or_null(a->cert_not_after * 1000));
+        json_object_set_new(o, "cert_subject", json_string(a->cert_subject));
+        json_object_set_new(o, "cert_issuer", json_string(a->cert_issuer));
+    }
     json_object_set_new(o, "labels", labels_object(t));
     json_object_set_new(o, "host", json_string(host));
     json_object_set_new(o, "summary", json_string(summary));
@@ -211,6 +214,17 @@ static char *body_slack(const struct webhook_conf *w, const struct alert *a,
         }
         slack_field(fields, "Labels", b.data, false);
         buf_free(&b);
+    }
+    /* Which certificate, and when: in a chain, the one that ends first
+     * may not be the site's own. */
+    if (a->type == EVT_CERT_EXPIRING && a->cert_not_after > 0) {
+        char when[40];
+        if (a->cert_subject[0])
+            slack_field(fields, "Certificate", a->cert_subject, false);
+        if (a->cert_issuer[0])
+            slack_field(fields, "Issuer", a->cert_issuer, false);
+        report_time(a->cert_not_after * 1000, when, sizeof(when));
+        slack_field(fields, "Expires", when, true);
     }
 
     json_t *att = json_object();
@@ -330,6 +344,15 @@ static json_t *am_alert(const struct alert *a, const struct target_conf *t, cons
         json_object_set_new(ann, "error", json_string(probe_error_name(a->error)));
     if (a->location[0])
         json_object_set_new(ann, "location", json_string(a->location));
+    if (a->cert_not_after > 0) {
+        char when[40];
+        report_time(a->cert_not_after * 1000, when, sizeof(when));
+        json_object_set_new(ann, "cert_expires", json_string(when));
+        if (a->cert_subject[0])
+            json_object_set_new(ann, "cert_subject", json_string(a->cert_subject));
+        if (a->cert_issuer[0])
+            json_object_set_new(ann, "cert_issuer", json_string(a->cert_issuer));
+    }
 
     json_t *alert = json_object();
     json_object_set_new(alert, "status", json_string(resolved ? "resolved" : "firing"));
@@ -485,6 +508,8 @@ size_t payload_journal(const struct alert *a, const struct target_conf *t, const
     if (a->cert_not_after > 0) {
         report_time(a->cert_not_after * 1000, when, sizeof(when));
         fields[n++] = field("UPMON_CERT_EXPIRES", when);
+        fields[n++] = field("UPMON_CERT_SUBJECT", a->cert_subject);
+        fields[n++] = field("UPMON_CERT_ISSUER", a->cert_issuer);
     }
     /* Labels as UPMON_LABEL_<NAME>, so journalctl UPMON_LABEL_TEAM=web works. */
     for (size_t i = 0; i < t->nlabels && n < PAYLOAD_JOURNAL_MAX; i++) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codes.h"
 #include "duration.h"
@@ -153,6 +154,8 @@ static struct alert *emit(struct step *st, enum event_type type, enum alert_prev
     copy_location(a->location, r->location);
     a->latency_us = r->total_us;
     a->cert_not_after = r->cert_not_after;
+    memcpy(a->cert_subject, r->cert_subject, sizeof(a->cert_subject));
+    memcpy(a->cert_issuer, r->cert_issuer, sizeof(a->cert_issuer));
     return a;
 }
 
@@ -419,12 +422,26 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
         break;
     case EVT_CERT_EXPIRING: {
         int64_t left = a->cert_not_after * 1000 - a->time_ms;
+        char which[2 * RESULT_CERT_NAME_MAX + 32] = "", when[32] = "";
+        time_t end = (time_t)a->cert_not_after;
+        struct tm tm;
+
+        /* Which one: in a chain, the one that ends first may not be the
+         * site's own. */
+        if (a->cert_subject[0])
+            snprintf(which, sizeof(which), " \"%s\"", a->cert_subject);
+        if (a->cert_issuer[0])
+            snprintf(which + strlen(which), sizeof(which) - strlen(which), " issued by \"%s\"",
+                     a->cert_issuer);
+        if (gmtime_r(&end, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
         duration_format(left > 0 ? (uint64_t)(left / 3600000 * 3600000) : 0, dur, sizeof(dur));
         if (left > 0)
-            snprintf(out, len, "%s: the TLS certificate expires in %s", t->name,
-                     left < 3600000 ? "less than an hour" : dur);
+            snprintf(out, len, "%s: the TLS certificate%s expires in %s, at %s", t->name, which,
+                     left < 3600000 ? "less than an hour" : dur, when);
         else
-            snprintf(out, len, "%s: the TLS certificate has expired", t->name);
+            snprintf(out, len, "%s: the TLS certificate%s has expired, at %s", t->name, which,
+                     when);
         break;
     }
     case EVT_FLAPPING:

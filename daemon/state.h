@@ -101,7 +101,11 @@ struct alert {
     char message[RESULT_MESSAGE_MAX];
     char location[STATE_LOCATION_MAX];
     int64_t latency_us;
+    /* The certificate that ends first in the chain the probe saw: its end
+     * (0: unknown), subject and issuer (RFC 2253, "" when unknown). */
     int64_t cert_not_after;
+    char cert_subject[RESULT_CERT_NAME_MAX];
+    char cert_issuer[RESULT_CERT_NAME_MAX];
     unsigned flap_changes; /* for flapping */
 };
 

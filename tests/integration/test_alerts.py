@@ -4,6 +4,7 @@ receiver that fails, hangs, throttles and recovers, restarts and SIGKILLs
 in between, and a real systemd-journald read back with journalctl."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -192,6 +193,50 @@ targets:
             in shown[web]), shown[web]
     assert "The last probe saw: connect: " in shown[refused], shown[refused]
     assert "(class transport_error)." in shown[refused], shown[refused]
+
+
+def test_cert_expiring_names_the_intermediate():
+    """A site whose intermediate ends in 5 days, before its own certificate:
+    the cert_expiring alert says which certificate and when, in the
+    journal, both webhook formats and the log line."""
+    journald()
+    srv, rcv, d = h.tls_chain_fixture(leaf_days=60, intermediate_days=5), h.receiver_fixture(), \
+        h.tmpdir()
+    target = "tls-" + uuid.uuid4().hex[:8]
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  webhooks:
+    - {name: ops, url: '%s'}
+    - {name: chat, url: '%s', format: slack}
+targets:
+  - {name: %s, url: '%s', tls_verify: false, cert_expiry_warning: 14d}
+""" % (rcv.hook("/std"), rcv.hook("/chat", "slack"), target, srv.url("/status/200")))
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 10, "cert_expiring to both webhooks")
+    h.wait_until(lambda: journal_entries(target), 10, "cert_expiring in the journal")
+    dm.stop()
+
+    by = {x["path"]: x["json"] for x in delivered(rcv)}
+    data = by["/std"]["data"]
+    assert by["/std"]["type"] == "upmon.target.cert_expiring", by["/std"]
+    assert data["cert_subject"] == srv.intermediate and data["cert_issuer"] == srv.root, data
+    end = time.mktime(time.strptime(data["cert_expires"][:19], "%Y-%m-%dT%H:%M:%S")) - \
+        time.timezone
+    assert abs(end - (time.time() + 5 * 86400)) < 120, data["cert_expires"]
+    assert data["summary"].startswith('%s: the TLS certificate "%s" issued by "%s" expires in '
+                                      % (target, srv.intermediate, srv.root)), data
+    assert re.search(r"expires in (4d23h|5d), at \S+Z$", data["summary"]), data
+    fields = {f["title"]: f["value"] for f in by["/chat"]["attachments"][0]["fields"]}
+    assert fields["Certificate"] == srv.intermediate, fields
+    assert fields["Issuer"] == srv.root and fields["Expires"] == data["cert_expires"], fields
+    (e,) = journal_entries(target)
+    assert e["UPMON_EVENT"] == "cert_expiring", e
+    assert e["UPMON_CERT_SUBJECT"] == srv.intermediate, e
+    assert e["UPMON_CERT_ISSUER"] == srv.root, e
+    assert e["UPMON_CERT_EXPIRES"] == data["cert_expires"], e
+    assert e["MESSAGE"] == data["summary"], e
+    assert [l for l in dm.log() if "alert cert_expiring: " + data["summary"] in l], dm.log()
 
 
 def test_receiver_down_and_daemon_killed_loses_nothing():

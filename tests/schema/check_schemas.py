@@ -120,6 +120,12 @@ MUTATIONS = {
         ("a null time", _set(["data", "time"], None)),
         ("a label name with a dash", _set(["data", "labels", "a-b"], "x")),
         ("a label value that is a number", _set(["data", "labels", "team"], 1)),
+        ("a certificate subject without its end", _set(["data", "cert_subject"], "CN=x")),
+        ("a certificate end without its subject", lambda doc: doc["data"].update(
+            cert_expires="2025-01-15T09:30:00.123Z", cert_issuer="CN=root")),
+        ("a control character in a certificate name", lambda doc: doc["data"].update(
+            cert_expires="2025-01-15T09:30:00.123Z", cert_subject="CN=a\nb",
+            cert_issuer="CN=root")),
     ],
     "slack": [
         ("an empty text", _set(["text"], "")),
@@ -145,6 +151,8 @@ MUTATIONS = {
         ("an annotation code as a number", _set(["commonAnnotations", "code"], 503)),
         ("a label missing", _drop(["alerts", 0, "labels", "monitor"])),
         ("a short fingerprint", _set(["alerts", 0, "fingerprint"], "abc")),
+        ("a certificate subject without its end",
+         _set(["alerts", 0, "annotations", "cert_subject"], "CN=x")),
         ("a resolved message with a firing alert", _set(["status"], "resolved")),
         ("no alerts", _set(["alerts"], [])),
     ],
@@ -278,6 +286,8 @@ def check_coverage(directory, bodies):
         for k in ("code", "phrase", "location", "message", "latency_ms", "since"):
             seen[k + " is null"].add(d[k] is None)
         seen["cert_expires is there"].add("cert_expires" in d)
+        if "cert_expires" in d:
+            seen["cert_subject is empty"].add(d["cert_subject"] == "")
     for doc in bodies["slack"]:
         for k in ("username", "icon_url", "icon_emoji"):
             seen["slack %s is there" % k].add(k in doc)
@@ -291,7 +301,7 @@ def check_coverage(directory, bodies):
         for a in doc["alerts"]:
             seen["alertname"].add(a["labels"]["alertname"])
             seen["alert status"].add(a["status"])
-            for k in ("code", "error", "location"):
+            for k in ("code", "error", "location", "cert_expires", "cert_subject"):
                 seen["annotation %s is there" % k].add(k in a["annotations"])
     std, am = ws.load("standard", directory), ws.load("alertmanager", directory)
     attachment = ws.load("slack", directory)["properties"]["attachments"]["items"]["properties"]
@@ -311,7 +321,7 @@ def check_coverage(directory, bodies):
         "slack field": attachment["fields"]["items"]["properties"]["title"]["enum"],
     }
     for k in seen:
-        if k.endswith(" is null") or k.endswith(" is there"):
+        if k.endswith(" is null") or k.endswith(" is there") or k.endswith(" is empty"):
             want[k] = [True, False]
     failures = []
     for k, values in want.items():

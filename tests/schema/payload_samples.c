@@ -28,6 +28,9 @@
 
 #define T0  1736933400123LL /* 2025-01-15T09:30:00.123Z */
 #define DAY 86400LL
+/* An intermediate, with what RFC 2253 escapes, and its root. */
+#define CERT_SUBJECT "CN=Example Intermediate CA,O=Example\\, Inc. <ops>,C=US"
+#define CERT_ISSUER  "CN=Example Root CA,O=Example\\, Inc.,C=US"
 
 static const char *outdir;
 static unsigned count;
@@ -197,6 +200,10 @@ static void scenario(const char *name, const struct target_conf *t, const struct
             snprintf(r.location, sizeof(r.location), "%s", p[i].location);
         r.total_us = p[i].latency_ms < 0 ? -1 : p[i].latency_ms * 1000 + 321;
         r.cert_not_after = p[i].cert_days ? T0 / 1000 + p[i].cert_days * DAY : 0;
+        if (p[i].cert_days) {
+            snprintf(r.cert_subject, sizeof(r.cert_subject), "%s", CERT_SUBJECT);
+            snprintf(r.cert_issuer, sizeof(r.cert_issuer), "%s", CERT_ISSUER);
+        }
         r.body_match = p[i].body_match;
         r.started_wall_ms = T0 + p[i].t_s * 1000;
         verdict_judge(&r, t, &v);
@@ -377,6 +384,10 @@ static struct alert typical(enum event_type e)
         a.cls = CLASS_SUCCESS;
         a.error = e == EVT_SLOW ? PERR_TOO_SLOW : PERR_NONE;
         a.cert_not_after = e == EVT_CERT_EXPIRING ? T0 / 1000 + 10 * DAY : 0;
+        if (e == EVT_CERT_EXPIRING) {
+            snprintf(a.cert_subject, sizeof(a.cert_subject), "%s", CERT_SUBJECT);
+            snprintf(a.cert_issuer, sizeof(a.cert_issuer), "%s", CERT_ISSUER);
+        }
         a.flap_changes = e == EVT_FLAPPING ? 7 : 0;
         break;
     case EVT_DOWN:

@@ -435,6 +435,74 @@ static void journal_fields(void **state)
     }
 }
 
+/* A certificate near its end: every sink says which one and when. */
+static void cert_expiring_says_which_certificate(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    const char *subject = "CN=R3,O=Let's Encrypt,C=US";
+    const char *issuer = "CN=ISRG Root X1,O=Internet Security Research Group,C=US";
+
+    a.type = EVT_CERT_EXPIRING;
+    a.state = ST_UP;
+    a.severity = a.filter_severity = SEV_WARNING;
+    a.code = 200;
+    a.cls = CLASS_SUCCESS;
+    a.cert_not_after = 1614265330 + 5 * 86400;
+    snprintf(a.cert_subject, sizeof(a.cert_subject), "%s", subject);
+    snprintf(a.cert_issuer, sizeof(a.cert_issuer), "%s", issuer);
+
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    json_t *d = json_object_get(o, "data");
+    assert_string_equal(json_string_value(json_object_get(d, "cert_expires")),
+                        "2021-03-02T15:02:10.000Z");
+    assert_string_equal(json_string_value(json_object_get(d, "cert_subject")), subject);
+    assert_string_equal(json_string_value(json_object_get(d, "cert_issuer")), issuer);
+    assert_string_equal(json_string_value(json_object_get(d, "summary")),
+                        "homepage: the TLS certificate \"CN=R3,O=Let's Encrypt,C=US\" issued by "
+                        "\"CN=ISRG Root X1,O=Internet Security Research Group,C=US\" expires in "
+                        "5d, at 2021-03-02T15:02:10Z");
+    json_decref(o);
+
+    o = slack(&a, &t);
+    assert_string_equal(slack_field(o, "Certificate"), subject);
+    assert_string_equal(slack_field(o, "Issuer"), issuer);
+    assert_string_equal(slack_field(o, "Expires"), "2021-03-02T15:02:10.000Z");
+    assert_non_null(strstr(json_string_value(json_object_get(o, "text")), subject));
+    json_decref(o);
+
+    o = am(&a, &t);
+    json_t *ann = json_object_get(o, "commonAnnotations");
+    assert_string_equal(json_string_value(json_object_get(ann, "cert_subject")), subject);
+    assert_string_equal(json_string_value(json_object_get(ann, "cert_issuer")), issuer);
+    assert_string_equal(json_string_value(json_object_get(ann, "cert_expires")),
+                        "2021-03-02T15:02:10.000Z");
+    json_decref(o);
+
+    char *f[PAYLOAD_JOURNAL_MAX];
+    size_t n = payload_journal(&a, &t, "mon1", f);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        seen += strcmp(f[i], "UPMON_CERT_EXPIRES=2021-03-02T15:02:10.000Z") == 0;
+        seen += strcmp(f[i], "UPMON_CERT_SUBJECT=CN=R3,O=Let's Encrypt,C=US") == 0;
+        seen += strcmp(f[i], "UPMON_CERT_ISSUER=CN=ISRG Root X1,O=Internet Security Research "
+                             "Group,C=US") == 0;
+        free(f[i]);
+    }
+    assert_int_equal(seen, 3);
+
+    /* Another event of a target whose certificate is known: the body
+     * says when it ends, the chat message keeps to the event. */
+    a.type = EVT_DOWN;
+    o = slack(&a, &t);
+    assert_null(slack_field(o, "Certificate"));
+    assert_null(slack_field(o, "Expires"));
+    json_decref(o);
+}
+
 static void message_ids_and_priorities(void **state)
 {
     (void)state;
@@ -461,6 +529,7 @@ int main(void)
         cmocka_unit_test(slack_username_and_icon),
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
+        cmocka_unit_test(cert_expiring_says_which_certificate),
         cmocka_unit_test(message_ids_and_priorities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -252,6 +252,69 @@ static void certificate(void **state)
     run(&ts, &t, off, 1, a);
 }
 
+/* The alert says which certificate ends (in a chain, maybe not the
+ * site's own) and when. */
+static void certificate_names(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    struct probe_result r;
+    struct verdict v;
+    bool changed;
+    char line[1024];
+    const int64_t day = 86400, now_s = 1800000000; /* 2027-01-15T08:00:00Z */
+
+    t.cert_expiry_warning_ms = (uint64_t)(14 * day * 1000);
+    probe_result_init(&r);
+    r.code = 200;
+    r.total_us = 10000;
+    r.cert_not_after = now_s + 5 * day + 1800;
+    snprintf(r.cert_subject, sizeof(r.cert_subject), "CN=Test Intermediate,O=Example\\, Inc.");
+    snprintf(r.cert_issuer, sizeof(r.cert_issuer), "CN=Test Root");
+    verdict_judge(&r, &t, &v);
+    tstate_init(&ts);
+    assert_int_equal(state_step(&ts, &t, &r, &v, now_s * S, a, &changed), 1);
+    assert_int_equal(a[0].type, EVT_CERT_EXPIRING);
+    assert_string_equal(a[0].cert_subject, "CN=Test Intermediate,O=Example\\, Inc.");
+    assert_string_equal(a[0].cert_issuer, "CN=Test Root");
+    alert_message(&a[0], &t, line, sizeof(line));
+    assert_string_equal(line, "homepage: the TLS certificate \"CN=Test Intermediate,O=Example\\, "
+                              "Inc.\" issued by \"CN=Test Root\" expires in 5d, at "
+                              "2027-01-20T08:30:00Z");
+    a[0].time_ms = (now_s + 6 * day) * S;
+    alert_message(&a[0], &t, line, sizeof(line));
+    assert_string_equal(line, "homepage: the TLS certificate \"CN=Test Intermediate,O=Example\\, "
+                              "Inc.\" issued by \"CN=Test Root\" has expired, at "
+                              "2027-01-20T08:30:00Z");
+    /* Names not known: the certificate and its end all the same. */
+    a[0].cert_subject[0] = a[0].cert_issuer[0] = '\0';
+    a[0].time_ms = now_s * S;
+    alert_message(&a[0], &t, line, sizeof(line));
+    assert_string_equal(line,
+                        "homepage: the TLS certificate expires in 5d, at 2027-01-20T08:30:00Z");
+    tstate_free(&ts);
+}
+
+/* A name from the wire is shown as it is, but only as printable ASCII,
+ * and within its bounds. */
+static void certificate_name_made_safe(void **state)
+{
+    (void)state;
+    char out[16];
+    const char *evil = "CN=a\nb\x1b[31m\xc3\xbc\x7f";
+
+    probe_result_name(out, sizeof(out), evil, strlen(evil));
+    assert_string_equal(out, "CN=a?b?[31m???");
+    probe_result_name(out, sizeof(out), "CN=a,O=bbbbbbbbbbbbbbbb", 23);
+    assert_string_equal(out, "CN=a,O=bbbbb...");
+    assert_int_equal(strlen(out), sizeof(out) - 1);
+    /* Only the n bytes given: OpenSSL's buffer is not NUL-terminated. */
+    probe_result_name(out, sizeof(out), "CN=abcdef", 4);
+    assert_string_equal(out, "CN=a");
+}
+
 static void flapping(void **state)
 {
     (void)state;
@@ -585,6 +648,8 @@ int main(void)
         cmocka_unit_test(restart),
         cmocka_unit_test(severities),
         cmocka_unit_test(messages),
+        cmocka_unit_test(certificate_names),
+        cmocka_unit_test(certificate_name_made_safe),
         cmocka_unit_test(details),
         cmocka_unit_test(names_and_failing_states),
     };
