@@ -32,7 +32,8 @@ static struct {
         client_key, client_key_credential, connect_to, proxy, tls_server_name;
 } K;
 static struct {
-    unsigned name, url, secret_file, secret_credential, retry_initial, retry_max;
+    unsigned name, url, secret_file, secret_credential, retry_initial, retry_max, username,
+        icon_url, icon_emoji;
 } W;
 
 static void keys_init(void)
@@ -68,6 +69,9 @@ static void keys_init(void)
     W.secret_credential = schema_index(w, "secret_credential");
     W.retry_initial = schema_index(w, "retry_initial");
     W.retry_max = schema_index(w, "retry_max");
+    W.username = schema_index(w, "username");
+    W.icon_url = schema_index(w, "icon_url");
+    W.icon_emoji = schema_index(w, "icon_emoji");
 }
 
 /* ---- targets ---- */
@@ -410,6 +414,17 @@ static void parse_defaults(struct ctx *c, const yaml_node_t *map, struct partial
 
 /* ---- webhooks ---- */
 
+/* The first key given of those only a slack-format body carries, or -1. */
+static int slack_only_key(const struct given *g)
+{
+    const unsigned keys[] = {W.username, W.icon_url, W.icon_emoji};
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+        if (g->set & KEY_BIT(keys[i]))
+            return (int)keys[i];
+    return -1;
+}
+
 void config_parse_webhook(struct ctx *c, const yaml_node_t *map)
 {
     struct config *cfg = c->cfg;
@@ -439,6 +454,11 @@ void config_parse_webhook(struct ctx *c, const yaml_node_t *map)
                     g.pos[(g.set & KEY_BIT(W.secret_file)) ? W.secret_file : W.secret_credential],
                     "the %s format is not signed; a secret is only used by the standard format",
                     webhook_format_name(w.format));
+        else if (w.format != WEBHOOK_SLACK && slack_only_key(&g) >= 0)
+            err_pos(c, g.pos[slack_only_key(&g)], "%s applies only to format: slack",
+                    schema_webhook.opts[slack_only_key(&g)].name);
+        else if ((g.set & KEY_BIT(W.icon_url)) && (g.set & KEY_BIT(W.icon_emoji)))
+            err_pos(c, g.pos[W.icon_emoji], "give icon_url or icon_emoji, not both");
         else if (w.secret && !secret_valid(w.secret))
             err_pos(c,
                     g.pos[(g.set & KEY_BIT(W.secret_file)) ? W.secret_file : W.secret_credential],

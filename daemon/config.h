@@ -159,6 +159,11 @@ struct webhook_conf {
     uint64_t retry_max_ms;     /* longest back-off */
     struct kv *headers;
     size_t nheaders;
+    /* How a slack-format message is posted (Slack, Mattermost, Rocket.Chat
+     * take the same keys); NULL: the receiver's own setting. */
+    char *username;
+    char *icon_url;
+    char *icon_emoji;
     const char *file;
     unsigned line, col;
 };

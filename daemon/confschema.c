@@ -69,6 +69,34 @@ static int check_url_value(struct ctx *c, const yaml_node_t *v, const char *valu
     return check_url(c, v, "url");
 }
 
+static int check_username(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    if (valid_name(value))
+        return 0;
+    err_at(c, v, "username must be 1 to 200 characters without control characters");
+    return -1;
+}
+
+static int check_icon_url(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    (void)value;
+    return check_url(c, v, "icon_url");
+}
+
+/* An emoji as chat servers name it: :name:, the name of letters, digits
+ * and the few signs emoji names use (+1, thumbs-up, skin-tone-2). */
+static int check_icon_emoji(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    size_t n = strlen(value);
+
+    if (n >= 3 && n <= 100 && value[0] == ':' && value[n - 1] == ':' &&
+        strspn(value + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-'") ==
+            n - 2)
+        return 0;
+    err_at(c, v, "icon_emoji must be an emoji name between colons, such as :rotating_light:");
+    return -1;
+}
+
 static int check_user_agent(struct ctx *c, const yaml_node_t *v, const char *value)
 {
     if (!has_control_chars(value))
@@ -880,6 +908,12 @@ static const struct opt webhook_opts[] = {
      .max = HOUR, .def = "1s", .doc = "The first back-off after a failed attempt; it doubles."},
     {.name = "retry_max", .type = OPT_DURATION, .offset = W(retry_max_ms), .min = 1000, .max = DAY,
      .def = "5m", .doc = "The longest back-off."},
+    {.name = "username", .type = OPT_STRING, .offset = W(username), .check = check_username,
+     .doc = "format slack: the name the message is posted under."},
+    {.name = "icon_url", .type = OPT_STRING, .offset = W(icon_url), .flags = OPT_URL,
+     .check = check_icon_url, .doc = "format slack: the URL of the picture the message is posted with."},
+    {.name = "icon_emoji", .type = OPT_STRING, .offset = W(icon_emoji), .check = check_icon_emoji,
+     .doc = "format slack: an emoji, such as :rotating_light:, the message is posted with."},
 };
 #undef W
 const struct schema_level schema_webhook = {"webhook", webhook_opts, ARRAY_SIZE(webhook_opts)};

@@ -95,8 +95,11 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
                         a->latency_us >= 0 ? json_real(report_ms(a->latency_us)) : json_null());
     json_object_set_new(o, "since", iso_or_null(a->since_ms));
     json_object_set_new(o, "time", iso_or_null(a->time_ms));
-    if (a->cert_not_after > 0)
+    if (a->cert_not_after > 0) {
         json_object_set_new(o, "cert_expires", iso_or_null(a->cert_not_after * 1000));
+        json_object_set_new(o, "cert_subject", json_string(a->cert_subject));
+        json_object_set_new(o, "cert_issuer", json_string(a->cert_issuer));
+    }
     json_object_set_new(o, "labels", labels_object(t));
     json_object_set_new(o, "host", json_string(host));
     json_object_set_new(o, "summary", json_string(summary));
@@ -126,13 +129,121 @@ static char *body_standard(const struct alert *a, const struct target_conf *t, c
     return dump(o);
 }
 
-static char *body_slack(const struct alert *a, const struct target_conf *t)
+/* Text as Slack's message formatting wants it: &, < and > would otherwise
+ * be read as markup (<URL|label>, <@mention>, &entity;). Only these three
+ * are escaped, as Slack asks; everything else is shown as it is. */
+static json_t *slack_text(const char *s)
 {
-    char summary[1024];
-    json_t *o = json_object();
+    struct buf b = {0};
+
+    buf_append(&b, "", 0);
+    for (const char *p = s;; p++) {
+        size_t n = strcspn(p, "&<>");
+        buf_append(&b, p, n);
+        p += n;
+        if (*p == '\0')
+            break;
+        const char *entity = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : "&gt;";
+        buf_append(&b, entity, strlen(entity));
+    }
+    json_t *j = json_string(b.data);
+    buf_free(&b);
+    return j;
+}
+
+/* The colour bar of a slack attachment: Slack's own "danger", an amber
+ * for warnings and its "good" for recoveries, as hex so that Mattermost
+ * and Rocket.Chat show the same colours. */
+static const char *slack_color(enum severity s)
+{
+    switch (s) {
+    case SEV_CRITICAL:
+        return "#d50200";
+    case SEV_WARNING:
+        return "#e09d00";
+    case SEV_OK:
+        break;
+    }
+    return "#2eb886";
+}
+
+static void slack_field(json_t *fields, const char *title, const char *value, bool is_short)
+{
+    json_t *f = json_object();
+
+    json_object_set_new(f, "title", json_string(title));
+    json_object_set_new(f, "value", slack_text(value));
+    json_object_set_new(f, "short", json_boolean(is_short));
+    json_array_append_new(fields, f);
+}
+
+/* The top-level text that every receiver shows, and one legacy attachment
+ * (which Slack, Mattermost and Rocket.Chat all render) with the colour of
+ * the severity and the facts of the alert as fields. */
+static char *body_slack(const struct webhook_conf *w, const struct alert *a,
+                        const struct target_conf *t, const char *host)
+{
+    char summary[1024], line[RESULT_MESSAGE_MAX + 64];
+    const char *phrase = codes_phrase(a->code);
+    json_t *fields = json_array();
 
     alert_message(a, t, summary, sizeof(summary));
-    json_object_set_new(o, "text", json_string(summary));
+    if (a->code) {
+        snprintf(line, sizeof(line), "%d %s", a->code, phrase ? phrase : "(unregistered)");
+        slack_field(fields, "Code", line, true);
+    }
+    slack_field(fields, "Monitor", host, true);
+    if (a->error != PERR_NONE) {
+        if (a->message[0])
+            snprintf(line, sizeof(line), "%s: %s", probe_error_name(a->error), a->message);
+        else
+            snprintf(line, sizeof(line), "%s", probe_error_name(a->error));
+        slack_field(fields, "Error", line, false);
+    }
+    if (a->location[0])
+        slack_field(fields, "Location", a->location, false);
+    slack_field(fields, "URL", t->shown_url, false);
+    if (t->nlabels) {
+        struct buf b = {0};
+        for (size_t i = 0; i < t->nlabels; i++) {
+            if (i)
+                buf_append(&b, ", ", 2);
+            buf_append(&b, t->labels[i].key, strlen(t->labels[i].key));
+            buf_append(&b, "=", 1);
+            buf_append(&b, t->labels[i].value, strlen(t->labels[i].value));
+        }
+        slack_field(fields, "Labels", b.data, false);
+        buf_free(&b);
+    }
+    /* Which certificate, and when: in a chain, the one that ends first
+     * may not be the site's own. */
+    if (a->type == EVT_CERT_EXPIRING && a->cert_not_after > 0) {
+        char when[40];
+        if (a->cert_subject[0])
+            slack_field(fields, "Certificate", a->cert_subject, false);
+        if (a->cert_issuer[0])
+            slack_field(fields, "Issuer", a->cert_issuer, false);
+        report_time(a->cert_not_after * 1000, when, sizeof(when));
+        slack_field(fields, "Expires", when, true);
+    }
+
+    json_t *att = json_object();
+    json_object_set_new(att, "color", json_string(slack_color(a->severity)));
+    json_object_set_new(att, "fallback", slack_text(summary));
+    json_object_set_new(att, "fields", fields);
+    json_t *attachments = json_array();
+    json_array_append_new(attachments, att);
+
+    json_t *o = json_object();
+    json_object_set_new(o, "text", slack_text(summary));
+    json_object_set_new(o, "attachments", attachments);
+    /* Only when set: otherwise the receiver's own name and picture. */
+    if (w->username)
+        json_object_set_new(o, "username", json_string(w->username));
+    if (w->icon_url)
+        json_object_set_new(o, "icon_url", json_string(w->icon_url));
+    if (w->icon_emoji)
+        json_object_set_new(o, "icon_emoji", json_string(w->icon_emoji));
     return dump(o);
 }
 
@@ -233,6 +344,15 @@ static json_t *am_alert(const struct alert *a, const struct target_conf *t, cons
         json_object_set_new(ann, "error", json_string(probe_error_name(a->error)));
     if (a->location[0])
         json_object_set_new(ann, "location", json_string(a->location));
+    if (a->cert_not_after > 0) {
+        char when[40];
+        report_time(a->cert_not_after * 1000, when, sizeof(when));
+        json_object_set_new(ann, "cert_expires", json_string(when));
+        if (a->cert_subject[0])
+            json_object_set_new(ann, "cert_subject", json_string(a->cert_subject));
+        if (a->cert_issuer[0])
+            json_object_set_new(ann, "cert_issuer", json_string(a->cert_issuer));
+    }
 
     json_t *alert = json_object();
     json_object_set_new(alert, "status", json_string(resolved ? "resolved" : "firing"));
@@ -285,14 +405,14 @@ static char *body_alertmanager(const struct alert *a, const struct target_conf *
     return dump(o);
 }
 
-char *payload_body(enum webhook_format f, const struct alert *a, const struct target_conf *t,
-                   const char *host, const char *receiver)
+char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,
+                   const char *host)
 {
-    switch (f) {
+    switch (w->format) {
     case WEBHOOK_SLACK:
-        return body_slack(a, t);
+        return body_slack(w, a, t, host);
     case WEBHOOK_ALERTMANAGER:
-        return body_alertmanager(a, t, host, receiver);
+        return body_alertmanager(a, t, host, w->name);
     case WEBHOOK_STANDARD:
         break;
     }
@@ -344,11 +464,12 @@ static char *field(const char *key, const char *value)
 size_t payload_journal(const struct alert *a, const struct target_conf *t, const char *host,
                        char **fields)
 {
-    char summary[1024], num[64], when[40];
+    char summary[1024], num[64], when[40], detail[ALERT_DETAIL_MAX];
     const char *phrase = codes_phrase(a->code);
     size_t n = 0;
 
     alert_message(a, t, summary, sizeof(summary));
+    alert_detail(a, detail, sizeof(detail));
     fields[n++] = field("MESSAGE", summary);
     snprintf(num, sizeof(num), "%d", payload_priority(a->severity));
     fields[n++] = field("PRIORITY", num);
@@ -362,6 +483,8 @@ size_t payload_journal(const struct alert *a, const struct target_conf *t, const
     fields[n++] = field("UPMON_SEVERITY", codes_severity_name(a->severity));
     fields[n++] = field("UPMON_CLASS", codes_class_name(a->cls));
     fields[n++] = field("UPMON_HOST", host);
+    /* Always there, whatever the answer: the catalog's texts name it. */
+    fields[n++] = field("UPMON_DETAIL", detail);
     if (a->code) {
         snprintf(num, sizeof(num), "%d", a->code);
         fields[n++] = field("UPMON_CODE", num);
@@ -385,6 +508,8 @@ size_t payload_journal(const struct alert *a, const struct target_conf *t, const
     if (a->cert_not_after > 0) {
         report_time(a->cert_not_after * 1000, when, sizeof(when));
         fields[n++] = field("UPMON_CERT_EXPIRES", when);
+        fields[n++] = field("UPMON_CERT_SUBJECT", a->cert_subject);
+        fields[n++] = field("UPMON_CERT_ISSUER", a->cert_issuer);
     }
     /* Labels as UPMON_LABEL_<NAME>, so journalctl UPMON_LABEL_TEAM=web works. */
     for (size_t i = 0; i < t->nlabels && n < PAYLOAD_JOURNAL_MAX; i++) {

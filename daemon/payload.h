@@ -16,10 +16,11 @@
 /* The event as a JSON object: the "data" of a standard webhook. */
 json_t *payload_event(const struct alert *a, const struct target_conf *t, const char *host);
 
-/* The body for a webhook of the given format (receiver: the webhook's
- * name, used by alertmanager). Returns a malloc'd string. */
-char *payload_body(enum webhook_format f, const struct alert *a, const struct target_conf *t,
-                   const char *host, const char *receiver);
+/* The body for webhook w, in its format (its name is alertmanager's
+ * receiver; username and icons go into a slack body). Returns a malloc'd
+ * string. */
+char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,
+                   const char *host);
 
 /* "upmon.target.down" and so on. */
 void payload_type(enum event_type e, char *out, size_t len);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -61,7 +62,9 @@ struct probe {
     bool stopped;    /* we ended the transfer on purpose */
     bool found;      /* body_contains was seen while reading */
     bool cert_read;
-    int64_t cert_not_after;
+    int64_t cert_not_after; /* of the certificate in the chain that ends first */
+    char cert_subject[RESULT_CERT_NAME_MAX];
+    char cert_issuer[RESULT_CERT_NAME_MAX];
     int64_t started_wall_ms;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -273,22 +276,59 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     return len;
 }
 
-/* Reads the end of the peer certificate while the connection is open. */
+/* A certificate name on one line in RFC 2253 form, which escapes what is
+ * not printable ASCII, bounded and made safe to show. */
+static void cert_name(const X509_NAME *name, char *out, size_t len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+
+    out[0] = '\0';
+    if (b == NULL)
+        return;
+    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
+        long n = BIO_get_mem_data(b, &data);
+        if (n > 0 && data)
+            probe_result_name(out, len, data, (size_t)n);
+    }
+    BIO_free(b);
+}
+
+/* Reads, while the connection is open, which certificate of the chain the
+ * server sent ends first: the site's own, or an intermediate that ends
+ * before it and takes the site down with it all the same. */
 static void read_cert(struct probe *pr)
 {
     struct curl_tlssessioninfo *info = NULL;
+    const X509 *first = NULL;
+    int64_t first_end = 0;
 
     pr->cert_read = true;
     if (curl_easy_getinfo(pr->xfer.easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
         info->backend != CURLSSLBACKEND_OPENSSL || info->internals == NULL)
         return;
-    X509 *cert = SSL_get1_peer_certificate((SSL *)info->internals);
-    if (cert == NULL)
-        return;
-    struct tm tm;
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
-        pr->cert_not_after = (int64_t)timegm(&tm);
-    X509_free(cert);
+    SSL *ssl = info->internals;
+    /* On a client, the chain as sent, the server's own certificate first. */
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    X509 *leaf = chain ? NULL : SSL_get1_peer_certificate(ssl);
+    int n = chain ? sk_X509_num(chain) : leaf ? 1 : 0;
+    for (int i = 0; i < n; i++) {
+        const X509 *c = chain ? sk_X509_value(chain, i) : leaf;
+        struct tm tm;
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(c), &tm) != 1)
+            continue;
+        int64_t end = (int64_t)timegm(&tm);
+        if (first == NULL || end < first_end) {
+            first = c;
+            first_end = end;
+        }
+    }
+    if (first) {
+        pr->cert_not_after = first_end;
+        cert_name(X509_get_subject_name(first), pr->cert_subject, sizeof(pr->cert_subject));
+        cert_name(X509_get_issuer_name(first), pr->cert_issuer, sizeof(pr->cert_issuer));
+    }
+    X509_free(leaf);
 }
 
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -447,6 +487,8 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
     if (curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
         r->total_us = t;
     r->cert_not_after = pr->cert_not_after;
+    memcpy(r->cert_subject, pr->cert_subject, sizeof(r->cert_subject));
+    memcpy(r->cert_issuer, pr->cert_issuer, sizeof(r->cert_issuer));
 
     const struct target_conf *tc = pr->spec->t;
     if (r->error == PERR_NONE && assertion_any(tc) && verdict_status_up(tc, (int)code)) {

@@ -59,6 +59,8 @@ json_t *report_json(const struct target_conf *t, const struct probe_result *r,
     if (r->cert_not_after > 0) {
         report_time(r->cert_not_after * 1000, when, sizeof(when));
         json_object_set_new(o, "cert_expires", json_string(when));
+        json_object_set_new(o, "cert_subject", json_string(r->cert_subject));
+        json_object_set_new(o, "cert_issuer", json_string(r->cert_issuer));
     }
     if (r->started_wall_ms > 0) {
         report_time(r->started_wall_ms, when, sizeof(when));

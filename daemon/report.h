@@ -10,7 +10,8 @@
 #include "verdict.h"
 
 /* One object: target, url, code, phrase, class, severity, state, error,
- * message, location, latency_ms, timings, time (and cert_expires). */
+ * message, location, latency_ms, timings, time (and cert_expires,
+ * cert_subject and cert_issuer). */
 json_t *report_json(const struct target_conf *t, const struct probe_result *r,
                     const struct verdict *v);
 

@@ -32,3 +32,18 @@ void probe_result_init(struct probe_result *r)
     r->body_match = -1;
     r->dns_us = r->connect_us = r->tls_us = r->ttfb_us = r->total_us = -1;
 }
+
+void probe_result_name(char *dst, size_t size, const char *src, size_t n)
+{
+    size_t i;
+
+    if (size == 0)
+        return;
+    for (i = 0; i < n && i < size - 1; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    dst[i] = '\0';
+    if (i < n && size >= 4)
+        memcpy(dst + size - 4, "...", 4);
+}

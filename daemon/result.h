@@ -3,6 +3,7 @@
 #ifndef UPMON_RESULT_H
 #define UPMON_RESULT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Why a probe got no usable answer. One enum, one string table (relayd). */
@@ -21,8 +22,9 @@ enum probe_error {
 };
 #define PERR_COUNT 11
 
-#define RESULT_MESSAGE_MAX  256
-#define RESULT_LOCATION_MAX 512
+#define RESULT_MESSAGE_MAX   256
+#define RESULT_LOCATION_MAX  512
+#define RESULT_CERT_NAME_MAX 256
 
 struct probe_result {
     int code;                           /* HTTP status; 0 when no answer was read */
@@ -35,11 +37,22 @@ struct probe_result {
     /* Timings in microseconds from the start of the probe, as curl counts
      * them: each includes the ones before it. -1 when not reached. */
     int64_t dns_us, connect_us, tls_us, ttfb_us, total_us;
-    int64_t cert_not_after;  /* end of the peer certificate (Unix time), 0: unknown */
+    /* The certificate that ends first in the chain the server sent (its
+     * own or an intermediate's): its end (Unix time, 0: unknown), and its
+     * subject and issuer in RFC 2253 form ("" when unknown). */
+    int64_t cert_not_after;
+    char cert_subject[RESULT_CERT_NAME_MAX];
+    char cert_issuer[RESULT_CERT_NAME_MAX];
     int64_t started_wall_ms; /* wall-clock start, for people */
 };
 
 const char *probe_error_name(enum probe_error e);
+
+/* Copies n bytes of a certificate name, as OpenSSL prints it, into dst of
+ * size bytes, safe to show anywhere: a byte that is not printable ASCII
+ * (OpenSSL's RFC 2253 form escapes the others, so it is a stray control
+ * character) becomes '?', and a name that does not fit ends in "...". */
+void probe_result_name(char *dst, size_t size, const char *src, size_t n);
 
 /* Sets r to "nothing observed yet". */
 void probe_result_init(struct probe_result *r);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codes.h"
 #include "duration.h"
@@ -153,6 +154,8 @@ static struct alert *emit(struct step *st, enum event_type type, enum alert_prev
     copy_location(a->location, r->location);
     a->latency_us = r->total_us;
     a->cert_not_after = r->cert_not_after;
+    memcpy(a->cert_subject, r->cert_subject, sizeof(a->cert_subject));
+    memcpy(a->cert_issuer, r->cert_issuer, sizeof(a->cert_issuer));
     return a;
 }
 
@@ -329,20 +332,62 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
     return st.n;
 }
 
+/* The status line, or why there was none. */
+static void answer_of(const struct alert *a, char *out, size_t len)
+{
+    const char *phrase = codes_phrase(a->code);
+
+    /* An answer over max_latency is still the answer it was. */
+    if (a->code && codes_valid(a->code) && (a->error == PERR_NONE || a->error == PERR_TOO_SLOW))
+        snprintf(out, len, "%d %s", a->code, phrase ? phrase : "(unregistered)");
+    else if (a->error != PERR_NONE && a->message[0])
+        snprintf(out, len, "%s: %s", probe_error_name(a->error), a->message);
+    else if (a->error != PERR_NONE)
+        snprintf(out, len, "%s", probe_error_name(a->error));
+    else
+        snprintf(out, len, "no answer");
+}
+
+void alert_detail(const struct alert *a, char *out, size_t len)
+{
+    char answer[RESULT_MESSAGE_MAX + 64], took[48] = "";
+    char full[sizeof(answer) + STATE_LOCATION_MAX + sizeof(took) + 8];
+    size_t size = len < ALERT_DETAIL_MAX ? len : ALERT_DETAIL_MAX;
+    bool redirect = a->type == EVT_REDIRECT ||
+                    (a->cls == CLASS_REDIRECTION && a->error == PERR_NONE && codes_valid(a->code));
+
+    if (len < 4) {
+        if (len)
+            out[0] = '\0';
+        return;
+    }
+    answer_of(a, answer, sizeof(answer));
+    if (a->error == PERR_TOO_SLOW && a->latency_us >= 0)
+        snprintf(took, sizeof(took), " in %.0f ms", (double)a->latency_us / 1000.0);
+    const char *where = a->location[0] ? a->location : "(no Location)";
+    snprintf(full, sizeof(full), "%s%s%s%s", answer, redirect ? " -> " : "", redirect ? where : "",
+             took);
+
+    /* Longer than size - 1: cut, and end with "..." on a character
+     * boundary, never inside a UTF-8 sequence. */
+    size_t n = strlen(full);
+    if (n < size) {
+        memcpy(out, full, n + 1);
+        return;
+    }
+    n = size - 4;
+    while (n > 0 && ((unsigned char)full[n] & 0xc0) == 0x80)
+        n--;
+    memcpy(out, full, n);
+    memcpy(out + n, "...", 4);
+}
+
 void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len)
 {
     char answer[RESULT_MESSAGE_MAX + 64];
     char dur[32];
-    const char *phrase = codes_phrase(a->code);
 
-    if (a->code && codes_valid(a->code) && a->error == PERR_NONE)
-        snprintf(answer, sizeof(answer), "%d %s", a->code, phrase ? phrase : "(unregistered)");
-    else if (a->error != PERR_NONE && a->message[0])
-        snprintf(answer, sizeof(answer), "%s: %s", probe_error_name(a->error), a->message);
-    else if (a->error != PERR_NONE)
-        snprintf(answer, sizeof(answer), "%s", probe_error_name(a->error));
-    else
-        snprintf(answer, sizeof(answer), "no answer");
+    answer_of(a, answer, sizeof(answer));
 
     duration_format(a->time_ms > a->since_ms && a->since_ms > 0
                         ? (uint64_t)((a->time_ms - a->since_ms + 500) / 1000 * 1000)
@@ -377,12 +422,26 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
         break;
     case EVT_CERT_EXPIRING: {
         int64_t left = a->cert_not_after * 1000 - a->time_ms;
+        char which[2 * RESULT_CERT_NAME_MAX + 32] = "", when[32] = "";
+        time_t end = (time_t)a->cert_not_after;
+        struct tm tm;
+
+        /* Which one: in a chain, the one that ends first may not be the
+         * site's own. */
+        if (a->cert_subject[0])
+            snprintf(which, sizeof(which), " \"%s\"", a->cert_subject);
+        if (a->cert_issuer[0])
+            snprintf(which + strlen(which), sizeof(which) - strlen(which), " issued by \"%s\"",
+                     a->cert_issuer);
+        if (gmtime_r(&end, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
         duration_format(left > 0 ? (uint64_t)(left / 3600000 * 3600000) : 0, dur, sizeof(dur));
         if (left > 0)
-            snprintf(out, len, "%s: the TLS certificate expires in %s", t->name,
-                     left < 3600000 ? "less than an hour" : dur);
+            snprintf(out, len, "%s: the TLS certificate%s expires in %s, at %s", t->name, which,
+                     left < 3600000 ? "less than an hour" : dur, when);
         else
-            snprintf(out, len, "%s: the TLS certificate has expired", t->name);
+            snprintf(out, len, "%s: the TLS certificate%s has expired, at %s", t->name, which,
+                     when);
         break;
     }
     case EVT_FLAPPING:

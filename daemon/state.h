@@ -101,7 +101,11 @@ struct alert {
     char message[RESULT_MESSAGE_MAX];
     char location[STATE_LOCATION_MAX];
     int64_t latency_us;
+    /* The certificate that ends first in the chain the probe saw: its end
+     * (0: unknown), subject and issuer (RFC 2253, "" when unknown). */
     int64_t cert_not_after;
+    char cert_subject[RESULT_CERT_NAME_MAX];
+    char cert_issuer[RESULT_CERT_NAME_MAX];
     unsigned flap_changes; /* for flapping */
 };
 
@@ -116,5 +120,14 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
 
 /* A person-readable one-line summary of an alert, for MESSAGE= and chat. */
 void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len);
+
+/* What the probe that raised an alert saw, in words, such as "503 Service
+ * Unavailable", "connect: Failed to connect to ..." or "301 Moved
+ * Permanently -> https://...": the part of the summary line that tells
+ * the answer, there whatever the answer was. At most ALERT_DETAIL_MAX - 1
+ * bytes, cut at a character with "..." when longer, so that journalctl
+ * shows it in a catalog text (it leaves a field over 256 bytes out). */
+#define ALERT_DETAIL_MAX 240
+void alert_detail(const struct alert *a, char *out, size_t len);
 
 #endif

@@ -502,7 +502,7 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
             continue;
         char id[40];
         new_id(id, sizeof(id));
-        char *body = payload_body(c->format, a, t, host, c->name);
+        char *body = payload_body(c, a, t, host);
         struct delivery_row row = {
             .id = id,
             .webhook = c->name,

@@ -1,9 +1,16 @@
 #!/bin/sh
-# Compiles the journal catalog into a scratch root with journalctl, lists it,
-# and checks that it documents exactly the MESSAGE_IDs the daemon sends.
+# Checks the journal catalog: that every text names only fields that each
+# entry of its MESSAGE_ID carries (check_fields.py, against the entries the
+# payload builders make); then compiles it into a scratch root with
+# journalctl, lists it, and checks that it documents exactly the
+# MESSAGE_IDs the daemon sends.
+#   test_catalog.sh CATALOG PAYLOAD_C PAYLOAD_SAMPLES PYTHON
 set -eu
 catalog=$1
 source=$2
+samples=$3
+python=$4
+"$python" "$(dirname "$0")/check_fields.py" "$catalog" "$samples"
 command -v journalctl >/dev/null || { echo "SKIP: journalctl is not installed"; exit 77; }
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -25,4 +32,4 @@ for field in Subject Defined-By Documentation; do
     n=$(grep -c "^$field:" "$catalog")
     [ "$n" -eq 8 ] || { echo "FAIL: $n entries with $field:, expected 8"; exit 1; }
 done
-echo "1 passed, 0 failed"
+echo "2 passed, 0 failed"

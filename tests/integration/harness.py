@@ -227,6 +227,45 @@ def tls_fixture(days=30):
     return f
 
 
+def tls_chain_fixture(leaf_days=60, intermediate_days=5):
+    """An HTTPS fixture for 127.0.0.1 that sends a chain: its own
+    certificate, ending in leaf_days days, and the intermediate that signed
+    it, ending in intermediate_days days; the root that signed that is not
+    sent. The names, in RFC 2253 form, are .leaf, .intermediate and .root."""
+    if not shutil.which("openssl"):
+        raise Skip("openssl is not installed")
+    d = tmpdir()
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    write(os.path.join(d, "ca.ext"),
+          "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n")
+    write(os.path.join(d, "leaf.ext"), "basicConstraints=CA:false\nsubjectAltName=IP:127.0.0.1\n")
+    openssl("req", "-x509", *key, "-keyout", "root.key", "-out", "root.pem", "-days", "3650",
+            "-subj", "/CN=upmon test root")
+    openssl("req", *key, "-keyout", "int.key", "-out", "int.csr",
+            "-subj", "/C=US/O=upmon tests, Inc./CN=upmon test intermediate")
+    openssl("x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key",
+            "-set_serial", "2", "-days", str(intermediate_days), "-extfile", "ca.ext",
+            "-out", "int.pem")
+    openssl("req", *key, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", "leaf.csr", "-CA", "int.pem", "-CAkey", "int.key",
+            "-set_serial", "3", "-days", str(leaf_days), "-extfile", "leaf.ext",
+            "-out", "leaf.pem")
+    chain = os.path.join(d, "chain.pem")
+    with open(chain, "w") as out:
+        for part in ("leaf.pem", "int.pem"):
+            with open(os.path.join(d, part)) as f:
+                out.write(f.read())
+    f = Fixture("httpd.py", ["--tls", chain, os.path.join(d, "leaf.key")])
+    f.leaf = "CN=127.0.0.1"
+    f.intermediate = "CN=upmon test intermediate,O=upmon tests\\, Inc.,C=US"
+    f.root = "CN=upmon test root"
+    return f
+
+
 class Nginx:
     """A real nginx (Debian's nginx-light) on 127.0.0.1, serving the given
     server-block directives, stopped when the test ends. The port is one

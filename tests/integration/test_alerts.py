@@ -4,6 +4,8 @@ receiver that fails, hangs, throttles and recovers, restarts and SIGKILLs
 in between, and a real systemd-journald read back with journalctl."""
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
@@ -18,6 +20,32 @@ def journal_entries(target):
     p = subprocess.run(["journalctl", "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=upmond",
                         "UPMON_TARGET=" + target], capture_output=True, text=True)
     return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def journal_explained(target):
+    """journalctl -x for the target's entries, with upmon's catalog: its
+    database, compiled into a scratch root, is mounted over the system's
+    in a mount namespace of journalctl's own (journalctl -x reads the
+    catalog from /var/lib/systemd/catalog alone), so nothing outside the
+    test changes."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise h.Skip("needs root and unshare to show a catalog that is not installed")
+    if not os.path.isdir("/var/lib/systemd/catalog"):
+        raise h.Skip("no /var/lib/systemd/catalog to mount the test's catalog over")
+    root = h.tmpdir()
+    os.makedirs(os.path.join(root, "usr/lib/systemd/catalog"))
+    shutil.copy(os.path.join(h.SRC, "systemd", "upmon.catalog"),
+                os.path.join(root, "usr/lib/systemd/catalog"))
+    subprocess.run(["journalctl", "--root=" + root, "--update-catalog"], check=True,
+                   capture_output=True)
+    p = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         'mount --bind "$0" /var/lib/systemd/catalog && exec journalctl -x --no-pager '
+         '-o short SYSLOG_IDENTIFIER=upmond "UPMON_TARGET=$1"',
+         os.path.join(root, "var/lib/systemd/catalog"), target],
+        capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
 
 
 def deliveries(rcv):
@@ -112,6 +140,84 @@ def test_down_redirect_recovered_in_journal_and_webhook():
     assert entries[1]["UPMON_LOCATION"] == "https://example.net/moved"
     # No secret in any log line.
     assert not [l for l in dm.log() if "MfKQ9r8" in l]
+
+
+def test_journal_catalog_reads_right():
+    """The catalog's explanation of a 503, a refused connection and a
+    redirect, as journalctl -x shows them: every field it names is there."""
+    h.journald()
+    srv, d = h.http_fixture(), h.tmpdir()
+    tag = uuid.uuid4().hex[:8]
+    web, refused = "web-" + tag, "refused-" + tag
+    srv.get("/_set?name=%s&status=503" % web)
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1, recovery_threshold: 1}
+targets:
+  - {name: %s, url: '%s'}
+  - {name: %s, url: 'http://127.0.0.1:%d/'}
+""" % (web, srv.url("/site/" + web), refused, h.free_port()))
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(journal_entries(web)) >= 1, 10, "the 503 in the journal")
+    srv.get("/_set?name=%s&status=301&location=https://example.net/moved" % web)
+    h.wait_until(lambda: len(journal_entries(web)) >= 2 and journal_entries(refused), 10,
+                 "the redirect and the refused connection in the journal")
+    dm.stop()
+
+    shown = {target: journal_explained(target) for target in (web, refused)}
+    for target, text in shown.items():
+        # A field the entry lacked would be shown by its name.
+        assert "UPMON_" not in text and "@" not in text, text
+    assert shown[web].count("Subject:") == 2 and shown[refused].count("Subject:") == 1, shown
+    assert "Subject: %s is down" % web in shown[web], shown[web]
+    assert "The last probe saw: 503 Service Unavailable (class server_error)." in shown[web]
+    assert ("Subject: %s redirects: 301 Moved Permanently -> https://example.net/moved" % web
+            in shown[web]), shown[web]
+    assert "The last probe saw: connect: " in shown[refused], shown[refused]
+    assert "(class transport_error)." in shown[refused], shown[refused]
+
+
+def test_cert_expiring_names_the_intermediate():
+    """A site whose intermediate ends in 5 days, before its own certificate:
+    the cert_expiring alert says which certificate and when, in the
+    journal, both webhook formats and the log line."""
+    h.journald()
+    srv, rcv, d = h.tls_chain_fixture(leaf_days=60, intermediate_days=5), h.receiver_fixture(), \
+        h.tmpdir()
+    target = "tls-" + uuid.uuid4().hex[:8]
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  webhooks:
+    - {name: ops, url: '%s'}
+    - {name: chat, url: '%s', format: slack}
+targets:
+  - {name: %s, url: '%s', tls_verify: false, cert_expiry_warning: 14d}
+""" % (rcv.hook("/std"), rcv.hook("/chat", "slack"), target, srv.url("/status/200")))
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(delivered(rcv)) >= 2, 10, "cert_expiring to both webhooks")
+    h.wait_until(lambda: journal_entries(target), 10, "cert_expiring in the journal")
+    dm.stop()
+
+    by = {x["path"]: x["json"] for x in delivered(rcv)}
+    data = by["/std"]["data"]
+    assert by["/std"]["type"] == "upmon.target.cert_expiring", by["/std"]
+    assert data["cert_subject"] == srv.intermediate and data["cert_issuer"] == srv.root, data
+    end = time.mktime(time.strptime(data["cert_expires"][:19], "%Y-%m-%dT%H:%M:%S")) - \
+        time.timezone
+    assert abs(end - (time.time() + 5 * 86400)) < 120, data["cert_expires"]
+    assert data["summary"].startswith('%s: the TLS certificate "%s" issued by "%s" expires in '
+                                      % (target, srv.intermediate, srv.root)), data
+    assert re.search(r"expires in (4d23h|5d), at \S+Z$", data["summary"]), data
+    fields = {f["title"]: f["value"] for f in by["/chat"]["attachments"][0]["fields"]}
+    assert fields["Certificate"] == srv.intermediate, fields
+    assert fields["Issuer"] == srv.root and fields["Expires"] == data["cert_expires"], fields
+    (e,) = journal_entries(target)
+    assert e["UPMON_EVENT"] == "cert_expiring", e
+    assert e["UPMON_CERT_SUBJECT"] == srv.intermediate, e
+    assert e["UPMON_CERT_ISSUER"] == srv.root, e
+    assert e["UPMON_CERT_EXPIRES"] == data["cert_expires"], e
+    assert e["MESSAGE"] == data["summary"], e
+    assert [l for l in dm.log() if "alert cert_expiring: " + data["summary"] in l], dm.log()
 
 
 def test_receiver_down_and_daemon_killed_loses_nothing():
@@ -259,7 +365,7 @@ defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
 alerts:
   journald: false
   webhooks:
-    - {name: chat, url: '%s', format: slack}
+    - {name: chat, url: '%s', format: slack, username: upmon on mon1, icon_emoji: ':bell:'}
     - {name: pager, url: '%s', format: alertmanager, min_severity: critical}
     - {name: none, url: '%s', events: [recovered]}
 targets:
@@ -276,6 +382,13 @@ targets:
     assert sorted(t["text"] for t in by["/chat"]) == sorted([
         "a is down: 503 Service Unavailable (%s)" % srv.url("/status/503"),
         "b is down: 404 Not Found (%s)" % srv.url("/status/404")]), by["/chat"]
+    # A colour bar by severity, and the facts as fields.
+    chat = {t["text"].split()[0]: t["attachments"][0] for t in by["/chat"]}
+    assert chat["a"]["color"] == "#d50200" and chat["b"]["color"] == "#e09d00", chat
+    assert all(t["username"] == "upmon on mon1" and t["icon_emoji"] == ":bell:"
+               for t in by["/chat"]), by["/chat"]
+    fields = {f["title"]: f["value"] for f in chat["b"]["fields"]}
+    assert fields["Code"] == "404 Not Found" and fields["URL"] == srv.url("/status/404"), fields
     assert len(by["/pager"]) == 1  # b's warning is below the pager's min_severity
     am = by["/pager"][0]
     assert am["version"] == "4" and am["status"] == "firing" and am["receiver"] == "pager"

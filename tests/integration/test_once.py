@@ -357,7 +357,25 @@ def test_tls():
     end = time.mktime(time.strptime(res["unverified"]["cert_expires"][:19],
                                     "%Y-%m-%dT%H:%M:%S")) - time.timezone
     assert abs(end - (time.time() + 30 * 86400)) < 120, res["unverified"]["cert_expires"]
+    # A certificate alone: it is the one that ends first.
+    assert res["unverified"]["cert_subject"] == "CN=127.0.0.1", res["unverified"]
+    assert res["unverified"]["cert_issuer"] == "CN=127.0.0.1", res["unverified"]
     assert rc == 2
+
+
+def test_tls_chain_names_the_certificate_that_ends_first():
+    """A site whose intermediate ends before its own certificate: the
+    intermediate is the one reported, by name."""
+    srv = h.tls_chain_fixture(leaf_days=60, intermediate_days=5)
+    d = h.tmpdir()
+    cfg = h.config(d, targets_yaml(srv, [("chain", "/status/200", ", tls_verify: false")]))
+    rc, res, p = h.once_json(cfg)
+    r = res["chain"]
+    assert rc == 0 and r["state"] == "up", (rc, r, p.stderr)
+    assert r["cert_subject"] == srv.intermediate, r
+    assert r["cert_issuer"] == srv.root, r
+    end = time.mktime(time.strptime(r["cert_expires"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    assert abs(end - (time.time() + 5 * 86400)) < 120, r["cert_expires"]
 
 
 def test_huge_body_is_not_read():

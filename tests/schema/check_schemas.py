@@ -120,10 +120,29 @@ MUTATIONS = {
         ("a null time", _set(["data", "time"], None)),
         ("a label name with a dash", _set(["data", "labels", "a-b"], "x")),
         ("a label value that is a number", _set(["data", "labels", "team"], 1)),
+        ("a certificate subject without its end", _set(["data", "cert_subject"], "CN=x")),
+        ("a certificate end without its subject", lambda doc: doc["data"].update(
+            cert_expires="2025-01-15T09:30:00.123Z", cert_issuer="CN=root")),
+        ("a control character in a certificate name", lambda doc: doc["data"].update(
+            cert_expires="2025-01-15T09:30:00.123Z", cert_subject="CN=a\nb",
+            cert_issuer="CN=root")),
     ],
     "slack": [
         ("an empty text", _set(["text"], "")),
         ("a member besides text", _set(["blocks"], [])),
+        ("markup in the text", _set(["text"], "a<b> is down")),
+        ("a bare & in the text", _set(["text"], "a&b is down")),
+        ("no attachments", _drop(["attachments"])),
+        ("two attachments", lambda doc: doc["attachments"].append(doc["attachments"][0])),
+        ("a colour of no severity", _set(["attachments", 0, "color"], "danger")),
+        ("no fallback", _drop(["attachments", 0, "fallback"])),
+        ("markup in a field", _set(["attachments", 0, "fields", 0, "value"], "<@U1>")),
+        ("a field of no known title", _set(["attachments", 0, "fields", 0, "title"], "Code:")),
+        ("a field without short", _drop(["attachments", 0, "fields", 0, "short"])),
+        ("both icon_url and icon_emoji", lambda doc: doc.update(
+            icon_url="https://example.com/i.png", icon_emoji=":bell:")),
+        ("an emoji without colons", _set(["icon_emoji"], "bell")),
+        ("an empty username", _set(["username"], "")),
     ],
     "alertmanager": [
         ("a version other than 4", _set(["version"], 4)),
@@ -132,6 +151,8 @@ MUTATIONS = {
         ("an annotation code as a number", _set(["commonAnnotations", "code"], 503)),
         ("a label missing", _drop(["alerts", 0, "labels", "monitor"])),
         ("a short fingerprint", _set(["alerts", 0, "fingerprint"], "abc")),
+        ("a certificate subject without its end",
+         _set(["alerts", 0, "annotations", "cert_subject"], "CN=x")),
         ("a resolved message with a firing alert", _set(["status"], "resolved")),
         ("no alerts", _set(["alerts"], [])),
     ],
@@ -163,7 +184,11 @@ def check_schemas(directory, samples=None):
         return failures
 
     checker = ws.Checker(directory)
-    good = dict(samples or {"slack": {"text": "shop is down: 503 Service Unavailable"}})
+    good = dict(samples or {"slack": {
+        "text": "shop is down: 503 Service Unavailable",
+        "attachments": [{"color": "#d50200", "fallback": "shop is down: 503 Service Unavailable",
+                         "fields": [{"title": "Code", "value": "503 Service Unavailable",
+                                     "short": True}]}]}})
     if "standard" not in good:
         try:
             good["standard"] = manpage_example()
@@ -261,15 +286,25 @@ def check_coverage(directory, bodies):
         for k in ("code", "phrase", "location", "message", "latency_ms", "since"):
             seen[k + " is null"].add(d[k] is None)
         seen["cert_expires is there"].add("cert_expires" in d)
+        if "cert_expires" in d:
+            seen["cert_subject is empty"].add(d["cert_subject"] == "")
+    for doc in bodies["slack"]:
+        for k in ("username", "icon_url", "icon_emoji"):
+            seen["slack %s is there" % k].add(k in doc)
+        for a in doc["attachments"]:
+            seen["slack color"].add(a["color"])
+            for f in a["fields"]:
+                seen["slack field"].add(f["title"])
     for doc in bodies["alertmanager"]:
         seen["status"].add(doc["status"])
         seen["number of alerts"].add(len(doc["alerts"]))
         for a in doc["alerts"]:
             seen["alertname"].add(a["labels"]["alertname"])
             seen["alert status"].add(a["status"])
-            for k in ("code", "error", "location"):
+            for k in ("code", "error", "location", "cert_expires", "cert_subject"):
                 seen["annotation %s is there" % k].add(k in a["annotations"])
     std, am = ws.load("standard", directory), ws.load("alertmanager", directory)
+    attachment = ws.load("slack", directory)["properties"]["attachments"]["items"]["properties"]
     data = std["properties"]["data"]["properties"]
     want = {
         "event": data["event"]["enum"],
@@ -282,9 +317,11 @@ def check_coverage(directory, bodies):
         "alert status": am["$defs"]["status"]["enum"],
         "alertname": am["$defs"]["alertname"]["enum"],
         "number of alerts": [1, 2],
+        "slack color": attachment["color"]["enum"],
+        "slack field": attachment["fields"]["items"]["properties"]["title"]["enum"],
     }
     for k in seen:
-        if k.endswith(" is null") or k.endswith(" is there"):
+        if k.endswith(" is null") or k.endswith(" is there") or k.endswith(" is empty"):
             want[k] = [True, False]
     failures = []
     for k, values in want.items():

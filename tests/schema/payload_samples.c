@@ -5,7 +5,10 @@
  *
  * writes DIR/standard/, DIR/slack/ and DIR/alertmanager/, one file per body
  * (the same alert has the same number in each), and DIR/names.json: the
- * daemon's own name tables, which the schemas' enums must match.
+ * daemon's own name tables, which the schemas' enums must match. It also
+ * writes DIR/journal/, the journal fields of each alert the state machine
+ * raised (not of the sweep, whose alerts it never would raise, such as
+ * cert_expiring with no certificate), for tests/catalog/check_fields.py.
  *
  * The alerts come from the real state machine, driven through scenarios
  * that raise every event type, and from a sweep over each field of an
@@ -25,6 +28,9 @@
 
 #define T0  1736933400123LL /* 2025-01-15T09:30:00.123Z */
 #define DAY 86400LL
+/* An intermediate, with what RFC 2253 escapes, and its root. */
+#define CERT_SUBJECT "CN=Example Intermediate CA,O=Example\\, Inc. <ops>,C=US"
+#define CERT_ISSUER  "CN=Example Root CA,O=Example\\, Inc.,C=US"
 
 static const char *outdir;
 static unsigned count;
@@ -63,13 +69,44 @@ static void sample(const char *what, const struct alert *a, const struct target_
 {
     count++;
     for (size_t f = 0; f < ARRAY_SIZE(formats); f++) {
-        char *body = payload_body((enum webhook_format)f, a, t, "mon1.example", "pager");
+        struct webhook_conf w = {.name = "pager", .format = (enum webhook_format)f};
+        /* A slack webhook with its own name and picture, or not. */
+        if (w.format == WEBHOOK_SLACK && count % 3 == 1) {
+            w.username = "upmon <mon1> & co";
+            w.icon_url = "https://example.com/upmon.png?size=48&round=1";
+        } else if (w.format == WEBHOOK_SLACK && count % 3 == 2) {
+            w.icon_emoji = ":rotating_light:";
+        }
+        char *body = payload_body(&w, a, t, "mon1.example");
         char *path = xasprintf("%s/%s/%04u-%s-%s.json", outdir, formats[f], count,
                                eventtype_name(a->type), what);
         write_file(path, body);
         free(path);
         free(body);
     }
+}
+
+/* The journal fields of an alert, as one JSON object, beside its bodies:
+ * tests/catalog checks the catalog's texts against them. */
+static void journal_sample(const char *what, const struct alert *a, const struct target_conf *t)
+{
+    char *fields[PAYLOAD_JOURNAL_MAX];
+    size_t n = payload_journal(a, t, "mon1.example", fields);
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < n; i++) {
+        char *eq = strchr(fields[i], '=');
+        *eq = '\0';
+        json_object_set_new(o, fields[i], json_string(eq + 1));
+        free(fields[i]);
+    }
+    char *text = json_dumps(o, JSON_INDENT(1));
+    char *path =
+        xasprintf("%s/journal/%04u-%s-%s.json", outdir, count, eventtype_name(a->type), what);
+    write_file(path, text);
+    free(path);
+    free(text);
+    json_decref(o);
 }
 
 /* ---- targets ---- */
@@ -100,14 +137,15 @@ static struct target_conf target(void)
     return t;
 }
 
-/* A name of 200 characters that JSON must escape and a regular expression
- * might trip over, and no labels. */
+/* A name of 200 characters that JSON must escape, Slack would read as
+ * markup and a regular expression might trip over, and no labels. */
 static struct target_conf odd_target(void)
 {
     static char name[201];
     struct target_conf t = target();
 
-    snprintf(name, sizeof(name), "%s", "shop \"eu\" \\ {x}: \xc3\xbc\xe2\x82\xac\xf0\x9f\x99\x82 ");
+    snprintf(name, sizeof(name), "%s",
+             "shop \"eu\" \\ {x} <b>&amp; <@U1>: \xc3\xbc\xe2\x82\xac\xf0\x9f\x99\x82 ");
     for (size_t n = strlen(name); n < 200; n++)
         name[n] = 'x';
     name[200] = '\0';
@@ -162,6 +200,10 @@ static void scenario(const char *name, const struct target_conf *t, const struct
             snprintf(r.location, sizeof(r.location), "%s", p[i].location);
         r.total_us = p[i].latency_ms < 0 ? -1 : p[i].latency_ms * 1000 + 321;
         r.cert_not_after = p[i].cert_days ? T0 / 1000 + p[i].cert_days * DAY : 0;
+        if (p[i].cert_days) {
+            snprintf(r.cert_subject, sizeof(r.cert_subject), "%s", CERT_SUBJECT);
+            snprintf(r.cert_issuer, sizeof(r.cert_issuer), "%s", CERT_ISSUER);
+        }
         r.body_match = p[i].body_match;
         r.started_wall_ms = T0 + p[i].t_s * 1000;
         verdict_judge(&r, t, &v);
@@ -170,6 +212,7 @@ static void scenario(const char *name, const struct target_conf *t, const struct
             char what[64];
             snprintf(what, sizeof(what), "%s-%zu", name, i);
             sample(what, &alerts[j], t);
+            journal_sample(what, &alerts[j], t);
         }
     }
     tstate_free(&ts);
@@ -212,6 +255,16 @@ static void scenarios(void)
         {10, 200, PERR_NONE, NULL, NULL, 40, 0, -1},
     };
     RUN("start_redirect", &t, start_redirect);
+    /* Refused from the start; a redirect that says nowhere. */
+    const struct probe start_refused[] = {
+        {0, 0, PERR_CONNECT, "Failed to connect to example.com port 443: Connection refused", NULL,
+         1, 0, -1},
+    };
+    RUN("start_refused", &t, start_refused);
+    const struct probe nowhere[] = {
+        {0, 302, PERR_NONE, NULL, NULL, 9, 0, -1},
+    };
+    RUN("redirect_nowhere", &t, nowhere);
 
     /* Slow, then fast again. */
     t = target();
@@ -331,6 +384,10 @@ static struct alert typical(enum event_type e)
         a.cls = CLASS_SUCCESS;
         a.error = e == EVT_SLOW ? PERR_TOO_SLOW : PERR_NONE;
         a.cert_not_after = e == EVT_CERT_EXPIRING ? T0 / 1000 + 10 * DAY : 0;
+        if (e == EVT_CERT_EXPIRING) {
+            snprintf(a.cert_subject, sizeof(a.cert_subject), "%s", CERT_SUBJECT);
+            snprintf(a.cert_issuer, sizeof(a.cert_issuer), "%s", CERT_ISSUER);
+        }
         a.flap_changes = e == EVT_FLAPPING ? 7 : 0;
         break;
     case EVT_DOWN:
@@ -493,8 +550,8 @@ int main(int argc, char **argv)
     }
     outdir = argv[1];
     make_dir(outdir);
-    for (size_t f = 0; f < ARRAY_SIZE(formats); f++) {
-        char *path = xasprintf("%s/%s", outdir, formats[f]);
+    for (size_t f = 0; f <= ARRAY_SIZE(formats); f++) {
+        char *path = xasprintf("%s/%s", outdir, f < ARRAY_SIZE(formats) ? formats[f] : "journal");
         make_dir(path);
         free(path);
     }

@@ -844,6 +844,46 @@ static void bad_webhooks(void **state)
         AT("webhook.yaml", "27:3: unknown alerts key \"sms\""));
 }
 
+static void good_slack_webhooks(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(DATA("slack.yaml"), NULL);
+    const struct webhook_conf *w = find_webhook(cfg, "chat");
+
+    assert_int_equal(w->format, WEBHOOK_SLACK);
+    assert_string_equal(w->username, "upmon on mon1");
+    assert_string_equal(w->icon_url, "https://static.example/upmon.png");
+    assert_null(w->icon_emoji);
+    w = find_webhook(cfg, "mattermost");
+    assert_null(w->username);
+    assert_null(w->icon_url);
+    assert_string_equal(w->icon_emoji, ":rotating_light:");
+    w = find_webhook(cfg, "plain");
+    assert_null(w->username);
+    assert_null(w->icon_url);
+    assert_null(w->icon_emoji);
+    /* Each is seen by a reload. */
+    assert_false(webhook_conf_equal(&cfg->webhooks[0], &cfg->webhooks[2]) &&
+                 webhook_conf_equal(&cfg->webhooks[1], &cfg->webhooks[2]));
+    config_free(cfg);
+}
+
+static void bad_slack_webhooks(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS(
+        "slack-bad.yaml", AT("slack-bad.yaml", "7:7: username applies only to format: slack"),
+        AT("slack-bad.yaml", "11:7: icon_emoji applies only to format: slack"),
+        AT("slack-bad.yaml", "16:7: give icon_url or icon_emoji, not both"),
+        AT("slack-bad.yaml", "20:19: icon_emoji must be an emoji name between colons, such as "
+                             ":rotating_light:"),
+        AT("slack-bad.yaml", "24:17: icon_url \"ftp://static.example/upmon.png\": scheme must be "
+                             "http or https, not ftp"),
+        AT("slack-bad.yaml", "28:17: username needs a value"),
+        AT("slack-bad.yaml",
+           "32:17: username must be 1 to 200 characters without control characters"));
+}
+
 static void bad_watch_list(void **state)
 {
     (void)state;
@@ -1357,6 +1397,8 @@ int main(void)
         cmocka_unit_test(bad_routes_two_unknown_in_one_list),
         cmocka_unit_test(bad_routes_inherited_reported_once),
         cmocka_unit_test(bad_webhooks),
+        cmocka_unit_test(good_slack_webhooks),
+        cmocka_unit_test(bad_slack_webhooks),
         cmocka_unit_test(bad_watch_list),
         cmocka_unit_test(bad_root_not_a_mapping),
         cmocka_unit_test(bad_yaml_syntax),

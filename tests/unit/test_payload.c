@@ -27,6 +27,9 @@ static struct target_conf target(void)
     return t;
 }
 
+/* A webhook of format f named n, with every other key unset. */
+#define HOOK(f, n) (&(struct webhook_conf){.name = (n), .format = (f)})
+
 static struct alert down(void)
 {
     struct alert a;
@@ -76,7 +79,7 @@ static void standard_body(void **state)
     (void)state;
     struct target_conf t = target();
     struct alert a = down();
-    char *body = payload_body(WEBHOOK_STANDARD, &a, &t, "mon1", "ops");
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
     json_error_t err;
     json_t *o = json_loads(body, 0, &err);
 
@@ -107,20 +110,216 @@ static void standard_body(void **state)
     free(body);
 }
 
+static json_t *slack_as(const struct webhook_conf *w, const struct alert *a,
+                        const struct target_conf *t)
+{
+    char *body = payload_body(w, a, t, "mon1");
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(o);
+    return o;
+}
+
+static json_t *slack(const struct alert *a, const struct target_conf *t)
+{
+    return slack_as(HOOK(WEBHOOK_SLACK, "chat"), a, t);
+}
+
+static json_t *slack_attachment(json_t *o)
+{
+    json_t *list = json_object_get(o, "attachments");
+    assert_int_equal(json_array_size(list), 1);
+    return json_array_get(list, 0);
+}
+
+/* The value of the field with that title, or NULL when there is none. */
+static const char *slack_field(json_t *o, const char *title)
+{
+    json_t *fields = json_object_get(slack_attachment(o), "fields");
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(fields, i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "title")), title) == 0) {
+            assert_true(json_is_boolean(json_object_get(f, "short")));
+            return json_string_value(json_object_get(f, "value"));
+        }
+    }
+    return NULL;
+}
+
 static void slack_body(void **state)
 {
     (void)state;
     struct target_conf t = target();
     struct alert a = down();
-    char *body = payload_body(WEBHOOK_SLACK, &a, &t, "mon1", "chat");
-    assert_string_equal(body, "{\"text\":\"homepage is down: 503 Service Unavailable "
-                              "(https://example.com/)\"}");
+    json_t *o = slack(&a, &t);
+    const char *summary = "homepage is down: 503 Service Unavailable (https://example.com/)";
+
+    assert_string_equal(json_string_value(json_object_get(o, "text")), summary);
+    json_t *att = slack_attachment(o);
+    assert_string_equal(json_string_value(json_object_get(att, "fallback")), summary);
+    assert_string_equal(json_string_value(json_object_get(att, "color")), "#d50200");
+    assert_string_equal(slack_field(o, "Code"), "503 Service Unavailable");
+    assert_string_equal(slack_field(o, "Monitor"), "mon1");
+    assert_string_equal(slack_field(o, "URL"), "https://example.com/");
+    assert_string_equal(slack_field(o, "Labels"), "team=web, tier=1");
+    assert_null(slack_field(o, "Error"));
+    assert_null(slack_field(o, "Location"));
+    /* The order people read them in: the answer first. */
+    json_t *fields = json_object_get(att, "fields");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, 0), "title")),
+                        "Code");
+    assert_int_equal(json_object_size(o), 2); /* text and attachments: no username, no icon */
+    json_decref(o);
+
+    /* No answer: an error and no code; no labels: no labels field. */
+    a.code = 0;
+    a.cls = CLASS_TRANSPORT;
+    a.error = PERR_CONNECT;
+    snprintf(a.message, sizeof(a.message), "Failed to connect to example.com port 443");
+    t.nlabels = 0;
+    o = slack(&a, &t);
+    assert_null(slack_field(o, "Code"));
+    assert_string_equal(slack_field(o, "Error"),
+                        "connect: Failed to connect to example.com port 443");
+    assert_null(slack_field(o, "Labels"));
+    json_decref(o);
+
+    /* A redirect: its Location. */
+    a = down();
+    a.type = EVT_REDIRECT;
+    a.state = ST_REDIRECTING;
+    a.severity = SEV_WARNING;
+    a.code = 301;
+    snprintf(a.location, sizeof(a.location), "https://www.example.com/");
+    o = slack(&a, &t);
+    assert_string_equal(slack_field(o, "Code"), "301 Moved Permanently");
+    assert_string_equal(slack_field(o, "Location"), "https://www.example.com/");
+    json_decref(o);
+}
+
+/* One colour per severity: red for critical, amber for warning, green
+ * for a recovery. */
+static void slack_colour_per_severity(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    static const struct {
+        enum event_type type;
+        enum severity severity;
+        const char *color;
+    } want[] = {
+        {EVT_DOWN, SEV_CRITICAL, "#d50200"},
+        {EVT_REDIRECT, SEV_WARNING, "#e09d00"},
+        {EVT_SLOW, SEV_WARNING, "#e09d00"},
+        {EVT_RECOVERED, SEV_OK, "#2eb886"},
+    };
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        a.type = want[i].type;
+        a.severity = want[i].severity;
+        json_t *o = slack(&a, &t);
+        assert_string_equal(json_string_value(json_object_get(slack_attachment(o), "color")),
+                            want[i].color);
+        json_decref(o);
+    }
+}
+
+/* What Slack would read as markup, from the configuration (the name, the
+ * URL) and from the wire (the Location, the error message), goes out as
+ * entities; nothing else is touched. */
+static void slack_escapes_markup(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+
+    static struct kv odd_labels[] = {{"team", "<web> & ops"}};
+    t.name = "a<b>&c";
+    t.url = t.shown_url = "https://example.com/?x=1&y=<2>";
+    t.labels = odd_labels;
+    t.nlabels = 1;
+    char *body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
+    json_t *o = json_loads(body, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "text")),
+                        "a&lt;b&gt;&amp;c is down: 503 Service Unavailable "
+                        "(https://example.com/?x=1&amp;y=&lt;2&gt;)");
+    json_decref(o);
+    free(body);
+
+    a.type = EVT_REDIRECT;
+    a.code = 302;
+    snprintf(a.location, sizeof(a.location), "https://example.net/<@U123>&amp;");
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
+    o = json_loads(body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "text")),
+                        "a&lt;b&gt;&amp;c redirects: 302 Found -&gt; "
+                        "https://example.net/&lt;@U123&gt;&amp;amp;");
+    assert_string_equal(slack_field(o, "Location"), "https://example.net/&lt;@U123&gt;&amp;amp;");
+    assert_string_equal(slack_field(o, "URL"), "https://example.com/?x=1&amp;y=&lt;2&gt;");
+    assert_string_equal(slack_field(o, "Labels"), "team=&lt;web&gt; &amp; ops");
+    assert_string_equal(json_string_value(json_object_get(slack_attachment(o), "fallback")),
+                        json_string_value(json_object_get(o, "text")));
+    json_decref(o);
+    free(body);
+
+    a.type = EVT_DOWN;
+    a.code = 0;
+    a.error = PERR_PROTOCOL;
+    snprintf(a.message, sizeof(a.message), "<!channel> \"quoted\" \xc3\xbc");
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
+    o = json_loads(body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "text")),
+                        "a&lt;b&gt;&amp;c is down: protocol: &lt;!channel&gt; \"quoted\" \xc3\xbc "
+                        "(https://example.com/?x=1&amp;y=&lt;2&gt;)");
+    json_decref(o);
+    free(body);
+}
+
+/* username and the icons go out only when set, and only in a slack body. */
+static void slack_username_and_icon(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    struct webhook_conf w = {.name = "chat", .format = WEBHOOK_SLACK};
+    json_t *o;
+
+    w.username = "upmon <mon1>";
+    w.icon_url = "https://example.com/upmon.png?a=1&b=2";
+    o = slack_as(&w, &a, &t);
+    /* Names, not markup: sent as they are. */
+    assert_string_equal(json_string_value(json_object_get(o, "username")), "upmon <mon1>");
+    assert_string_equal(json_string_value(json_object_get(o, "icon_url")),
+                        "https://example.com/upmon.png?a=1&b=2");
+    assert_null(json_object_get(o, "icon_emoji"));
+    json_decref(o);
+
+    w.username = NULL;
+    w.icon_url = NULL;
+    w.icon_emoji = ":rotating_light:";
+    o = slack_as(&w, &a, &t);
+    assert_string_equal(json_string_value(json_object_get(o, "icon_emoji")), ":rotating_light:");
+    assert_null(json_object_get(o, "username"));
+    assert_null(json_object_get(o, "icon_url"));
+    json_decref(o);
+
+    /* Another format carries none of them. */
+    w.username = "upmon";
+    w.format = WEBHOOK_STANDARD;
+    char *body = payload_body(&w, &a, &t, "mon1");
+    assert_null(strstr(body, "username"));
+    assert_null(strstr(body, "icon"));
     free(body);
 }
 
 static json_t *am(const struct alert *a, const struct target_conf *t)
 {
-    char *body = payload_body(WEBHOOK_ALERTMANAGER, a, t, "mon1", "pager");
+    char *body = payload_body(HOOK(WEBHOOK_ALERTMANAGER, "pager"), a, t, "mon1");
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     assert_non_null(o);
@@ -221,6 +420,7 @@ static void journal_fields(void **state)
         "UPMON_SEVERITY=critical",
         "UPMON_CLASS=server_error",
         "UPMON_HOST=mon1",
+        "UPMON_DETAIL=503 Service Unavailable",
         "UPMON_CODE=503",
         "UPMON_PHRASE=Service Unavailable",
         "UPMON_LATENCY_MS=12.3",
@@ -233,6 +433,74 @@ static void journal_fields(void **state)
         assert_string_equal(f[i], want[i]);
         free(f[i]);
     }
+}
+
+/* A certificate near its end: every sink says which one and when. */
+static void cert_expiring_says_which_certificate(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    const char *subject = "CN=R3,O=Let's Encrypt,C=US";
+    const char *issuer = "CN=ISRG Root X1,O=Internet Security Research Group,C=US";
+
+    a.type = EVT_CERT_EXPIRING;
+    a.state = ST_UP;
+    a.severity = a.filter_severity = SEV_WARNING;
+    a.code = 200;
+    a.cls = CLASS_SUCCESS;
+    a.cert_not_after = 1614265330 + 5 * 86400;
+    snprintf(a.cert_subject, sizeof(a.cert_subject), "%s", subject);
+    snprintf(a.cert_issuer, sizeof(a.cert_issuer), "%s", issuer);
+
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    json_t *d = json_object_get(o, "data");
+    assert_string_equal(json_string_value(json_object_get(d, "cert_expires")),
+                        "2021-03-02T15:02:10.000Z");
+    assert_string_equal(json_string_value(json_object_get(d, "cert_subject")), subject);
+    assert_string_equal(json_string_value(json_object_get(d, "cert_issuer")), issuer);
+    assert_string_equal(json_string_value(json_object_get(d, "summary")),
+                        "homepage: the TLS certificate \"CN=R3,O=Let's Encrypt,C=US\" issued by "
+                        "\"CN=ISRG Root X1,O=Internet Security Research Group,C=US\" expires in "
+                        "5d, at 2021-03-02T15:02:10Z");
+    json_decref(o);
+
+    o = slack(&a, &t);
+    assert_string_equal(slack_field(o, "Certificate"), subject);
+    assert_string_equal(slack_field(o, "Issuer"), issuer);
+    assert_string_equal(slack_field(o, "Expires"), "2021-03-02T15:02:10.000Z");
+    assert_non_null(strstr(json_string_value(json_object_get(o, "text")), subject));
+    json_decref(o);
+
+    o = am(&a, &t);
+    json_t *ann = json_object_get(o, "commonAnnotations");
+    assert_string_equal(json_string_value(json_object_get(ann, "cert_subject")), subject);
+    assert_string_equal(json_string_value(json_object_get(ann, "cert_issuer")), issuer);
+    assert_string_equal(json_string_value(json_object_get(ann, "cert_expires")),
+                        "2021-03-02T15:02:10.000Z");
+    json_decref(o);
+
+    char *f[PAYLOAD_JOURNAL_MAX];
+    size_t n = payload_journal(&a, &t, "mon1", f);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        seen += strcmp(f[i], "UPMON_CERT_EXPIRES=2021-03-02T15:02:10.000Z") == 0;
+        seen += strcmp(f[i], "UPMON_CERT_SUBJECT=CN=R3,O=Let's Encrypt,C=US") == 0;
+        seen += strcmp(f[i], "UPMON_CERT_ISSUER=CN=ISRG Root X1,O=Internet Security Research "
+                             "Group,C=US") == 0;
+        free(f[i]);
+    }
+    assert_int_equal(seen, 3);
+
+    /* Another event of a target whose certificate is known: the body
+     * says when it ends, the chat message keeps to the event. */
+    a.type = EVT_DOWN;
+    o = slack(&a, &t);
+    assert_null(slack_field(o, "Certificate"));
+    assert_null(slack_field(o, "Expires"));
+    json_decref(o);
 }
 
 static void message_ids_and_priorities(void **state)
@@ -256,8 +524,12 @@ int main(void)
         cmocka_unit_test(standard_webhooks_vector),
         cmocka_unit_test(standard_body),
         cmocka_unit_test(slack_body),
+        cmocka_unit_test(slack_escapes_markup),
+        cmocka_unit_test(slack_colour_per_severity),
+        cmocka_unit_test(slack_username_and_icon),
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
+        cmocka_unit_test(cert_expiring_says_which_certificate),
         cmocka_unit_test(message_ids_and_priorities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -160,6 +160,8 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
         {"tls_server_name", "a.example", "b.example"},
         {"name", "a", "b"},
         {"url", "'http://127.0.0.1/a'", "'http://127.0.0.1/b'"},
+        {"icon_url", "'http://127.0.0.1/a.png'", "'http://127.0.0.1/b.png'"},
+        {"icon_emoji", "':a:'", "':b:'"},
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(custom); i++) {
@@ -211,6 +213,13 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
 
 /* Loads a main file with one webhook and one target; `key: value` is
  * given to the target, or to the webhook. */
+/* The webhook keys that only a slack-format body carries. */
+static bool slack_only(const char *key)
+{
+    return strcmp(key, "username") == 0 || strcmp(key, "icon_url") == 0 ||
+           strcmp(key, "icon_emoji") == 0;
+}
+
 static struct config *load_with(struct tmp *s, const char *key, const char *value, bool webhook)
 {
     const char *name[2] = {"t", "hook"};
@@ -219,7 +228,8 @@ static struct config *load_with(struct tmp *s, const char *key, const char *valu
     char text[4096], path[128], line[SAMPLE_MAX + 64];
     struct diags d = {0};
 
-    snprintf(line, sizeof(line), "%s%s: %s\n", webhook ? "      " : "    ", key, value);
+    snprintf(line, sizeof(line), "%s%s: %s\n%s", webhook ? "      " : "    ", key, value,
+             webhook && slack_only(key) ? "      format: slack\n" : "");
     if (strcmp(key, "name") == 0)
         name[webhook] = value;
     else if (strcmp(key, "url") == 0)

@@ -252,6 +252,69 @@ static void certificate(void **state)
     run(&ts, &t, off, 1, a);
 }
 
+/* The alert says which certificate ends (in a chain, maybe not the
+ * site's own) and when. */
+static void certificate_names(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    struct probe_result r;
+    struct verdict v;
+    bool changed;
+    char line[1024];
+    const int64_t day = 86400, now_s = 1800000000; /* 2027-01-15T08:00:00Z */
+
+    t.cert_expiry_warning_ms = (uint64_t)(14 * day * 1000);
+    probe_result_init(&r);
+    r.code = 200;
+    r.total_us = 10000;
+    r.cert_not_after = now_s + 5 * day + 1800;
+    snprintf(r.cert_subject, sizeof(r.cert_subject), "CN=Test Intermediate,O=Example\\, Inc.");
+    snprintf(r.cert_issuer, sizeof(r.cert_issuer), "CN=Test Root");
+    verdict_judge(&r, &t, &v);
+    tstate_init(&ts);
+    assert_int_equal(state_step(&ts, &t, &r, &v, now_s * S, a, &changed), 1);
+    assert_int_equal(a[0].type, EVT_CERT_EXPIRING);
+    assert_string_equal(a[0].cert_subject, "CN=Test Intermediate,O=Example\\, Inc.");
+    assert_string_equal(a[0].cert_issuer, "CN=Test Root");
+    alert_message(&a[0], &t, line, sizeof(line));
+    assert_string_equal(line, "homepage: the TLS certificate \"CN=Test Intermediate,O=Example\\, "
+                              "Inc.\" issued by \"CN=Test Root\" expires in 5d, at "
+                              "2027-01-20T08:30:00Z");
+    a[0].time_ms = (now_s + 6 * day) * S;
+    alert_message(&a[0], &t, line, sizeof(line));
+    assert_string_equal(line, "homepage: the TLS certificate \"CN=Test Intermediate,O=Example\\, "
+                              "Inc.\" issued by \"CN=Test Root\" has expired, at "
+                              "2027-01-20T08:30:00Z");
+    /* Names not known: the certificate and its end all the same. */
+    a[0].cert_subject[0] = a[0].cert_issuer[0] = '\0';
+    a[0].time_ms = now_s * S;
+    alert_message(&a[0], &t, line, sizeof(line));
+    assert_string_equal(line,
+                        "homepage: the TLS certificate expires in 5d, at 2027-01-20T08:30:00Z");
+    tstate_free(&ts);
+}
+
+/* A name from the wire is shown as it is, but only as printable ASCII,
+ * and within its bounds. */
+static void certificate_name_made_safe(void **state)
+{
+    (void)state;
+    char out[16];
+    const char *evil = "CN=a\nb\x1b[31m\xc3\xbc\x7f";
+
+    probe_result_name(out, sizeof(out), evil, strlen(evil));
+    assert_string_equal(out, "CN=a?b?[31m???");
+    probe_result_name(out, sizeof(out), "CN=a,O=bbbbbbbbbbbbbbbb", 23);
+    assert_string_equal(out, "CN=a,O=bbbbb...");
+    assert_int_equal(strlen(out), sizeof(out) - 1);
+    /* Only the n bytes given: OpenSSL's buffer is not NUL-terminated. */
+    probe_result_name(out, sizeof(out), "CN=abcdef", 4);
+    assert_string_equal(out, "CN=a");
+}
+
 static void flapping(void **state)
 {
     (void)state;
@@ -469,6 +532,76 @@ static void messages(void **state)
     snprintf(a.location, sizeof(a.location), "https://example.net/");
     alert_message(&a, &t, line, sizeof(line));
     assert_string_equal(line, "homepage redirects: 301 Moved Permanently -> https://example.net/");
+    /* An answer over max_latency is named by its status, not its error. */
+    t.max_latency_ms = 2000;
+    a.type = EVT_SLOW;
+    a.code = 200;
+    a.error = PERR_TOO_SLOW;
+    a.latency_us = 2412000;
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage is slow: 200 OK in 2412 ms, over max_latency 2000 ms");
+}
+
+static void details(void **state)
+{
+    (void)state;
+    struct alert a;
+    char d[ALERT_DETAIL_MAX];
+
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_DOWN;
+    a.code = 503;
+    a.cls = CLASS_SERVER_ERROR;
+    a.latency_us = 48000;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "503 Service Unavailable");
+    a.code = 0;
+    a.cls = CLASS_TRANSPORT;
+    a.error = PERR_CONNECT;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "connect");
+    snprintf(a.message, sizeof(a.message), "Failed to connect to 127.0.0.1 port 9");
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "connect: Failed to connect to 127.0.0.1 port 9");
+    /* A redirect says where to, or that it says nowhere. */
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_REDIRECT;
+    a.code = 301;
+    a.cls = CLASS_REDIRECTION;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "301 Moved Permanently -> (no Location)");
+    snprintf(a.location, sizeof(a.location), "https://example.net/moved");
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "301 Moved Permanently -> https://example.net/moved");
+    a.type = EVT_CERT_EXPIRING; /* any alert whose probe saw a redirect */
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "301 Moved Permanently -> https://example.net/moved");
+    /* Too slow: the answer it was, and how long it took. */
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_SLOW;
+    a.code = 200;
+    a.cls = CLASS_SUCCESS;
+    a.error = PERR_TOO_SLOW;
+    a.latency_us = 2412000;
+    alert_detail(&a, d, sizeof(d));
+    assert_string_equal(d, "200 OK in 2412 ms");
+    /* A long Location is cut, on a character, and says so. */
+    memset(&a, 0, sizeof(a));
+    a.type = EVT_REDIRECT;
+    a.code = 302;
+    a.cls = CLASS_REDIRECTION;
+    memcpy(a.location, "https://x/", 10);
+    memset(a.location + 10, 'l', sizeof(a.location) - 11);
+    /* "302 Found -> " is 13 bytes: a two-byte character across the cut. */
+    memcpy(a.location + (ALERT_DETAIL_MAX - 4) - 13 - 1, "\xc3\xbc", 2);
+    alert_detail(&a, d, sizeof(d));
+    assert_int_equal(strlen(d), ALERT_DETAIL_MAX - 2); /* not 239: the character went */
+    assert_string_equal(d + strlen(d) - 3, "...");
+    assert_int_equal((unsigned char)d[strlen(d) - 4], 'l');
+    /* Never more than the buffer given. */
+    char small[8];
+    alert_detail(&a, small, sizeof(small));
+    assert_string_equal(small, "302 ...");
 }
 
 static void names_and_failing_states(void **state)
@@ -515,6 +648,9 @@ int main(void)
         cmocka_unit_test(restart),
         cmocka_unit_test(severities),
         cmocka_unit_test(messages),
+        cmocka_unit_test(certificate_names),
+        cmocka_unit_test(certificate_name_made_safe),
+        cmocka_unit_test(details),
         cmocka_unit_test(names_and_failing_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
