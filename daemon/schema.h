@@ -162,6 +162,10 @@ json_t *schema_text_json(void);
 extern const struct choices severity_choices;
 extern const struct opt_ops headers_ops, labels_ops, expect_ops, severity_ops;
 
+/* ---- content checks (confassert.c) ---- */
+
+extern const struct opt_ops header_matches_ops, json_ops;
+
 /* ---- keys read from files (conffiles.c) ---- */
 
 extern const struct opt_ops secret_file_ops, secret_credential_ops, cert_file_ops, key_file_ops,
