@@ -97,6 +97,11 @@ static void status_cb(evutil_socket_t fd, short what, void *arg)
         send_status(svc);
 }
 
+static struct instant now(void)
+{
+    return (struct instant){clock_mono_us() / 1000, clock_wall_ms()};
+}
+
 /* A target's alert state, and whether the store has a row for it. */
 struct tracked {
     struct tstate ts;
@@ -112,7 +117,7 @@ static struct tracked *tracked(struct service *svc, struct target_rt *rt)
     tr = rt->user = xcalloc(1, sizeof(*tr));
     const struct tstate_saved *saved = strmap_get(&svc->saved, rt->conf->name);
     if (saved)
-        tstate_restore(&tr->ts, saved);
+        tstate_restore(&tr->ts, saved, now());
     else
         tstate_init(&tr->ts);
     tr->stored = saved != NULL;
@@ -194,7 +199,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
             log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
                      state_name(v->state), probe_error_name(v->error), r->message);
     }
-    unsigned n = state_step(ts, rt->conf, r, v, clock_wall_ms(), alerts, &changed);
+    unsigned n = state_step(ts, rt->conf, r, v, now(), alerts, &changed);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
     if (changed && (tr->stored || worth_storing(&ts->s))) {

@@ -78,11 +78,21 @@ void tstate_init(struct tstate *ts)
     ts->last_raw = ST_UNKNOWN;
 }
 
-void tstate_restore(struct tstate *ts, const struct tstate_saved *saved)
+/* A wall-clock time of before a restart on the monotonic clock of now. */
+static int64_t mono_of(int64_t wall_ms, struct instant now)
+{
+    int64_t ago = now.wall_ms - wall_ms;
+
+    return now.mono_ms - (ago > 0 ? ago : 0);
+}
+
+void tstate_restore(struct tstate *ts, const struct tstate_saved *saved, struct instant now)
 {
     tstate_init(ts);
     ts->s = *saved;
     ts->s.location = saved->location && saved->location[0] ? xstrdup(saved->location) : NULL;
+    ts->since_mono = mono_of(saved->since_ms, now);
+    ts->notified_mono = mono_of(saved->notified_ms, now);
 }
 
 void tstate_free(struct tstate *ts)
@@ -125,7 +135,7 @@ struct step {
     const struct target_conf *t;
     const struct probe_result *r;
     const struct verdict *v;
-    int64_t now;
+    struct instant now;
     struct alert *out;
     unsigned n;
     bool *changed;
@@ -145,8 +155,9 @@ static struct alert *emit(struct step *st, enum event_type type, enum alert_prev
     a->previous = previous;
     a->severity = sev;
     a->filter_severity = filter;
-    a->time_ms = st->now;
+    a->time_ms = st->now.wall_ms;
     a->since_ms = st->ts->s.since_ms;
+    a->duration_ms = st->now.mono_ms - st->ts->since_mono;
     a->code = r->code;
     a->cls = st->v->cls;
     a->error = st->v->error;
@@ -162,16 +173,19 @@ static struct alert *emit(struct step *st, enum event_type type, enum alert_prev
 /* Moves the confirmed state to the raw one, which began at `began`;
  * returns the previous state. */
 static enum target_state confirm(struct step *st, enum target_state raw, const char *loc,
-                                 int64_t began, enum severity *prev_sev, int64_t *prev_since)
+                                 struct instant began, enum severity *prev_sev,
+                                 struct instant *prev_since)
 {
     struct tstate *ts = st->ts;
     enum target_state prev = ts->s.state;
 
     *prev_sev = ts->s.severity;
-    *prev_since = ts->s.since_ms;
+    *prev_since = (struct instant){ts->since_mono, ts->s.since_ms};
     /* An outage that changes kind (503, then refused) is one outage. */
-    if (!(state_is_failing(prev) && state_is_failing(raw)))
-        ts->s.since_ms = began;
+    if (!(state_is_failing(prev) && state_is_failing(raw))) {
+        ts->s.since_ms = began.wall_ms;
+        ts->since_mono = began.mono_ms;
+    }
     ts->s.state = raw;
     ts->s.severity = st->v->severity;
     free(ts->s.location);
@@ -190,7 +204,7 @@ static enum target_state confirm(struct step *st, enum target_state raw, const c
 /* The alert a confirmed change raises, if any; settled: the change ends
  * a spell of flapping, and the alert says it came from there. */
 static void transition_alert(struct step *st, enum target_state prev, enum severity prev_sev,
-                             int64_t prev_since, bool settled)
+                             struct instant prev_since, bool settled)
 {
     struct tstate *ts = st->ts;
     enum target_state now_state = ts->s.state;
@@ -201,8 +215,10 @@ static void transition_alert(struct step *st, enum target_state prev, enum sever
         if (prev == ST_UNKNOWN && !settled)
             return; /* up at start-up: nothing to say */
         a = emit(st, EVT_RECOVERED, previous, SEV_OK, settled ? SEV_WARNING : prev_sev);
-        if (a)
-            a->since_ms = prev_since; /* when the outage began */
+        if (a) { /* since when the outage began */
+            a->since_ms = prev_since.wall_ms;
+            a->duration_ms = st->now.mono_ms - prev_since.mono_ms;
+        }
         return;
     }
     if (now_state == ST_REDIRECTING) {
@@ -211,19 +227,21 @@ static void transition_alert(struct step *st, enum target_state prev, enum sever
     }
     enum event_type type = (state_is_failing(prev) && !settled) ? EVT_CHANGED : EVT_DOWN;
     emit(st, type, previous, ts->s.severity, ts->s.severity);
-    ts->s.notified_ms = st->now;
+    ts->s.notified_ms = st->now.wall_ms;
+    ts->notified_mono = st->now.mono_ms;
 }
 
 unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct probe_result *r,
-                    const struct verdict *v, int64_t now_ms, struct alert *out, bool *saved_changed)
+                    const struct verdict *v, struct instant now, struct alert *out,
+                    bool *saved_changed)
 {
-    struct step st = {ts, t, r, v, now_ms, out, 0, saved_changed};
+    struct step st = {ts, t, r, v, now, out, 0, saved_changed};
     enum target_state raw = v->state;
     const char *loc = raw == ST_REDIRECTING ? r->location : "";
     uint64_t lochash = location_hash(loc);
     bool transitioned = false;
     enum severity prev_sev;
-    int64_t prev_since;
+    struct instant prev_since;
 
     *saved_changed = false;
 
@@ -261,7 +279,7 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
             ts->candidate = raw;
             ts->candidate_location = lochash;
             ts->streak = 1;
-            ts->candidate_since = now_ms;
+            ts->candidate_since = now;
         }
         unsigned threshold = raw == ST_UP ? t->recovery_threshold : t->failure_threshold;
         if (ts->streak >= (threshold ? threshold : 1)) {
@@ -281,17 +299,18 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
         ts->s.flapping = false;
         *saved_changed = true;
         if (!same_confirmed(ts, raw, loc))
-            confirm(&st, raw, loc, now_ms, &prev_sev, &prev_since);
-        prev_since = ts->s.since_ms;
+            confirm(&st, raw, loc, now, &prev_sev, &prev_since);
+        prev_since = (struct instant){ts->since_mono, ts->s.since_ms};
         transition_alert(&st, ts->s.state, SEV_WARNING, prev_since, true);
         transitioned = true;
     }
 
     /* 5. Reminders while failing. */
     if (!ts->s.flapping && !transitioned && state_is_failing(ts->s.state) && t->remind_every_ms &&
-        now_ms - ts->s.notified_ms >= (int64_t)t->remind_every_ms) {
+        now.mono_ms - ts->notified_mono >= (int64_t)t->remind_every_ms) {
         emit(&st, EVT_REMINDER, previous_state(ts->s.state), ts->s.severity, ts->s.severity);
-        ts->s.notified_ms = now_ms;
+        ts->s.notified_ms = now.wall_ms;
+        ts->notified_mono = now.mono_ms;
         *saved_changed = true;
     }
 
@@ -317,7 +336,7 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
 
     /* 7. A certificate near its end, once per certificate. */
     if (r->cert_not_after > 0 && t->cert_expiry_warning_ms) {
-        int64_t left_ms = r->cert_not_after * 1000 - now_ms;
+        int64_t left_ms = r->cert_not_after * 1000 - now.wall_ms; /* certificates: wall clock */
         if (left_ms <= (int64_t)t->cert_expiry_warning_ms) {
             if (ts->s.cert_warned != r->cert_not_after) {
                 ts->s.cert_warned = r->cert_not_after;
@@ -389,8 +408,8 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
 
     answer_of(a, answer, sizeof(answer));
 
-    duration_format(a->time_ms > a->since_ms && a->since_ms > 0
-                        ? (uint64_t)((a->time_ms - a->since_ms + 500) / 1000 * 1000)
+    duration_format(a->duration_ms > 0 && a->since_ms > 0
+                        ? (uint64_t)((a->duration_ms + 500) / 1000 * 1000)
                         : 0,
                     dur, sizeof(dur));
     switch (a->type) {
@@ -402,7 +421,8 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
                  alert_previous_name(a->previous));
         break;
     case EVT_REMINDER:
-        snprintf(out, len, "%s is still down after %s: %s (%s)", t->name, dur, answer, t->shown_url);
+        snprintf(out, len, "%s is still down after %s: %s (%s)", t->name, dur, answer,
+                 t->shown_url);
         break;
     case EVT_REDIRECT:
         snprintf(out, len, "%s redirects: %s -> %s", t->name, answer,

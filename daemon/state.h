@@ -30,7 +30,17 @@ bool state_is_failing(enum target_state s);
 const char *state_name(enum target_state s);
 int state_parse(const char *s, enum target_state *out);
 
-/* What survives a restart (the store keeps it). */
+/* A moment on both clocks: durations (how long a target has been down,
+ * when to remind) run on the monotonic one, which no clock step moves;
+ * the wall clock is for display and for certificates. */
+struct instant {
+    int64_t mono_ms;
+    int64_t wall_ms;
+};
+
+/* What survives a restart (the store keeps it). Times are on the wall
+ * clock there; a restored state takes them as time elapsed (see
+ * tstate_restore). */
 struct tstate_saved {
     enum target_state state; /* confirmed state */
     enum severity severity;  /* of the confirmed state */
@@ -48,8 +58,10 @@ struct tstate {
     enum target_state candidate;
     uint64_t candidate_location; /* hash of its redirect target */
     unsigned streak;
-    int64_t candidate_since; /* wall clock: first probe of the streak */
-    unsigned slow_streak;    /* consecutive slow (or, when slow, fast) up answers */
+    struct instant candidate_since; /* first probe of the streak */
+    unsigned slow_streak;           /* consecutive slow (or, when slow, fast) up answers */
+    /* s.since_ms and s.notified_ms on the monotonic clock. */
+    int64_t since_mono, notified_mono;
     /* Flap detection: bit i set when probe i back changed the raw state. */
     uint64_t changes;
     enum target_state last_raw;
@@ -59,8 +71,11 @@ struct tstate {
 
 /* The state of a target never seen before. */
 void tstate_init(struct tstate *ts);
-/* The state of a target known from before a restart (saved is copied). */
-void tstate_restore(struct tstate *ts, const struct tstate_saved *saved);
+/* The state of a target known from before a restart (saved is copied).
+ * How long ago its times were is taken from the wall clock, once: across
+ * a restart there is no other (a step while the daemon was stopped
+ * cannot be told from time passing; one into the past counts as none). */
+void tstate_restore(struct tstate *ts, const struct tstate_saved *saved, struct instant now);
 void tstate_free(struct tstate *ts);
 
 /* What a target was before an alert: a confirmed state (the values are
@@ -95,6 +110,7 @@ struct alert {
                                       of the state recovered from */
     int64_t time_ms;               /* wall clock */
     int64_t since_ms;              /* when the state began (for recovered: the outage began) */
+    int64_t duration_ms;           /* how long since then, on the monotonic clock */
     int code;
     enum code_class cls;
     enum probe_error error;
@@ -115,7 +131,7 @@ struct alert {
  * STATE_MAX_ALERTS) and returns how many. *saved_changed tells whether
  * ts->s changed, so the caller knows when to persist it. */
 unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct probe_result *r,
-                    const struct verdict *v, int64_t now_ms, struct alert *out,
+                    const struct verdict *v, struct instant now, struct alert *out,
                     bool *saved_changed);
 
 /* A person-readable one-line summary of an alert, for MESSAGE= and chat. */

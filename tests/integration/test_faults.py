@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import uuid
 
 import harness as h
@@ -207,6 +208,49 @@ def test_private_database_and_a_lock_that_cannot_be_deleted():
     p = h.run(["-c", cfg, "--state-dir", state], timeout=10)
     assert p.returncode != 0 and "in use by another upmond" in p.stderr, p.stderr
     dm.stop()
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def faketime(d):
+    """The environment that runs upmond under libfaketime with the wall
+    clock offset by what the returned setter writes ("+2d", "-1d"); the
+    monotonic clock is left alone, as a real clock step leaves it."""
+    if not os.path.exists(FAKETIME):
+        raise h.Skip("libfaketime is not installed (apt-get install libfaketime)")
+    spec = h.write(os.path.join(d, "faketime"), "+0\n")
+    env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": spec, "FAKETIME_NO_CACHE": "1",
+           "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+           # Under AddressSanitizer the preload comes before its runtime.
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    return env, lambda offset: h.write(spec, offset + "\n")
+
+
+def test_wall_clock_steps_raise_no_false_alert():
+    """Two days forward, then back: no "still down after 2d" reminder,
+    and the reminder that is due comes when the monotonic clock says."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    env, step = faketime(d)
+    name = "clock-" + uuid.uuid4().hex[:6]
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1, remind_every: 1m}
+alerts: {journald: false}
+targets:
+  - {name: %s, url: '%s'}
+""" % (name, srv.url("/status/503")))
+    dm = start(cfg, os.path.join(d, "state"), ["-v"], env=env)
+    dm.wait_log(r"alert down: " + name)
+    step("+2d")
+    # The daemon's own log lines are dated by the wall clock: the step is real.
+    when = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 2 * 86400))
+    h.wait_until(lambda: any(l.startswith(when) for l in dm.log()), 10, "the step in the log")
+    time.sleep(3)
+    step("-1d")
+    time.sleep(3)
+    assert not dm.grep(r"alert reminder"), dm.grep(r"alert ")
+    rc, _ = dm.stop()
+    assert rc == 0
 
 
 if __name__ == "__main__":

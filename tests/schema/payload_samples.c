@@ -207,7 +207,8 @@ static void scenario(const char *name, const struct target_conf *t, const struct
         r.body_match = p[i].body_match;
         r.started_wall_ms = T0 + p[i].t_s * 1000;
         verdict_judge(&r, t, &v);
-        unsigned k = state_step(&ts, t, &r, &v, T0 + p[i].t_s * 1000, alerts, &changed);
+        int64_t at = T0 + p[i].t_s * 1000;
+        unsigned k = state_step(&ts, t, &r, &v, (struct instant){at, at}, alerts, &changed);
         for (unsigned j = 0; j < k; j++) {
             char what[64];
             snprintf(what, sizeof(what), "%s-%zu", name, i);
@@ -357,6 +358,7 @@ static struct alert typical(enum event_type e)
     a.severity = a.filter_severity = SEV_CRITICAL;
     a.time_ms = T0 + 60000;
     a.since_ms = T0;
+    a.duration_ms = 60000;
     a.code = 503;
     a.cls = CLASS_SERVER_ERROR;
     a.latency_us = 48213;

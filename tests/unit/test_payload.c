@@ -41,6 +41,7 @@ static struct alert down(void)
     a.filter_severity = SEV_CRITICAL;
     a.time_ms = 1614265330000;
     a.since_ms = 1614265320000;
+    a.duration_ms = 10000;
     a.code = 503;
     a.cls = CLASS_SERVER_ERROR;
     a.latency_us = 12345;

@@ -11,6 +11,9 @@
 
 #include "state.h"
 
+/* A moment when both clocks agree (no step). */
+#define AT(ms) ((struct instant){(ms), (ms)})
+
 #define S 1000LL /* ms */
 
 struct probe {
@@ -59,7 +62,7 @@ static unsigned run(struct tstate *ts, const struct target_conf *t, const struct
         if (p[i].location)
             snprintf(r.location, sizeof(r.location), "%s", p[i].location);
         verdict_judge(&r, t, &v);
-        count = state_step(ts, t, &r, &v, p[i].t_ms, last, &changed);
+        count = state_step(ts, t, &r, &v, AT(p[i].t_ms), last, &changed);
         for (unsigned j = 0; j < count; j++) {
             if (j)
                 strcat(got, ",");
@@ -275,7 +278,7 @@ static void certificate_names(void **state)
     snprintf(r.cert_issuer, sizeof(r.cert_issuer), "CN=Test Root");
     verdict_judge(&r, &t, &v);
     tstate_init(&ts);
-    assert_int_equal(state_step(&ts, &t, &r, &v, now_s * S, a, &changed), 1);
+    assert_int_equal(state_step(&ts, &t, &r, &v, AT(now_s * S), a, &changed), 1);
     assert_int_equal(a[0].type, EVT_CERT_EXPIRING);
     assert_string_equal(a[0].cert_subject, "CN=Test Intermediate,O=Example\\, Inc.");
     assert_string_equal(a[0].cert_issuer, "CN=Test Root");
@@ -413,7 +416,7 @@ static void flapping_across_a_restart(void **state)
         {3 * S, 503, PERR_NONE, NULL, 10, 0, ""},
         {4 * S, 503, PERR_NONE, NULL, 10, 0, "down"}, /* a full window: settled */
     };
-    tstate_restore(&ts, &saved);
+    tstate_restore(&ts, &saved, AT(1 * S));
     run(&ts, &t, p, sizeof(p) / sizeof(p[0]), a);
     assert_int_equal(a[0].previous, PREV_FLAPPING);
     tstate_free(&ts);
@@ -462,20 +465,74 @@ static void restart(void **state)
 
     const struct probe still[] = {{500 * S, 503, PERR_NONE, NULL, 10, 0, ""},
                                   {501 * S, 500, PERR_NONE, NULL, 10, 0, ""}};
-    tstate_restore(&ts, &saved);
+    tstate_restore(&ts, &saved, AT(500 * S));
     run(&ts, &t, still, 2, a);
 
     const struct probe back[] = {{500 * S, 200, PERR_NONE, NULL, 10, 0, "recovered"}};
-    tstate_restore(&ts, &saved);
+    tstate_restore(&ts, &saved, AT(500 * S));
     run(&ts, &t, back, 1, a);
     assert_int_equal(a[0].since_ms, 100 * S);
+    assert_int_equal(a[0].duration_ms, 400 * S);
 
     /* Reminders keep their rhythm across the restart. */
     t.remind_every_ms = 3600 * S;
     const struct probe remind[] = {{3699 * S, 503, PERR_NONE, NULL, 10, 0, ""},
                                    {3700 * S, 503, PERR_NONE, NULL, 10, 0, "reminder"}};
-    tstate_restore(&ts, &saved);
+    tstate_restore(&ts, &saved, AT(3699 * S));
     run(&ts, &t, remind, 2, a);
+    tstate_free(&ts);
+
+    /* The wall clock went back while the daemon was stopped: what was
+     * saved lies in its future, and counts as just now, not as negative. */
+    tstate_restore(&ts, &saved, AT(50 * S));
+    run(&ts, &t, back, 1, a);
+    assert_int_equal(a[0].duration_ms, 450 * S); /* the run starts at 500 s */
+    tstate_free(&ts);
+}
+
+/* Steps of the wall clock while the daemon runs: durations and reminders
+ * follow the monotonic clock; the wall clock only dates the alerts. */
+static void wall_clock_steps(void **state)
+{
+    (void)state;
+    struct target_conf t = policy();
+    struct tstate ts;
+    struct alert a[STATE_MAX_ALERTS];
+    struct verdict v;
+    struct probe_result r;
+    bool changed;
+    const int64_t day = 86400 * S;
+
+    t.failure_threshold = 1;
+    t.remind_every_ms = 3600 * S;
+    tstate_init(&ts);
+    probe_result_init(&r);
+    r.code = 503;
+    verdict_judge(&r, &t, &v);
+    assert_int_equal(state_step(&ts, &t, &r, &v, AT(10 * S), a, &changed), 1);
+    assert_int_equal(a[0].type, EVT_DOWN);
+    /* Two days forward on the wall clock, ten seconds on the monotonic:
+     * no reminder, and the outage is ten seconds old. */
+    struct instant ahead = {20 * S, 2 * day + 20 * S};
+    assert_int_equal(state_step(&ts, &t, &r, &v, ahead, a, &changed), 0);
+    /* An hour later (monotonic), whatever the wall clock says (a day
+     * back): the reminder, dated by the wall clock, an hour into it. */
+    struct instant later = {3610 * S, 3610 * S - day};
+    assert_int_equal(state_step(&ts, &t, &r, &v, later, a, &changed), 1);
+    assert_int_equal(a[0].type, EVT_REMINDER);
+    assert_int_equal(a[0].time_ms, 3610 * S - day);
+    assert_int_equal(a[0].duration_ms, 3600 * S);
+    char msg[512];
+    alert_message(&a[0], &t, msg, sizeof(msg));
+    assert_non_null(strstr(msg, "still down after 1h:"));
+    /* Recovery: the outage lasted what the monotonic clock measured. */
+    r.code = 200;
+    verdict_judge(&r, &t, &v);
+    assert_int_equal(state_step(&ts, &t, &r, &v, (struct instant){3700 * S, 5 * S}, a, &changed),
+                     1);
+    assert_int_equal(a[0].type, EVT_RECOVERED);
+    assert_int_equal(a[0].duration_ms, 3690 * S);
+    tstate_free(&ts);
 }
 
 static void severities(void **state)
@@ -525,6 +582,7 @@ static void messages(void **state)
     a.previous = PREV_UNREACHABLE;
     a.since_ms = 1000 * S;
     a.time_ms = 1330 * S;
+    a.duration_ms = 330 * S;
     alert_message(&a, &t, line, sizeof(line));
     assert_string_equal(line, "homepage recovered: 200 OK (was unreachable for 5m30s)");
     a.type = EVT_REDIRECT;
@@ -646,6 +704,7 @@ int main(void)
         cmocka_unit_test(flapping_across_a_restart),
         cmocka_unit_test(flapping_turned_off),
         cmocka_unit_test(restart),
+        cmocka_unit_test(wall_clock_steps),
         cmocka_unit_test(severities),
         cmocka_unit_test(messages),
         cmocka_unit_test(certificate_names),
