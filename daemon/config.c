@@ -158,8 +158,11 @@ static int client_check(struct ctx *c, const struct partial *merged, uint64_t ow
                 "give connect_to or proxy, not both: through a proxy, the proxy connects");
         rc = -1;
     }
-    if (t->tls_server_name && OWN(tls_server_name) && strncasecmp(t->url, "https:", 6) != 0) {
-        err_pos(c, merged->g.pos[K.tls_server_name], "tls_server_name needs an https URL");
+    /* A defaults block has no URL: the rule waits for the target. */
+    if (t->tls_server_name && t->url && (OWN(tls_server_name) || OWN(url)) &&
+        strncasecmp(t->url, "https:", 6) != 0) {
+        err_pos(c, merged->g.pos[OWN(tls_server_name) ? K.tls_server_name : K.url],
+                "tls_server_name needs an https URL");
         rc = -1;
     }
     return rc;

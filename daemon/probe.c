@@ -303,13 +303,18 @@ static void read_cert(struct probe *pr)
     const X509 *first = NULL;
     int64_t first_end = 0;
 
-    pr->cert_read = true;
     if (curl_easy_getinfo(pr->xfer.easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
         info->backend != CURLSSLBACKEND_OPENSSL || info->internals == NULL)
-        return;
+        return; /* not yet: a proxy's answer to CONNECT comes before the handshake */
+    pr->cert_read = true;
     SSL *ssl = info->internals;
-    /* On a client, the chain as sent, the server's own certificate first. */
-    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    /* The chain that was verified, from the server's own certificate to
+     * the trusted root: certificates a server sends beside it (an old
+     * cross-signature, say) are not what clients rely on, and their end
+     * is no alarm. Unverified, the chain as sent. */
+    STACK_OF(X509) *chain = pr->spec->t->tls_verify ? SSL_get0_verified_chain(ssl) : NULL;
+    if (chain == NULL || sk_X509_num(chain) == 0)
+        chain = SSL_get_peer_cert_chain(ssl);
     X509 *leaf = chain ? NULL : SSL_get1_peer_certificate(ssl);
     int n = chain ? sk_X509_num(chain) : leaf ? 1 : 0;
     for (int i = 0; i < n; i++) {
@@ -410,6 +415,7 @@ static void redirect_location(struct probe *pr, char *out, size_t len)
         curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
         /* A relative Location keeps the base's user and password. */
         curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
         snprintf(out, len, "%s", abs);
     else
@@ -566,23 +572,22 @@ static void setup_client(struct probe *pr, CURL *e, const struct target_conf *t)
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (pr->spec->https) {
-        curl_easy_setopt(e, CURLOPT_SSLVERSION, tls_versions[t->tls_min_version]);
-        /* The CAs given replace the system's, not add to them. */
-        if (t->ca_file.data || t->ca_path) {
-            curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
-            curl_easy_setopt(e, CURLOPT_CAPATH, t->ca_path);
-        }
-        if (t->ca_file.data)
-            set_blob(e, CURLOPT_CAINFO_BLOB, t->ca_file.data);
-        if (t->client_cert.data) {
-            set_blob(e, CURLOPT_SSLCERT_BLOB, t->client_cert.data);
-            curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-        }
-        if (t->client_key.data) {
-            set_blob(e, CURLOPT_SSLKEY_BLOB, t->client_key.data);
-            curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-        }
+    /* Set whatever the URL's scheme: a followed redirect may lead to https. */
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, tls_versions[t->tls_min_version]);
+    /* The CAs given replace the system's, not add to them. */
+    if (t->ca_file.data || t->ca_path) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(e, CURLOPT_CAPATH, t->ca_path);
+    }
+    if (t->ca_file.data)
+        set_blob(e, CURLOPT_CAINFO_BLOB, t->ca_file.data);
+    if (t->client_cert.data) {
+        set_blob(e, CURLOPT_SSLCERT_BLOB, t->client_cert.data);
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (t->client_key.data) {
+        set_blob(e, CURLOPT_SSLKEY_BLOB, t->client_key.data);
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
     }
     if (pr->spec->connect_to)
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, pr->spec->connect_to);
@@ -615,8 +620,11 @@ static void setup(struct probe *pr)
      * friends); curl otherwise reads those variables anew for every
      * transfer. */
     curl_easy_setopt(e, CURLOPT_PROXY, t->proxy ? t->proxy : "");
-    if (t->proxy)
+    if (t->proxy) {
         curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+        /* The proxy's answer to CONNECT is not the site's. */
+        curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    }
     /* One deadline for the whole probe (it covers the connect too). */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 0L);

@@ -140,8 +140,10 @@ static void store_reset_cb(void *arg)
 {
     struct service *svc = arg;
     struct target_rt **targets;
-    size_t n = monitor_targets(svc->monitor, &targets);
 
+    if (svc->monitor == NULL)
+        return;
+    size_t n = monitor_targets(svc->monitor, &targets);
     for (size_t i = 0; i < n; i++) {
         struct tracked *tr = targets[i]->user;
         if (tr && tr->stored)
@@ -497,8 +499,10 @@ out:
      * multi handle (http), then the store, then libevent objects, then the
      * base. */
     svc.stopping = true;
-    if (svc.store)
+    if (svc.store) {
+        store_sync(svc.store);
         store_on_reset(svc.store, NULL, &svc);
+    }
     reloader_free(svc.reloader); /* a load in flight is waited for, and dropped */
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);

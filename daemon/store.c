@@ -103,6 +103,7 @@ struct store {
     bool healthy;         /* the last commit reached the disk */
     int64_t failed_at_us; /* when the last commit failed */
     struct pending_set states, deliveries;
+    bool wipe; /* empty the tables first: they are rewritten from memory */
     void (*on_commit)(void *);
     void *on_commit_arg;
     struct {
@@ -259,6 +260,8 @@ static int apply(struct store *s, const struct pending *p, bool delivery)
 
 static int open_db(struct store *s, char *err, size_t errlen);
 static void close_db(struct store *s);
+static void rewrite_from_memory(struct store *s);
+static int move_aside(struct store *s, const char *kind, char *stamp_out, size_t stamplen);
 
 /* Everything pending in one transaction; on any failure none of it, and
  * all of it is kept for the next try. */
@@ -272,15 +275,17 @@ static int commit(struct store *s)
             close_db(s);
             return -1;
         }
-        for (size_t i = 0; i < ARRAY_SIZE(s->on_reset); i++)
-            if (s->on_reset[i].cb)
-                s->on_reset[i].cb(s->on_reset[i].arg);
+        rewrite_from_memory(s);
     }
 
     if (exec(s, Q_BEGIN) < 0) {
         report(s, what);
         return -1;
     }
+    what = "cannot empty the database";
+    if (s->wipe && sqlite3_exec(s->db, "DELETE FROM target_state; DELETE FROM outbox", NULL, NULL,
+                                NULL) != SQLITE_OK)
+        goto rollback;
     what = "cannot save a target state";
     for (size_t i = 0; i < s->states.n; i++)
         if (apply(s, s->states.items[i], false) < 0)
@@ -294,11 +299,31 @@ static int commit(struct store *s)
         goto rollback;
     set_free(&s->states);
     set_free(&s->deliveries);
+    s->wipe = false;
     return 0;
 rollback:
     report(s, what);
     exec(s, Q_ROLLBACK);
     return -1;
+}
+
+/* After the file was found deleted or replaced: what the subscribers
+ * hold in memory is the truth, in their order; whatever the file holds
+ * (an old copy put back, say) and whatever was pending go. */
+static void rewrite_from_memory(struct store *s)
+{
+    bool subscribers = false;
+
+    for (size_t i = 0; i < ARRAY_SIZE(s->on_reset); i++)
+        subscribers |= s->on_reset[i].cb != NULL;
+    if (!subscribers)
+        return; /* stopping: what is pending is all there is to write */
+    set_free(&s->states);
+    set_free(&s->deliveries);
+    s->wipe = true;
+    for (size_t i = 0; i < ARRAY_SIZE(s->on_reset); i++)
+        if (s->on_reset[i].cb)
+            s->on_reset[i].cb(s->on_reset[i].arg);
 }
 
 /* A database file deleted or replaced while the daemon runs (by hand, by
@@ -311,17 +336,31 @@ static void check_file(struct store *s)
 
     if (s->db == NULL || (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino))
         return;
-    log_err("state database %s was deleted or replaced; writing a new one from memory", s->path);
     close_db(s);
+    /* A file put in its place (an old copy, say) is kept for whoever put
+     * it there, but not used: it would bring back rows long gone. */
+    char stamp[32];
+    if (stat(s->path, &st) == 0 && move_aside(s, "replaced", stamp, sizeof(stamp)) == 0)
+        log_err("state database %s was replaced; moved aside as %s.replaced-%s, writing a new "
+                "one from memory",
+                s->path, s->path, stamp);
+    else {
+        /* What is left of the deleted one must not be read as the new
+         * one's write-ahead log. */
+        for (size_t i = 0; i < 2; i++) {
+            char *f = xasprintf("%s%s", s->path, i ? "-shm" : "-wal");
+            unlink(f);
+            free(f);
+        }
+        log_err("state database %s was deleted; writing a new one from memory", s->path);
+    }
     if (open_db(s, err, sizeof(err)) != SQLITE_OK) {
         log_err("state database: %s", err);
         close_db(s);
         s->healthy = false;
         return;
     }
-    for (size_t i = 0; i < ARRAY_SIZE(s->on_reset); i++)
-        if (s->on_reset[i].cb)
-            s->on_reset[i].cb(s->on_reset[i].arg);
+    rewrite_from_memory(s);
 }
 
 static void flush(struct store *s, bool force)
@@ -329,7 +368,7 @@ static void flush(struct store *s, bool force)
     int64_t now = clock_mono_us();
 
     check_file(s);
-    bool pending = s->states.n || s->deliveries.n;
+    bool pending = s->states.n || s->deliveries.n || s->wipe;
 
     if (pending && (s->healthy || force || now - s->failed_at_us >= RETRY_US)) {
         if (commit(s) == 0) {
@@ -343,7 +382,7 @@ static void flush(struct store *s, bool force)
             s->failed_at_us = now;
         }
     }
-    if (!s->healthy && (s->states.n || s->deliveries.n))
+    if (!s->healthy && (s->states.n || s->deliveries.n || s->wipe))
         schedule(s, RETRY_US - (now - s->failed_at_us));
     /* What waits for a commit (a delivery's first attempt) goes ahead
      * either way: from memory when the disk failed. */
@@ -354,6 +393,11 @@ static void flush(struct store *s, bool force)
 void store_flush(struct store *s)
 {
     flush(s, false);
+}
+
+void store_sync(struct store *s)
+{
+    flush(s, true);
 }
 
 void store_on_reset(struct store *s, void (*cb)(void *arg), void *arg)
@@ -498,7 +542,7 @@ static int open_db(struct store *s, char *err, size_t errlen)
 /* A database that is not one, or is damaged, is kept for a post-mortem
  * under a name with the time, and a fresh one is started: monitoring
  * matters more than the alert state it held. */
-static int move_aside(struct store *s, const char *why)
+static int move_aside(struct store *s, const char *kind, char *stamp_out, size_t stamplen)
 {
     static const char *const suffixes[] = {"", "-wal", "-shm"};
     char stamp[32];
@@ -508,7 +552,7 @@ static int move_aside(struct store *s, const char *why)
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
     for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
         char *from = xasprintf("%s%s", s->path, suffixes[i]);
-        char *to = xasprintf("%s.corrupt-%s%s", s->path, stamp, suffixes[i]);
+        char *to = xasprintf("%s.%s-%s%s", s->path, kind, stamp, suffixes[i]);
         int rc = rename(from, to);
         if (rc < 0 && errno != ENOENT) {
             log_err("state database %s: cannot move it aside: %s", from, strerror(errno));
@@ -519,9 +563,7 @@ static int move_aside(struct store *s, const char *why)
         free(from);
         free(to);
     }
-    log_err("state database %s is damaged (%s): moved aside as %s.corrupt-%s; starting a new "
-            "one, without the alert state and pending deliveries it held",
-            s->path, why, s->path, stamp);
+    snprintf(stamp_out, stamplen, "%s", stamp);
     return 0;
 }
 
@@ -544,9 +586,14 @@ struct store *store_open(struct event_base *base, const char *dir, char *err, si
     if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
         char why[256];
         snprintf(why, sizeof(why), "%s", sqlite3_errstr(rc));
+        char stamp[32];
         close_db(s);
-        if (move_aside(s, why) == 0)
+        if (move_aside(s, "corrupt", stamp, sizeof(stamp)) == 0) {
+            log_err("state database %s is damaged (%s): moved aside as %s.corrupt-%s; starting "
+                    "a new one, without the alert state and pending deliveries it held",
+                    s->path, why, s->path, stamp);
             rc = open_db(s, err, errlen);
+        }
     }
     if (rc != SQLITE_OK)
         goto fail;
@@ -567,7 +614,7 @@ void store_close(struct store *s)
     if (s == NULL)
         return;
     s->on_commit = NULL;
-    if (s->commit_ev && s->db) {
+    if (s->commit_ev) { /* commit() reopens a database it lost */
         flush(s, true);
         size_t states = set_count(&s->states), deliveries = set_count(&s->deliveries);
         if (states || deliveries)

@@ -50,8 +50,11 @@ void store_on_commit(struct store *s, void (*cb)(void *arg), void *arg);
  * one started: the subscriber writes again all it has (its states, its
  * pending deliveries). cb NULL unsubscribes arg. */
 void store_on_reset(struct store *s, void (*cb)(void *arg), void *arg);
-/* Commits now. */
+/* Commits now (a failed commit is tried again when due). */
 void store_flush(struct store *s);
+/* Commits now whatever happened before: at stop, while the subscribers
+ * of store_on_reset can still write again what a lost file held. */
+void store_sync(struct store *s);
 
 /* saved (its location too) is valid during the call only. */
 typedef void (*store_state_cb)(const char *name, const struct tstate_saved *saved, void *arg);

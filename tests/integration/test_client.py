@@ -49,9 +49,35 @@ def test_private_ca():
     hashed = h.tmpdir()
     h.write(os.path.join(hashed, "ca.pem"), open(pki.ca).read())
     subprocess.run(["openssl", "rehash", hashed], check=True, capture_output=True)
+    # An http URL that redirects to the private site: the CA applies to the
+    # https hop that follow_redirects takes.
+    plain = h.Nginx("    location / { return 301 %s; }" % ngx.url("/"))
     rc, res, p = targets(d, "  - {name: ca-path, url: '%s', ca_path: %s}\n"
-                         % (ngx.url("/"), hashed))
+                            "  - {name: hop, url: '%s', follow_redirects: true, ca_file: %s,"
+                            " body_contains: private}\n"
+                         % (ngx.url("/"), hashed, plain.url("/"), pki.ca))
     assert res["ca-path"]["state"] == "up", res["ca-path"]
+    assert res["hop"]["state"] == "up", res["hop"]
+
+
+def test_certificate_end_is_that_of_the_verified_chain():
+    """A certificate a server sends beside its chain (an old
+    cross-signature, say) is not one clients rely on: its end raises
+    nothing. Unverified, the chain as sent is all there is."""
+    pki = h.Pki()
+    stray = h.Pki("upmon stray CA")
+    extra = stray.issue("extra", "stray", days=2)[0]
+    cert, key = pki.issue("site", "127.0.0.1", "IP:127.0.0.1")
+    bundle = h.write(os.path.join(pki.dir, "bundle.pem"), open(cert).read() + open(extra).read())
+    ngx = site(pki, "    location / { return 200 'ok'; }", cert=(bundle, key))
+    d = h.tmpdir()
+    rc, res, p = targets(d, """\
+  - {name: verified, url: '%s', ca_file: %s}
+  - {name: unverified, url: '%s', tls_verify: false}
+""" % (ngx.url("/"), pki.ca, ngx.url("/")))
+    assert res["verified"]["state"] == "up", res["verified"]
+    assert res["verified"]["cert_subject"] != "CN=stray", res["verified"]
+    assert res["unverified"]["cert_subject"] == "CN=stray", res["unverified"]
 
 
 def test_client_certificate():
@@ -194,6 +220,8 @@ targets:
     res = results(p)
     for name, code in (("plain", 200), ("tunnel", 204), ("direct", 200)):
         assert res[name]["code"] == code and res[name]["state"] == "up", res[name]
+    # Through the tunnel, the certificate is the site's, as direct.
+    assert res["tunnel"].get("cert_expires"), res["tunnel"]
     seen = proxy.json("/_log")
     assert ["GET", srv.url("/status/200?via=proxy"), "Basic cHJvYmU6cHc="] in seen, seen
     assert ["CONNECT", "127.0.0.1:%d" % tls.port, None] in seen, seen

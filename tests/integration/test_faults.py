@@ -164,8 +164,9 @@ def test_damaged_database_is_moved_aside():
 
 def test_deleted_database_is_written_again_from_memory():
     """The database deleted while the daemon runs: it notices at the next
-    write and writes the alert states and pending deliveries again, so a
-    restart neither pages again nor loses the delivery."""
+    write and writes the alert states and pending deliveries again, in
+    their order, so a restart neither pages again nor loses or reorders a
+    delivery."""
     srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     state = os.path.join(d, "state")
     a, b = "del-a-" + uuid.uuid4().hex[:6], "del-b-" + uuid.uuid4().hex[:6]
@@ -174,21 +175,89 @@ def test_deleted_database_is_written_again_from_memory():
     dm = start(cfg, state)
     dm.wait_log(a + r": unknown -> up")
     dm.wait_log(b + r": unknown -> up")
-    flip(srv, dm, [a], 503, "server_error")
+    flip(srv, dm, [a, b], 503, "server_error")
     h.wait_until(lambda: rcv.json("/_log"), 10, "a failed attempt")
     for f in glob.glob(os.path.join(state, "upmon.db*")):
         os.unlink(f)
-    flip(srv, dm, [b], 503, "server_error")  # a write
-    dm.wait_log(r"was deleted or replaced; writing a new one from memory")
+    flip(srv, dm, [a], 200, "up")  # a write: a's recovery, after its pending down
+    dm.wait_log(r"was deleted; writing a new one from memory")
     rc, _ = dm.stop()
     assert rc == 0 and not dm.grep(r"could not be saved")
     rcv.get("/_mode?m=ok")
     dm = start(cfg, state)
-    h.wait_until(lambda: set(delivered(rcv)) >= {(a, "down"), (b, "down")}, 15,
-                 lambda: "both downs delivered: %s" % delivered(rcv))
-    dm.wait_log(a + r": unknown -> server_error")
-    assert not dm.grep(r"alert down: " + a), "paged again after the restart"
+    want = [(a, "down"), (a, "recovered"), (b, "down")]
+    h.wait_until(lambda: set(delivered(rcv)) >= set(want), 15,
+                 lambda: "every alert delivered: %s" % delivered(rcv))
+    got = delivered(rcv)
+    assert got.index((a, "down")) < got.index((a, "recovered")), got
+    dm.wait_log(b + r": unknown -> server_error")
+    assert not dm.grep(r"alert down: " + b), "paged again after the restart"
     dm.stop()
+
+
+def test_replaced_database_keeps_no_stale_rows():
+    """An old copy put back over the database while the daemon runs is
+    replaced by what the daemon holds: a delivery made since is not sent
+    again after a restart."""
+    import sqlite3
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = os.path.join(d, "state")
+    name = "old-" + uuid.uuid4().hex[:6]
+    cfg = setup(d, srv, rcv, [name])
+    rcv.get("/_mode?m=fail")
+    dm = start(cfg, state)
+    dm.wait_log(name + r": unknown -> up")
+    flip(srv, dm, [name], 503, "server_error")
+    h.wait_until(lambda: rcv.json("/_log"), 10, "a failed attempt")
+    old = os.path.join(d, "old.db")
+    live = sqlite3.connect(os.path.join(state, "upmon.db"))
+    copy = sqlite3.connect(old)
+    live.backup(copy)  # the pending down is in it
+    copy.close()
+    live.close()
+    assert sqlite3.connect(old).execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+    rcv.get("/_mode?m=ok")
+    h.wait_until(lambda: delivered(rcv) == [(name, "down")], 10, "the down delivered")
+    os.rename(old, os.path.join(state, "upmon.db"))
+    flip(srv, dm, [name], 200, "up")  # a write
+    dm.wait_log(r"was replaced; moved aside as .*upmon\.db\.replaced-\d{8}T\d{6}Z, writing a "
+                r"new one from memory")
+    assert glob.glob(os.path.join(state, "upmon.db.replaced-*"))
+    h.wait_until(lambda: len(delivered(rcv)) == 2, 10, "the recovered delivered")
+    dm.stop()
+    # What the database holds is what the daemon held: no delivery pending.
+    db = sqlite3.connect(os.path.join(state, "upmon.db"))
+    rows = db.execute("SELECT event, id FROM outbox").fetchall()
+    assert rows == [], (rows, dm.log()[-12:])
+    db.close()
+    dm = start(cfg, state)
+    dm.wait_log(name + r": unknown -> up")
+    time.sleep(1)
+    # Every delivery answered, repeats included (a repeat keeps its id).
+    ok = [x for x in rcv.json("/_log") if x["answer"] == "ok"]
+    assert len(ok) == 2, [json.loads(x["body"])["type"] for x in ok]
+    dm.stop()
+
+
+def test_lost_state_directory_is_counted_at_stop():
+    """The whole state directory removed: nothing can be written until it
+    is back, and what is still unsaved at stop is counted, not dropped in
+    silence."""
+    import shutil
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    state = os.path.join(d, "state")
+    names = ["gone-%d-%s" % (i, uuid.uuid4().hex[:6]) for i in range(2)]
+    rcv.get("/_mode?m=fail")
+    dm = start(setup(d, srv, rcv, names), state)
+    for n in names:
+        dm.wait_log(n + r": unknown -> up")
+    shutil.rmtree(state)
+    flip(srv, dm, names, 503, "server_error")
+    dm.wait_log(r"state database: cannot")
+    rc, _ = dm.stop()
+    assert rc == 0
+    assert dm.grep(r"2 webhook deliveries and 2 target states could not be saved"), \
+        dm.grep(r"state database")
 
 
 def test_private_database_and_a_lock_that_cannot_be_deleted():

@@ -88,6 +88,8 @@ def test_no_secret_in_any_output():
         "    }\n"
         "    location = /urlpw { auth_basic u; auth_basic_user_file %s; alias %s/absent; }\n"
         "    location = /proxied { return 500; }\n"
+        # A relative Location is resolved against the URL, password and all.
+        "    location = /urlredir { return 302 /login; }\n"
         % (basic_users, page, SECRETS["bearer"], SECRETS["credential"], url_users, d))
     tls = h.Nginx("    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
                   "    ssl_client_certificate %s;\n    ssl_verify_client on;\n"
@@ -114,17 +116,19 @@ targets:
   - {name: credential, url: 'http://127.0.0.1:%d/credential',
      headers: {X-Token: {credential: header-token}}}
   - {name: urlpw, url: 'http://urluser:%s@127.0.0.1:%d/urlpw'}
+  - {name: urlredir, url: 'http://urluser:%s@127.0.0.1:%d/urlredir'}
   - {name: proxied, url: 'http://127.0.0.1:%d/proxied',
      proxy: 'http://proxyuser:%s@127.0.0.1:%d'}
   - {name: mtls, url: '%s', ca_file: %s, client_cert: %s, client_key_credential: probe-key}
 """ % (rcv.hook("/std"), rcv.hook("/slack/" + SECRETS["hookpath"], "slack"),
-       rcv.hook("/am", "alertmanager"), port, port, port, SECRETS["urlpw"], port, port,
+       rcv.hook("/am", "alertmanager"), port, port, port, SECRETS["urlpw"], port,
+       SECRETS["urlpw"], port, port,
        SECRETS["proxypw"], proxy.port, tls.url("/"), pki.ca, ccert))
     env = {"CREDENTIALS_DIRECTORY": creds}
     state = os.path.join(d, "state")
 
     dm = h.Daemon(["-c", cfg, "--state-dir", state, "-v", "--stats"], env=env)
-    down = ("bearer", "credential", "urlpw", "proxied", "mtls")
+    down = ("bearer", "credential", "urlpw", "urlredir", "proxied", "mtls")
 
     def alerted():
         got = {json.loads(x["body"])["data"]["target"]
@@ -144,6 +148,7 @@ targets:
     assert res["bearer"]["code"] == 503, res["bearer"]
     assert res["credential"]["code"] == 302, res["credential"]
     assert res["urlpw"]["code"] == 404, res["urlpw"]
+    assert res["urlredir"]["location"] == "http://127.0.0.1:%d/login" % port, res["urlredir"]
     assert res["proxied"]["code"] == 500, res["proxied"]
     assert res["mtls"]["code"] == 503, res["mtls"]
     auth = "Basic " + base64.b64encode(("proxyuser:" + SECRETS["proxypw"]).encode()).decode()

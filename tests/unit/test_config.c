@@ -1062,6 +1062,17 @@ static void client_options_bad(void **state)
 #undef F
 }
 
+/* tls_server_name given in defaults is checked against each target's URL
+ * (a defaults block has none), and a target without a URL is an error,
+ * not a crash. */
+static void server_name_from_defaults(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("server-name.yaml",
+                 AT("server-name.yaml", "5:5: tls_server_name needs an https URL"),
+                 AT("server-name.yaml", "8:5: target no-url has no url"));
+}
+
 static void secret_credential_without_directory(void **state)
 {
     static const struct config_env unset = {NULL};
@@ -1413,6 +1424,7 @@ int main(void)
         cmocka_unit_test(routes_to),
         cmocka_unit_test(client_options),
         cmocka_unit_test(client_options_bad),
+        cmocka_unit_test(server_name_from_defaults),
         cmocka_unit_test_setup_teardown(hostile_paths, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(hostile_contents, make_tmp, remove_tmp),
     };
