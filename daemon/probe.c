@@ -28,6 +28,7 @@
 #include "assertion.h"
 #include "clock.h"
 #include "log.h"
+#include "text.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -388,7 +389,8 @@ static enum probe_error classify(CURLcode rc)
  * URL that was asked (RFC 9110 section 10.2.2). curl's own REDIRECT_URL is
  * set only when a transfer completes, and a probe that has what it needs
  * stops at the first byte of the body: every real redirect has a body.
- * "" when the answer had none. */
+ * "" when the answer had none. A site may send anything there: it is kept
+ * as valid UTF-8, cut between characters, for JSON to take. */
 static void redirect_location(struct probe *pr, char *out, size_t len)
 {
     CURL *e = pr->xfer.easy;
@@ -411,9 +413,9 @@ static void redirect_location(struct probe *pr, char *out, size_t len)
         /* A relative Location keeps the base's user and password. */
         curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
-        snprintf(out, len, "%s", abs);
-    else
-        snprintf(out, len, "%s", h->value); /* not a URL we can resolve: as sent */
+        text_sanitize(out, len, abs, strlen(abs), 0);
+    else /* not a URL we can resolve: as sent */
+        text_sanitize(out, len, h->value, strlen(h->value), 0);
     curl_free(abs);
     curl_url_cleanup(u);
 }
@@ -455,10 +457,11 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
     if (code >= 100 && code <= 199 && rc == CURLE_GOT_NOTHING)
         rc = CURLE_OK;
     r->error = classify(rc);
-    if (r->error != PERR_NONE)
-        snprintf(r->message, sizeof(r->message), "%s",
-                 pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc));
-    else if (code && (code < 100 || code > 599))
+    if (r->error != PERR_NONE) {
+        /* curl's messages may quote what the server sent. */
+        const char *m = pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc);
+        text_sanitize(r->message, sizeof(r->message), m, strlen(m), TEXT_ESCAPE | TEXT_ELLIPSIS);
+    } else if (code && (code < 100 || code > 599))
         snprintf(r->message, sizeof(r->message), "status code %ld is outside 100-599", code);
     /* HTTP/2 over TLS is offered, not forced: a server that chose
      * HTTP/1.1 has answered, just not as asked. */
