@@ -28,6 +28,7 @@
 #include "assertion.h"
 #include "clock.h"
 #include "log.h"
+#include "outcome.h"
 #include "text.h"
 #include "util.h"
 #include "verdict.h"
@@ -67,6 +68,7 @@ struct probe {
     char cert_subject[RESULT_CERT_NAME_MAX];
     char cert_issuer[RESULT_CERT_NAME_MAX];
     int64_t started_wall_ms;
+    struct outcome_seen seen; /* of the answers' headers */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -332,57 +334,22 @@ static void read_cert(struct probe *pr)
     X509_free(leaf);
 }
 
+/* Each header line of each answer, whole. */
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct probe *pr = arg;
-    (void)data;
+    size_t len = size * nmemb;
 
-    if (!pr->cert_read)
+    if (pr->spec->want_cert && !pr->cert_read)
         read_cert(pr);
-    return size * nmemb;
-}
-
-static enum probe_error classify(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_OK:
-        return PERR_NONE;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return PERR_DNS;
-    case CURLE_COULDNT_CONNECT:
-        return PERR_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return PERR_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        return PERR_TLS;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-        return PERR_RESET;
-    case CURLE_PARTIAL_FILE:
-        return PERR_TRUNCATED;
-    case CURLE_BAD_CONTENT_ENCODING:
-        return PERR_BODY;
-    case CURLE_OUT_OF_MEMORY:
-    case CURLE_FAILED_INIT:
-        return PERR_INTERNAL;
-    default:
-        return PERR_PROTOCOL; /* weird reply, HTTP/0.9, too many redirects, HTTP/2 errors */
-    }
+    /* Where the answer is, for outcome_classify: a status line starts a
+     * header block, a blank line ends it. */
+    pr->seen.header_bytes += len;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        pr->seen.headers_done = false;
+    else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))
+        pr->seen.headers_done = true;
+    return len;
 }
 
 /* The Location of the last answer, from its header, resolved against the
@@ -456,10 +423,12 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
      * one has made the 1xx its final answer, which is what gets judged. */
     if (code >= 100 && code <= 199 && rc == CURLE_GOT_NOTHING)
         rc = CURLE_OK;
-    r->error = classify(rc);
+    const char *why;
+    pr->seen.code = code;
+    r->error = outcome_classify(rc, &pr->seen, &why);
     if (r->error != PERR_NONE) {
         /* curl's messages may quote what the server sent. */
-        const char *m = pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc);
+        const char *m = why ? why : pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc);
         text_sanitize(r->message, sizeof(r->message), m, strlen(m), TEXT_ESCAPE | TEXT_ELLIPSIS);
     } else if (code && (code < 100 || code > 599))
         snprintf(r->message, sizeof(r->message), "status code %ld is outside 100-599", code);
@@ -637,10 +606,8 @@ static void setup(struct probe *pr)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, pr);
-    if (pr->spec->want_cert) {
-        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-        curl_easy_setopt(e, CURLOPT_HEADERDATA, pr);
-    }
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, pr);
     if (t->follow_redirects) {
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);

@@ -622,6 +622,29 @@ def test_bytes_a_site_sends_stay_text():
         rows["header"]
 
 
+def test_oversized_headers_are_protocol_errors():
+    """A header line over curl's 100 KiB and a header block without end are
+    the site's fault (protocol), not a local one (internal: --once would
+    exit 3, unknown) nor a reset; a large header within the limits is an
+    answer like any other."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    cfg = h.config(d, targets_yaml(srv, [
+        ("line", "/wire/big-header", ""),
+        ("bomb", "/wire/header-bomb", ""),
+        ("large", "/wire/header-90k", ""),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 2, (rc, p.stderr)  # critical, not unknown
+    for name in ("line", "bomb"):
+        r = res[name]
+        assert r["error"] == "protocol", r
+        assert r["state"] == "unreachable" and r["severity"] == "critical", r
+    assert "header line" in res["line"]["message"], res["line"]
+    assert res["bomb"]["message"].startswith("Too large response headers"), res["bomb"]
+    assert res["large"]["state"] == "up" and res["large"]["error"] is None, res["large"]
+
+
 def test_exit_codes_and_table():
     srv = h.http_fixture()
     d = h.tmpdir()
