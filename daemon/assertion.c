@@ -7,66 +7,20 @@
 #include <string.h>
 
 #include "config.h"
+#include "text.h"
 #include "util.h"
 
-/* The most of a value or pattern a message quotes: a message has room
- * for about 250 bytes, and the start of a value says enough. */
+/* The most of a value or pattern a message quotes, "..." included when
+ * it is cut: a message has room for about 250 bytes, and the start of a
+ * value says enough. */
 #define QUOTE_MAX 60
 
-/* s, cut to QUOTE_MAX bytes at a character boundary, with "..." when cut. */
+/* s as a message quotes it: printable, valid UTF-8 whatever a site sent,
+ * and cut between characters with "..." when longer than QUOTE_MAX. */
 static void clip(const char *s, char *out, size_t len)
 {
-    size_t n = strlen(s);
-
-    if (n <= QUOTE_MAX) {
-        errbuf_set(out, len, "%s", s);
-        return;
-    }
-    n = QUOTE_MAX;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    errbuf_set(out, len, "%.*s...", (int)n, s);
-}
-
-/* The length of the UTF-8 character at s, or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        n = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        n = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-        return 0; /* overlong, a surrogate, or past U+10FFFF */
-    return n;
-}
-
-/* A message quotes what a site sent (a header, a parser's view of the
- * body): it goes to the journal and into JSON, so it must be text. Bytes
- * that are not UTF-8, and control characters, become '?'. */
-static void make_text(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-
-    while (*p) {
-        size_t n = utf8_len(p);
-        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
+    text_sanitize(out, len < QUOTE_MAX + 1 ? len : QUOTE_MAX + 1, s, strlen(s),
+                  TEXT_ESCAPE | TEXT_ELLIPSIS);
 }
 
 int assertion_regcomp(regex_t *re, const char *pattern, char *err, size_t len)
@@ -338,7 +292,12 @@ bool assertion_check(const struct target_conf *t, const struct assertion_answer 
     bool ok = check_headers(t, a, msg, len) && check_body_text(t, a, msg, len) &&
               check_json(t, a, msg, len);
 
-    if (!ok)
-        make_text(msg);
+    /* The message goes to the journal and into JSON: it must be text on
+     * one line, and jansson's own errors quote the body. */
+    if (!ok && len > 0) {
+        char *raw = xstrdup(msg);
+        text_sanitize(msg, len, raw, strlen(raw), TEXT_ESCAPE | TEXT_ELLIPSIS);
+        free(raw);
+    }
     return ok;
 }

@@ -4,8 +4,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "text.h"
 
 int log_max_level = LOG_INFO;
 static bool journal;
@@ -44,9 +47,13 @@ static void vlog(int prio, const char *fmt, va_list ap)
 {
     static const char *const names[] = {"emerg",   "alert",  "crit", "error",
                                         "warning", "notice", "info", "debug"};
-    char msg[2048];
+    char raw[2048], msg[2048];
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    /* A line may quote what a site or a receiver sent (a Location, curl's
+     * messages): one line, printable, valid UTF-8, so it can neither
+     * rewrite a terminal nor turn into a blob in the journal. */
+    text_sanitize(msg, sizeof(msg), raw, strlen(raw), TEXT_ESCAPE | TEXT_ELLIPSIS);
     if (journal) {
         fprintf(stderr, "<%d>%s\n", prio, msg);
         return;

@@ -14,6 +14,7 @@
 #include "monitor.h"
 #include "report.h"
 #include "state.h"
+#include "text.h"
 #include "util.h"
 
 /* What one target's probe found. */
@@ -76,12 +77,15 @@ static void print_table(struct target_rt **t, size_t n)
            "LATENCY", "DETAIL");
     for (size_t i = 0; i < n; i++) {
         const struct row *row = t[i]->user;
-        char code[8] = "-", lat[16] = "-", det[768];
+        char code[8] = "-", lat[16] = "-", raw[768], det[4 * sizeof(raw)];
         if (row->r.code)
             snprintf(code, sizeof(code), "%d", row->r.code);
         if (row->r.total_us >= 0)
             snprintf(lat, sizeof(lat), "%.1f ms", report_ms(row->r.total_us));
-        detail(row, det, sizeof(det));
+        detail(row, raw, sizeof(raw));
+        /* It quotes what a site sent (a Location, a message): on the
+         * operator's terminal, printable and one row per target. */
+        text_sanitize(det, sizeof(det), raw, strlen(raw), TEXT_ESCAPE | TEXT_ELLIPSIS);
         const char *state = state_name(row->v.state);
         if (row->v.error != PERR_NONE && row->v.state == ST_UNREACHABLE)
             state = probe_error_name(row->v.error);

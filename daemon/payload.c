@@ -15,6 +15,7 @@
 #include "codes.h"
 #include "report.h"
 #include "secret.h"
+#include "text.h"
 #include "util.h"
 
 /* Documented in systemd/upmon.catalog; never change one once released. */
@@ -59,7 +60,7 @@ static json_t *iso_or_null(int64_t ms)
     if (ms <= 0)
         return json_null();
     report_time(ms, when, sizeof(when));
-    return json_string(when);
+    return text_json(when);
 }
 
 static json_t *labels_object(const struct target_conf *t)
@@ -67,7 +68,7 @@ static json_t *labels_object(const struct target_conf *t)
     json_t *o = json_object();
 
     for (size_t i = 0; i < t->nlabels; i++)
-        json_object_set_new(o, t->labels[i].key, json_string(t->labels[i].value));
+        text_json_set(o, t->labels[i].key, text_json(t->labels[i].value));
     return o;
 }
 
@@ -78,31 +79,31 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
     json_t *o = json_object();
 
     alert_message(a, t, summary, sizeof(summary));
-    json_object_set_new(o, "target", json_string(t->name));
-    json_object_set_new(o, "url", json_string(t->shown_url));
-    json_object_set_new(o, "event", json_string(eventtype_name(a->type)));
-    json_object_set_new(o, "state", json_string(state_name(a->state)));
-    json_object_set_new(o, "previous_state", json_string(alert_previous_name(a->previous)));
-    json_object_set_new(o, "severity", json_string(codes_severity_name(a->severity)));
-    json_object_set_new(o, "code", a->code ? json_integer(a->code) : json_null());
-    json_object_set_new(o, "phrase", phrase ? json_string(phrase) : json_null());
-    json_object_set_new(o, "class", json_string(codes_class_name(a->cls)));
-    json_object_set_new(o, "location", a->location[0] ? json_string(a->location) : json_null());
-    json_object_set_new(
-        o, "error", a->error == PERR_NONE ? json_null() : json_string(probe_error_name(a->error)));
-    json_object_set_new(o, "message", a->message[0] ? json_string(a->message) : json_null());
-    json_object_set_new(o, "latency_ms",
-                        a->latency_us >= 0 ? json_real(report_ms(a->latency_us)) : json_null());
-    json_object_set_new(o, "since", iso_or_null(a->since_ms));
-    json_object_set_new(o, "time", iso_or_null(a->time_ms));
+    text_json_set(o, "target", text_json(t->name));
+    text_json_set(o, "url", text_json(t->shown_url));
+    text_json_set(o, "event", text_json(eventtype_name(a->type)));
+    text_json_set(o, "state", text_json(state_name(a->state)));
+    text_json_set(o, "previous_state", text_json(alert_previous_name(a->previous)));
+    text_json_set(o, "severity", text_json(codes_severity_name(a->severity)));
+    text_json_set(o, "code", a->code ? json_integer(a->code) : json_null());
+    text_json_set(o, "phrase", phrase ? text_json(phrase) : json_null());
+    text_json_set(o, "class", text_json(codes_class_name(a->cls)));
+    text_json_set(o, "location", a->location[0] ? text_json(a->location) : json_null());
+    text_json_set(o, "error",
+                  a->error == PERR_NONE ? json_null() : text_json(probe_error_name(a->error)));
+    text_json_set(o, "message", a->message[0] ? text_json(a->message) : json_null());
+    text_json_set(o, "latency_ms",
+                  a->latency_us >= 0 ? json_real(report_ms(a->latency_us)) : json_null());
+    text_json_set(o, "since", iso_or_null(a->since_ms));
+    text_json_set(o, "time", iso_or_null(a->time_ms));
     if (a->cert_not_after > 0) {
-        json_object_set_new(o, "cert_expires", iso_or_null(a->cert_not_after * 1000));
-        json_object_set_new(o, "cert_subject", json_string(a->cert_subject));
-        json_object_set_new(o, "cert_issuer", json_string(a->cert_issuer));
+        text_json_set(o, "cert_expires", iso_or_null(a->cert_not_after * 1000));
+        text_json_set(o, "cert_subject", text_json(a->cert_subject));
+        text_json_set(o, "cert_issuer", text_json(a->cert_issuer));
     }
-    json_object_set_new(o, "labels", labels_object(t));
-    json_object_set_new(o, "host", json_string(host));
-    json_object_set_new(o, "summary", json_string(summary));
+    text_json_set(o, "labels", labels_object(t));
+    text_json_set(o, "host", text_json(host));
+    text_json_set(o, "summary", text_json(summary));
     return o;
 }
 
@@ -123,9 +124,9 @@ static char *body_standard(const struct alert *a, const struct target_conf *t, c
     json_t *o = json_object();
 
     payload_type(a->type, type, sizeof(type));
-    json_object_set_new(o, "type", json_string(type));
-    json_object_set_new(o, "timestamp", iso_or_null(a->time_ms));
-    json_object_set_new(o, "data", payload_event(a, t, host));
+    text_json_set(o, "type", text_json(type));
+    text_json_set(o, "timestamp", iso_or_null(a->time_ms));
+    text_json_set(o, "data", payload_event(a, t, host));
     return dump(o);
 }
 
@@ -146,7 +147,7 @@ static json_t *slack_text(const char *s)
         const char *entity = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : "&gt;";
         buf_append(&b, entity, strlen(entity));
     }
-    json_t *j = json_string(b.data);
+    json_t *j = text_json(b.data);
     buf_free(&b);
     return j;
 }
@@ -171,10 +172,10 @@ static void slack_field(json_t *fields, const char *title, const char *value, bo
 {
     json_t *f = json_object();
 
-    json_object_set_new(f, "title", json_string(title));
-    json_object_set_new(f, "value", slack_text(value));
-    json_object_set_new(f, "short", json_boolean(is_short));
-    json_array_append_new(fields, f);
+    text_json_set(f, "title", text_json(title));
+    text_json_set(f, "value", slack_text(value));
+    text_json_set(f, "short", json_boolean(is_short));
+    text_json_append(fields, f);
 }
 
 /* The top-level text that every receiver shows, and one legacy attachment
@@ -228,22 +229,22 @@ static char *body_slack(const struct webhook_conf *w, const struct alert *a,
     }
 
     json_t *att = json_object();
-    json_object_set_new(att, "color", json_string(slack_color(a->severity)));
-    json_object_set_new(att, "fallback", slack_text(summary));
-    json_object_set_new(att, "fields", fields);
+    text_json_set(att, "color", text_json(slack_color(a->severity)));
+    text_json_set(att, "fallback", slack_text(summary));
+    text_json_set(att, "fields", fields);
     json_t *attachments = json_array();
-    json_array_append_new(attachments, att);
+    text_json_append(attachments, att);
 
     json_t *o = json_object();
-    json_object_set_new(o, "text", slack_text(summary));
-    json_object_set_new(o, "attachments", attachments);
+    text_json_set(o, "text", slack_text(summary));
+    text_json_set(o, "attachments", attachments);
     /* Only when set: otherwise the receiver's own name and picture. */
     if (w->username)
-        json_object_set_new(o, "username", json_string(w->username));
+        text_json_set(o, "username", text_json(w->username));
     if (w->icon_url)
-        json_object_set_new(o, "icon_url", json_string(w->icon_url));
+        text_json_set(o, "icon_url", text_json(w->icon_url));
     if (w->icon_emoji)
-        json_object_set_new(o, "icon_emoji", json_string(w->icon_emoji));
+        text_json_set(o, "icon_emoji", text_json(w->icon_emoji));
     return dump(o);
 }
 
@@ -326,43 +327,42 @@ static json_t *am_alert(const struct alert *a, const struct target_conf *t, cons
 
     alert_message(a, t, summary, sizeof(summary));
     fingerprint(t, name, fp);
-    json_object_set_new(labels, "alertname", json_string(name));
-    json_object_set_new(labels, "target", json_string(t->name));
-    json_object_set_new(labels, "instance", json_string(t->shown_url));
-    json_object_set_new(
-        labels, "severity",
-        json_string(codes_severity_name(resolved ? a->filter_severity : a->severity)));
-    json_object_set_new(labels, "monitor", json_string(host));
+    text_json_set(labels, "alertname", text_json(name));
+    text_json_set(labels, "target", text_json(t->name));
+    text_json_set(labels, "instance", text_json(t->shown_url));
+    text_json_set(labels, "severity",
+                  text_json(codes_severity_name(resolved ? a->filter_severity : a->severity)));
+    text_json_set(labels, "monitor", text_json(host));
 
     json_t *ann = json_object();
-    json_object_set_new(ann, "summary", json_string(summary));
-    json_object_set_new(ann, "event", json_string(eventtype_name(a->type)));
-    json_object_set_new(ann, "state", json_string(state_name(a->state)));
+    text_json_set(ann, "summary", text_json(summary));
+    text_json_set(ann, "event", text_json(eventtype_name(a->type)));
+    text_json_set(ann, "state", text_json(state_name(a->state)));
     if (a->code)
-        json_object_set_new(ann, "code", json_sprintf("%d", a->code));
+        text_json_set(ann, "code", json_sprintf("%d", a->code));
     if (a->error != PERR_NONE)
-        json_object_set_new(ann, "error", json_string(probe_error_name(a->error)));
+        text_json_set(ann, "error", text_json(probe_error_name(a->error)));
     if (a->location[0])
-        json_object_set_new(ann, "location", json_string(a->location));
+        text_json_set(ann, "location", text_json(a->location));
     if (a->cert_not_after > 0) {
         char when[40];
         report_time(a->cert_not_after * 1000, when, sizeof(when));
-        json_object_set_new(ann, "cert_expires", json_string(when));
+        text_json_set(ann, "cert_expires", text_json(when));
         if (a->cert_subject[0])
-            json_object_set_new(ann, "cert_subject", json_string(a->cert_subject));
+            text_json_set(ann, "cert_subject", text_json(a->cert_subject));
         if (a->cert_issuer[0])
-            json_object_set_new(ann, "cert_issuer", json_string(a->cert_issuer));
+            text_json_set(ann, "cert_issuer", text_json(a->cert_issuer));
     }
 
     json_t *alert = json_object();
-    json_object_set_new(alert, "status", json_string(resolved ? "resolved" : "firing"));
-    json_object_set_new(alert, "labels", labels);
-    json_object_set_new(alert, "annotations", ann);
-    json_object_set_new(alert, "startsAt", iso_or_null(a->since_ms > 0 ? a->since_ms : a->time_ms));
-    json_object_set_new(alert, "endsAt",
-                        resolved ? iso_or_null(a->time_ms) : json_string("0001-01-01T00:00:00Z"));
-    json_object_set_new(alert, "generatorURL", json_string(t->shown_url));
-    json_object_set_new(alert, "fingerprint", json_string(fp));
+    text_json_set(alert, "status", text_json(resolved ? "resolved" : "firing"));
+    text_json_set(alert, "labels", labels);
+    text_json_set(alert, "annotations", ann);
+    text_json_set(alert, "startsAt", iso_or_null(a->since_ms > 0 ? a->since_ms : a->time_ms));
+    text_json_set(alert, "endsAt",
+                  resolved ? iso_or_null(a->time_ms) : text_json("0001-01-01T00:00:00Z"));
+    text_json_set(alert, "generatorURL", text_json(t->shown_url));
+    text_json_set(alert, "fingerprint", text_json(fp));
     return alert;
 }
 
@@ -379,28 +379,28 @@ static char *body_alertmanager(const struct alert *a, const struct target_conf *
     json_t *alerts = json_array();
     json_t *main_alert = am_alert(a, t, host, name, resolved);
 
-    json_array_append(alerts, main_alert);
+    text_json_append(alerts, json_incref(main_alert));
     if (!resolved && before && strcmp(before, name) != 0 && a->type != EVT_CERT_EXPIRING &&
         a->type != EVT_FLAPPING)
-        json_array_append_new(alerts, am_alert(a, t, host, before, true));
+        text_json_append(alerts, am_alert(a, t, host, before, true));
 
     json_t *group = json_object();
-    json_object_set_new(group, "alertname", json_string(name));
-    json_object_set_new(group, "target", json_string(t->name));
+    text_json_set(group, "alertname", text_json(name));
+    text_json_set(group, "target", text_json(t->name));
     snprintf(gk, sizeof(gk), "{}:{alertname=\"%s\", target=\"%s\"}", name, t->name);
 
     json_t *o = json_object();
-    json_object_set_new(o, "version", json_string("4"));
-    json_object_set_new(o, "groupKey", json_string(gk));
-    json_object_set_new(o, "truncatedAlerts", json_integer(0));
-    json_object_set_new(o, "status", json_string(resolved ? "resolved" : "firing"));
-    json_object_set_new(o, "receiver", json_string(receiver));
-    json_object_set_new(o, "groupLabels", group);
-    json_object_set_new(o, "commonLabels", json_deep_copy(json_object_get(main_alert, "labels")));
-    json_object_set_new(o, "commonAnnotations",
-                        json_deep_copy(json_object_get(main_alert, "annotations")));
-    json_object_set_new(o, "externalURL", json_string(""));
-    json_object_set_new(o, "alerts", alerts);
+    text_json_set(o, "version", text_json("4"));
+    text_json_set(o, "groupKey", text_json(gk));
+    text_json_set(o, "truncatedAlerts", json_integer(0));
+    text_json_set(o, "status", text_json(resolved ? "resolved" : "firing"));
+    text_json_set(o, "receiver", text_json(receiver));
+    text_json_set(o, "groupLabels", group);
+    text_json_set(o, "commonLabels", json_deep_copy(json_object_get(main_alert, "labels")));
+    text_json_set(o, "commonAnnotations",
+                  json_deep_copy(json_object_get(main_alert, "annotations")));
+    text_json_set(o, "externalURL", text_json(""));
+    text_json_set(o, "alerts", alerts);
     json_decref(main_alert);
     return dump(o);
 }
@@ -456,9 +456,17 @@ int payload_sign(const char *secret, const char *id, int64_t timestamp, const ch
     return 0;
 }
 
+/* KEY=value, the value valid UTF-8: journalctl shows one that is not as a
+ * blob. */
 static char *field(const char *key, const char *value)
 {
-    return xasprintf("%s=%s", key, value);
+    size_t klen = strlen(key), n = strlen(value);
+    char *f = xmalloc(klen + 1 + 3 * n + 1); /* a byte becomes at most U+FFFD */
+
+    memcpy(f, key, klen);
+    f[klen] = '=';
+    text_sanitize(f + klen + 1, 3 * n + 1, value, n, 0);
+    return f;
 }
 
 size_t payload_journal(const struct alert *a, const struct target_conf *t, const char *host,

@@ -28,6 +28,8 @@
 #include "assertion.h"
 #include "clock.h"
 #include "log.h"
+#include "outcome.h"
+#include "text.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -66,6 +68,7 @@ struct probe {
     char cert_subject[RESULT_CERT_NAME_MAX];
     char cert_issuer[RESULT_CERT_NAME_MAX];
     int64_t started_wall_ms;
+    struct outcome_seen seen; /* of the answers' headers */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -336,64 +339,30 @@ static void read_cert(struct probe *pr)
     X509_free(leaf);
 }
 
+/* Each header line of each answer, whole. */
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct probe *pr = arg;
-    (void)data;
+    size_t len = size * nmemb;
 
-    if (!pr->cert_read)
+    if (pr->spec->want_cert && !pr->cert_read)
         read_cert(pr);
-    return size * nmemb;
-}
-
-static enum probe_error classify(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_OK:
-        return PERR_NONE;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return PERR_DNS;
-    case CURLE_COULDNT_CONNECT:
-        return PERR_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return PERR_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        return PERR_TLS;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-        return PERR_RESET;
-    case CURLE_PARTIAL_FILE:
-        return PERR_TRUNCATED;
-    case CURLE_BAD_CONTENT_ENCODING:
-        return PERR_BODY;
-    case CURLE_OUT_OF_MEMORY:
-    case CURLE_FAILED_INIT:
-        return PERR_INTERNAL;
-    default:
-        return PERR_PROTOCOL; /* weird reply, HTTP/0.9, too many redirects, HTTP/2 errors */
-    }
+    /* Where the answer is, for outcome_classify: a status line starts a
+     * header block, a blank line ends it. */
+    pr->seen.header_bytes += len;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        pr->seen.headers_done = false;
+    else if (len > 0 && (data[0] == '\r' || data[0] == '\n'))
+        pr->seen.headers_done = true;
+    return len;
 }
 
 /* The Location of the last answer, from its header, resolved against the
  * URL that was asked (RFC 9110 section 10.2.2). curl's own REDIRECT_URL is
  * set only when a transfer completes, and a probe that has what it needs
  * stops at the first byte of the body: every real redirect has a body.
- * "" when the answer had none. */
+ * "" when the answer had none. A site may send anything there: it is kept
+ * as valid UTF-8, cut between characters, for JSON to take. */
 static void redirect_location(struct probe *pr, char *out, size_t len)
 {
     CURL *e = pr->xfer.easy;
@@ -417,9 +386,9 @@ static void redirect_location(struct probe *pr, char *out, size_t len)
         curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
         curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
-        snprintf(out, len, "%s", abs);
-    else
-        snprintf(out, len, "%s", h->value); /* not a URL we can resolve: as sent */
+        text_sanitize(out, len, abs, strlen(abs), 0);
+    else /* not a URL we can resolve: as sent */
+        text_sanitize(out, len, h->value, strlen(h->value), 0);
     curl_free(abs);
     curl_url_cleanup(u);
 }
@@ -460,11 +429,14 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
      * one has made the 1xx its final answer, which is what gets judged. */
     if (code >= 100 && code <= 199 && rc == CURLE_GOT_NOTHING)
         rc = CURLE_OK;
-    r->error = classify(rc);
-    if (r->error != PERR_NONE)
-        snprintf(r->message, sizeof(r->message), "%s",
-                 pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc));
-    else if (code && (code < 100 || code > 599))
+    const char *why;
+    pr->seen.code = code;
+    r->error = outcome_classify(rc, &pr->seen, &why);
+    if (r->error != PERR_NONE) {
+        /* curl's messages may quote what the server sent. */
+        const char *m = why ? why : pr->errbuf[0] ? pr->errbuf : curl_easy_strerror(rc);
+        text_sanitize(r->message, sizeof(r->message), m, strlen(m), TEXT_ESCAPE | TEXT_ELLIPSIS);
+    } else if (code && (code < 100 || code > 599))
         snprintf(r->message, sizeof(r->message), "status code %ld is outside 100-599", code);
     /* HTTP/2 over TLS is offered, not forced: a server that chose
      * HTTP/1.1 has answered, just not as asked. */
@@ -642,10 +614,8 @@ static void setup(struct probe *pr)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, pr);
-    if (pr->spec->want_cert) {
-        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-        curl_easy_setopt(e, CURLOPT_HEADERDATA, pr);
-    }
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, pr);
     if (t->follow_redirects) {
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);

@@ -6,6 +6,7 @@
 
 #include "codes.h"
 #include "state.h"
+#include "text.h"
 
 double report_ms(int64_t us)
 {
@@ -37,34 +38,34 @@ json_t *report_json(const struct target_conf *t, const struct probe_result *r,
     char when[40];
     json_t *o = json_object();
 
-    json_object_set_new(o, "target", json_string(t->name));
-    json_object_set_new(o, "url", json_string(t->shown_url));
-    json_object_set_new(o, "code", r->code ? json_integer(r->code) : json_null());
-    json_object_set_new(o, "phrase", phrase ? json_string(phrase) : json_null());
-    json_object_set_new(o, "class", json_string(codes_class_name(v->cls)));
-    json_object_set_new(o, "severity", json_string(codes_severity_name(v->severity)));
-    json_object_set_new(o, "state", json_string(state_name(v->state)));
-    json_object_set_new(
-        o, "error", v->error == PERR_NONE ? json_null() : json_string(probe_error_name(v->error)));
-    json_object_set_new(o, "message", r->message[0] ? json_string(r->message) : json_null());
-    json_object_set_new(o, "location", r->location[0] ? json_string(r->location) : json_null());
-    json_object_set_new(o, "latency_ms", ms_or_null(r->total_us));
+    text_json_set(o, "target", text_json(t->name));
+    text_json_set(o, "url", text_json(t->shown_url));
+    text_json_set(o, "code", r->code ? json_integer(r->code) : json_null());
+    text_json_set(o, "phrase", phrase ? text_json(phrase) : json_null());
+    text_json_set(o, "class", text_json(codes_class_name(v->cls)));
+    text_json_set(o, "severity", text_json(codes_severity_name(v->severity)));
+    text_json_set(o, "state", text_json(state_name(v->state)));
+    text_json_set(o, "error",
+                  v->error == PERR_NONE ? json_null() : text_json(probe_error_name(v->error)));
+    text_json_set(o, "message", r->message[0] ? text_json(r->message) : json_null());
+    text_json_set(o, "location", r->location[0] ? text_json(r->location) : json_null());
+    text_json_set(o, "latency_ms", ms_or_null(r->total_us));
     json_t *tm = json_object();
-    json_object_set_new(tm, "dns_ms", ms_or_null(r->dns_us));
-    json_object_set_new(tm, "connect_ms", ms_or_null(r->connect_us));
-    json_object_set_new(tm, "tls_ms", ms_or_null(r->tls_us));
-    json_object_set_new(tm, "first_byte_ms", ms_or_null(r->ttfb_us));
-    json_object_set_new(tm, "total_ms", ms_or_null(r->total_us));
-    json_object_set_new(o, "timings", tm);
+    text_json_set(tm, "dns_ms", ms_or_null(r->dns_us));
+    text_json_set(tm, "connect_ms", ms_or_null(r->connect_us));
+    text_json_set(tm, "tls_ms", ms_or_null(r->tls_us));
+    text_json_set(tm, "first_byte_ms", ms_or_null(r->ttfb_us));
+    text_json_set(tm, "total_ms", ms_or_null(r->total_us));
+    text_json_set(o, "timings", tm);
     if (r->cert_not_after > 0) {
         report_time(r->cert_not_after * 1000, when, sizeof(when));
-        json_object_set_new(o, "cert_expires", json_string(when));
-        json_object_set_new(o, "cert_subject", json_string(r->cert_subject));
-        json_object_set_new(o, "cert_issuer", json_string(r->cert_issuer));
+        text_json_set(o, "cert_expires", text_json(when));
+        text_json_set(o, "cert_subject", text_json(r->cert_subject));
+        text_json_set(o, "cert_issuer", text_json(r->cert_issuer));
     }
     if (r->started_wall_ms > 0) {
         report_time(r->started_wall_ms, when, sizeof(when));
-        json_object_set_new(o, "time", json_string(when));
+        text_json_set(o, "time", text_json(when));
     }
     return o;
 }

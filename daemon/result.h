@@ -27,10 +27,13 @@ enum probe_error {
 #define RESULT_CERT_NAME_MAX 256
 
 struct probe_result {
-    int code;                           /* HTTP status; 0 when no answer was read */
-    enum probe_error error;             /* PERR_NONE when an answer was read in full */
-    char message[RESULT_MESSAGE_MAX];   /* curl's message, or the failed content check's */
-    char location[RESULT_LOCATION_MAX]; /* Location of a redirect, or "" */
+    int code;               /* HTTP status; 0 when no answer was read */
+    enum probe_error error; /* PERR_NONE when an answer was read in full */
+    /* What the site sent, made fit for every sink (text.h): */
+    char message[RESULT_MESSAGE_MAX];   /* curl's message, or the failed content check's:
+                                           valid UTF-8, controls escaped */
+    char location[RESULT_LOCATION_MAX]; /* Location of a redirect, or "": valid UTF-8,
+                                           cut between characters */
     /* The content checks (body, headers, JSON; assertion.h): -1 not
      * checked, 0 one failed, 1 all held. */
     int body_match;

@@ -17,6 +17,7 @@
 #include "codes.h"
 #include "duration.h"
 #include "names.h"
+#include "text.h"
 #include "util.h"
 
 /* The states, then the two conditions an alert can follow that are not
@@ -387,21 +388,13 @@ void alert_detail(const struct alert *a, char *out, size_t len)
     snprintf(full, sizeof(full), "%s%s%s%s", answer, redirect ? " -> " : "", redirect ? where : "",
              took);
 
-    /* Longer than size - 1: cut, and end with "..." on a character
-     * boundary, never inside a UTF-8 sequence. */
-    size_t n = strlen(full);
-    if (n < size) {
-        memcpy(out, full, n + 1);
-        return;
-    }
-    n = size - 4;
-    while (n > 0 && ((unsigned char)full[n] & 0xc0) == 0x80)
-        n--;
-    memcpy(out, full, n);
-    memcpy(out + n, "...", 4);
+    /* Printable, and when longer than size - 1, cut with "..." between
+     * characters. */
+    text_sanitize(out, size, full, strlen(full), TEXT_ESCAPE | TEXT_ELLIPSIS);
 }
 
-void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len)
+/* The summary line, as it comes: it may quote what a site sent. */
+static void compose(const struct alert *a, const struct target_conf *t, char *out, size_t len)
 {
     char answer[RESULT_MESSAGE_MAX + 64];
     char dur[32];
@@ -469,4 +462,19 @@ void alert_message(const struct alert *a, const struct target_conf *t, char *out
                  a->flap_changes, t->flap_window < 64 ? t->flap_window : 64);
         break;
     }
+}
+
+void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len)
+{
+    /* Room for every part whole: the answer, a Location, two certificate
+     * names, the target's name and URL, and the words around them. */
+    size_t room = RESULT_MESSAGE_MAX + STATE_LOCATION_MAX + 2 * RESULT_CERT_NAME_MAX +
+                  strlen(t->name) + strlen(t->shown_url) + 256;
+    char *full = xmalloc(room);
+
+    compose(a, t, full, room);
+    /* A line people read (MESSAGE=, chat): printable, and valid UTF-8
+     * even where a site sent bytes that are not. */
+    text_sanitize(out, len, full, strlen(full), TEXT_ESCAPE | TEXT_ELLIPSIS);
+    free(full);
 }

@@ -134,15 +134,18 @@ unsigned state_step(struct tstate *ts, const struct target_conf *t, const struct
                     const struct verdict *v, struct instant now, struct alert *out,
                     bool *saved_changed);
 
-/* A person-readable one-line summary of an alert, for MESSAGE= and chat. */
+/* A person-readable one-line summary of an alert, for MESSAGE= and chat:
+ * valid UTF-8 with control characters escaped (text.h), whatever a site
+ * sent, and cut with "..." when longer than len - 1 bytes. */
 void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len);
 
 /* What the probe that raised an alert saw, in words, such as "503 Service
  * Unavailable", "connect: Failed to connect to ..." or "301 Moved
  * Permanently -> https://...": the part of the summary line that tells
- * the answer, there whatever the answer was. At most ALERT_DETAIL_MAX - 1
- * bytes, cut at a character with "..." when longer, so that journalctl
- * shows it in a catalog text (it leaves a field over 256 bytes out). */
+ * the answer, there whatever the answer was. Printable as alert_message
+ * is; at most ALERT_DETAIL_MAX - 1 bytes, cut at a character with "..."
+ * when longer, so that journalctl shows it in a catalog text (it leaves a
+ * field over 256 bytes out). */
 #define ALERT_DETAIL_MAX 240
 void alert_detail(const struct alert *a, char *out, size_t len);
 

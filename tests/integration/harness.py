@@ -403,10 +403,11 @@ def receiver_fixture():
     return Receiver()
 
 
-def run(args, timeout=60, env=None, cmd=None):
+def run(args, timeout=60, env=None, cmd=None, binary=False):
     """Runs upmond (or cmd + args) to completion; kills it and fails the test
     if it takes longer than timeout seconds. Returns the CompletedProcess,
-    with .elapsed in seconds."""
+    with .elapsed in seconds; with binary, its output as bytes, as they
+    were written."""
     full = (cmd or [UPMOND]) + list(args)
     e = dict(os.environ)
     e.pop("NOTIFY_SOCKET", None)
@@ -415,7 +416,7 @@ def run(args, timeout=60, env=None, cmd=None):
     e.update(env or {})
     t0 = time.monotonic()
     try:
-        p = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=e,
+        p = subprocess.run(full, capture_output=True, text=not binary, timeout=timeout, env=e,
                            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired as ex:
         raise AssertionError("%s did not finish within %ss; stderr so far:\n%s" %

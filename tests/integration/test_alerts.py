@@ -220,6 +220,88 @@ targets:
     assert [l for l in dm.log() if "alert cert_expiring: " + data["summary"] in l], dm.log()
 
 
+# Control characters: C0, DEL and C1.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def test_bytes_a_site_sends_reach_no_sink_as_they_are():
+    """Redirects whose Location has bytes that are not UTF-8, is longer than
+    the 511 bytes kept (cut inside a character), or holds terminal escapes:
+    every webhook format keeps location and the summary (the receiver
+    checks each body against its schema), the journal's MESSAGE is a
+    printable string (journalctl -o json shows a field with bytes that are
+    not printable UTF-8 as an array of numbers, and journalctl as a blob),
+    and so is every log line."""
+    h.journald()
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    tag = uuid.uuid4().hex[:8]
+    names = {k: "%s-%s" % (k, tag) for k in ("invalid", "long", "escape")}
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  journald: true
+  webhooks:
+    - {name: std, url: '%s'}
+    - {name: chat, url: '%s', format: slack}
+    - {name: pager, url: '%s', format: alertmanager}
+targets:
+%s""" % (rcv.hook("/std"), rcv.hook("/chat", "slack"), rcv.hook("/pager", "alertmanager"),
+         "".join("  - {name: %s, url: '%s'}\n" % (n, srv.url("/wire/location-" + k))
+                 for k, n in names.items())))
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(delivered(rcv)) >= 9, 15, "each redirect in each format")
+    journal = {k: h.wait_until(lambda: journal_entries(n), 10, "%s in the journal" % n)
+               for k, n in names.items()}
+    rc, _ = dm.stop()
+    assert rc == 0
+
+    # What the site sent, as JSON carries it (valid UTF-8, controls kept:
+    # JSON escapes them), and as a line people read shows it.
+    cut = ("http://example.net/xx" + "\u20ac" * 193).encode()[:511].decode("utf-8", "ignore")
+    sent = {"invalid": "http://example.net/caf\ufffd/\ufffd\ufffd\ufffd", "long": cut,
+            "escape": "http://example.net/\x1b[2J\x1b[31mred\x1b[0m\x07"}
+    shown = dict(sent, escape="http://example.net/\\x1b[2J\\x1b[31mred\\x1b[0m\\x07")
+    summary = {k: "%s redirects: 302 Found -> %s" % (names[k], shown[k]) for k in names}
+
+    by = {}
+    for x in delivered(rcv):
+        by.setdefault(x["path"], []).append(x["json"])
+    assert sorted(len(v) for v in by.values()) == [3, 3, 3], by
+    for body in by["/std"]:
+        data = body["data"]
+        k = data["target"].split("-")[0]
+        assert data["location"] == sent[k], (k, data)
+        assert data["summary"] == summary[k], (k, data)
+    for body in by["/chat"]:
+        k = body["text"].split("-")[0]
+        assert body["text"] == summary[k].replace("->", "-&gt;"), (k, body)
+        fields = {f["title"]: f["value"] for f in body["attachments"][0]["fields"]}
+        assert fields["Location"] == sent[k], (k, fields)
+    for body in by["/pager"]:
+        ann = body["alerts"][0]["annotations"]
+        k = body["alerts"][0]["labels"]["target"].split("-")[0]
+        assert ann["location"] == sent[k] and ann["summary"] == summary[k], (k, ann)
+
+    for k, entries in journal.items():
+        (e,) = entries
+        assert isinstance(e["MESSAGE"], str), (k, e["MESSAGE"])  # not bytes
+        assert e["MESSAGE"] == summary[k], (k, e["MESSAGE"])
+        assert isinstance(e["UPMON_DETAIL"], str) and not CONTROL.search(e["UPMON_DETAIL"])
+        # The Location as sent, but UTF-8: journalctl shows one with
+        # control characters as bytes, which decode to it.
+        loc = e["UPMON_LOCATION"]
+        if k == "escape":
+            assert bytes(loc).decode("utf-8") == sent[k], loc
+        else:
+            assert loc == sent[k], (k, loc)
+
+    lines = [l for l in dm.log() if tag in l]
+    assert len(lines) >= 6, dm.log()  # each change of state, and each alert
+    for line in lines:
+        assert not CONTROL.search(line), line
+    assert any(shown["escape"] in l for l in lines), lines
+
+
 def test_receiver_down_and_daemon_killed_loses_nothing():
     srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     target = "kill-" + uuid.uuid4().hex[:8]

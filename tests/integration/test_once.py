@@ -565,6 +565,86 @@ def test_expect_severity_and_max_latency():
     assert rc == 1  # nothing worse than warning
 
 
+# What /wire/location-long sends (tests/fixtures/httpd.py): 600 bytes of
+# valid UTF-8 that a cut at 511 bytes would split inside a character.
+LONG_LOCATION = "http://example.net/xx" + "\u20ac" * 193
+# Control characters, as bytes: C0 but the line feed that ends each line,
+# DEL, and C1 in UTF-8.
+CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+def test_bytes_a_site_sends_stay_text():
+    """A Location with bytes that are not UTF-8, one longer than the 511
+    bytes kept, one with terminal escapes, and a header a check quotes
+    with both: --once --json is UTF-8 and keeps every key, and the table
+    on the operator's terminal has no control character."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    cfg = h.config(d, targets_yaml(srv, [
+        ("invalid", "/wire/location-invalid", ""),
+        ("long", "/wire/location-long", ""),
+        ("escape", "/wire/location-escape", ""),
+        ("header", "/wire/header-escape", ', header_matches: {X-Note: "^calm$"}'),
+    ]))
+    p = h.run(["--once", "--json", "-c", cfg], binary=True)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    res = {}
+    for line in p.stdout.splitlines():
+        o = json.loads(line.decode("utf-8"))  # strict: fails on bytes that are not UTF-8
+        res[o["target"]] = o
+    assert sorted(res) == ["escape", "header", "invalid", "long"], res
+    assert res["invalid"]["location"] == "http://example.net/caf\ufffd/\ufffd\ufffd\ufffd", \
+        res["invalid"]
+    # Cut to 510 bytes: every whole character of the first 511.
+    cut = LONG_LOCATION.encode()[:511].decode("utf-8", "ignore")
+    assert res["long"]["location"] == cut and len(cut.encode()) == 510, res["long"]
+    # JSON escapes controls itself: a program gets what was sent.
+    assert res["escape"]["location"] == "http://example.net/\x1b[2J\x1b[31mred\x1b[0m\x07", \
+        res["escape"]
+    for name in ("invalid", "long", "escape"):
+        assert res[name]["state"] == "redirecting" and res[name]["code"] == 302, res[name]
+    # A message is for people: escaped where it quotes the site.
+    assert res["header"]["error"] == "body", res["header"]
+    assert res["header"]["message"] == ('header X-Note is "\\x1b]0;pwned\\x07 caf\ufffd", which '
+                                        'does not match "^calm$"'), res["header"]
+
+    p = h.run(["--once", "-c", cfg], binary=True)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert not CONTROL.search(p.stdout), p.stdout
+    rows = {l.split()[0]: l for l in p.stdout.decode("utf-8").splitlines()[1:]}
+    assert rows["escape"].endswith(
+        "Found -> http://example.net/\\x1b[2J\\x1b[31mred\\x1b[0m\\x07"), rows["escape"]
+    assert rows["invalid"].endswith("Found -> http://example.net/caf\ufffd/\ufffd\ufffd\ufffd"), \
+        rows["invalid"]
+    assert rows["long"].endswith("Found -> " + cut), rows["long"]
+    assert rows["header"].endswith(
+        'header X-Note is "\\x1b]0;pwned\\x07 caf\ufffd", which does not match "^calm$"'), \
+        rows["header"]
+
+
+def test_oversized_headers_are_protocol_errors():
+    """A header line over curl's 100 KiB and a header block without end are
+    the site's fault (protocol), not a local one (internal: --once would
+    exit 3, unknown) nor a reset; a large header within the limits is an
+    answer like any other."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    cfg = h.config(d, targets_yaml(srv, [
+        ("line", "/wire/big-header", ""),
+        ("bomb", "/wire/header-bomb", ""),
+        ("large", "/wire/header-90k", ""),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 2, (rc, p.stderr)  # critical, not unknown
+    for name in ("line", "bomb"):
+        r = res[name]
+        assert r["error"] == "protocol", r
+        assert r["state"] == "unreachable" and r["severity"] == "critical", r
+    assert "header line" in res["line"]["message"], res["line"]
+    assert res["bomb"]["message"].startswith("Too large response headers"), res["bomb"]
+    assert res["large"]["state"] == "up" and res["large"]["error"] is None, res["large"]
+
+
 def test_exit_codes_and_table():
     srv = h.http_fixture()
     d = h.tmpdir()

@@ -491,6 +491,19 @@ static void sweep_one(enum event_type e, const struct target_conf *t)
     a.error = PERR_INTERNAL;
     memcpy(a.message, text, sizeof(a.message));
     sample("sweep-longest", &a, t);
+    /* What a site sent that is not UTF-8: bytes that never are, and a
+     * three-byte character cut at the end of the buffer. (Certificate
+     * names are not here: the probe has OpenSSL escape them to printable
+     * ASCII, as the schemas say.) */
+    a = typical(e);
+    snprintf(a.location, sizeof(a.location), "https://x/caf\xe9/\xff\x1b[0m");
+    a.error = PERR_PROTOCOL;
+    snprintf(a.message, sizeof(a.message), "Weird server reply \xc3(");
+    sample("sweep-not-utf8", &a, t);
+    memset(a.location, 'l', sizeof(a.location) - 1);
+    memcpy(a.location, "https://x/", 10);
+    memcpy(a.location + sizeof(a.location) - 3, "\xe2\x82", 3);
+    sample("sweep-cut-character", &a, t);
 }
 
 static void sweep(void)

@@ -228,19 +228,25 @@ static void header_values_in_messages(void **state)
     add_header(f, "Server", "^nginx");
     memset(longval, 'a', sizeof(longval) - 1);
     longval[sizeof(longval) - 1] = '\0';
-    snprintf(want, sizeof(want), "header Server is \"%.60s...\", which does not match \"^nginx\"",
+    snprintf(want, sizeof(want), "header Server is \"%.57s...\", which does not match \"^nginx\"",
              longval);
     assert_string_equal(judge(f, &a), want);
 
-    h.value[0] = "caf\xc3\xa9 \xff\x01 \xe2\x82"; /* UTF-8, then not, a control, a cut one */
-    assert_string_equal(judge(f, &a),
-                        "header Server is \"caf\xc3\xa9 ?? ??\", which does not match \"^nginx\"");
+    /* UTF-8, then not, a control, a cut one: U+FFFD for what is not
+     * UTF-8, an escape for the control. */
+    h.value[0] = "caf\xc3\xa9 \xff\x01 \xe2\x82";
+    assert_string_equal(judge(f, &a), "header Server is \"caf\xc3\xa9 \xef\xbf\xbd\\x01 "
+                                      "\xef\xbf\xbd\", which does not match \"^nginx\"");
+    /* Terminal escapes and line breaks stay off the screen. */
+    h.value[0] = "\x1b]0;pwned\x07\r\nX-Injected: 1";
+    assert_string_equal(judge(f, &a), "header Server is \"\\x1b]0;pwned\\x07\\r\\nX-Injected: "
+                                      "1\", which does not match \"^nginx\"");
 
-    /* A cut never splits a character: 59 bytes, then a 2-byte one. */
-    memset(longval, 'b', 59);
-    memcpy(longval + 59, "\xc3\xa9xyz", 6);
+    /* A cut never splits a character: 56 bytes, then a 2-byte one. */
+    memset(longval, 'b', 56);
+    memcpy(longval + 56, "\xc3\xa9xyz", 6);
     h.value[0] = longval;
-    snprintf(want, sizeof(want), "header Server is \"%.59s...\", which does not match \"^nginx\"",
+    snprintf(want, sizeof(want), "header Server is \"%.56s...\", which does not match \"^nginx\"",
              longval);
     assert_string_equal(judge(f, &a), want);
 }
@@ -422,6 +428,19 @@ static void json_body_that_is_not_json(void **state)
     not_json_message(a.body, a.len, want, sizeof(want));
     strcat(want, " (max_body: only the first 13 bytes were read)");
     assert_string_equal(judge(f, &a), want);
+
+    /* The parser quotes the body: its control characters are escaped
+     * and its bytes that are not UTF-8 replaced. */
+    a = answer("{\"a\": \x1b[31m}", NULL);
+    assert_string_equal(judge(f, &a),
+                        "the body is not JSON: invalid token near '\\x1b' at line 1 column 7");
+    a = answer("{\"a\": tru\xff}", NULL);
+    assert_string_equal(judge(f, &a), "the body is not JSON: unable to decode byte 0xff near "
+                                      "'tru' at line 1 column 9");
+    a = answer("{\"a\": \"\xc3\x28\"}", NULL);
+    json_t *msg = json_string(judge(f, &a)); /* UTF-8, whatever jansson quoted */
+    assert_non_null(msg);
+    json_decref(msg);
 
     /* No body at all, or an empty one. */
     a = answer(NULL, NULL);

@@ -2,6 +2,7 @@
  * vector, and journald fields. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,7 +12,10 @@
 #include <jansson.h>
 
 #include "payload.h"
+#include "report.h"
 #include "secret.h"
+
+#define FFFD "\xEF\xBF\xBD"
 
 static struct kv labels[] = {{"team", "web"}, {"tier", "1"}};
 
@@ -504,6 +508,178 @@ static void cert_expiring_says_which_certificate(void **state)
     json_decref(o);
 }
 
+/* Whether s holds a control character (C0, DEL or C1). */
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return true;
+    return false;
+}
+
+/* Whether s is valid UTF-8, by jansson's own check. */
+static bool is_utf8(const char *s)
+{
+    json_t *j = json_string(s);
+    json_decref(j);
+    return j != NULL;
+}
+
+static const char *get_string(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        fail_msg("\"%s\" is missing or not a string", key);
+    return json_string_value(v);
+}
+
+/* What a site sent, as it may reach the builders: a Location with bytes
+ * that are not UTF-8, one cut in the middle of a character at the end of
+ * its buffer, one with terminal escapes, and an error message with both.
+ * Every body keeps location and its summary (jansson refuses a string that
+ * is not UTF-8, and the key used to go missing); where people read a line
+ * (the summary, the chat text, the journal's MESSAGE), controls are
+ * escaped. */
+static void wire_text_never_drops_a_key(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    char cut[STATE_LOCATION_MAX];
+    size_t n = (size_t)snprintf(cut, sizeof(cut), "http://example.net/x");
+
+    while (n + 3 + 2 <= sizeof(cut) - 1) {
+        memcpy(cut + n, "\xe2\x82\xac", 3);
+        n += 3;
+    }
+    memcpy(cut + n, "\xe2\x82", 3); /* 511 bytes: the last euro sign cut short */
+    assert_int_equal(strlen(cut), sizeof(cut) - 1);
+    const struct {
+        const char *sent, *json, *line;
+    } cases[] = {
+        {"http://example.net/caf\xe9/\xff\xfe", "http://example.net/caf" FFFD "/" FFFD FFFD,
+         "http://example.net/caf" FFFD "/" FFFD FFFD},
+        {cut, NULL, NULL},
+        {"http://example.net/\x1b[2J\x07", "http://example.net/\x1b[2J\x07",
+         "http://example.net/\\x1b[2J\\x07"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct alert a = down();
+        a.type = EVT_REDIRECT;
+        a.state = ST_REDIRECTING;
+        a.cls = CLASS_REDIRECTION;
+        a.severity = a.filter_severity = SEV_WARNING;
+        a.code = 302;
+        snprintf(a.location, sizeof(a.location), "%s", cases[i].sent);
+
+        char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+        json_t *o = json_loads(body, 0, NULL);
+        free(body);
+        assert_non_null(o);
+        json_t *d = json_object_get(o, "data");
+        const char *loc = get_string(d, "location");
+        const char *summary = get_string(d, "summary");
+        assert_true(strncmp(summary, "homepage redirects: 302 Found -> http://example.net/", 52) ==
+                    0);
+        assert_false(has_control(summary));
+        if (cases[i].json) {
+            assert_string_equal(loc, cases[i].json);
+            char want[600];
+            snprintf(want, sizeof(want), "homepage redirects: 302 Found -> %s", cases[i].line);
+            assert_string_equal(summary, want);
+        } else {
+            assert_memory_equal(loc, cut, n); /* every whole character */
+        }
+        json_decref(o);
+
+        o = slack(&a, &t);
+        const char *text = get_string(o, "text");
+        assert_true(strncmp(text, "homepage redirects: 302 Found -&gt; http://example.net/", 55) ==
+                    0);
+        assert_false(has_control(text));
+        assert_string_equal(get_string(slack_attachment(o), "fallback"), text);
+        assert_non_null(slack_field(o, "Location"));
+        if (cases[i].json)
+            assert_string_equal(slack_field(o, "Location"), cases[i].json);
+        json_decref(o);
+
+        o = am(&a, &t);
+        json_t *alert = json_array_get(json_object_get(o, "alerts"), 0);
+        for (int k = 0; k < 2; k++) {
+            json_t *ann =
+                k ? json_object_get(o, "commonAnnotations") : json_object_get(alert, "annotations");
+            assert_false(has_control(get_string(ann, "summary")));
+            if (cases[i].json)
+                assert_string_equal(get_string(ann, "location"), cases[i].json);
+            else
+                assert_memory_equal(get_string(ann, "location"), cut, n);
+        }
+        json_decref(o);
+
+        char *f[PAYLOAD_JOURNAL_MAX];
+        size_t nf = payload_journal(&a, &t, "mon1", f);
+        int seen = 0;
+        for (size_t k = 0; k < nf; k++) {
+            assert_true(is_utf8(f[k]));
+            if (strncmp(f[k], "MESSAGE=", 8) == 0 || strncmp(f[k], "UPMON_DETAIL=", 13) == 0) {
+                assert_false(has_control(f[k]));
+                seen++;
+            }
+            if (strncmp(f[k], "UPMON_LOCATION=", 15) == 0) {
+                if (cases[i].json)
+                    assert_string_equal(f[k] + 15, cases[i].json);
+                seen++;
+            }
+            free(f[k]);
+        }
+        assert_int_equal(seen, 3);
+    }
+
+    /* An error message that quotes the server. */
+    struct alert a = down();
+    a.code = 0;
+    a.cls = CLASS_TRANSPORT;
+    a.error = PERR_PROTOCOL;
+    snprintf(a.message, sizeof(a.message), "Weird server reply: \xff\x1b]0;x\x07");
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(o);
+    json_t *d = json_object_get(o, "data");
+    assert_string_equal(get_string(d, "message"), "Weird server reply: " FFFD "\x1b]0;x\x07");
+    assert_string_equal(get_string(d, "summary"),
+                        "homepage is down: protocol: Weird server reply: " FFFD
+                        "\\x1b]0;x\\x07 (https://example.com/)");
+    json_decref(o);
+    o = slack(&a, &t);
+    assert_string_equal(slack_field(o, "Error"),
+                        "protocol: Weird server reply: " FFFD "\x1b]0;x\x07");
+    json_decref(o);
+}
+
+/* upmond --once --json: the same for a probe's result as it is shown. */
+static void report_never_drops_a_key(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct probe_result r;
+    struct verdict v = {ST_REDIRECTING, SEV_WARNING, CLASS_REDIRECTION, PERR_NONE, false};
+
+    probe_result_init(&r);
+    r.code = 302;
+    snprintf(r.location, sizeof(r.location), "http://example.net/caf\xe9");
+    snprintf(r.message, sizeof(r.message), "header X is \"\xff\"");
+    r.cert_not_after = 1614265330;
+    snprintf(r.cert_subject, sizeof(r.cert_subject), "CN=\xc3");
+    snprintf(r.cert_issuer, sizeof(r.cert_issuer), "CN=ok");
+    json_t *o = report_json(&t, &r, &v);
+    assert_string_equal(get_string(o, "location"), "http://example.net/caf" FFFD);
+    assert_string_equal(get_string(o, "message"), "header X is \"" FFFD "\"");
+    assert_string_equal(get_string(o, "cert_subject"), "CN=" FFFD);
+    assert_string_equal(get_string(o, "cert_issuer"), "CN=ok");
+    json_decref(o);
+}
+
 static void message_ids_and_priorities(void **state)
 {
     (void)state;
@@ -531,6 +707,8 @@ int main(void)
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
         cmocka_unit_test(cert_expiring_says_which_certificate),
+        cmocka_unit_test(wire_text_never_drops_a_key),
+        cmocka_unit_test(report_never_drops_a_key),
         cmocka_unit_test(message_ids_and_priorities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
