@@ -22,7 +22,7 @@
 #include "tmpdir.h"
 
 /* Certificates and keys: see data/tls/README. */
-#define TLS UPMON_TEST_DATA "/tls"
+#define TLS      UPMON_TEST_DATA "/tls"
 #define SECRET_A "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_B "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldA=="
 
