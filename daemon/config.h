@@ -79,8 +79,12 @@ struct file_data {
 struct target_conf {
     char *name;
     char *url;
-    char *shown_url; /* url without its password: what people see */
-    char *method;    /* GET, HEAD, POST, ... */
+    /* url without its password or the values of its secret parameters:
+     * what people see */
+    char *shown_url;
+    char **redact_query; /* query parameter names hidden besides the usual ones */
+    size_t nredact_query;
+    char *method; /* GET, HEAD, POST, ... */
     struct kv *headers;
     size_t nheaders;
     char *body; /* request body, or NULL */

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """No secret reaches what people see. Secrets are planted everywhere a
 configuration can hold one (a basic_auth password, a header value from a
-file, a header value from a credential, a URL's password, a proxy's
-password, a client key, a webhook's signing secret, the path of a secret
-webhook URL); the daemon runs until each has been used (the sites and the
+file, a header value from a credential, a URL's password, query
+parameters of a URL, a proxy's password, a client key, a webhook's
+signing secret, the path of a secret webhook URL); the daemon runs until each has been used (the sites and the
 proxy saw them) and alerts have gone to the journal and to webhooks of
 every format; then every output channel is searched for them: the log,
 the journal, webhook bodies, the state directory, --once in both forms,
@@ -24,6 +24,8 @@ SECRETS = {
     "proxypw": "proxy-PLANTED-pw-0b7d",
     "hookpath": "hookpath-PLANTED-4d2e",
     "signing": "whsec_UExBTlRFRC1zaWduaW5nLXNlY3JldC0wMQ==",
+    "apikey": "apikey-PLANTED-query-6a9c",
+    "session": "session-PLANTED-query-2f71",
 }
 
 
@@ -88,7 +90,15 @@ def test_no_secret_in_any_output():
         "    }\n"
         "    location = /urlpw { auth_basic u; auth_basic_user_file %s; alias %s/absent; }\n"
         "    location = /proxied { return 500; }\n"
-        % (basic_users, page, SECRETS["bearer"], SECRETS["credential"], url_users, d))
+        "    location = /query {\n"
+        "      set $got '';\n"
+        "      if ($arg_apikey = '%s') { set $got a; }\n"
+        "      if ($arg_session = '%s') { set $got ${got}s; }\n"
+        "      if ($got = as) { return 503; }\n"
+        "      return 403;\n"
+        "    }\n"
+        % (basic_users, page, SECRETS["bearer"], SECRETS["credential"], url_users, d,
+           SECRETS["apikey"], SECRETS["session"]))
     tls = h.Nginx("    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
                   "    ssl_client_certificate %s;\n    ssl_verify_client on;\n"
                   "    location / { return 503; }"
@@ -117,14 +127,17 @@ targets:
   - {name: proxied, url: 'http://127.0.0.1:%d/proxied',
      proxy: 'http://proxyuser:%s@127.0.0.1:%d'}
   - {name: mtls, url: '%s', ca_file: %s, client_cert: %s, client_key_credential: probe-key}
+  - {name: query, url: 'http://127.0.0.1:%d/query?page=1&apikey=%s&Session=%s',
+     redact_query: [session]}
 """ % (rcv.hook("/std"), rcv.hook("/slack/" + SECRETS["hookpath"], "slack"),
        rcv.hook("/am", "alertmanager"), port, port, port, SECRETS["urlpw"], port, port,
-       SECRETS["proxypw"], proxy.port, tls.url("/"), pki.ca, ccert))
+       SECRETS["proxypw"], proxy.port, tls.url("/"), pki.ca, ccert, port, SECRETS["apikey"],
+       SECRETS["session"]))
     env = {"CREDENTIALS_DIRECTORY": creds}
     state = os.path.join(d, "state")
 
     dm = h.Daemon(["-c", cfg, "--state-dir", state, "-v", "--stats"], env=env)
-    down = ("bearer", "credential", "urlpw", "proxied", "mtls")
+    down = ("bearer", "credential", "urlpw", "proxied", "mtls", "query")
 
     def alerted():
         got = {json.loads(x["body"])["data"]["target"]
@@ -146,6 +159,7 @@ targets:
     assert res["urlpw"]["code"] == 404, res["urlpw"]
     assert res["proxied"]["code"] == 500, res["proxied"]
     assert res["mtls"]["code"] == 503, res["mtls"]
+    assert res["query"]["code"] == 503, res["query"]  # the site got both query secrets
     auth = "Basic " + base64.b64encode(("proxyuser:" + SECRETS["proxypw"]).encode()).decode()
     assert any(s[2] == auth for s in proxy.json("/_log")), proxy.json("/_log")
     hooks = rcv.json("/_log")
@@ -158,6 +172,9 @@ targets:
     assert all(ok for x, ok in zip(hooks, verified) if x["path"] == "/std"), "signatures"
     # The URL shown keeps its user, not its password.
     assert res["urlpw"]["url"] == "http://urluser@127.0.0.1:%d/urlpw" % port, res["urlpw"]
+    # And its secret parameters, by the usual names and by the target's.
+    assert res["query"]["url"] == ("http://127.0.0.1:%d/query?page=1&apikey=(hidden)"
+                                   "&Session=(hidden)" % port), res["query"]
 
     channels["--once --json"] = once.stdout + once.stderr
     table = h.run(["--once", "-c", cfg], env=env)

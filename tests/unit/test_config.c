@@ -1024,6 +1024,61 @@ static void client_options(void **state)
     config_free(cfg);
 }
 
+/* What people see of a URL hides the values of its secret parameters:
+ * the usual names, and those of the target and its defaults, merged. */
+static void redact_query_shown(void **state)
+{
+    struct config *cfg = load_ok(DATA("redact.yaml"), NULL);
+    const struct target_conf *usual = find_target(cfg, "usual"), *own = find_target(cfg, "own");
+    const struct target_conf *sc = find_target(cfg, "scalar"), *plain = find_target(cfg, "plain");
+
+    (void)state;
+    assert_string_equal(usual->shown_url, "https://monitor@api.example/v1/health?apikey=(hidden)"
+                                          "&page=2&api%5Fkey=(hidden)&Token=(hidden)#x");
+    assert_string_equal(own->shown_url, "https://api.example/v1/health?session_id=(hidden)"
+                                        "&code=(hidden)&sig=(hidden)&keep=1");
+    assert_string_equal(sc->shown_url,
+                        "https://api.example/?ticket=(hidden)&session_id=(hidden)&empty=");
+    assert_string_equal(plain->shown_url, "https://api.example/?q=up");
+    /* The request keeps every value. */
+    assert_string_equal(own->url,
+                        "https://api.example/v1/health?session_id=S1&code=C1&sig=G1&keep=1");
+    /* Names from defaults first, each once whatever its case. */
+    assert_int_equal(own->nredact_query, 2);
+    assert_string_equal(own->redact_query[0], "session_id");
+    assert_string_equal(own->redact_query[1], "code");
+    assert_int_equal(plain->nredact_query, 1);
+    /* The dump shows the URL as shown, and every name hidden. */
+    json_t *v = config_values(cfg);
+    json_t *t = json_array_get(json_object_get(v, "targets"), 1);
+    assert_string_equal(json_string_value(json_object_get(t, "url")), own->shown_url);
+    json_t *names = json_object_get(t, "redact_query");
+    assert_int_equal(json_array_size(names), 13 + 2);
+    assert_string_equal(json_string_value(json_array_get(names, 0)), "token");
+    assert_string_equal(json_string_value(json_array_get(names, 14)), "code");
+    char *text = json_dumps(v, 0);
+    assert_null(strstr(text, "K1"));
+    assert_null(strstr(text, "S1"));
+    assert_null(strstr(text, "C1"));
+    free(text);
+    json_decref(v);
+    config_free(cfg);
+}
+
+static void bad_redact_query(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("redact-bad.yaml",
+                 AT("redact-bad.yaml",
+                    "4:19: redact_query must be a list of query parameter names, not a mapping"),
+                 AT("redact-bad.yaml", "7:26: a query parameter name must be a single value, "
+                                       "not a list"),
+                 AT("redact-bad.yaml", "10:20: redact_query: a parameter name is 1 to 200 "
+                                       "characters without control characters"),
+                 AT("redact-bad.yaml", "10:24: redact_query: a parameter name is 1 to 200 "
+                                       "characters without control characters"));
+}
+
 static void client_options_bad(void **state)
 {
     static const struct config_env env = {TLS_DIR};
@@ -1413,6 +1468,8 @@ int main(void)
         cmocka_unit_test(routes_to),
         cmocka_unit_test(client_options),
         cmocka_unit_test(client_options_bad),
+        cmocka_unit_test(redact_query_shown),
+        cmocka_unit_test(bad_redact_query),
         cmocka_unit_test_setup_teardown(hostile_paths, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(hostile_contents, make_tmp, remove_tmp),
     };
