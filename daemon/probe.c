@@ -28,6 +28,7 @@
 #include "assertion.h"
 #include "clock.h"
 #include "log.h"
+#include "redact.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -388,9 +389,13 @@ static enum probe_error classify(CURLcode rc)
  * URL that was asked (RFC 9110 section 10.2.2). curl's own REDIRECT_URL is
  * set only when a transfer completes, and a probe that has what it needs
  * stops at the first byte of the body: every real redirect has a body.
- * "" when the answer had none. */
+ * The values of the target's secret parameters are hidden (redact.h),
+ * whichever site it points to: a site that redirects to itself often
+ * repeats the token it was asked with, and one that hands a token on puts
+ * it there. "" when the answer had none. */
 static void redirect_location(struct probe *pr, char *out, size_t len)
 {
+    const struct target_conf *t = pr->spec->t;
     CURL *e = pr->xfer.easy;
     struct curl_header *h = NULL;
     const char *base = NULL;
@@ -401,19 +406,22 @@ static void redirect_location(struct probe *pr, char *out, size_t len)
         return;
     /* Not followed, the answer is to the URL configured (the effective
      * one may carry tls_server_name as its host). */
-    if (pr->spec->t->follow_redirects)
+    if (t->follow_redirects)
         curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &base);
     else
-        base = pr->spec->t->url;
+        base = t->url;
     CURLU *u = curl_url();
-    if (u && base && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+    bool resolved =
+        u && base && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
         curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
         /* A relative Location keeps the base's user and password. */
         curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
-        snprintf(out, len, "%s", abs);
-    else
-        snprintf(out, len, "%s", h->value); /* not a URL we can resolve: as sent */
+        curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK;
+    /* Not a URL we can resolve: as sent. Hidden before it is cut to fit,
+     * so that no part of a value is left. */
+    char *shown = redact_url(resolved ? abs : h->value, t->redact_query, t->nredact_query);
+    snprintf(out, len, "%s", shown);
+    free(shown);
     curl_free(abs);
     curl_url_cleanup(u);
 }
