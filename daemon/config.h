@@ -32,6 +32,9 @@ void diags_free(struct diags *d);
 struct kv {
     char *key;
     char *value;
+    /* A header's value read from a file or a credential: a secret, sent
+     * only to the target's own origin (probe.c). */
+    bool secret;
 };
 
 /* A status code or a whole class: 404 is {404, 404}, 4xx is {400, 499}. */

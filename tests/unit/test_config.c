@@ -176,6 +176,7 @@ static void good_main_target(void **state)
     assert_int_equal(t->nheaders, 2);
     assert_kv(t->headers, t->nheaders, 0, "User-Agent", "upmon-test");
     assert_kv(t->headers, t->nheaders, 1, "X-Team", "core");
+    assert_false(t->headers[0].secret || t->headers[1].secret); /* written in the file */
     assert_int_equal(t->nlabels, 2);
     assert_kv(t->labels, t->nlabels, 0, "env", "prod");
     assert_kv(t->labels, t->nlabels, 1, "team", "core");
@@ -973,6 +974,37 @@ static int make_secrets(void **state)
     return 0;
 }
 
+/* Whether a header's value is a secret follows the layer that gave it,
+ * and is part of what a reload compares: the same value written in the
+ * watch list may go to other origins, read from a file it may not. */
+static void header_secrets(void **state)
+{
+    struct tmp *s = *state;
+    char text[1024], path[256];
+
+    snprintf(text, sizeof(text),
+             "defaults:\n"
+             "  headers: {X-Key: {file: %s/plain}, X-Other: {file: %s/plain}}\n"
+             "targets:\n"
+             "  - {name: file, url: 'http://127.0.0.1/'}\n"
+             "  - {name: inline, url: 'http://127.0.0.1/', headers: {x-key: hunter2}}\n",
+             s->dir, s->dir);
+    write_file(s->dir, "headers.yaml", text);
+    snprintf(path, sizeof(path), "%s/headers.yaml", s->dir);
+    struct config *cfg = load_ok(path, NULL);
+    const struct target_conf *f = find_target(cfg, "file"), *i = find_target(cfg, "inline");
+    assert_kv(f->headers, f->nheaders, 0, "X-Key", "hunter2");
+    assert_kv(i->headers, i->nheaders, 0, "X-Key", "hunter2");
+    assert_true(f->headers[0].secret && f->headers[1].secret);
+    assert_false(i->headers[0].secret);
+    assert_true(i->headers[1].secret);
+    /* Only the names differ: "file" as "inline" would be the same target. */
+    struct target_conf as_inline = *i;
+    as_inline.name = f->name;
+    assert_false(target_conf_probe_equal(f, &as_inline));
+    config_free(cfg);
+}
+
 static void secret_credential_good(void **state)
 {
     struct tmp *s = *state;
@@ -1009,14 +1041,17 @@ static void client_options(void **state)
     assert_string_equal(a->basic_auth_user, "monitor");
     assert_string_equal(a->basic_auth_password.data, "s3cr3t-token"); /* first line, trimmed */
     assert_null(a->proxy);
-    /* A header read from a file, with its prefix, inherited from defaults. */
+    /* A header read from a file, with its prefix, inherited from defaults:
+     * a secret, which stays with the target's origin. */
     assert_int_equal(a->nheaders, 1);
     assert_string_equal(a->headers[0].value, "Bearer s3cr3t-token");
+    assert_true(a->headers[0].secret);
     /* One from a credential beside it; the password stays in the URL,
      * but what people see of the URL has none. */
     assert_int_equal(b->nheaders, 2);
     assert_string_equal(b->headers[1].key, "X-Key");
     assert_string_equal(b->headers[1].value, "-----BEGIN PRIVATE KEY-----");
+    assert_true(b->headers[0].secret && b->headers[1].secret);
     assert_string_equal(b->proxy, "http://user:pw@127.0.0.1:3128");
     assert_int_equal(b->http_version, HTTP_1_1);
     assert_int_equal(b->tls_min_version, TLS_V1_2);
@@ -1465,6 +1500,7 @@ int main(void)
         cmocka_unit_test(secret_credential_without_directory),
         cmocka_unit_test_setup_teardown(secret_credential_bad, make_secrets, remove_tmp),
         cmocka_unit_test_setup_teardown(secret_file, make_secrets, remove_tmp),
+        cmocka_unit_test_setup_teardown(header_secrets, make_secrets, remove_tmp),
         cmocka_unit_test(routes_to),
         cmocka_unit_test(client_options),
         cmocka_unit_test(client_options_bad),
