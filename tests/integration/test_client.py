@@ -85,7 +85,8 @@ targets:
 def test_connect_to_and_server_name():
     """connect_to reaches a vhost by address while the URL's host stays the
     SNI and the Host; tls_server_name sends another SNI and verifies that
-    name, while the Host stays the URL's."""
+    name, while the Host stays the URL's. A redirect within the site,
+    followed, keeps both."""
     pki = h.Pki()
     other = pki.issue("other", "other.test", "DNS:other.test")
     ngx = site(pki, "    server_name other.test;\n"
@@ -93,6 +94,7 @@ def test_connect_to_and_server_name():
                cert=other,
                servers=["    server_name site.test;\n"
                         "    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
+                        "    location = /go { return 302 /landed; }\n"
                         "    location / { return 200 'site sni=$ssl_server_name host=$http_host'; }"
                         % pki.issue("site", "site.test", "DNS:site.test")])
     port = ngx.port
@@ -117,8 +119,22 @@ def test_connect_to_and_server_name():
     url: https://127.0.0.1:%d/
     tls_server_name: nowhere.test
     ca_file: %s
-""" % (port, port, pki.ca, port, port, pki.ca, port, pki.ca, port, port, pki.ca))
-    for name in ("by-address", "by-address-v6-port-kept", "server-name"):
+  - name: by-address-followed
+    url: https://site.test:%d/go
+    connect_to: 127.0.0.1:%d
+    ca_file: %s
+    follow_redirects: true
+    body_contains: 'site sni=site.test host=site.test:%d'
+  - name: server-name-followed
+    url: https://127.0.0.1:%d/go
+    tls_server_name: site.test
+    ca_file: %s
+    follow_redirects: true
+    body_contains: 'sni=site.test host=127.0.0.1:%d'
+""" % (port, port, pki.ca, port, port, pki.ca, port, pki.ca, port, port, pki.ca,
+       port, port, pki.ca, port, port, pki.ca, port))
+    for name in ("by-address", "by-address-v6-port-kept", "server-name", "by-address-followed",
+                 "server-name-followed"):
         assert res[name]["state"] == "up", res[name]
         assert res[name]["url"].startswith("https://" + ("site.test" if "address" in name
                                                           else "127.0.0.1")), res[name]
