@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "redact.h"
 #include "schema.h"
 #include "secret.h"
 
@@ -260,9 +261,11 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
 
 static void target_conf_finish(struct target_conf *t)
 {
-    t->shown_url = url_shown(t->url, false);
-    if (t->shown_url == NULL) /* validated; only memory can fail */
-        t->shown_url = xstrdup("(hidden)");
+    char *shown = url_shown(t->url, false);
+    /* Validated; only memory can fail. */
+    t->shown_url =
+        shown ? redact_url(shown, t->redact_query, t->nredact_query) : xstrdup("(hidden)");
+    free(shown);
     if (t->body_regex_src) {
         t->body_regex = xmalloc(sizeof(*t->body_regex));
         /* Validated when parsed; only out of memory can fail here. */

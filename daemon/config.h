@@ -32,6 +32,9 @@ void diags_free(struct diags *d);
 struct kv {
     char *key;
     char *value;
+    /* A header's value read from a file or a credential: a secret, sent
+     * only to the target's own origin (probe.c). */
+    bool secret;
 };
 
 /* A status code or a whole class: 404 is {404, 404}, 4xx is {400, 499}. */
@@ -79,8 +82,12 @@ struct file_data {
 struct target_conf {
     char *name;
     char *url;
-    char *shown_url; /* url without its password: what people see */
-    char *method;    /* GET, HEAD, POST, ... */
+    /* url without its password or the values of its secret parameters:
+     * what people see */
+    char *shown_url;
+    char **redact_query; /* query parameter names hidden besides the usual ones */
+    size_t nredact_query;
+    char *method; /* GET, HEAD, POST, ... */
     struct kv *headers;
     size_t nheaders;
     char *body; /* request body, or NULL */

@@ -25,30 +25,35 @@ static void kv_free(struct kv *kv, size_t n)
     free(kv);
 }
 
-/* Sets key to value in a list, replacing an existing key. */
+/* Sets key to value in a list, replacing an existing key; secret says
+ * whether the value was read from a file or a credential. */
 static void kv_set(struct kv **kv, size_t *n, const char *key, const char *value,
-                   bool case_insensitive)
+                   bool case_insensitive, bool secret)
 {
     for (size_t i = 0; i < *n; i++) {
         if (case_insensitive ? strcasecmp((*kv)[i].key, key) == 0
                              : strcmp((*kv)[i].key, key) == 0) {
             secret_free((*kv)[i].value);
             (*kv)[i].value = xstrdup(value);
+            (*kv)[i].secret = secret;
             return;
         }
     }
     *kv = xreallocarray(*kv, *n + 1, sizeof(**kv));
     (*kv)[*n].key = xstrdup(key);
     (*kv)[*n].value = xstrdup(value);
+    (*kv)[*n].secret = secret;
     (*n)++;
 }
 
+/* A value that turns secret changes where it may be sent. */
 static bool kv_equal(const struct kv *a, size_t na, const struct kv *b, size_t nb)
 {
     if (na != nb)
         return false;
     for (size_t i = 0; i < na; i++)
-        if (strcmp(a[i].key, b[i].key) != 0 || strcmp(a[i].value, b[i].value) != 0)
+        if (strcmp(a[i].key, b[i].key) != 0 || strcmp(a[i].value, b[i].value) != 0 ||
+            a[i].secret != b[i].secret)
             return false;
     return true;
 }
@@ -108,7 +113,7 @@ static int get_headers(struct ctx *c, const yaml_node_t *n, const char *what, st
                 rc = -1;
                 continue;
             }
-            kv_set(kv, nkv, name, value, true);
+            kv_set(kv, nkv, name, value, true, true);
             secret_free(value);
             continue;
         }
@@ -123,7 +128,7 @@ static int get_headers(struct ctx *c, const yaml_node_t *n, const char *what, st
             rc = -1;
             continue;
         }
-        kv_set(kv, nkv, name, scalar(v), true);
+        kv_set(kv, nkv, name, scalar(v), true, false);
     }
     return rc;
 }
@@ -169,7 +174,7 @@ static int get_labels(struct ctx *c, const yaml_node_t *n, struct kv **kv, size_
             rc = -1;
             continue;
         }
-        kv_set(kv, nkv, scalar(k), scalar(v), false);
+        kv_set(kv, nkv, scalar(k), scalar(v), false, false);
     }
     return rc;
 }
@@ -373,7 +378,7 @@ static void kv_copy(void *dst, const void *src, const struct opt *o, bool merge)
     if (!merge)
         kv_clear(dst, o);
     for (size_t i = 0; i < *COUNT(src, o); i++)
-        kv_set(KV(dst, o), COUNT(dst, o), s[i].key, s[i].value, is_headers(o));
+        kv_set(KV(dst, o), COUNT(dst, o), s[i].key, s[i].value, is_headers(o), s[i].secret);
 }
 
 static bool kv_eq(const void *a, const void *b, const struct opt *o)

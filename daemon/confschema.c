@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
 #include "eventtype.h"
+#include "redact.h"
 #include "util.h"
 
 /* ---- choices ---- */
@@ -260,6 +262,142 @@ static json_t *name_list_schema(const struct opt *o)
 static const struct opt_ops routes_ops = {routes_parse, routes_copy,  routes_clear,
                                           routes_eq,    routes_value, name_list_schema};
 
+/* redact_query: names of query parameters whose values are never shown,
+ * besides the usual ones (redact.h), which no configuration can take
+ * away: char ** at offset, count at aux. Merged with those of defaults. */
+#define NAMES(base, o)  ((char ***)FIELD(base, (o)->offset))
+#define NNAMES(base, o) ((size_t *)FIELD(base, (o)->aux))
+
+/* Parameter names a target adds: more than anyone needs. */
+#define MAX_REDACT 100
+
+static bool has_name(char *const *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(v[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Adds a name unless the list has it (names compare without case). */
+static void names_add(char ***v, size_t *n, const char *name)
+{
+    if (has_name(*v, *n, name))
+        return;
+    *v = xreallocarray(*v, *n + 1, sizeof(**v));
+    (*v)[(*n)++] = xstrdup(name);
+}
+
+static void redact_clear(void *base, const struct opt *o)
+{
+    char **v = *NAMES(base, o);
+
+    for (size_t i = 0; i < *NNAMES(base, o); i++)
+        free(v[i]);
+    free(v);
+    *NAMES(base, o) = NULL;
+    *NNAMES(base, o) = 0;
+}
+
+static int redact_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base)
+{
+    char **v = NULL;
+    size_t nv = 0, count;
+    int rc = 0;
+
+    if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+        count = 1;
+    } else if (n->type == YAML_SEQUENCE_NODE || is_null(n)) {
+        count =
+            is_null(n) ? 0 : (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    } else {
+        err_at(c, n, "redact_query must be a list of query parameter names, not %s", node_kind(n));
+        return -1;
+    }
+    if (count > MAX_REDACT) {
+        err_at(c, n, "redact_query: %zu names, at most %d", count, MAX_REDACT);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const yaml_node_t *it =
+            n->type == YAML_SEQUENCE_NODE ? node(c, n->data.sequence.items.start[i]) : n;
+        if (!want_scalar(c, it, "a query parameter name")) {
+            rc = -1;
+            continue;
+        }
+        const char *name = scalar(it);
+        if (name[0] == '\0' || strlen(name) > 200 || has_control_chars(name)) {
+            err_at(c, it,
+                   "redact_query: a parameter name is 1 to 200 characters without control "
+                   "characters");
+            rc = -1;
+            continue;
+        }
+        names_add(&v, &nv, name);
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < nv; i++)
+            free(v[i]);
+        free(v);
+        return -1;
+    }
+    redact_clear(base, o);
+    *NAMES(base, o) = v;
+    *NNAMES(base, o) = nv;
+    return 0;
+}
+
+static void redact_copy(void *dst, const void *src, const struct opt *o, bool merge)
+{
+    char **s = *NAMES(src, o);
+
+    if (!merge)
+        redact_clear(dst, o);
+    for (size_t i = 0; i < *NNAMES(src, o); i++)
+        names_add(NAMES(dst, o), NNAMES(dst, o), s[i]);
+}
+
+static bool redact_eq(const void *a, const void *b, const struct opt *o)
+{
+    char **x = *NAMES(a, o), **y = *NAMES(b, o);
+
+    if (*NNAMES(a, o) != *NNAMES(b, o))
+        return false;
+    for (size_t i = 0; i < *NNAMES(a, o); i++)
+        if (strcmp(x[i], y[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Every name hidden: the usual ones, then the target's. */
+static json_t *redact_names_json(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < redact_ndefault; i++)
+        json_array_append_new(a, json_string(redact_default_names[i]));
+    for (size_t i = 0; i < n; i++)
+        if (!redact_name_matches(v[i], strlen(v[i]), NULL, 0))
+            json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *redact_value(const void *base, const struct opt *o)
+{
+    return redact_names_json(*NAMES(base, o), *NNAMES(base, o));
+}
+
+static json_t *redact_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:[o, {s:s, s:o, s:i}, {s:s}], s:o}", "anyOf", schema_text_json(), "type",
+                     "array", "items", schema_text_json(), "maxItems", MAX_REDACT, "type", "null",
+                     "default", redact_names_json(NULL, 0));
+}
+
+static const struct opt_ops redact_ops = {redact_parse, redact_copy,  redact_clear,
+                                          redact_eq,    redact_value, redact_schema};
+
 /* body_regex: the source at offset, compiled (regex_t *) at aux when the
  * target is complete (config.c compiles it once, not per level). */
 static int regex_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
@@ -415,6 +553,9 @@ json_t *config_values(const struct config *cfg)
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const struct target_conf *t = &cfg->targets[i];
         json_t *v = schema_values(&schema_target, t);
+        /* The URL as everywhere else: without its password or the values
+         * of its secret parameters. */
+        json_object_set_new(v, "url", json_string(t->shown_url));
         char *where = xasprintf("%s:%u:%u", t->file, t->line, t->col);
         json_object_set_new(v, "defined_at", json_string(where));
         free(where);
@@ -443,6 +584,9 @@ static const struct opt target_opts[] = {
     {.name = "url", .type = OPT_STRING, .offset = T(url),
      .flags = OPT_REQUIRED | OPT_NO_DEFAULTS | OPT_PROBE | OPT_URL, .check = check_url_value,
      .doc = "The http or https URL to probe."},
+    {.name = "redact_query", .type = OPT_CUSTOM, .offset = T(redact_query),
+     .aux = T(nredact_query), .flags = OPT_MERGE, .ops = &redact_ops,
+     .doc = "Query parameters whose values are never shown, besides the usual ones."},
     {.name = "method", .type = OPT_STRING, .offset = T(method), .flags = OPT_PROBE, .def = "GET",
      .choices = &method_choices, .doc = "The request method, in upper case."},
     {.name = "headers", .type = OPT_CUSTOM, .offset = T(headers), .aux = T(nheaders),

@@ -3,13 +3,17 @@
  * Each probe opens a fresh connection (CURLOPT_FRESH_CONNECT and
  * FORBID_REUSE), so connect and TLS are tested every time. Redirects are
  * not followed unless the target asks; the Location is read from the
- * header. The whole answer is read, as a browser would, up to max_body:
- * a body that stalls is a timeout and one cut short is truncated. With
- * read_body false, the body is read only as far as a check needs: the
- * transfer stops at the first body byte, or when body_contains is found
- * and no other check needs the rest (body_not_contains and json read it
- * all). Such a stop, or one at max_body, is deliberate and
- * is not an error. The checks themselves are judged in the pure core
+ * header. When they are, the probe follows them itself, one request
+ * after another on the same handle (follow.h), so that a header whose
+ * value is a secret, and basic_auth, go only to the target's own origin:
+ * libcurl would send any header but Authorization and Cookie wherever a
+ * redirect points. The whole answer is read, as a browser would, up to
+ * max_body: a body that stalls is a timeout and one cut short is
+ * truncated. With read_body false, the body is read only as far as a
+ * check needs: the transfer stops at the first body byte, or when
+ * body_contains is found and no other check needs the rest
+ * (body_not_contains and json read it all). Such a stop, or one at
+ * max_body, is deliberate and is not an error. The checks themselves are judged in the pure core
  * (assertion.h) on the body kept and the answer's headers. */
 #include "probe.h"
 
@@ -27,16 +31,23 @@
 
 #include "assertion.h"
 #include "clock.h"
+#include "follow.h"
 #include "log.h"
 #include "outcome.h"
+#include "redact.h"
 #include "text.h"
 #include "util.h"
 #include "verdict.h"
 
 struct probe_spec {
     const struct target_conf *t;
-    CURLU *url; /* parsed once, not for every probe */
-    struct curl_slist *headers;
+    CURLU *url;  /* parsed once, not for every probe */
+    char *asked; /* url as a string: the first request's (tls_server_name its host) */
+    struct curl_slist *headers; /* every header: for the target's own origin */
+    /* For any other origin a redirect leads to: none whose value is a
+     * secret (read from a file or a credential), nor Authorization,
+     * Cookie or Host, which libcurl never took to another host either. */
+    struct curl_slist *cross_headers;
     /* For connect_to and tls_server_name: curl's CONNECT_TO entry. The URL
      * then carries the server name, and headers the original Host. */
     struct curl_slist *connect_to;
@@ -64,6 +75,15 @@ struct probe {
     bool stopped;    /* we ended the transfer on purpose */
     bool found;      /* body_contains was seen while reading */
     bool cert_read;
+    /* With follow_redirects: the URL of the request now made after a
+     * redirect (NULL: the target's), how many were followed, and how long
+     * the requests before this one took. */
+    CURLU *at;
+    unsigned hops;
+    int64_t hops_us;
+    bool as_get;            /* a redirect made the request a GET without a body */
+    bool named;             /* the host asked now is a name to resolve */
+    bool https;             /* and is asked over https */
     int64_t cert_not_after; /* of the certificate in the chain that ends first */
     char cert_subject[RESULT_CERT_NAME_MAX];
     char cert_issuer[RESULT_CERT_NAME_MAX];
@@ -134,6 +154,14 @@ static struct curl_slist *slist_add(struct curl_slist *l, const char *line, cons
     return n ? n : l;
 }
 
+/* Whether a header goes only to the target's own origin: a secret, or one
+ * that carries credentials or names the host. */
+static bool stays_home(const struct kv *h)
+{
+    return h->secret || strcasecmp(h->key, "Authorization") == 0 ||
+           strcasecmp(h->key, "Cookie") == 0 || strcasecmp(h->key, "Host") == 0;
+}
+
 static bool has_header(const struct target_conf *t, const char *name)
 {
     for (size_t i = 0; i < t->nheaders; i++)
@@ -187,10 +215,12 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
 
     s->t = t;
     for (size_t i = 0; i < t->nheaders; i++) {
-        char *line = t->headers[i].value[0]
-                         ? xasprintf("%s: %s", t->headers[i].key, t->headers[i].value)
-                         : xasprintf("%s;", t->headers[i].key); /* curl's way to send it empty */
+        const struct kv *h = &t->headers[i];
+        char *line = h->value[0] ? xasprintf("%s: %s", h->key, h->value)
+                                 : xasprintf("%s;", h->key); /* curl's way to send it empty */
         s->headers = slist_add(s->headers, line, "headers");
+        if (!stays_home(h))
+            s->cross_headers = slist_add(s->cross_headers, line, "headers");
         explicit_bzero(line, strlen(line)); /* it may carry a token */
         free(line);
     }
@@ -210,6 +240,10 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
         host_port_split(t->connect_to, host, sizeof(host), &port);
         s->named = host[0] != '[' && strspn(host, "0123456789.") != strlen(host);
     }
+    char *asked = NULL;
+    if (s->url && curl_url_get(s->url, CURLUPART_URL, &asked, 0) == CURLUE_OK)
+        s->asked = xstrdup(asked);
+    curl_free(asked);
     return s;
 }
 
@@ -223,7 +257,9 @@ void probe_spec_free(struct probe_spec *s)
     if (s == NULL)
         return;
     curl_url_cleanup(s->url);
+    free(s->asked);
     curl_slist_free_all(s->headers);
+    curl_slist_free_all(s->cross_headers);
     curl_slist_free_all(s->connect_to);
     free(s);
 }
@@ -240,6 +276,17 @@ static bool body_wanted(struct probe *pr)
     return verdict_status_up(pr->spec->t, (int)code);
 }
 
+static CURLU *redirect_target(struct probe *pr);
+
+/* Whether the answer read now is a redirect the probe follows. */
+static bool will_follow(struct probe *pr)
+{
+    CURLU *next = pr->spec->t->follow_redirects ? redirect_target(pr) : NULL;
+
+    curl_url_cleanup(next);
+    return next != NULL;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct probe *pr = arg;
@@ -248,6 +295,11 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     uint64_t room = t->max_body - pr->nbody;
     size_t take = len < room ? len : (size_t)room;
 
+    /* The body of a redirect that is followed is not the answer. */
+    if (pr->nbody == 0 && will_follow(pr)) {
+        pr->stopped = true;
+        return CURL_WRITEFUNC_ERROR;
+    }
     if (!body_wanted(pr)) {
         if (!t->read_body) {
             pr->stopped = true; /* judged at the headers */
@@ -357,38 +409,84 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
     return len;
 }
 
-/* The Location of the last answer, from its header, resolved against the
- * URL that was asked (RFC 9110 section 10.2.2). curl's own REDIRECT_URL is
- * set only when a transfer completes, and a probe that has what it needs
- * stops at the first byte of the body: every real redirect has a body.
- * "" when the answer had none. A site may send anything there: it is kept
- * as valid UTF-8, cut between characters, for JSON to take. */
-static void redirect_location(struct probe *pr, char *out, size_t len)
+/* The URL a Location of the last answer is resolved against (RFC 9110,
+ * 10.2.2): the URL asked. Not followed, that is the URL configured (the one
+ * asked may carry tls_server_name as its host). NULL: out of memory. */
+static CURLU *location_base(struct probe *pr)
+{
+    const struct probe_spec *s = pr->spec;
+    CURLU *u;
+
+    if (pr->at)
+        return curl_url_dup(pr->at);
+    if (s->t->follow_redirects && s->url)
+        return curl_url_dup(s->url);
+    u = curl_url();
+    if (u && curl_url_set(u, CURLUPART_URL, s->t->url, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        u = NULL;
+    }
+    return u;
+}
+
+/* Where the last answer sends a probe that follows redirects: a redirect
+ * status (follow.h) with a Location, resolved as libcurl resolves one it
+ * follows (spaces and bytes beyond ASCII encoded), to an http or https
+ * URL. NULL when the answer is not one to follow. */
+static CURLU *redirect_target(struct probe *pr)
 {
     CURL *e = pr->xfer.easy;
     struct curl_header *h = NULL;
-    const char *base = NULL;
+    long code = 0;
+    char *url = NULL;
+
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    if (!follow_status((int)code) ||
+        curl_easy_header(e, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value[0])
+        return NULL;
+    CURLU *u = location_base(pr);
+    if (u == NULL ||
+        curl_url_set(u, CURLUPART_URL, h->value,
+                     CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE | CURLU_ALLOW_SPACE) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK || !follow_scheme_ok(url)) {
+        curl_url_cleanup(u);
+        u = NULL;
+    }
+    curl_free(url);
+    return u;
+}
+
+/* The Location of the last answer, from its header, resolved against the
+ * URL that was asked (location_base). curl's own REDIRECT_URL is
+ * set only when a transfer completes, and a probe that has what it needs
+ * stops at the first byte of the body: every real redirect has a body.
+ * The values of the target's secret parameters are hidden (redact.h),
+ * whichever site it points to: a site that redirects to itself often
+ * repeats the token it was asked with, and one that hands a token on puts
+ * it there. "" when the answer had none. */
+static void redirect_location(struct probe *pr, char *out, size_t len)
+{
+    const struct target_conf *t = pr->spec->t;
+    CURL *e = pr->xfer.easy;
+    struct curl_header *h = NULL;
     char *abs = NULL;
 
     out[0] = '\0';
     if (curl_easy_header(e, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value[0])
         return;
-    /* Not followed, the answer is to the URL configured (the effective
-     * one may carry tls_server_name as its host). */
-    if (pr->spec->t->follow_redirects)
-        curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &base);
-    else
-        base = pr->spec->t->url;
-    CURLU *u = curl_url();
-    if (u && base && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
-        curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+    CURLU *u = location_base(pr);
+    bool resolved =
+        u && curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
         /* A relative Location keeps the base's user and password. */
         curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
         curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
-        text_sanitize(out, len, abs, strlen(abs), 0);
-    else /* not a URL we can resolve: as sent */
-        text_sanitize(out, len, h->value, strlen(h->value), 0);
+        curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK;
+    /* Not a URL we can resolve: as sent. Hidden before it is cut to fit,
+     * so that no part of a value is left; kept as valid UTF-8, cut between
+     * characters, for JSON to take. */
+    char *shown = redact_url(resolved ? abs : h->value, t->redact_query, t->nredact_query);
+    text_sanitize(out, len, shown, strlen(shown), 0);
+    free(shown);
     curl_free(abs);
     curl_url_cleanup(u);
 }
@@ -450,20 +548,23 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
                  version == CURL_HTTP_VERSION_1_0 ? 0 : 1);
     }
     redirect_location(pr, r->location, sizeof(r->location));
-    if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK)
-        r->dns_us = t;
-    /* A name whose DNS servers do not answer: the lookup never ended. */
-    if (r->error == PERR_TIMEOUT && r->dns_us == 0 && pr->spec->named)
-        r->error = PERR_DNS;
+    /* The timings of the last request, from the start of the probe: after
+     * the time the redirects before it took. */
+    int64_t before = pr->hops_us;
+    if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK) {
+        r->dns_us = before + t;
+        /* A name whose DNS servers do not answer: the lookup never ended. */
+        if (r->error == PERR_TIMEOUT && t == 0 && pr->named)
+            r->error = PERR_DNS;
+    }
     if (curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0)
-        r->connect_us = t;
-    if (pr->spec->https && curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK &&
-        t > 0)
-        r->tls_us = t;
+        r->connect_us = before + t;
+    if (pr->https && curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK && t > 0)
+        r->tls_us = before + t;
     if (curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK && t > 0)
-        r->ttfb_us = t;
+        r->ttfb_us = before + t;
     if (curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
-        r->total_us = t;
+        r->total_us = before + t;
     r->cert_not_after = pr->cert_not_after;
     memcpy(r->cert_subject, pr->cert_subject, sizeof(r->cert_subject));
     memcpy(r->cert_issuer, pr->cert_issuer, sizeof(r->cert_issuer));
@@ -494,16 +595,100 @@ static void release_handle(struct prober *p, CURL *easy)
 
 static void probe_free(struct probe *pr)
 {
+    if (pr->at) {
+        curl_easy_setopt(pr->xfer.easy, CURLOPT_CURLU, NULL); /* freed next */
+        curl_url_cleanup(pr->at);
+    }
     release_handle(pr->p, pr->xfer.easy);
     buf_free(&pr->body);
     free(pr);
+}
+
+/* Makes the request a redirect asks for, to next, on the same handle:
+ * the target's headers in full and its basic_auth only when next is of
+ * the target's own origin, the method as follow.h says, within what is
+ * left of the probe's timeout. CURLE_OK when it started; otherwise why
+ * the probe ends here, with the answer that redirected. */
+static CURLcode follow(struct probe *pr, CURLU *next)
+{
+    const struct probe_spec *s = pr->spec;
+    const struct target_conf *t = s->t;
+    CURL *e = pr->xfer.easy;
+    long code = 0;
+    curl_off_t took = 0;
+    char *url = NULL;
+
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &took);
+    int64_t spent_us = pr->hops_us + took;
+    int64_t left_ms = (int64_t)t->timeout_ms - spent_us / 1000;
+    if (left_ms < 1) {
+        curl_url_cleanup(next);
+        snprintf(pr->errbuf, sizeof(pr->errbuf),
+                 "Operation timed out after %lld milliseconds, following redirects",
+                 (long long)(spent_us / 1000));
+        return CURLE_OPERATION_TIMEDOUT;
+    }
+    if (curl_url_get(next, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+        curl_url_cleanup(next);
+        return CURLE_OUT_OF_MEMORY;
+    }
+    bool first_origin = s->asked && follow_same_origin(url, s->asked);
+    bool home = first_origin || follow_same_origin(url, t->url);
+    pr->https = strncasecmp(url, "https:", 6) == 0;
+    curl_free(url);
+    /* Where connect_to applies, its host is the one resolved. */
+    pr->named = first_origin ? s->named : host_is_name(next);
+    curl_url_cleanup(pr->at);
+    pr->at = next;
+    pr->hops++;
+    pr->hops_us = spent_us;
+    pr->stopped = false;
+    pr->errbuf[0] = '\0';
+    memset(&pr->seen, 0, sizeof(pr->seen)); /* each answer's headers are its own */
+
+    curl_easy_setopt(e, CURLOPT_CURLU, next);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, home ? s->headers : s->cross_headers);
+    if (t->basic_auth_user) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, home ? t->basic_auth_user : NULL);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, home ? t->basic_auth_password.data : NULL);
+    }
+    if (!pr->as_get && follow_as_get((int)code, t->method)) {
+        pr->as_get = true;
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    if (http_add(pr->p->http, &pr->xfer) == 0)
+        return CURLE_OK;
+    pr->hops_us -= took; /* the answer that redirected is the result */
+    return CURLE_FAILED_INIT;
+}
+
+/* Whether the transfer read an answer: in full, or as far as was wanted. */
+static bool answered(const struct probe *pr, CURLcode rc)
+{
+    return rc == CURLE_OK ||
+           (pr->stopped && (rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK));
 }
 
 static void done_cb(struct http_xfer *x, CURLcode rc)
 {
     struct probe *pr = (struct probe *)x;
     struct probe_result r;
+    CURLU *next;
 
+    if (pr->spec->t->follow_redirects && answered(pr, rc) && (next = redirect_target(pr))) {
+        if (pr->hops < FOLLOW_MAX) {
+            rc = follow(pr, next);
+            if (rc == CURLE_OK)
+                return;
+        } else {
+            curl_url_cleanup(next);
+            rc = CURLE_TOO_MANY_REDIRECTS;
+            snprintf(pr->errbuf, sizeof(pr->errbuf), "Maximum (%d) redirects followed", FOLLOW_MAX);
+        }
+    }
     fill_result(pr, rc, &r);
     r.started_wall_ms = pr->started_wall_ms;
     probe_done_cb cb = pr->cb;
@@ -614,13 +799,9 @@ static void setup(struct probe *pr)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, pr);
+    /* Always: outcome_classify needs to know where the answer is. */
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, pr);
-    if (t->follow_redirects) {
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    }
     curl_easy_setopt(e, CURLOPT_IPRESOLVE,
                      t->ip_version == IP_V4   ? CURL_IPRESOLVE_V4
                      : t->ip_version == IP_V6 ? CURL_IPRESOLVE_V6
@@ -657,6 +838,8 @@ struct probe *probe_start(struct prober *p, const struct probe_spec *spec, probe
     pr->arg = arg;
     pr->xfer.done = done_cb;
     pr->started_wall_ms = clock_wall_ms();
+    pr->named = spec->named;
+    pr->https = spec->https;
     pr->xfer.easy = take_handle(p);
     if (pr->xfer.easy == NULL) {
         free(pr);

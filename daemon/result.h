@@ -38,7 +38,9 @@ struct probe_result {
      * checked, 0 one failed, 1 all held. */
     int body_match;
     /* Timings in microseconds from the start of the probe, as curl counts
-     * them: each includes the ones before it. -1 when not reached. */
+     * them: each includes the ones before it. -1 when not reached. After
+     * followed redirects, those of the last request, counted from the
+     * start of the first. */
     int64_t dns_us, connect_us, tls_us, ttfb_us, total_us;
     /* The certificate that ends first in the chain the server sent (its
      * own or an intermediate's): its end (Unix time, 0: unknown), and its

@@ -4,6 +4,7 @@ with certificates of a private CA made for the test: ca_file, client
 certificates (from a file and from a credential), connect_to and
 tls_server_name with the right SNI, TLS and HTTP versions, basic_auth,
 and a proxy (a fixture) instead of the environment's."""
+import base64
 import json
 import os
 import subprocess
@@ -110,7 +111,8 @@ targets:
 def test_connect_to_and_server_name():
     """connect_to reaches a vhost by address while the URL's host stays the
     SNI and the Host; tls_server_name sends another SNI and verifies that
-    name, while the Host stays the URL's."""
+    name, while the Host stays the URL's. A redirect within the site,
+    followed, keeps both."""
     pki = h.Pki()
     other = pki.issue("other", "other.test", "DNS:other.test")
     ngx = site(pki, "    server_name other.test;\n"
@@ -118,6 +120,7 @@ def test_connect_to_and_server_name():
                cert=other,
                servers=["    server_name site.test;\n"
                         "    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
+                        "    location = /go { return 302 /landed; }\n"
                         "    location / { return 200 'site sni=$ssl_server_name host=$http_host'; }"
                         % pki.issue("site", "site.test", "DNS:site.test")])
     port = ngx.port
@@ -142,8 +145,22 @@ def test_connect_to_and_server_name():
     url: https://127.0.0.1:%d/
     tls_server_name: nowhere.test
     ca_file: %s
-""" % (port, port, pki.ca, port, port, pki.ca, port, pki.ca, port, port, pki.ca))
-    for name in ("by-address", "by-address-v6-port-kept", "server-name"):
+  - name: by-address-followed
+    url: https://site.test:%d/go
+    connect_to: 127.0.0.1:%d
+    ca_file: %s
+    follow_redirects: true
+    body_contains: 'site sni=site.test host=site.test:%d'
+  - name: server-name-followed
+    url: https://127.0.0.1:%d/go
+    tls_server_name: site.test
+    ca_file: %s
+    follow_redirects: true
+    body_contains: 'sni=site.test host=127.0.0.1:%d'
+""" % (port, port, pki.ca, port, port, pki.ca, port, pki.ca, port, port, pki.ca,
+       port, port, pki.ca, port, port, pki.ca, port))
+    for name in ("by-address", "by-address-v6-port-kept", "server-name", "by-address-followed",
+                 "server-name-followed"):
         assert res[name]["state"] == "up", res[name]
         assert res[name]["url"].startswith("https://" + ("site.test" if "address" in name
                                                           else "127.0.0.1")), res[name]
@@ -229,6 +246,95 @@ targets:
     # The proxy's password is not in what people see.
     out = h.run(["--check-config", "-v", "-c", cfg])
     assert "probe@127.0.0.1" in out.stdout and ":pw@" not in out.stdout, out.stdout
+
+
+def test_secret_headers_stay_with_their_origin():
+    """Followed redirects take a header whose value is a secret (read from
+    a credential or a file), an Authorization header and basic_auth to the
+    target's own origin only: the first site gets them and redirects to a
+    second site on another port, which must get none of them but still
+    the plain header. A redirect within the first site keeps them, and so
+    does one that comes back to it from the second."""
+    key, token, pw = "key-PLANTED-9e1f", "file-PLANTED-44a0", "basic-PLANTED-c7d2"
+    basic = "Basic " + base64.b64encode(("monitor:" + pw).encode()).decode()
+    # The second site: 418 if any secret arrived, 400 without the plain
+    # header, 200 otherwise; it sends one probe home again.
+    other = h.Nginx(
+        "    location = /landing {\n"
+        "      if ($http_x_api_key) { return 418; }\n"
+        "      if ($http_x_file_token) { return 418; }\n"
+        "      if ($http_authorization) { return 418; }\n"
+        "      if ($http_x_plain != plain) { return 400; }\n"
+        "      if ($request_method != $arg_method) { return 405; }\n"
+        "      return 200 'clean';\n"
+        "    }\n"
+        "    location = /bounce { return 302 $arg_to; }\n")
+    # The first site: 403 unless the secrets came, then where it sends.
+    first = h.Nginx(
+        "    set $ok '';\n"
+        "    if ($http_x_api_key = '%s') { set $ok k; }\n"
+        "    if ($http_x_file_token = '%s') { set $ok ${ok}f; }\n"
+        "    location = /cross {\n"
+        "      if ($ok != kf) { return 403; }\n"
+        "      return 302 http://127.0.0.1:%d/landing?method=GET;\n"
+        "    }\n"
+        "    location = /same { if ($ok != kf) { return 403; } return 302 /home; }\n"
+        "    location = /away {\n"
+        "      if ($ok != kf) { return 403; }\n"
+        "      return 302 http://127.0.0.1:%d/bounce?to=http://127.0.0.1:$server_port/home;\n"
+        "    }\n"
+        "    location = /home {\n"
+        "      if ($ok != kf) { return 403; }\n"
+        "      if ($http_x_plain != plain) { return 400; }\n"
+        "      return 200 'home';\n"
+        "    }\n"
+        "    location = /basic {\n"
+        "      if ($http_authorization != '%s') { return 401; }\n"
+        "      return 307 http://127.0.0.1:%d/landing?method=$request_method;\n"
+        "    }\n"
+        "    location = /bearer {\n"
+        "      if ($http_authorization != 'Bearer inline') { return 401; }\n"
+        "      return 307 http://127.0.0.1:%d/landing?method=$request_method;\n"
+        "    }\n"
+        "    location = /post { return 302 http://127.0.0.1:%d/landing?method=GET; }\n"
+        % (key, token, other.port, other.port, basic, other.port, other.port, other.port))
+    d = h.tmpdir()
+    creds = h.tmpdir()
+    h.write(os.path.join(creds, "api-key"), key + "\n")
+    h.write(os.path.join(d, "token"), token + "\n")
+    h.write(os.path.join(d, "pw"), pw + "\n")
+    cfg = h.config(d, """\
+defaults:
+  timeout: 5s
+  follow_redirects: true
+  headers: {X-Api-Key: {credential: api-key}, X-File-Token: {file: token}, X-Plain: plain}
+targets:
+  - {name: cross, url: '%s', body_contains: clean}
+  - {name: same, url: '%s', body_contains: home}
+  - {name: away-and-back, url: '%s', body_contains: home}
+  - {name: basic, url: '%s', basic_auth: {username: monitor, password_file: pw}}
+  - {name: inline, url: '%s', headers: {Authorization: Bearer inline}}
+  - {name: post, url: '%s', method: POST, body: 'a=1'}
+  - {name: unfollowed, url: '%s', follow_redirects: false}
+""" % (first.url("/cross"), first.url("/same"), first.url("/away"),
+       first.url("/basic"), first.url("/bearer"), first.url("/post"), first.url("/cross")))
+    p = h.run(["--once", "--json", "-c", cfg], env={"CREDENTIALS_DIRECTORY": creds})
+    res = results(p)
+    # Across origins: the secrets reached the first site (or it would have
+    # said 403 or 401) and not the second (418); the plain header did (or
+    # 400); a 307 kept the method, a 302 made the POST a GET (or 405).
+    for name in ("cross", "same", "away-and-back", "basic", "inline", "post"):
+        r = res[name]
+        assert (r["code"], r["state"]) == (200, "up"), r
+    assert res["unfollowed"]["code"] == 302, res["unfollowed"]
+    # The probe follows on its own, each request after another: what the
+    # answers took adds up from the start of the probe.
+    t = res["cross"]["timings"]
+    assert 0 <= t["connect_ms"] <= t["first_byte_ms"] <= t["total_ms"], t
+    assert res["cross"]["latency_ms"] == t["total_ms"], res["cross"]
+    out = p.stdout + p.stderr
+    for secret in (key, token, pw, base64.b64encode(("monitor:" + pw).encode()).decode()):
+        assert secret not in out, out
 
 
 if __name__ == "__main__":

@@ -168,6 +168,62 @@ def test_redirects_seen_not_followed_unless_asked():
     assert rc == 2  # the loop is critical
 
 
+def test_followed_redirects_hop_by_hop():
+    """upmond follows redirects itself, one request after another, as a
+    browser does: a 303, and a 301 or 302 to a POST, turn the request into
+    a GET; a 307 or 308 repeats it; a 300, or a Location to a scheme that is
+    not http or https, is the answer; one timeout covers every request;
+    the timings count from the start of the first; the eleventh redirect
+    is an error."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    srv.get("/_set?name=slow1&status=302&location=/site/slow2&delay=400")
+    srv.get("/_set?name=slow2&status=200&body=there&delay=400")
+    srv.get("/_set?name=loop&status=302&location=/site/loop")
+    follow = ", follow_redirects: true"
+    cfg = h.config(d, targets_yaml(srv, [
+        ("see_other", "/status/303?location=/status/200%3Fsee_other", follow
+         + ", method: PUT, body: x"),
+        ("temporary", "/status/307?location=/status/200%3Ftemporary", follow
+         + ", method: POST, body: x"),
+        ("found_post", "/status/302?location=/status/200%3Ffound_post", follow
+         + ", method: POST"),
+        ("found_put", "/status/302?location=/status/200%3Ffound_put", follow + ", method: PUT"),
+        ("head", "/status/303?location=/status/200%3Fhead", follow + ", method: HEAD"),
+        ("choices", "/status/300?location=/status/200", follow),
+        ("ftp", "/status/302?location=ftp://127.0.0.1/file", follow),
+        ("slow", "/site/slow1", follow + ", body_contains: there"),
+        ("late", "/site/slow1", follow + ", timeout: 600ms, interval: 1s"),
+        ("loop", "/site/loop", follow),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    for name in ("see_other", "temporary", "found_post", "found_put", "head", "slow"):
+        assert (res[name]["code"], res[name]["state"]) == (200, "up"), res[name]
+    seen = {}
+    for path, _, method in srv.json("/_log"):
+        seen.setdefault(path, []).append(method)
+    # Each redirect asked with the target's method, and followed with the
+    # method the status says.
+    assert sorted(seen["/status/303"]) == ["HEAD", "PUT"], seen
+    assert seen["/status/307"] == ["POST"], seen
+    assert sorted(seen["/status/302"]) == ["GET", "POST", "PUT"], seen  # ftp, found_*
+    assert sorted(seen["/status/200"]) == ["GET", "GET", "HEAD", "POST", "PUT"], seen
+    # Not followed: the answer is judged, and its Location reported.
+    assert (res["choices"]["code"], res["choices"]["state"]) == (300, "redirecting"), res
+    assert res["ftp"]["location"] == "ftp://127.0.0.1/file", res["ftp"]
+    assert res["ftp"]["state"] == "redirecting", res["ftp"]
+    # Two answers of 400 ms each: counted from the start of the first.
+    t = res["slow"]["timings"]
+    assert 800 <= t["first_byte_ms"] <= t["total_ms"] == res["slow"]["latency_ms"], t
+    assert t["dns_ms"] <= t["connect_ms"] <= t["first_byte_ms"], t
+    # One timeout for the whole probe, not one per request.
+    assert (res["late"]["state"], res["late"]["error"]) == ("unreachable", "timeout"), res["late"]
+    assert res["late"]["latency_ms"] < 800, res["late"]
+    assert (res["loop"]["error"], res["loop"]["message"]) == (
+        "protocol", "Maximum (10) redirects followed"), res["loop"]
+    assert seen["/site/loop"] == ["GET"] * 11, seen
+
+
 def test_redirect_location_whatever_the_body():
     """Real servers send a body with their redirects; the Location is read
     from the header all the same, and a relative one is resolved against

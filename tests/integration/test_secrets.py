@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """No secret reaches what people see. Secrets are planted everywhere a
 configuration can hold one (a basic_auth password, a header value from a
-file, a header value from a credential, a URL's password, a proxy's
-password, a client key, a webhook's signing secret, the path of a secret
-webhook URL); the daemon runs until each has been used (the sites and the
-proxy saw them) and alerts have gone to the journal and to webhooks of
-every format; then every output channel is searched for them: the log,
-the journal, webhook bodies, the state directory, --once in both forms,
-and --check-config with and without -v."""
+file, a header value from a credential, a URL's password, query
+parameters of a URL, a proxy's password, a client key, a webhook's
+signing secret, the path of a secret webhook URL) and in the Location of
+answers (a token asked with and repeated, tokens handed on); the daemon
+runs until each has been used (the sites and the proxy saw them) and
+alerts have gone to the journal and to webhooks of every format; then
+every output channel is searched for them: the log, the journal, webhook
+bodies, the state directory, --once in both forms, and --check-config
+with and without -v."""
 import base64
 import glob
 import json
@@ -24,6 +26,10 @@ SECRETS = {
     "proxypw": "proxy-PLANTED-pw-0b7d",
     "hookpath": "hookpath-PLANTED-4d2e",
     "signing": "whsec_UExBTlRFRC1zaWduaW5nLXNlY3JldC0wMQ==",
+    "apikey": "apikey-PLANTED-query-6a9c",
+    "session": "session-PLANTED-query-2f71",
+    "code": "code-PLANTED-location-8d04",
+    "fragment": "fragment-PLANTED-location-c3a9",
 }
 
 
@@ -90,7 +96,20 @@ def test_no_secret_in_any_output():
         "    location = /proxied { return 500; }\n"
         # A relative Location is resolved against the URL, password and all.
         "    location = /urlredir { return 302 /login; }\n"
-        % (basic_users, page, SECRETS["bearer"], SECRETS["credential"], url_users, d))
+        "    location = /query {\n"
+        "      set $got '';\n"
+        "      if ($arg_apikey = '%s') { set $got a; }\n"
+        "      if ($arg_session = '%s') { set $got ${got}s; }\n"
+        "      if ($got = as) {\n"
+        "        return 302 /landing?page=1&apikey=$arg_apikey&Session=$arg_session;\n"
+        "      }\n"
+        "      return 403;\n"
+        "    }\n"
+        "    location = /handoff {\n"
+        "      return 302 'https://app.example/cb?code=%s#access_token=%s&state=1';\n"
+        "    }\n"
+        % (basic_users, page, SECRETS["bearer"], SECRETS["credential"], url_users, d,
+           SECRETS["apikey"], SECRETS["session"], SECRETS["code"], SECRETS["fragment"]))
     tls = h.Nginx("    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
                   "    ssl_client_certificate %s;\n    ssl_verify_client on;\n"
                   "    location / { return 503; }"
@@ -120,15 +139,18 @@ targets:
   - {name: proxied, url: 'http://127.0.0.1:%d/proxied',
      proxy: 'http://proxyuser:%s@127.0.0.1:%d'}
   - {name: mtls, url: '%s', ca_file: %s, client_cert: %s, client_key_credential: probe-key}
+  - {name: query, url: 'http://127.0.0.1:%d/query?page=1&apikey=%s&Session=%s',
+     redact_query: [session]}
+  - {name: handoff, url: 'http://127.0.0.1:%d/handoff', redact_query: code}
 """ % (rcv.hook("/std"), rcv.hook("/slack/" + SECRETS["hookpath"], "slack"),
        rcv.hook("/am", "alertmanager"), port, port, port, SECRETS["urlpw"], port,
-       SECRETS["urlpw"], port, port,
-       SECRETS["proxypw"], proxy.port, tls.url("/"), pki.ca, ccert))
+       SECRETS["urlpw"], port, port, SECRETS["proxypw"], proxy.port, tls.url("/"), pki.ca, ccert,
+       port, SECRETS["apikey"], SECRETS["session"], port))
     env = {"CREDENTIALS_DIRECTORY": creds}
     state = os.path.join(d, "state")
 
     dm = h.Daemon(["-c", cfg, "--state-dir", state, "-v", "--stats"], env=env)
-    down = ("bearer", "credential", "urlpw", "urlredir", "proxied", "mtls")
+    down = ("bearer", "credential", "urlpw", "urlredir", "proxied", "mtls", "query", "handoff")
 
     def alerted():
         got = {json.loads(x["body"])["data"]["target"]
@@ -151,6 +173,8 @@ targets:
     assert res["urlredir"]["location"] == "http://127.0.0.1:%d/login" % port, res["urlredir"]
     assert res["proxied"]["code"] == 500, res["proxied"]
     assert res["mtls"]["code"] == 503, res["mtls"]
+    assert res["query"]["code"] == 302, res["query"]  # the site got both query secrets
+    assert res["handoff"]["code"] == 302, res["handoff"]
     auth = "Basic " + base64.b64encode(("proxyuser:" + SECRETS["proxypw"]).encode()).decode()
     assert any(s[2] == auth for s in proxy.json("/_log")), proxy.json("/_log")
     hooks = rcv.json("/_log")
@@ -163,6 +187,15 @@ targets:
     assert all(ok for x, ok in zip(hooks, verified) if x["path"] == "/std"), "signatures"
     # The URL shown keeps its user, not its password.
     assert res["urlpw"]["url"] == "http://urluser@127.0.0.1:%d/urlpw" % port, res["urlpw"]
+    # And its secret parameters, by the usual names and by the target's.
+    assert res["query"]["url"] == ("http://127.0.0.1:%d/query?page=1&apikey=(hidden)"
+                                   "&Session=(hidden)" % port), res["query"]
+    # So does the Location of an answer, with the target's names: one that
+    # repeats the token asked with, and one that hands tokens on.
+    assert res["query"]["location"] == ("http://127.0.0.1:%d/landing?page=1&apikey=(hidden)"
+                                        "&Session=(hidden)" % port), res["query"]
+    assert res["handoff"]["location"] == ("https://app.example/cb?code=(hidden)"
+                                          "#access_token=(hidden)&state=1"), res["handoff"]
 
     channels["--once --json"] = once.stdout + once.stderr
     table = h.run(["--once", "-c", cfg], env=env)

@@ -111,10 +111,11 @@ static void journal_sample(const char *what, const struct alert *a, const struct
 
 /* ---- targets ---- */
 
-static struct kv web_labels[] = {{"team", "web"}, {"tier", "1"}};
+static struct kv web_labels[] = {{"team", "web", false}, {"tier", "1", false}};
 /* Target labels with the names the alertmanager format sets itself. */
-static struct kv clashing_labels[] = {{"alertname", "mine"}, {"target", "t"},  {"instance", "i"},
-                                      {"severity", "low"},   {"monitor", "m"}, {"_Empty_9", ""}};
+static struct kv clashing_labels[] = {{"alertname", "mine", false}, {"target", "t", false},
+                                      {"instance", "i", false},     {"severity", "low", false},
+                                      {"monitor", "m", false},      {"_Empty_9", "", false}};
 static struct code_range only_200 = {200, 200};
 static struct severity_rule warn_404 = {{404, 404}, SEV_WARNING};
 

@@ -176,6 +176,7 @@ static void good_main_target(void **state)
     assert_int_equal(t->nheaders, 2);
     assert_kv(t->headers, t->nheaders, 0, "User-Agent", "upmon-test");
     assert_kv(t->headers, t->nheaders, 1, "X-Team", "core");
+    assert_false(t->headers[0].secret || t->headers[1].secret); /* written in the file */
     assert_int_equal(t->nlabels, 2);
     assert_kv(t->labels, t->nlabels, 0, "env", "prod");
     assert_kv(t->labels, t->nlabels, 1, "team", "core");
@@ -973,6 +974,37 @@ static int make_secrets(void **state)
     return 0;
 }
 
+/* Whether a header's value is a secret follows the layer that gave it,
+ * and is part of what a reload compares: the same value written in the
+ * watch list may go to other origins, read from a file it may not. */
+static void header_secrets(void **state)
+{
+    struct tmp *s = *state;
+    char text[1024], path[256];
+
+    snprintf(text, sizeof(text),
+             "defaults:\n"
+             "  headers: {X-Key: {file: %s/plain}, X-Other: {file: %s/plain}}\n"
+             "targets:\n"
+             "  - {name: file, url: 'http://127.0.0.1/'}\n"
+             "  - {name: inline, url: 'http://127.0.0.1/', headers: {x-key: hunter2}}\n",
+             s->dir, s->dir);
+    write_file(s->dir, "headers.yaml", text);
+    snprintf(path, sizeof(path), "%s/headers.yaml", s->dir);
+    struct config *cfg = load_ok(path, NULL);
+    const struct target_conf *f = find_target(cfg, "file"), *i = find_target(cfg, "inline");
+    assert_kv(f->headers, f->nheaders, 0, "X-Key", "hunter2");
+    assert_kv(i->headers, i->nheaders, 0, "X-Key", "hunter2");
+    assert_true(f->headers[0].secret && f->headers[1].secret);
+    assert_false(i->headers[0].secret);
+    assert_true(i->headers[1].secret);
+    /* Only the names differ: "file" as "inline" would be the same target. */
+    struct target_conf as_inline = *i;
+    as_inline.name = f->name;
+    assert_false(target_conf_probe_equal(f, &as_inline));
+    config_free(cfg);
+}
+
 static void secret_credential_good(void **state)
 {
     struct tmp *s = *state;
@@ -1009,19 +1041,77 @@ static void client_options(void **state)
     assert_string_equal(a->basic_auth_user, "monitor");
     assert_string_equal(a->basic_auth_password.data, "s3cr3t-token"); /* first line, trimmed */
     assert_null(a->proxy);
-    /* A header read from a file, with its prefix, inherited from defaults. */
+    /* A header read from a file, with its prefix, inherited from defaults:
+     * a secret, which stays with the target's origin. */
     assert_int_equal(a->nheaders, 1);
     assert_string_equal(a->headers[0].value, "Bearer s3cr3t-token");
+    assert_true(a->headers[0].secret);
     /* One from a credential beside it; the password stays in the URL,
      * but what people see of the URL has none. */
     assert_int_equal(b->nheaders, 2);
     assert_string_equal(b->headers[1].key, "X-Key");
     assert_string_equal(b->headers[1].value, "-----BEGIN PRIVATE KEY-----");
+    assert_true(b->headers[0].secret && b->headers[1].secret);
     assert_string_equal(b->proxy, "http://user:pw@127.0.0.1:3128");
     assert_int_equal(b->http_version, HTTP_1_1);
     assert_int_equal(b->tls_min_version, TLS_V1_2);
     assert_null(b->client_cert.data);
     config_free(cfg);
+}
+
+/* What people see of a URL hides the values of its secret parameters:
+ * the usual names, and those of the target and its defaults, merged. */
+static void redact_query_shown(void **state)
+{
+    struct config *cfg = load_ok(DATA("redact.yaml"), NULL);
+    const struct target_conf *usual = find_target(cfg, "usual"), *own = find_target(cfg, "own");
+    const struct target_conf *sc = find_target(cfg, "scalar"), *plain = find_target(cfg, "plain");
+
+    (void)state;
+    assert_string_equal(usual->shown_url, "https://monitor@api.example/v1/health?apikey=(hidden)"
+                                          "&page=2&api%5Fkey=(hidden)&Token=(hidden)#x");
+    assert_string_equal(own->shown_url, "https://api.example/v1/health?session_id=(hidden)"
+                                        "&code=(hidden)&sig=(hidden)&keep=1");
+    assert_string_equal(sc->shown_url,
+                        "https://api.example/?ticket=(hidden)&session_id=(hidden)&empty=");
+    assert_string_equal(plain->shown_url, "https://api.example/?q=up");
+    /* The request keeps every value. */
+    assert_string_equal(own->url,
+                        "https://api.example/v1/health?session_id=S1&code=C1&sig=G1&keep=1");
+    /* Names from defaults first, each once whatever its case. */
+    assert_int_equal(own->nredact_query, 2);
+    assert_string_equal(own->redact_query[0], "session_id");
+    assert_string_equal(own->redact_query[1], "code");
+    assert_int_equal(plain->nredact_query, 1);
+    /* The dump shows the URL as shown, and every name hidden. */
+    json_t *v = config_values(cfg);
+    json_t *t = json_array_get(json_object_get(v, "targets"), 1);
+    assert_string_equal(json_string_value(json_object_get(t, "url")), own->shown_url);
+    json_t *names = json_object_get(t, "redact_query");
+    assert_int_equal(json_array_size(names), 13 + 2);
+    assert_string_equal(json_string_value(json_array_get(names, 0)), "token");
+    assert_string_equal(json_string_value(json_array_get(names, 14)), "code");
+    char *text = json_dumps(v, 0);
+    assert_null(strstr(text, "K1"));
+    assert_null(strstr(text, "S1"));
+    assert_null(strstr(text, "C1"));
+    free(text);
+    json_decref(v);
+    config_free(cfg);
+}
+
+static void bad_redact_query(void **state)
+{
+    (void)state;
+    EXPECT_DIAGS("redact-bad.yaml",
+                 AT("redact-bad.yaml",
+                    "4:19: redact_query must be a list of query parameter names, not a mapping"),
+                 AT("redact-bad.yaml", "7:26: a query parameter name must be a single value, "
+                                       "not a list"),
+                 AT("redact-bad.yaml", "10:20: redact_query: a parameter name is 1 to 200 "
+                                       "characters without control characters"),
+                 AT("redact-bad.yaml", "10:24: redact_query: a parameter name is 1 to 200 "
+                                       "characters without control characters"));
 }
 
 static void client_options_bad(void **state)
@@ -1421,10 +1511,13 @@ int main(void)
         cmocka_unit_test(secret_credential_without_directory),
         cmocka_unit_test_setup_teardown(secret_credential_bad, make_secrets, remove_tmp),
         cmocka_unit_test_setup_teardown(secret_file, make_secrets, remove_tmp),
+        cmocka_unit_test_setup_teardown(header_secrets, make_secrets, remove_tmp),
         cmocka_unit_test(routes_to),
         cmocka_unit_test(client_options),
         cmocka_unit_test(client_options_bad),
         cmocka_unit_test(server_name_from_defaults),
+        cmocka_unit_test(redact_query_shown),
+        cmocka_unit_test(bad_redact_query),
         cmocka_unit_test_setup_teardown(hostile_paths, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(hostile_contents, make_tmp, remove_tmp),
     };

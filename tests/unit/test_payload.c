@@ -17,7 +17,7 @@
 
 #define FFFD "\xEF\xBF\xBD"
 
-static struct kv labels[] = {{"team", "web"}, {"tier", "1"}};
+static struct kv labels[] = {{"team", "web", false}, {"tier", "1", false}};
 
 static struct target_conf target(void)
 {
@@ -242,7 +242,7 @@ static void slack_escapes_markup(void **state)
     struct target_conf t = target();
     struct alert a = down();
 
-    static struct kv odd_labels[] = {{"team", "<web> & ops"}};
+    static struct kv odd_labels[] = {{"team", "<web> & ops", false}};
     t.name = "a<b>&c";
     t.url = t.shown_url = "https://example.com/?x=1&y=<2>";
     t.labels = odd_labels;

@@ -140,6 +140,7 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
         {"header_matches", "{X-A: '^a'}", "{X-A: '^b'}"},
         {"json", "{status: ok}", "{status: {matches: ok}}"},
         {"labels", "{team: a}", "{team: b}"},
+        {"redact_query", "[code]", "[code, state]"},
         {"webhooks", "[]", "[hook]"},
         {"secret_file", "a.secret", "b.secret"},
         {"secret_credential", "a.secret", "b.secret"},
@@ -269,6 +270,7 @@ static bool judged_only(const char *key)
         "name",         "expect",         "severity",          "max_latency",
         "labels",       "webhooks",       "failure_threshold", "recovery_threshold",
         "remind_every", "flap_threshold", "flap_window",       "header_matches",
+        "redact_query",
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
