@@ -35,13 +35,14 @@ static int origin_of(const char *url, char **scheme, char **host, char **port)
     return rc;
 }
 
-bool follow_same_origin(const char *a, const char *b)
+static bool same(const char *a, const char *b, bool host_only)
 {
     char *sa = NULL, *ha = NULL, *pa = NULL, *sb = NULL, *hb = NULL, *pb = NULL;
     bool same = false;
 
     if (origin_of(a, &sa, &ha, &pa) == 0 && origin_of(b, &sb, &hb, &pb) == 0)
-        same = strcasecmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && strcmp(pa, pb) == 0;
+        same = strcasecmp(ha, hb) == 0 &&
+               (host_only || (strcasecmp(sa, sb) == 0 && strcmp(pa, pb) == 0));
     curl_free(sa);
     curl_free(ha);
     curl_free(pa);
@@ -49,6 +50,16 @@ bool follow_same_origin(const char *a, const char *b)
     curl_free(hb);
     curl_free(pb);
     return same;
+}
+
+bool follow_same_origin(const char *a, const char *b)
+{
+    return same(a, b, false);
+}
+
+bool follow_same_host(const char *a, const char *b)
+{
+    return same(a, b, true);
 }
 
 bool follow_scheme_ok(const char *url)

@@ -26,6 +26,9 @@ bool follow_as_get(int code, const char *method);
  * (without regard to case) and port (the scheme's own when none is
  * given). False when either is not a URL. */
 bool follow_same_origin(const char *a, const char *b);
+/* Whether two URLs name the same host, whatever their schemes and ports:
+ * the same site, for what TLS trusts (http://site leads to https://site). */
+bool follow_same_host(const char *a, const char *b);
 
 /* Whether a URL is one a probe may be redirected to: http or https. */
 bool follow_scheme_ok(const char *url);

@@ -412,14 +412,15 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 /* The URL a Location of the last answer is resolved against (RFC 9110,
  * 10.2.2): the URL asked. Not followed, that is the URL configured (the one
  * asked may carry tls_server_name as its host). NULL: out of memory. */
-static CURLU *location_base(struct probe *pr)
+static CURLU *location_base(struct probe *pr, bool shown)
 {
     const struct probe_spec *s = pr->spec;
     CURLU *u;
 
     if (pr->at)
         return curl_url_dup(pr->at);
-    if (s->t->follow_redirects && s->url)
+    /* To follow it, the URL asked; to show it, the URL configured. */
+    if (!shown && s->t->follow_redirects && s->url)
         return curl_url_dup(s->url);
     u = curl_url();
     if (u && curl_url_set(u, CURLUPART_URL, s->t->url, 0) != CURLUE_OK) {
@@ -444,7 +445,7 @@ static CURLU *redirect_target(struct probe *pr)
     if (!follow_status((int)code) ||
         curl_easy_header(e, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value[0])
         return NULL;
-    CURLU *u = location_base(pr);
+    CURLU *u = location_base(pr, false);
     if (u == NULL ||
         curl_url_set(u, CURLUPART_URL, h->value,
                      CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE | CURLU_ALLOW_SPACE) != CURLUE_OK ||
@@ -474,7 +475,7 @@ static void redirect_location(struct probe *pr, char *out, size_t len)
     out[0] = '\0';
     if (curl_easy_header(e, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h->value[0])
         return;
-    CURLU *u = location_base(pr);
+    CURLU *u = location_base(pr, true);
     bool resolved =
         u && curl_url_set(u, CURLUPART_URL, h->value, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
         /* A relative Location keeps the base's user and password. */
@@ -609,6 +610,28 @@ static void probe_free(struct probe *pr)
  * the target's own origin, the method as follow.h says, within what is
  * left of the probe's timeout. CURLE_OK when it started; otherwise why
  * the probe ends here, with the answer that redirected. */
+/* Another host than the target's: it gets no client certificate (it
+ * would tell who is probing), and it is verified against the system's
+ * CAs, not a private one given for the site (a redirect to a public
+ * sign-in page, say). */
+static void leave_home_tls(CURL *e, const struct target_conf *t)
+{
+    char *cainfo = NULL, *capath = NULL;
+
+    if (t->client_cert.data) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, NULL);
+        curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, NULL);
+    }
+    if (t->ca_file.data || t->ca_path) {
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, NULL);
+        /* libcurl's built-in defaults, as a fresh handle has them. */
+        curl_easy_getinfo(e, CURLINFO_CAINFO, &cainfo);
+        curl_easy_getinfo(e, CURLINFO_CAPATH, &capath);
+        curl_easy_setopt(e, CURLOPT_CAINFO, cainfo);
+        curl_easy_setopt(e, CURLOPT_CAPATH, capath);
+    }
+}
+
 static CURLcode follow(struct probe *pr, CURLU *next)
 {
     const struct probe_spec *s = pr->spec;
@@ -635,6 +658,8 @@ static CURLcode follow(struct probe *pr, CURLU *next)
     }
     bool first_origin = s->asked && follow_same_origin(url, s->asked);
     bool home = first_origin || follow_same_origin(url, t->url);
+    bool site =
+        home || follow_same_host(url, t->url) || (s->asked && follow_same_host(url, s->asked));
     pr->https = strncasecmp(url, "https:", 6) == 0;
     curl_free(url);
     /* Where connect_to applies, its host is the one resolved. */
@@ -650,6 +675,8 @@ static CURLcode follow(struct probe *pr, CURLU *next)
     curl_easy_setopt(e, CURLOPT_CURLU, next);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, home ? s->headers : s->cross_headers);
+    if (!site)
+        leave_home_tls(e, t);
     if (t->basic_auth_user) {
         curl_easy_setopt(e, CURLOPT_USERNAME, home ? t->basic_auth_user : NULL);
         curl_easy_setopt(e, CURLOPT_PASSWORD, home ? t->basic_auth_password.data : NULL);
@@ -678,6 +705,13 @@ static void done_cb(struct http_xfer *x, CURLcode rc)
     struct probe_result r;
     CURLU *next;
 
+    if (rc == CURLE_OPERATION_TIMEDOUT && pr->hops > 0) { /* the deadline covers every hop */
+        curl_off_t took = 0;
+        curl_easy_getinfo(pr->xfer.easy, CURLINFO_TOTAL_TIME_T, &took);
+        snprintf(pr->errbuf, sizeof(pr->errbuf),
+                 "Operation timed out after %lld milliseconds, following %u redirect%s",
+                 (long long)((pr->hops_us + took) / 1000), pr->hops, pr->hops == 1 ? "" : "s");
+    }
     if (pr->spec->t->follow_redirects && answered(pr, rc) && (next = redirect_target(pr))) {
         if (pr->hops < FOLLOW_MAX) {
             rc = follow(pr, next);

@@ -82,9 +82,12 @@ void tstate_init(struct tstate *ts)
 /* A wall-clock time of before a restart on the monotonic clock of now. */
 static int64_t mono_of(int64_t wall_ms, struct instant now)
 {
+    /* A saved time not in the past (or garbage) counts as now; one older
+     * than the monotonic clock can say is as old as it can say. */
+    if (wall_ms <= 0 || wall_ms >= now.wall_ms)
+        return now.mono_ms;
     int64_t ago = now.wall_ms - wall_ms;
-
-    return now.mono_ms - (ago > 0 ? ago : 0);
+    return ago < now.mono_ms - INT64_MIN / 2 ? now.mono_ms - ago : INT64_MIN / 2;
 }
 
 void tstate_restore(struct tstate *ts, const struct tstate_saved *saved, struct instant now)

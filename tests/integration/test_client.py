@@ -108,6 +108,30 @@ targets:
     assert res["none"]["code"] == 400 and res["none"]["state"] == "client_error", res["none"]
 
 
+def test_client_certificate_stays_with_its_host():
+    """A followed redirect to another host presents no client
+    certificate; one back to the same host (another port) does."""
+    pki = h.Pki()
+    client_ca = h.Pki("upmon client CA")
+    cert, key = client_ca.issue("probe", "upmon probe", client=True)
+    ask = ("    ssl_verify_client optional_no_ca;\n"
+           "    location / { return 200 'cert=[$ssl_client_s_dn]'; }")
+    other = site(pki, ask, cert=pki.issue("other", "localhost", "DNS:localhost"))
+    same = site(pki, ask)
+    home = site(pki, "    location = /away { return 302 %s; }\n"
+                     "    location = /back { return 302 %s; }"
+                % (other.url("/", host="localhost"), same.url("/")))
+    d = h.tmpdir()
+    rc, res, p = targets(d, """\
+  - {name: away, url: '%s', follow_redirects: true, tls_verify: false, client_cert: %s,
+     client_key: %s, body_contains: 'cert=[]'}
+  - {name: back, url: '%s', follow_redirects: true, tls_verify: false, client_cert: %s,
+     client_key: %s, body_contains: 'cert=[CN=upmon probe]'}
+""" % (home.url("/away"), cert, key, home.url("/back"), cert, key))
+    assert res["away"]["state"] == "up", res["away"]
+    assert res["back"]["state"] == "up", res["back"]
+
+
 def test_connect_to_and_server_name():
     """connect_to reaches a vhost by address while the URL's host stays the
     SNI and the Host; tls_server_name sends another SNI and verifies that

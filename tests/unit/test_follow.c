@@ -59,6 +59,11 @@ static void origins(void **state)
     assert_false(follow_same_origin("/relative", "/relative"));
     assert_false(follow_same_origin("", "http://a.example/"));
     assert_false(follow_same_origin("http://a.example/", "not a url"));
+    /* The same host is the same site whatever the scheme and port. */
+    assert_true(follow_same_host("http://a.example/", "https://A.example:8443/x"));
+    assert_false(follow_same_host("https://a.example/", "https://api.a.example/"));
+    assert_false(follow_same_host("http://127.0.0.1/", "http://localhost/"));
+    assert_false(follow_same_host("/relative", "/relative"));
 }
 
 static void schemes(void **state)
