@@ -12,9 +12,13 @@
 #include "looptimer.h"
 #include "payload.h"
 #include "retry.h"
+#include "tally.h"
 #include "util.h"
 
 #define PER_WEBHOOK_IN_FLIGHT 4
+/* Each kind of trouble of a webhook is logged at most once this often,
+ * with how many times it happened. */
+#define LOG_EVERY_US 60000000
 
 struct delivery {
     struct http_xfer xfer; /* first: the http callback gets this pointer */
@@ -32,6 +36,7 @@ struct delivery {
     char errbuf[CURL_ERROR_SIZE];
     struct chain *chain;    /* deliveries of its webhook and target, oldest first */
     struct delivery *later; /* the next in its chain */
+    struct hookstate *hs;   /* of its webhook */
     TAILQ_ENTRY(delivery) all;
     /* In its hook's ready queue while queued, or in the fresh list until
      * durable (never both: only a durable delivery is attempted). */
@@ -48,6 +53,35 @@ struct chain {
 };
 
 TAILQ_HEAD(dlist, delivery);
+
+/* What goes wrong with deliveries, each kind summed up in its own lines. */
+enum trouble {
+    TROUBLE_FAILED,  /* an attempt failed; another follows */
+    TROUBLE_REFUSED, /* the receiver refused: dropped */
+    TROUBLE_EXPIRED, /* older than max_age: dropped */
+    TROUBLE_COUNT
+};
+
+/* The log lines of one kind of trouble of one webhook: the first after a
+ * quiet spell is said at once (at the end of the loop's pass, so a burst
+ * is one line), the rest once a minute with their count (tally.h). A
+ * receiver that is down costs a line a minute, not one per attempt. */
+struct summary {
+    struct tally tally;
+    struct timerq_item timer; /* when the held line is due */
+    struct hookstate *hs;
+    enum trouble kind;
+    char one[768];                  /* the line of the first held, said as is if alone */
+    char why[CURL_ERROR_SIZE + 64]; /* the reason of the latest */
+};
+
+/* What is kept of a webhook by name, across reloads, until shutdown (as
+ * chains are): its held log lines. */
+struct hookstate {
+    char *name;
+    struct webhooks *w;
+    struct summary sum[TROUBLE_COUNT];
+};
 
 struct hook {
     const struct webhook_conf *conf;
@@ -66,7 +100,9 @@ struct webhooks {
     struct dlist fresh; /* not yet committed, oldest first */
     unsigned count;
     struct looptimer *timers;
-    struct strmap chains; /* key -> struct chain */
+    struct looptimer *logtimers; /* of the held log lines */
+    struct strmap chains;        /* key -> struct chain */
+    struct strmap states;        /* webhook name -> struct hookstate */
     bool shutting_down;
 };
 
@@ -105,6 +141,87 @@ static struct hook *hook_by_name(struct webhooks *w, const char *name)
         if (strcmp(w->hooks[i].conf->name, name) == 0)
             return &w->hooks[i];
     return NULL;
+}
+
+static void summary_due_cb(struct timerq_item *it, int64_t now);
+
+static struct hookstate *hookstate_get(struct webhooks *w, const char *name)
+{
+    struct hookstate *hs = strmap_get(&w->states, name);
+
+    if (hs == NULL) {
+        hs = xcalloc(1, sizeof(*hs));
+        hs->name = xstrdup(name);
+        hs->w = w;
+        for (int k = 0; k < TROUBLE_COUNT; k++) {
+            hs->sum[k].hs = hs;
+            hs->sum[k].kind = (enum trouble)k;
+            tally_init(&hs->sum[k].tally);
+            timerq_item_init(&hs->sum[k].timer, summary_due_cb);
+        }
+        strmap_put(&w->states, hs->name, hs);
+    }
+    return hs;
+}
+
+/* Whether the next event of s is the first held since its last line:
+ * only then is its own line (s->one) worth making. */
+static bool first_held(const struct summary *s)
+{
+    return s->tally.count == 0;
+}
+
+/* Counts n events of s, the latest for the reason why; their line is
+ * said when due. */
+static void tell(struct summary *s, uint64_t n, const char *why)
+{
+    struct webhooks *w = s->hs->w;
+    int64_t due = tally_add(&s->tally, n, clock_mono_us(), LOG_EVERY_US);
+
+    snprintf(s->why, sizeof(s->why), "%s", why);
+    if (!timerq_pending(&s->timer))
+        looptimer_add(w->logtimers, &s->timer, due);
+}
+
+/* Says the line of what s holds: an event alone by its own line, more by
+ * their count. */
+static void say(struct summary *s, int64_t now_us)
+{
+    int64_t since;
+    uint64_t n = tally_take(&s->tally, now_us, &since);
+    unsigned long long count = n;
+    const char *name = s->hs->name;
+    char span[64] = "";
+
+    if (n == 0)
+        return;
+    if (n == 1) {
+        log_at(s->kind == TROUBLE_FAILED ? LOG_WARNING : LOG_ERR, "%s", s->one);
+        return;
+    }
+    if (now_us - since >= 1000000)
+        snprintf(span, sizeof(span), " in the last %lld s",
+                 (long long)((now_us - since + 500000) / 1000000));
+    switch (s->kind) {
+    case TROUBLE_FAILED:
+        log_warn("webhook %s: %llu attempts failed%s (last: %s)", name, count, span, s->why);
+        break;
+    case TROUBLE_REFUSED:
+        log_err("webhook %s: %llu deliveries refused%s, not retried (last: %s)", name, count, span,
+                s->why);
+        break;
+    case TROUBLE_EXPIRED:
+        log_err("webhook %s: %llu deliveries dropped%s, older than max_age (last: %s)", name, count,
+                span, s->why);
+        break;
+    case TROUBLE_COUNT:
+        break;
+    }
+}
+
+static void summary_due_cb(struct timerq_item *it, int64_t now)
+{
+    say(TIMERQ_OWNER(it, struct summary, timer), now);
 }
 
 /* Plans the next attempt at wall-clock time next_ms. */
@@ -168,6 +285,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     struct delivery *d = (struct delivery *)x;
     struct webhooks *w = d->w;
     struct hook *h = hook_by_name(w, d->webhook);
+    struct hookstate *hs = d->hs;
     long code = 0;
     char why[CURL_ERROR_SIZE + 64];
     int64_t asked_ms = -1; /* the wait a Retry-After asked for */
@@ -198,8 +316,12 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
         const struct webhook_conf *c = h ? h->conf : &w->defaults;
         uint64_t max_age = c->max_age_ms;
         if (!retry_transient(rc == CURLE_OK, code)) {
-            log_err("webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
-                    d->id, d->target, why);
+            struct summary *s = &hs->sum[TROUBLE_REFUSED];
+            if (first_held(s))
+                snprintf(s->one, sizeof(s->one),
+                         "webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
+                         d->id, d->target, why);
+            tell(s, 1, why);
             finish(w, d);
         } else {
             uint64_t delay =
@@ -210,13 +332,22 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
                 delay = (uint64_t)asked_ms;
             int64_t next = clock_wall_ms() + (int64_t)delay;
             if (next - d->created_ms > (int64_t)max_age) {
-                log_err("webhook %s: %s %s of %s dropped after %u attempts, older than max_age "
-                        "(last: %s)",
-                        d->webhook, d->event, d->id, d->target, d->attempts, why);
+                struct summary *s = &hs->sum[TROUBLE_EXPIRED];
+                if (first_held(s))
+                    snprintf(s->one, sizeof(s->one),
+                             "webhook %s: %s %s of %s dropped after %u attempts, older than "
+                             "max_age (last: %s)",
+                             d->webhook, d->event, d->id, d->target, d->attempts, why);
+                tell(s, 1, why);
                 finish(w, d);
             } else {
-                log_warn("webhook %s: %s %s of %s failed (%s); attempt %u in %.1f s", d->webhook,
-                         d->event, d->id, d->target, why, d->attempts + 1, (double)delay / 1000.0);
+                struct summary *s = &hs->sum[TROUBLE_FAILED];
+                if (first_held(s))
+                    snprintf(s->one, sizeof(s->one),
+                             "webhook %s: %s %s of %s failed (%s); attempt %u in %.1f s",
+                             d->webhook, d->event, d->id, d->target, why, d->attempts + 1,
+                             (double)delay / 1000.0);
+                tell(s, 1, why);
                 store_outbox_update(w->store, d->id, d->attempts, next, why);
                 plan(w, d, next);
             }
@@ -312,8 +443,14 @@ static void due_cb(struct timerq_item *it, int64_t now)
     (void)now;
 
     if (clock_wall_ms() - d->created_ms > (int64_t)max_age) {
-        log_err("webhook %s: %s %s of %s dropped: older than max_age after %u attempts", d->webhook,
-                d->event, d->id, d->target, d->attempts);
+        struct summary *s = &d->hs->sum[TROUBLE_EXPIRED];
+        char why[64];
+        snprintf(why, sizeof(why), "not delivered after %u attempts", d->attempts);
+        if (first_held(s))
+            snprintf(s->one, sizeof(s->one),
+                     "webhook %s: %s %s of %s dropped: older than max_age after %u attempts",
+                     d->webhook, d->event, d->id, d->target, d->attempts);
+        tell(s, 1, why);
         finish(w, d);
         return;
     }
@@ -377,7 +514,10 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
     TAILQ_INIT(&w->all);
     TAILQ_INIT(&w->fresh);
     w->timers = looptimer_new(base, 0);
-    if (w->timers == NULL) {
+    w->logtimers = looptimer_new(base, 0);
+    if (w->timers == NULL || w->logtimers == NULL) {
+        looptimer_free(w->timers);
+        looptimer_free(w->logtimers);
         free(w);
         return NULL;
     }
@@ -392,6 +532,13 @@ void webhooks_free(struct webhooks *w)
         return;
     store_on_commit(w->store, NULL, NULL);
     store_on_reset(w->store, NULL, w);
+    /* What the held lines count is said now, or never. */
+    int64_t now_us = clock_mono_us();
+    for (size_t i = 0; i < w->states.cap; i++) {
+        struct hookstate *hs = w->states.slots[i].value;
+        for (int k = 0; w->states.slots[i].key && k < TROUBLE_COUNT; k++)
+            say(&hs->sum[k], now_us);
+    }
     w->shutting_down = true;
     while (!TAILQ_EMPTY(&w->all))
         delivery_free(w, TAILQ_FIRST(&w->all));
@@ -403,6 +550,15 @@ void webhooks_free(struct webhooks *w)
         }
     }
     strmap_free(&w->chains);
+    looptimer_free(w->logtimers); /* before the summaries its queue points to */
+    for (size_t i = 0; i < w->states.cap; i++) {
+        struct hookstate *hs = w->states.slots[i].value;
+        if (w->states.slots[i].key) {
+            free(hs->name);
+            free(hs);
+        }
+    }
+    strmap_free(&w->states);
     looptimer_free(w->timers);
     free(w->hooks);
     free(w->user_agent);
@@ -469,6 +625,7 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     else
         c->first = d;
     c->last = d;
+    d->hs = hookstate_get(w, row->webhook);
     TAILQ_INSERT_TAIL(&w->all, d, all);
     w->count++;
     return d;

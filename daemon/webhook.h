@@ -7,7 +7,9 @@
  * webhook's max_age is dropped. Attempts are transfers on the shared loop,
  * at most a few per webhook at once, so a receiver that hangs delays
  * nothing else. The webhook-id stays the same on every attempt; the
- * timestamp and signature are made anew for each. */
+ * timestamp and signature are made anew for each. Failures are logged
+ * summed up: at most one line a minute per webhook and kind of trouble,
+ * with how many (tally.h). */
 #ifndef UPMON_WEBHOOK_H
 #define UPMON_WEBHOOK_H
 

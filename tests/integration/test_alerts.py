@@ -544,5 +544,47 @@ def test_unusable_state_directory_is_a_clear_error():
     dm.stop()
 
 
+def test_failing_receiver_costs_few_log_lines():
+    """Thousands of failed attempts, even under -q, make two warnings: the
+    first failure at once, the rest summed up (here at the stop; a
+    running daemon says them once a minute), with their count."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    n = 200
+    rcv.get("/_mode?m=fail")
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  journald: false
+  webhooks:
+    - {name: ops, url: '%s', retry_initial: 100ms, retry_max: 1s}
+targets:
+%s""" % (rcv.hook("/hook"), "".join("  - {name: t%d, url: '%s'}\n" % (i, srv.url("/status/503"))
+                                    for i in range(n))))
+    dm = start(d, cfg, ["-q", "--stats"])
+    first = dm.wait_log(r"warning: webhook ops: ", timeout=15)[0]
+    assert re.search(r"webhook ops: (down msg_\w+ of t\d+ failed \(answered 500\); attempt 2 in "
+                     r"0\.\d s|\d+ attempts failed \(last: answered 500\))$", first), first
+    h.wait_until(lambda: rcv.json("/_count")["total"] >= 2000, 60, "2000 failed attempts")
+    warnings = dm.grep(r"warning: webhook ")
+    assert len(warnings) == 1, warnings[:10]
+    rcv.get("/_mode?m=ok")
+    h.wait_until(lambda: len({x["id"] for x in delivered(rcv)}) == n, 15, "every down delivered")
+    rc, _ = dm.stop()
+    assert rc == 0
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["webhook_pending"] == 0, stats
+    # Every failed attempt is counted in one of two lines.
+    warnings = dm.grep(r"warning: webhook ")
+    assert len(warnings) == 2, warnings
+    m = re.search(r"webhook ops: (\d+) attempts failed in the last \d+ s \(last: answered 500\)$",
+                  warnings[1])
+    assert m, warnings[1]
+    failed = rcv.json("/_count")["answers"]["fail"]
+    told = int(m.group(1)) + (int(re.search(r"(\d+) attempts", first).group(1))
+                              if "attempts failed" in first else 1)
+    assert told == failed, (told, failed)
+    assert not dm.grep(r"error: webhook"), dm.grep(r"error: webhook")
+
+
 if __name__ == "__main__":
     h.main(globals())
