@@ -7,6 +7,7 @@
 #include <sys/queue.h>
 #include <sys/random.h>
 
+#include "backlog.h"
 #include "clock.h"
 #include "log.h"
 #include "looptimer.h"
@@ -15,6 +16,8 @@
 #include "tally.h"
 #include "util.h"
 
+/* max_pending is at least one more, so a delivery not in flight is
+ * always there to drop. */
 #define PER_WEBHOOK_IN_FLIGHT 4
 /* Each kind of trouble of a webhook is logged at most once this often,
  * with how many times it happened. */
@@ -34,9 +37,10 @@ struct delivery {
     struct timerq_item timer;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
-    struct chain *chain;    /* deliveries of its webhook and target, oldest first */
-    struct delivery *later; /* the next in its chain */
-    struct hookstate *hs;   /* of its webhook */
+    struct chain *chain;      /* deliveries of its webhook and target, oldest first */
+    struct delivery *later;   /* the next in its chain */
+    struct hookstate *hs;     /* of its webhook */
+    struct backlog_node node; /* in its webhook's pending deliveries */
     TAILQ_ENTRY(delivery) all;
     /* In its hook's ready queue while queued, or in the fresh list until
      * durable (never both: only a durable delivery is attempted). */
@@ -59,6 +63,7 @@ enum trouble {
     TROUBLE_FAILED,  /* an attempt failed; another follows */
     TROUBLE_REFUSED, /* the receiver refused: dropped */
     TROUBLE_EXPIRED, /* older than max_age: dropped */
+    TROUBLE_DROPPED, /* more than max_pending: the oldest dropped */
     TROUBLE_COUNT
 };
 
@@ -76,15 +81,19 @@ struct summary {
 };
 
 /* What is kept of a webhook by name, across reloads, until shutdown (as
- * chains are): its held log lines. */
+ * chains are): its pending deliveries oldest first, how many were dropped
+ * to keep max_pending, and its held log lines. */
 struct hookstate {
     char *name;
     struct webhooks *w;
+    struct backlog pending;
+    uint64_t dropped;
     struct summary sum[TROUBLE_COUNT];
 };
 
 struct hook {
     const struct webhook_conf *conf;
+    struct hookstate *state;
     unsigned inflight;
     struct dlist ready; /* due, waiting for a slot, oldest first */
 };
@@ -153,6 +162,7 @@ static struct hookstate *hookstate_get(struct webhooks *w, const char *name)
         hs = xcalloc(1, sizeof(*hs));
         hs->name = xstrdup(name);
         hs->w = w;
+        backlog_init(&hs->pending);
         for (int k = 0; k < TROUBLE_COUNT; k++) {
             hs->sum[k].hs = hs;
             hs->sum[k].kind = (enum trouble)k;
@@ -214,6 +224,11 @@ static void say(struct summary *s, int64_t now_us)
         log_err("webhook %s: %llu deliveries dropped%s, older than max_age (last: %s)", name, count,
                 span, s->why);
         break;
+    case TROUBLE_DROPPED:
+        log_err("webhook %s: %llu pending deliveries dropped%s, the oldest first: %s (%llu "
+                "dropped since start)",
+                name, count, span, s->why, (unsigned long long)s->hs->dropped);
+        break;
     case TROUBLE_COUNT:
         break;
     }
@@ -237,8 +252,10 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
 {
     struct chain *c = d->chain;
 
-    /* Only the first of a chain is ever attempted, so only it ends here
-     * while the daemon runs; at shutdown any may. */
+    /* Only the first of a chain is ever attempted, so it is the one that
+     * ends here as a rule; another is dropped for max_pending (one of the
+     * oldest of its webhook, so near the head of its chain) or freed at
+     * shutdown. */
     if (c->first == d) {
         c->first = d->later;
         if (c->first == NULL)
@@ -259,8 +276,16 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         curl_easy_cleanup(d->xfer.easy);
     }
     looptimer_remove(w->timers, &d->timer);
-    if (!d->durable)
+    if (!d->durable) {
         TAILQ_REMOVE(&w->fresh, d, ready);
+    } else if (d->queued) {
+        /* Dropped while it waited for a slot (only a queued one is in the
+         * ready queue of a configured webhook). */
+        struct hook *h = hook_by_name(w, d->webhook);
+        if (h)
+            TAILQ_REMOVE(&h->ready, d, ready);
+    }
+    backlog_remove(&d->hs->pending, &d->node);
     TAILQ_REMOVE(&w->all, d, all);
     w->count--;
     curl_slist_free_all(d->headers);
@@ -276,6 +301,46 @@ static void finish(struct webhooks *w, struct delivery *d)
 {
     store_outbox_delete(w->store, d->id);
     delivery_free(w, d);
+}
+
+static struct delivery *delivery_of(const struct backlog_node *nd)
+{
+    return (struct delivery *)(void *)((char *)(uintptr_t)nd - offsetof(struct delivery, node));
+}
+
+static bool in_flight(const struct backlog_node *nd)
+{
+    return delivery_of(nd)->inflight;
+}
+
+/* At most max_pending deliveries wait for a webhook: beyond that the
+ * oldest not in flight are dropped, from memory and from the outbox
+ * (backlog.h), counted and logged. */
+static void trim(struct webhooks *w, struct hookstate *hs)
+{
+    struct hook *h = hook_by_name(w, hs->name);
+    unsigned cap = (h ? h->conf : &w->defaults)->max_pending;
+    struct summary *s = &hs->sum[TROUBLE_DROPPED];
+    struct backlog_node *nd;
+    uint64_t n = 0;
+
+    while ((nd = backlog_victim(&hs->pending, cap, in_flight)) != NULL) {
+        struct delivery *d = delivery_of(nd);
+        if (n == 0 && first_held(s))
+            snprintf(s->one, sizeof(s->one),
+                     "webhook %s: %s %s of %s dropped unsent: more than max_pending (%u) waiting "
+                     "(%llu dropped since start)",
+                     hs->name, d->event, d->id, d->target, cap,
+                     (unsigned long long)hs->dropped + 1);
+        n++;
+        finish(w, d);
+    }
+    if (n) {
+        char why[64];
+        hs->dropped += n;
+        snprintf(why, sizeof(why), "more than max_pending (%u) waiting", cap);
+        tell(s, n, why);
+    }
 }
 
 static void start_ready(struct webhooks *w, struct hook *h);
@@ -353,6 +418,9 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
             }
         }
     }
+    /* A webhook holds more than max_pending only while every older
+     * delivery was in flight; one no longer is. */
+    trim(w, hs);
     if (h)
         start_ready(w, h);
 }
@@ -574,6 +642,7 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
     w->user_agent = xstrdup(cfg->user_agent);
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         hooks[i].conf = &cfg->webhooks[i];
+        hooks[i].state = hookstate_get(w, cfg->webhooks[i].name);
         TAILQ_INIT(&hooks[i].ready);
     }
     free(w->hooks);
@@ -594,6 +663,9 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
             plan(w, d, now);
         }
     }
+    /* A lowered max_pending holds from now. */
+    for (size_t i = 0; i < w->nhooks; i++)
+        trim(w, w->hooks[i].state);
 }
 
 static struct delivery *delivery_new(struct webhooks *w, const struct delivery_row *row)
@@ -626,6 +698,7 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
         c->first = d;
     c->last = d;
     d->hs = hookstate_get(w, row->webhook);
+    backlog_push(&d->hs->pending, &d->node);
     TAILQ_INSERT_TAIL(&w->all, d, all);
     w->count++;
     return d;
@@ -640,6 +713,11 @@ static void resume_row(const struct delivery_row *row, void *arg)
     /* After a restart every pending delivery is tried at once, in order. */
     if (first_in_chain(d))
         plan(w, d, clock_wall_ms());
+    /* An outbox written before max_pending was lowered, or by a version
+     * with no bound, is brought within it as it is read, so reading it
+     * takes no more memory than running does (a webhook gone from the
+     * configuration has the default). */
+    trim(w, d->hs);
 }
 
 void webhooks_resume(struct webhooks *w)
@@ -676,10 +754,25 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
         struct delivery *d = delivery_new(w, &row);
         TAILQ_INSERT_TAIL(&w->fresh, d, ready);
         free(body);
+        trim(w, d->hs);
     }
 }
 
 unsigned webhooks_pending(const struct webhooks *w)
 {
     return w->count;
+}
+
+json_t *webhooks_stats(const struct webhooks *w)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < w->states.cap; i++) {
+        const struct hookstate *hs = w->states.slots[i].value;
+        if (w->states.slots[i].key)
+            json_object_set_new(o, hs->name,
+                                json_pack("{s:I, s:I}", "pending", (json_int_t)hs->pending.n,
+                                          "dropped", (json_int_t)hs->dropped));
+    }
+    return o;
 }
