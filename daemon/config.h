@@ -162,6 +162,7 @@ struct webhook_conf {
     uint32_t events; /* bit per enum event_type */
     uint64_t timeout_ms;
     uint64_t max_age_ms;       /* a delivery older than this is dropped */
+    unsigned max_pending;      /* deliveries that may wait; the oldest beyond go */
     uint64_t retry_initial_ms; /* first back-off; doubles per attempt */
     uint64_t retry_max_ms;     /* longest back-off */
     struct kv *headers;

@@ -714,6 +714,8 @@ static const struct opt webhook_opts[] = {
      .def = "10s", .doc = "How long one delivery attempt may take."},
     {.name = "max_age", .type = OPT_DURATION, .offset = W(max_age_ms), .min = 60000,
      .max = 30 * DAY, .def = "1d", .doc = "A delivery not made within this is dropped."},
+    {.name = "max_pending", .type = OPT_UINT, .offset = W(max_pending), .min = 5, .max = 1000000,
+     .def = "1000", .doc = "How many deliveries may wait at once; the oldest beyond are dropped."},
     {.name = "headers", .type = OPT_CUSTOM, .offset = W(headers), .aux = W(nheaders),
      .ops = &headers_ops, .doc = "Extra request headers, name to value."},
     {.name = "retry_initial", .type = OPT_DURATION, .offset = W(retry_initial_ms), .min = 100,

@@ -248,6 +248,7 @@ static json_t *stats_json(const struct service *svc)
                         json_real(report_ms(monitor_lateness_percentile(s, 0.99))));
     json_object_set_new(o, "lateness_max_ms", json_real(report_ms(s->lateness_max_us)));
     json_object_set_new(o, "webhook_pending", json_integer(webhooks_pending(svc->webhooks)));
+    json_object_set_new(o, "webhooks", webhooks_stats(svc->webhooks));
     return o;
 }
 

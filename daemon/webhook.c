@@ -7,14 +7,21 @@
 #include <sys/queue.h>
 #include <sys/random.h>
 
+#include "backlog.h"
 #include "clock.h"
 #include "log.h"
 #include "looptimer.h"
 #include "payload.h"
 #include "retry.h"
+#include "tally.h"
 #include "util.h"
 
+/* max_pending is at least one more, so a delivery not in flight is
+ * always there to drop. */
 #define PER_WEBHOOK_IN_FLIGHT 4
+/* Each kind of trouble of a webhook is logged at most once this often,
+ * with how many times it happened. */
+#define LOG_EVERY_US 60000000
 
 struct delivery {
     struct http_xfer xfer; /* first: the http callback gets this pointer */
@@ -30,8 +37,10 @@ struct delivery {
     struct timerq_item timer;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
-    struct chain *chain;    /* deliveries of its webhook and target, oldest first */
-    struct delivery *later; /* the next in its chain */
+    struct chain *chain;      /* deliveries of its webhook and target, oldest first */
+    struct delivery *later;   /* the next in its chain */
+    struct hookstate *hs;     /* of its webhook */
+    struct backlog_node node; /* in its webhook's pending deliveries */
     TAILQ_ENTRY(delivery) all;
     /* In its hook's ready queue while queued, or in the fresh list until
      * durable (never both: only a durable delivery is attempted). */
@@ -49,8 +58,42 @@ struct chain {
 
 TAILQ_HEAD(dlist, delivery);
 
+/* What goes wrong with deliveries, each kind summed up in its own lines. */
+enum trouble {
+    TROUBLE_FAILED,  /* an attempt failed; another follows */
+    TROUBLE_REFUSED, /* the receiver refused: dropped */
+    TROUBLE_EXPIRED, /* older than max_age: dropped */
+    TROUBLE_DROPPED, /* more than max_pending: the oldest dropped */
+    TROUBLE_COUNT
+};
+
+/* The log lines of one kind of trouble of one webhook: the first after a
+ * quiet spell is said at once (at the end of the loop's pass, so a burst
+ * is one line), the rest once a minute with their count (tally.h). A
+ * receiver that is down costs a line a minute, not one per attempt. */
+struct summary {
+    struct tally tally;
+    struct timerq_item timer; /* when the held line is due */
+    struct hookstate *hs;
+    enum trouble kind;
+    char one[768];                  /* the line of the first held, said as is if alone */
+    char why[CURL_ERROR_SIZE + 64]; /* the reason of the latest */
+};
+
+/* What is kept of a webhook by name, across reloads, until shutdown (as
+ * chains are): its pending deliveries oldest first, how many were dropped
+ * to keep max_pending, and its held log lines. */
+struct hookstate {
+    char *name;
+    struct webhooks *w;
+    struct backlog pending;
+    uint64_t dropped;
+    struct summary sum[TROUBLE_COUNT];
+};
+
 struct hook {
     const struct webhook_conf *conf;
+    struct hookstate *state;
     unsigned inflight;
     struct dlist ready; /* due, waiting for a slot, oldest first */
 };
@@ -66,7 +109,9 @@ struct webhooks {
     struct dlist fresh; /* not yet committed, oldest first */
     unsigned count;
     struct looptimer *timers;
-    struct strmap chains; /* key -> struct chain */
+    struct looptimer *logtimers; /* of the held log lines */
+    struct strmap chains;        /* key -> struct chain */
+    struct strmap states;        /* webhook name -> struct hookstate */
     bool shutting_down;
 };
 
@@ -107,6 +152,93 @@ static struct hook *hook_by_name(struct webhooks *w, const char *name)
     return NULL;
 }
 
+static void summary_due_cb(struct timerq_item *it, int64_t now);
+
+static struct hookstate *hookstate_get(struct webhooks *w, const char *name)
+{
+    struct hookstate *hs = strmap_get(&w->states, name);
+
+    if (hs == NULL) {
+        hs = xcalloc(1, sizeof(*hs));
+        hs->name = xstrdup(name);
+        hs->w = w;
+        backlog_init(&hs->pending);
+        for (int k = 0; k < TROUBLE_COUNT; k++) {
+            hs->sum[k].hs = hs;
+            hs->sum[k].kind = (enum trouble)k;
+            tally_init(&hs->sum[k].tally);
+            timerq_item_init(&hs->sum[k].timer, summary_due_cb);
+        }
+        strmap_put(&w->states, hs->name, hs);
+    }
+    return hs;
+}
+
+/* Whether the next event of s is the first held since its last line:
+ * only then is its own line (s->one) worth making. */
+static bool first_held(const struct summary *s)
+{
+    return s->tally.count == 0;
+}
+
+/* Counts n events of s, the latest for the reason why; their line is
+ * said when due. */
+static void tell(struct summary *s, uint64_t n, const char *why)
+{
+    struct webhooks *w = s->hs->w;
+    int64_t due = tally_add(&s->tally, n, clock_mono_us(), LOG_EVERY_US);
+
+    snprintf(s->why, sizeof(s->why), "%s", why);
+    if (!timerq_pending(&s->timer))
+        looptimer_add(w->logtimers, &s->timer, due);
+}
+
+/* Says the line of what s holds: an event alone by its own line, more by
+ * their count. */
+static void say(struct summary *s, int64_t now_us)
+{
+    int64_t since;
+    uint64_t n = tally_take(&s->tally, now_us, &since);
+    unsigned long long count = n;
+    const char *name = s->hs->name;
+    char span[64] = "";
+
+    if (n == 0)
+        return;
+    if (n == 1) {
+        log_at(s->kind == TROUBLE_FAILED ? LOG_WARNING : LOG_ERR, "%s", s->one);
+        return;
+    }
+    if (now_us - since >= 1000000)
+        snprintf(span, sizeof(span), " in the last %lld s",
+                 (long long)((now_us - since + 500000) / 1000000));
+    switch (s->kind) {
+    case TROUBLE_FAILED:
+        log_warn("webhook %s: %llu attempts failed%s (last: %s)", name, count, span, s->why);
+        break;
+    case TROUBLE_REFUSED:
+        log_err("webhook %s: %llu deliveries refused%s, not retried (last: %s)", name, count, span,
+                s->why);
+        break;
+    case TROUBLE_EXPIRED:
+        log_err("webhook %s: %llu deliveries dropped%s, older than max_age (last: %s)", name, count,
+                span, s->why);
+        break;
+    case TROUBLE_DROPPED:
+        log_err("webhook %s: %llu pending deliveries dropped%s, the oldest first: %s (%llu "
+                "dropped since start)",
+                name, count, span, s->why, (unsigned long long)s->hs->dropped);
+        break;
+    case TROUBLE_COUNT:
+        break;
+    }
+}
+
+static void summary_due_cb(struct timerq_item *it, int64_t now)
+{
+    say(TIMERQ_OWNER(it, struct summary, timer), now);
+}
+
 /* Plans the next attempt at wall-clock time next_ms. */
 static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
 {
@@ -120,8 +252,10 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
 {
     struct chain *c = d->chain;
 
-    /* Only the first of a chain is ever attempted, so only it ends here
-     * while the daemon runs; at shutdown any may. */
+    /* Only the first of a chain is ever attempted, so it is the one that
+     * ends here as a rule; another is dropped for max_pending (one of the
+     * oldest of its webhook, so near the head of its chain) or freed at
+     * shutdown. */
     if (c->first == d) {
         c->first = d->later;
         if (c->first == NULL)
@@ -142,8 +276,16 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         curl_easy_cleanup(d->xfer.easy);
     }
     looptimer_remove(w->timers, &d->timer);
-    if (!d->durable)
+    if (!d->durable) {
         TAILQ_REMOVE(&w->fresh, d, ready);
+    } else if (d->queued) {
+        /* Dropped while it waited for a slot (only a queued one is in the
+         * ready queue of a configured webhook). */
+        struct hook *h = hook_by_name(w, d->webhook);
+        if (h)
+            TAILQ_REMOVE(&h->ready, d, ready);
+    }
+    backlog_remove(&d->hs->pending, &d->node);
     TAILQ_REMOVE(&w->all, d, all);
     w->count--;
     curl_slist_free_all(d->headers);
@@ -161,6 +303,46 @@ static void finish(struct webhooks *w, struct delivery *d)
     delivery_free(w, d);
 }
 
+static struct delivery *delivery_of(const struct backlog_node *nd)
+{
+    return (struct delivery *)(void *)((char *)(uintptr_t)nd - offsetof(struct delivery, node));
+}
+
+static bool in_flight(const struct backlog_node *nd)
+{
+    return delivery_of(nd)->inflight;
+}
+
+/* At most max_pending deliveries wait for a webhook: beyond that the
+ * oldest not in flight are dropped, from memory and from the outbox
+ * (backlog.h), counted and logged. */
+static void trim(struct webhooks *w, struct hookstate *hs)
+{
+    struct hook *h = hook_by_name(w, hs->name);
+    unsigned cap = (h ? h->conf : &w->defaults)->max_pending;
+    struct summary *s = &hs->sum[TROUBLE_DROPPED];
+    struct backlog_node *nd;
+    uint64_t n = 0;
+
+    while ((nd = backlog_victim(&hs->pending, cap, in_flight)) != NULL) {
+        struct delivery *d = delivery_of(nd);
+        if (n == 0 && first_held(s))
+            snprintf(s->one, sizeof(s->one),
+                     "webhook %s: %s %s of %s dropped unsent: more than max_pending (%u) waiting "
+                     "(%llu dropped since start)",
+                     hs->name, d->event, d->id, d->target, cap,
+                     (unsigned long long)hs->dropped + 1);
+        n++;
+        finish(w, d);
+    }
+    if (n) {
+        char why[64];
+        hs->dropped += n;
+        snprintf(why, sizeof(why), "more than max_pending (%u) waiting", cap);
+        tell(s, n, why);
+    }
+}
+
 static void start_ready(struct webhooks *w, struct hook *h);
 
 static void attempt_done(struct http_xfer *x, CURLcode rc)
@@ -168,6 +350,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     struct delivery *d = (struct delivery *)x;
     struct webhooks *w = d->w;
     struct hook *h = hook_by_name(w, d->webhook);
+    struct hookstate *hs = d->hs;
     long code = 0;
     char why[CURL_ERROR_SIZE + 64];
     int64_t asked_ms = -1; /* the wait a Retry-After asked for */
@@ -198,8 +381,12 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
         const struct webhook_conf *c = h ? h->conf : &w->defaults;
         uint64_t max_age = c->max_age_ms;
         if (!retry_transient(rc == CURLE_OK, code)) {
-            log_err("webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
-                    d->id, d->target, why);
+            struct summary *s = &hs->sum[TROUBLE_REFUSED];
+            if (first_held(s))
+                snprintf(s->one, sizeof(s->one),
+                         "webhook %s: %s %s of %s refused (%s); not retried", d->webhook, d->event,
+                         d->id, d->target, why);
+            tell(s, 1, why);
             finish(w, d);
         } else {
             uint64_t delay =
@@ -210,18 +397,30 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
                 delay = (uint64_t)asked_ms;
             int64_t next = clock_wall_ms() + (int64_t)delay;
             if (next - d->created_ms > (int64_t)max_age) {
-                log_err("webhook %s: %s %s of %s dropped after %u attempts, older than max_age "
-                        "(last: %s)",
-                        d->webhook, d->event, d->id, d->target, d->attempts, why);
+                struct summary *s = &hs->sum[TROUBLE_EXPIRED];
+                if (first_held(s))
+                    snprintf(s->one, sizeof(s->one),
+                             "webhook %s: %s %s of %s dropped after %u attempts, older than "
+                             "max_age (last: %s)",
+                             d->webhook, d->event, d->id, d->target, d->attempts, why);
+                tell(s, 1, why);
                 finish(w, d);
             } else {
-                log_warn("webhook %s: %s %s of %s failed (%s); attempt %u in %.1f s", d->webhook,
-                         d->event, d->id, d->target, why, d->attempts + 1, (double)delay / 1000.0);
+                struct summary *s = &hs->sum[TROUBLE_FAILED];
+                if (first_held(s))
+                    snprintf(s->one, sizeof(s->one),
+                             "webhook %s: %s %s of %s failed (%s); attempt %u in %.1f s",
+                             d->webhook, d->event, d->id, d->target, why, d->attempts + 1,
+                             (double)delay / 1000.0);
+                tell(s, 1, why);
                 store_outbox_update(w->store, d->id, d->attempts, next, why);
                 plan(w, d, next);
             }
         }
     }
+    /* A webhook holds more than max_pending only while every older
+     * delivery was in flight; one no longer is. */
+    trim(w, hs);
     if (h)
         start_ready(w, h);
 }
@@ -312,8 +511,14 @@ static void due_cb(struct timerq_item *it, int64_t now)
     (void)now;
 
     if (clock_wall_ms() - d->created_ms > (int64_t)max_age) {
-        log_err("webhook %s: %s %s of %s dropped: older than max_age after %u attempts", d->webhook,
-                d->event, d->id, d->target, d->attempts);
+        struct summary *s = &d->hs->sum[TROUBLE_EXPIRED];
+        char why[64];
+        snprintf(why, sizeof(why), "not delivered after %u attempts", d->attempts);
+        if (first_held(s))
+            snprintf(s->one, sizeof(s->one),
+                     "webhook %s: %s %s of %s dropped: older than max_age after %u attempts",
+                     d->webhook, d->event, d->id, d->target, d->attempts);
+        tell(s, 1, why);
         finish(w, d);
         return;
     }
@@ -377,7 +582,10 @@ struct webhooks *webhooks_new(struct event_base *base, struct http *http, struct
     TAILQ_INIT(&w->all);
     TAILQ_INIT(&w->fresh);
     w->timers = looptimer_new(base, 0);
-    if (w->timers == NULL) {
+    w->logtimers = looptimer_new(base, 0);
+    if (w->timers == NULL || w->logtimers == NULL) {
+        looptimer_free(w->timers);
+        looptimer_free(w->logtimers);
         free(w);
         return NULL;
     }
@@ -392,6 +600,13 @@ void webhooks_free(struct webhooks *w)
         return;
     store_on_commit(w->store, NULL, NULL);
     store_on_reset(w->store, NULL, w);
+    /* What the held lines count is said now, or never. */
+    int64_t now_us = clock_mono_us();
+    for (size_t i = 0; i < w->states.cap; i++) {
+        struct hookstate *hs = w->states.slots[i].value;
+        for (int k = 0; w->states.slots[i].key && k < TROUBLE_COUNT; k++)
+            say(&hs->sum[k], now_us);
+    }
     w->shutting_down = true;
     while (!TAILQ_EMPTY(&w->all))
         delivery_free(w, TAILQ_FIRST(&w->all));
@@ -403,6 +618,15 @@ void webhooks_free(struct webhooks *w)
         }
     }
     strmap_free(&w->chains);
+    looptimer_free(w->logtimers); /* before the summaries its queue points to */
+    for (size_t i = 0; i < w->states.cap; i++) {
+        struct hookstate *hs = w->states.slots[i].value;
+        if (w->states.slots[i].key) {
+            free(hs->name);
+            free(hs);
+        }
+    }
+    strmap_free(&w->states);
     looptimer_free(w->timers);
     free(w->hooks);
     free(w->user_agent);
@@ -418,6 +642,7 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
     w->user_agent = xstrdup(cfg->user_agent);
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         hooks[i].conf = &cfg->webhooks[i];
+        hooks[i].state = hookstate_get(w, cfg->webhooks[i].name);
         TAILQ_INIT(&hooks[i].ready);
     }
     free(w->hooks);
@@ -438,6 +663,9 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
             plan(w, d, now);
         }
     }
+    /* A lowered max_pending holds from now. */
+    for (size_t i = 0; i < w->nhooks; i++)
+        trim(w, w->hooks[i].state);
 }
 
 static struct delivery *delivery_new(struct webhooks *w, const struct delivery_row *row)
@@ -469,6 +697,8 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     else
         c->first = d;
     c->last = d;
+    d->hs = hookstate_get(w, row->webhook);
+    backlog_push(&d->hs->pending, &d->node);
     TAILQ_INSERT_TAIL(&w->all, d, all);
     w->count++;
     return d;
@@ -483,6 +713,11 @@ static void resume_row(const struct delivery_row *row, void *arg)
     /* After a restart every pending delivery is tried at once, in order. */
     if (first_in_chain(d))
         plan(w, d, clock_wall_ms());
+    /* An outbox written before max_pending was lowered, or by a version
+     * with no bound, is brought within it as it is read, so reading it
+     * takes no more memory than running does (a webhook gone from the
+     * configuration has the default). */
+    trim(w, d->hs);
 }
 
 void webhooks_resume(struct webhooks *w)
@@ -519,10 +754,25 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
         struct delivery *d = delivery_new(w, &row);
         TAILQ_INSERT_TAIL(&w->fresh, d, ready);
         free(body);
+        trim(w, d->hs);
     }
 }
 
 unsigned webhooks_pending(const struct webhooks *w)
 {
     return w->count;
+}
+
+json_t *webhooks_stats(const struct webhooks *w)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < w->states.cap; i++) {
+        const struct hookstate *hs = w->states.slots[i].value;
+        if (w->states.slots[i].key)
+            json_object_set_new(o, hs->name,
+                                json_pack("{s:I, s:I}", "pending", (json_int_t)hs->pending.n,
+                                          "dropped", (json_int_t)hs->dropped));
+    }
+    return o;
 }

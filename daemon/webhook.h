@@ -4,14 +4,18 @@
  * answer comes. Network errors, 5xx, 408 and 429 are retried with
  * exponential back-off and jitter (Retry-After is honoured); any other
  * answer fails at once (that policy is retry.h); a delivery older than the
- * webhook's max_age is dropped. Attempts are transfers on the shared loop,
- * at most a few per webhook at once, so a receiver that hangs delays
- * nothing else. The webhook-id stays the same on every attempt; the
- * timestamp and signature are made anew for each. */
+ * webhook's max_age is dropped. At most max_pending deliveries wait per
+ * webhook: beyond that the oldest not in flight is dropped (backlog.h).
+ * Attempts are transfers on the shared loop, at most a few per webhook at
+ * once, so a receiver that hangs delays nothing else. The webhook-id stays
+ * the same on every attempt; the timestamp and signature are made anew for
+ * each. Failures and drops are logged summed up: at most one line a
+ * minute per webhook and kind, with how many (tally.h). */
 #ifndef UPMON_WEBHOOK_H
 #define UPMON_WEBHOOK_H
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "http.h"
@@ -37,5 +41,10 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
 
 /* Deliveries not yet done (waiting, in flight or parked). */
 unsigned webhooks_pending(const struct webhooks *w);
+
+/* By webhook name (every one configured since start, and any other the
+ * outbox held): {"pending": deliveries not yet done, "dropped": deliveries
+ * dropped unsent since start to keep max_pending}. */
+json_t *webhooks_stats(const struct webhooks *w);
 
 #endif

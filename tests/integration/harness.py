@@ -326,7 +326,8 @@ class Nginx:
 
 
 def journald():
-    """A running systemd-journald: the system's, or one started here."""
+    """A running systemd-journald: the system's, or one started here and
+    left running."""
     sock = "/run/systemd/journal/socket"
     if not shutil.which("journalctl"):
         raise Skip("journalctl is not installed")
@@ -338,8 +339,10 @@ def journald():
     if binary is None or os.geteuid() != 0:
         raise Skip("no systemd-journald to start (needs the systemd package and root)")
     os.makedirs("/run/systemd/journal", exist_ok=True)
-    proc = subprocess.Popen([binary], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cleanup(lambda: (proc.terminate(), proc.wait()))
+    # Left running when the test ends, as the system's would be: suites
+    # run in parallel, and another may be writing to it already.
+    subprocess.Popen([binary], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
     wait_until(lambda: os.path.exists(sock) and subprocess.run(
         ["systemd-cat", "-t", "upmon-probe", "true"]).returncode == 0, 10, "journald")
 

@@ -626,5 +626,188 @@ def test_unusable_state_directory_is_a_clear_error():
     dm.stop()
 
 
+def outbox(d):
+    """The deliveries committed to the outbox of the state database, oldest
+    first: (webhook-id, event); none before the daemon made it."""
+    import sqlite3
+    path = os.path.join(d, "state", "upmon.db")
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect("file:%s?mode=rw" % path, uri=True, timeout=5)
+    try:
+        return db.execute("SELECT id, event FROM outbox ORDER BY rowid").fetchall()
+    except sqlite3.OperationalError as e:
+        if "no such table" in str(e):
+            return []  # the daemon is making it
+        raise
+    finally:
+        db.close()
+
+
+def statistics(dm, count):
+    """The statistics the daemon logs on its count-th SIGUSR1."""
+    dm.send(signal.SIGUSR1)
+    line = dm.wait_log(r"notice: statistics: ", count=count)[count - 1]
+    return json.loads(line.split("statistics: ", 1)[1])
+
+
+DROP_LINE = re.compile(r"error: webhook ops: (?:(\d+) pending deliveries dropped|\w+ msg_\w+ of "
+                       r"\S+ dropped unsent).*more than max_pending \(5\) waiting.* \(?(\d+) "
+                       r"dropped since start\)$")
+
+
+def test_outbox_is_bounded_and_keeps_the_newest():
+    """A receiver that holds the first attempt while a target flaps: never
+    more than max_pending deliveries wait, in memory or in the outbox; the
+    oldest go first, but not the one in flight; one line says the drops of
+    the burst, the statistics count them; when the receiver answers again
+    it gets the one it held and the newest, in order."""
+    import threading
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    target = "flap-" + uuid.uuid4().hex[:8]
+    rcv.get("/_mode?m=hang")
+    cfg = setup(d, srv, rcv, target, extra_hook=", max_pending: 5, timeout: 5m",
+                extra_defaults=", flap_threshold: 0", journald_on=False)
+    dm = start(d, cfg, ["--stats"])
+    dm.wait_log(target + r": unknown -> up")
+
+    # The outbox, sampled all along.
+    sizes, done = [], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            sizes.append(len(outbox(d)))
+            time.sleep(0.01)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    h.cleanup(done.set)
+
+    alerts = 12  # down, recovered, down, ... recovered
+    for i in range(alerts):
+        srv.get("/_set?name=%s&status=%d" % (target, 200 if i % 2 else 503))
+        dm.wait_log(r"alert (down|recovered): " + target, count=i + 1)
+        if i == 0:
+            h.wait_until(lambda: len(deliveries(rcv)) == 1, 10, "the first down held")
+        h.wait_until(lambda: len(outbox(d)) == min(i + 1, 5), 10,
+                     lambda: "%d in the outbox after %d alerts" % (len(outbox(d)), i + 1))
+    done.set()
+    sampler.join()
+    assert sizes and max(sizes) == 5, sizes
+
+    held_id = deliveries(rcv)[0]["id"]
+    kept = outbox(d)
+    # The one in flight stays; of the others, the four newest.
+    assert kept[0] == (held_id, "down"), kept
+    assert [e for _, e in kept] == ["down", "down", "recovered", "down", "recovered"], kept
+    stats = statistics(dm, 1)
+    assert stats["webhooks"]["ops"] == {"pending": 5, "dropped": 7}, stats
+    assert stats["webhook_pending"] == 5, stats
+    # Seven drops over six seconds: one line, said at the first.
+    lines = [l for l in dm.log() if DROP_LINE.search(l)]
+    assert len(lines) == 1 and "(1 dropped since start)" in lines[0], lines
+    assert len(dm.grep(r"webhook ops: .*dropped")) == 1, dm.grep(r"webhook ops")
+
+    rcv.get("/_mode?m=ok")
+    h.wait_until(lambda: len(delivered(rcv)) >= 5, 10, "the held one and the newest delivered")
+    got = delivered(rcv)
+    assert [x["id"] for x in got] == [i for i, _ in kept], (got, kept)
+    assert types(got) == ["upmon.target.down", "upmon.target.down", "upmon.target.recovered",
+                          "upmon.target.down", "upmon.target.recovered"], types(got)
+    h.wait_until(lambda: not outbox(d), 10, "the outbox emptied")
+    rc, _ = dm.stop()
+    assert rc == 0
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["webhooks"]["ops"] == {"pending": 0, "dropped": 7}, stats
+    # What the first line left untold is said at the stop: every drop is
+    # in one of the two lines.
+    lines = [DROP_LINE.search(l) for l in dm.log() if DROP_LINE.search(l)]
+    assert len(lines) == 2, dm.grep(r"dropped")
+    assert sum(int(m.group(1) or 1) for m in lines) == 7, [m.group(0) for m in lines]
+    assert lines[1].group(2) == "7", lines[1].group(0)
+    assert len(delivered(rcv)) == 5
+
+
+def test_failing_receiver_costs_few_log_lines():
+    """Thousands of failed attempts, even under -q, make two warnings: the
+    first failure at once, the rest summed up (here at the stop; a
+    running daemon says them once a minute), with their count."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    n = 200
+    rcv.get("/_mode?m=fail")
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  journald: false
+  webhooks:
+    - {name: ops, url: '%s', retry_initial: 100ms, retry_max: 1s}
+targets:
+%s""" % (rcv.hook("/hook"), "".join("  - {name: t%d, url: '%s'}\n" % (i, srv.url("/status/503"))
+                                    for i in range(n))))
+    dm = start(d, cfg, ["-q", "--stats"])
+    first = dm.wait_log(r"warning: webhook ops: ", timeout=15)[0]
+    assert re.search(r"webhook ops: (down msg_\w+ of t\d+ failed \(answered 500\); attempt 2 in "
+                     r"0\.\d s|\d+ attempts failed \(last: answered 500\))$", first), first
+    h.wait_until(lambda: rcv.json("/_count")["total"] >= 2000, 60, "2000 failed attempts")
+    warnings = dm.grep(r"warning: webhook ")
+    assert len(warnings) == 1, warnings[:10]
+    rcv.get("/_mode?m=ok")
+    h.wait_until(lambda: len({x["id"] for x in delivered(rcv)}) == n, 15, "every down delivered")
+    rc, _ = dm.stop()
+    assert rc == 0
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+    assert stats["webhook_pending"] == 0, stats
+    assert stats["webhooks"]["ops"] == {"pending": 0, "dropped": 0}, stats
+    # Every failed attempt is counted in one of two lines.
+    warnings = dm.grep(r"warning: webhook ")
+    assert len(warnings) == 2, warnings
+    m = re.search(r"webhook ops: (\d+) attempts failed in the last \d+ s \(last: answered 500\)$",
+                  warnings[1])
+    assert m, warnings[1]
+    failed = rcv.json("/_count")["answers"]["fail"]
+    told = int(m.group(1)) + (int(re.search(r"(\d+) attempts", first).group(1))
+                              if "attempts failed" in first else 1)
+    assert told == failed, (told, failed)
+    assert not dm.grep(r"error: webhook"), dm.grep(r"error: webhook")
+
+
+def test_lowered_max_pending_drops_the_excess_at_once():
+    """A reload that lowers max_pending, and a start with an outbox larger
+    than it (written before it was lowered, or by a version without the
+    bound), drop the excess at once: at the start, the oldest."""
+    srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
+    rcv.get("/_mode?m=fail")
+    text = """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  journald: false
+  webhooks:
+    - {name: ops, url: '%s', retry_initial: 200ms, retry_max: 1s, max_pending: 1000}
+targets:
+%s""" % (rcv.hook("/hook"), "".join("  - {name: low%d, url: '%s'}\n" % (i, srv.url("/status/503"))
+                                    for i in range(8)))
+    cfg = h.config(d, text)
+    dm = start(d, cfg)
+    h.wait_until(lambda: len(outbox(d)) == 8, 10, "eight downs in the outbox")
+    h.write(cfg, text.replace("max_pending: 1000", "max_pending: 6"))
+    dm.send(signal.SIGHUP)
+    dm.wait_log(r"reloaded: ")
+    h.wait_until(lambda: len(outbox(d)) == 6, 5, "the outbox down to six")
+    line = dm.wait_log(r"error: webhook ops: 2 pending deliveries dropped, the oldest first: "
+                       r"more than max_pending \(6\) waiting \(2 dropped since start\)$")
+    assert len(dm.grep(r"webhook ops: .*dropped")) == 1, line
+    assert statistics(dm, 1)["webhooks"]["ops"] == {"pending": 6, "dropped": 2}
+    rc, _ = dm.stop()
+    assert rc == 0
+
+    before = outbox(d)
+    h.write(cfg, text.replace("max_pending: 1000", "max_pending: 5"))
+    dm = start(d, cfg)
+    dm.wait_log(r"error: webhook ops: \w+ %s of low\d dropped unsent: more than max_pending "
+                r"\(5\) waiting \(1 dropped since start\)$" % before[0][0])
+    h.wait_until(lambda: outbox(d) == before[1:], 5, "the oldest gone from the outbox")
+    assert statistics(dm, 1)["webhooks"]["ops"] == {"pending": 5, "dropped": 1}
+    dm.stop()
+
+
 if __name__ == "__main__":
     h.main(globals())

@@ -159,7 +159,7 @@ static void good_main_target(void **state)
     const struct target_conf *t = find_target(*state, "main-site");
 
     assert_string_equal(t->file, DATA("good.yaml"));
-    assert_int_equal(t->line, 39);
+    assert_int_equal(t->line, 40);
     assert_int_equal(t->col, 5);
     assert_string_equal(t->url, "https://www.example.org/");
     assert_string_equal(t->method, "GET");
@@ -311,6 +311,7 @@ static void good_webhooks(void **state)
     assert_int_equal(w->events, (1u << EVT_DOWN) | (1u << EVT_RECOVERED));
     assert_int_equal(w->timeout_ms, 5000);
     assert_int_equal(w->max_age_ms, 86400000);
+    assert_int_equal(w->max_pending, 1000);
     assert_int_equal(w->retry_initial_ms, 1000);
     assert_int_equal(w->retry_max_ms, 300000);
     assert_int_equal(w->nheaders, 1);
@@ -324,6 +325,7 @@ static void good_webhooks(void **state)
     assert_int_equal(w->events, EVT_ALL);
     assert_int_equal(w->timeout_ms, 10000);
     assert_int_equal(w->max_age_ms, 2 * 3600000);
+    assert_int_equal(w->max_pending, 50);
     assert_int_equal(w->retry_initial_ms, 2000);
     assert_int_equal(w->retry_max_ms, 60000);
     assert_int_equal(w->nheaders, 0);
