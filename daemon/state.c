@@ -79,8 +79,7 @@ void tstate_init(struct tstate *ts)
     ts->last_raw = ST_UNKNOWN;
 }
 
-/* A wall-clock time of before a restart on the monotonic clock of now. */
-static int64_t mono_of(int64_t wall_ms, struct instant now)
+int64_t instant_mono_of(int64_t wall_ms, struct instant now)
 {
     /* A saved time not in the past (or garbage) counts as now; one older
      * than the monotonic clock can say is as old as it can say. */
@@ -95,8 +94,8 @@ void tstate_restore(struct tstate *ts, const struct tstate_saved *saved, struct 
     tstate_init(ts);
     ts->s = *saved;
     ts->s.location = saved->location && saved->location[0] ? xstrdup(saved->location) : NULL;
-    ts->since_mono = mono_of(saved->since_ms, now);
-    ts->notified_mono = mono_of(saved->notified_ms, now);
+    ts->since_mono = instant_mono_of(saved->since_ms, now);
+    ts->notified_mono = instant_mono_of(saved->notified_ms, now);
 }
 
 void tstate_free(struct tstate *ts)

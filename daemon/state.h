@@ -38,6 +38,12 @@ struct instant {
     int64_t wall_ms;
 };
 
+/* A wall-clock time from before a restart on the monotonic clock of now:
+ * how long ago it was is taken from the wall clock, and a time not in
+ * the past (the clock went back while the daemon was stopped, or the
+ * value is garbage) counts as now. */
+int64_t instant_mono_of(int64_t wall_ms, struct instant now);
+
 /* What survives a restart (the store keeps it). Times are on the wall
  * clock there; a restored state takes them as time elapsed (see
  * tstate_restore). */

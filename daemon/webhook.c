@@ -28,7 +28,8 @@ struct delivery {
     struct webhooks *w;
     char id[40];
     char *webhook, *event, *target, *body;
-    int64_t created_ms, next_ms; /* wall clock */
+    int64_t created_ms, next_ms; /* wall clock: what the outbox keeps */
+    int64_t created_mono;        /* ms, monotonic: what its age is reckoned from */
     unsigned attempts;
     bool durable; /* its outbox row is committed: it may be attempted */
     bool inflight;
@@ -239,13 +240,26 @@ static void summary_due_cb(struct timerq_item *it, int64_t now)
     say(TIMERQ_OWNER(it, struct summary, timer), now);
 }
 
-/* Plans the next attempt at wall-clock time next_ms. */
-static void plan(struct webhooks *w, struct delivery *d, int64_t next_ms)
+static int64_t mono_ms(void)
 {
-    int64_t delay_ms = next_ms - clock_wall_ms();
+    return clock_mono_us() / 1000;
+}
 
-    d->next_ms = next_ms;
-    looptimer_add(w->timers, &d->timer, clock_mono_us() + (delay_ms > 0 ? delay_ms * 1000 : 0));
+/* How old a delivery is, on the monotonic clock: a step of the wall
+ * clock neither ages it past max_age nor keeps it young. */
+static int64_t age_ms(const struct delivery *d)
+{
+    return mono_ms() - d->created_mono;
+}
+
+/* Plans the next attempt in delay_ms (the outbox keeps it as a time on
+ * the wall clock, for after a restart). */
+static void plan(struct webhooks *w, struct delivery *d, int64_t delay_ms)
+{
+    if (delay_ms < 0)
+        delay_ms = 0;
+    d->next_ms = clock_wall_ms() + delay_ms;
+    looptimer_add(w->timers, &d->timer, clock_mono_us() + delay_ms * 1000);
 }
 
 static void delivery_free(struct webhooks *w, struct delivery *d)
@@ -261,7 +275,7 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         if (c->first == NULL)
             c->last = NULL;
         else if (c->first->durable && !w->shutting_down)
-            plan(w, c->first, clock_wall_ms());
+            plan(w, c->first, 0);
     } else {
         struct delivery *p = c->first;
         while (p && p->later != d)
@@ -396,7 +410,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
             if (asked_ms > (int64_t)delay)
                 delay = (uint64_t)asked_ms;
             int64_t next = clock_wall_ms() + (int64_t)delay;
-            if (next - d->created_ms > (int64_t)max_age) {
+            if (age_ms(d) + (int64_t)delay > (int64_t)max_age) {
                 struct summary *s = &hs->sum[TROUBLE_EXPIRED];
                 if (first_held(s))
                     snprintf(s->one, sizeof(s->one),
@@ -414,7 +428,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
                              (double)delay / 1000.0);
                 tell(s, 1, why);
                 store_outbox_update(w->store, d->id, d->attempts, next, why);
-                plan(w, d, next);
+                plan(w, d, (int64_t)delay);
             }
         }
     }
@@ -440,7 +454,7 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
     int64_t now_s = clock_wall_ms() / 1000;
 
     if (e == NULL) {
-        plan(w, d, clock_wall_ms() + 1000);
+        plan(w, d, 1000);
         return;
     }
     d->attempts++;
@@ -482,7 +496,7 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
         d->headers = NULL;
         d->xfer.easy = NULL;
         d->attempts--;
-        plan(w, d, clock_wall_ms() + 1000);
+        plan(w, d, 1000);
         return;
     }
     d->inflight = true;
@@ -510,7 +524,7 @@ static void due_cb(struct timerq_item *it, int64_t now)
     uint64_t max_age = (h ? h->conf : &w->defaults)->max_age_ms;
     (void)now;
 
-    if (clock_wall_ms() - d->created_ms > (int64_t)max_age) {
+    if (age_ms(d) > (int64_t)max_age) {
         struct summary *s = &d->hs->sum[TROUBLE_EXPIRED];
         char why[64];
         snprintf(why, sizeof(why), "not delivered after %u attempts", d->attempts);
@@ -526,7 +540,7 @@ static void due_cb(struct timerq_item *it, int64_t now)
         /* Kept in the outbox in case the webhook comes back; dropped when
          * it is older than the default max_age. */
         d->parked = true;
-        plan(w, d, d->created_ms + (int64_t)w->defaults.max_age_ms + 1);
+        plan(w, d, (int64_t)w->defaults.max_age_ms + 1 - age_ms(d));
         return;
     }
     d->queued = true;
@@ -545,7 +559,7 @@ static void committed_cb(void *arg)
         TAILQ_REMOVE(&w->fresh, d, ready);
         d->durable = true;
         if (first_in_chain(d))
-            plan(w, d, d->next_ms);
+            plan(w, d, d->next_ms - clock_wall_ms()); /* due now, as a rule */
     }
 }
 
@@ -652,7 +666,6 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
      * back by two reloads still has its attempts of before under way).
      * The old ready queues are gone: whatever waited in them, or was
      * parked for want of its webhook, is due again. */
-    int64_t now = clock_wall_ms();
     TAILQ_FOREACH(d, &w->all, all)
     {
         struct hook *h = d->inflight ? hook_by_name(w, d->webhook) : NULL;
@@ -660,7 +673,7 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
             h->inflight++;
         if (d->queued || d->parked) {
             d->queued = d->parked = false;
-            plan(w, d, now);
+            plan(w, d, 0);
         }
     }
     /* A lowered max_pending holds from now. */
@@ -680,6 +693,10 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     d->body = xstrdup(row->body);
     d->created_ms = row->created_ms;
     d->next_ms = row->next_ms;
+    /* Its age so far: from the wall clock, once (after a restart there is
+     * no other clock to ask; a time in the future counts as now). */
+    d->created_mono =
+        instant_mono_of(row->created_ms, (struct instant){mono_ms(), clock_wall_ms()});
     d->attempts = row->attempts;
     timerq_item_init(&d->timer, due_cb);
     char *key = xasprintf("%s\x1f%s", row->webhook, row->target);
@@ -712,7 +729,7 @@ static void resume_row(const struct delivery_row *row, void *arg)
     d->durable = true;
     /* After a restart every pending delivery is tried at once, in order. */
     if (first_in_chain(d))
-        plan(w, d, clock_wall_ms());
+        plan(w, d, 0);
     /* An outbox written before max_pending was lowered, or by a version
      * with no bound, is brought within it as it is read, so reading it
      * takes no more memory than running does (a webhook gone from the

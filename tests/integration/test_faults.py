@@ -297,19 +297,27 @@ def faketime(d):
 
 
 def test_wall_clock_steps_raise_no_false_alert():
-    """Two days forward, then back: no "still down after 2d" reminder,
-    and the reminder that is due comes when the monotonic clock says."""
+    """Two days forward, then back: no "still down after 2d" reminder, and
+    a delivery still pending is neither dropped as older than max_age nor
+    held back; it goes once the receiver takes it."""
     srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     env, step = faketime(d)
     name = "clock-" + uuid.uuid4().hex[:6]
+    h.write(os.path.join(d, "secret"), SECRET + "\n")
     cfg = h.config(d, """\
 defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1, remind_every: 1m}
-alerts: {journald: false}
+alerts:
+  journald: false
+  webhooks:
+    - {name: ops, url: '%s', secret_file: secret, max_age: 1m, retry_initial: 200ms,
+       retry_max: 1s}
 targets:
   - {name: %s, url: '%s'}
-""" % (name, srv.url("/status/503")))
+""" % (rcv.hook("/hook"), name, srv.url("/status/503")))
+    rcv.get("/_mode?m=fail")
     dm = start(cfg, os.path.join(d, "state"), ["-v"], env=env)
     dm.wait_log(r"alert down: " + name)
+    h.wait_until(lambda: rcv.json("/_log"), 10, "a failed attempt")
     step("+2d")
     # The daemon's own log lines are dated by the wall clock: the step is real.
     when = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 2 * 86400))
@@ -318,9 +326,11 @@ targets:
     step("-1d")
     time.sleep(3)
     assert not dm.grep(r"alert reminder"), dm.grep(r"alert ")
+    assert not dm.grep(r"max_age"), dm.grep(r"webhook ")
+    rcv.get("/_mode?m=ok")
+    h.wait_until(lambda: delivered(rcv) == [(name, "down")], 10, "the down delivered")
     rc, _ = dm.stop()
     assert rc == 0
-
 
 if __name__ == "__main__":
     h.main(globals())
