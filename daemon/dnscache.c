@@ -74,8 +74,12 @@ void dnscache_free(struct dnscache *c)
         struct dns_name *n = c->names.slots[i].value;
         if (n == NULL)
             continue;
-        if (n->lookup) /* queued: nothing is out for it */
+        /* A queued lookup goes with it; one with a question out stays
+         * with whoever sent the question. */
+        if (n->lookup && n->lookup->state == DNS_QUEUED)
             dnscache_lookup_free(n->lookup);
+        else if (n->lookup)
+            n->lookup->owner = NULL;
         free(n->addrs);
         free(n);
     }

@@ -69,7 +69,7 @@ struct dnscache_stats {
 };
 
 struct dnscache *dnscache_new(void);
-/* Every lookup must have been answered or given up, and its waiters gone. */
+/* Every waiter must be gone. Lookups in flight are the caller's to free. */
 void dnscache_free(struct dnscache *c);
 /* ttl_us 0 keeps no answer (every probe asks anew). A smaller max_running
  * applies as lookups end. */

@@ -186,6 +186,31 @@ static void lookups_nobody_waits_for(void **state)
     dnscache_free(c);
 }
 
+/* Freed with a question out (the daemon stopping): the lookup in flight
+ * stays its sender's, to free when evdns lets go of it; a queued one goes
+ * with the cache. */
+static void freed_with_lookups_out(void **state)
+{
+    (void)state;
+    struct dnscache *c = cache(60 * S, 1);
+    struct dns_waiter w[2] = {{0}};
+
+    dnscache_wait(c, "out.example", IP_ANY, &w[0], 0);
+    dnscache_wait(c, "queued.example", IP_ANY, &w[1], 0);
+    struct dns_lookup *l = start(c, "out.example", 0);
+    assert_ptr_equal(dnscache_leave(c, &w[0], false, 1), l);
+    dnscache_leave(c, &w[1], false, 1);
+    dnscache_wait(c, "out2.example", IP_ANY, &w[0], 2);
+    dnscache_wait(c, "queued2.example", IP_ANY, &w[1], 2);
+    struct dns_lookup *l2 = start(c, "out2.example", 2);
+    /* The waiters are the caller's: let them go without the cache. */
+    TAILQ_INIT(&l2->waiters);
+    dnscache_free(c);
+    assert_null(l2->owner);
+    dnscache_lookup_free(l2);
+    dnscache_lookup_free(l);
+}
+
 /* Names whose name servers do not answer take at most half the slots:
  * names that answer find room beside them, though they came later. */
 static void slow_names_take_half(void **state)
@@ -454,6 +479,7 @@ int main(void)
         cmocka_unit_test(one_lookup_per_name),
         cmocka_unit_test(budget_and_order),
         cmocka_unit_test(lookups_nobody_waits_for),
+        cmocka_unit_test(freed_with_lookups_out),
         cmocka_unit_test(slow_names_take_half),
         cmocka_unit_test(no_answer_is_slow),
         cmocka_unit_test(hosts_table),
