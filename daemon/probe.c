@@ -10,10 +10,14 @@
  * and no other check needs the rest (body_not_contains and json read it
  * all). Such a stop, or one at max_body, is deliberate and
  * is not an error. The checks themselves are judged in the pure core
- * (assertion.h) on the body kept and the answer's headers. */
+ * (assertion.h) on the body kept and the answer's headers.
+ *
+ * Host names are looked up first, by the resolver (resolver.h), and handed
+ * to curl with CURLOPT_RESOLVE, every address found, so that curl never
+ * starts a resolver thread of its own for a probe's host, connect_to host
+ * or proxy. The entries go to a DNS cache that only probes share. */
 #include "probe.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -28,6 +32,7 @@
 #include "assertion.h"
 #include "clock.h"
 #include "log.h"
+#include "resolver.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -40,27 +45,48 @@ struct probe_spec {
     struct curl_slist *connect_to;
     bool https;
     bool want_cert; /* read the certificate's end for cert_expiry_warning */
-    bool named;     /* the host is a name to resolve, not an address */
+    /* The names curl will resolve, as it asks its cache for them: the
+     * URL's host or connect_to's, or a proxy's (and, through socks5, the
+     * URL's too). Addresses and names curl answers itself are not here. */
+    struct probe_host {
+        char *name;
+        unsigned port;
+    } hosts[2];
+    size_t nhosts;
 };
 
 struct prober {
     struct http *http;
+    struct resolver *resolver;
+    CURLSH *share; /* the DNS cache of probes, apart from webhooks' */
     char *user_agent;
     long dns_cache_s;
     CURL **pool; /* idle easy handles, reset before reuse */
     size_t npool, cappool;
 };
 
+/* One host's lookup for a probe. */
+struct probe_lookup {
+    struct probe *pr;
+    const struct probe_host *host;
+    struct resolve_req *req; /* while it runs */
+};
+
 struct probe {
     struct http_xfer xfer; /* first: the http callback gets this pointer */
     struct prober *p;
     const struct probe_spec *spec;
-    probe_done_cb cb;
+    const struct probe_callbacks *cb;
     void *arg;
-    struct buf body; /* kept only for a body check */
-    uint64_t nbody;  /* body bytes read, kept or not */
-    bool stopped;    /* we ended the transfer on purpose */
-    bool found;      /* body_contains was seen while reading */
+    struct probe_lookup lookups[2];
+    unsigned pending;           /* lookups not yet answered */
+    struct curl_slist *resolve; /* CURLOPT_RESOLVE: each name's addresses */
+    int64_t begun, looked_up;   /* monotonic */
+    bool running;               /* the transfer is under way */
+    struct buf body;            /* kept only for a body check */
+    uint64_t nbody;             /* body bytes read, kept or not */
+    bool stopped;               /* we ended the transfer on purpose */
+    bool found;                 /* body_contains was seen while reading */
     bool cert_read;
     int64_t cert_not_after; /* of the certificate in the chain that ends first */
     char cert_subject[RESULT_CERT_NAME_MAX];
@@ -77,11 +103,18 @@ struct probe {
  * they are freed. Enough for the usual concurrency of a busy monitor. */
 #define POOL_MAX 64
 
-struct prober *prober_new(struct http *http)
+struct prober *prober_new(struct event_base *base, struct http *http)
 {
     struct prober *p = xcalloc(1, sizeof(*p));
 
     p->http = http; /* the rest comes with the configuration */
+    p->resolver = resolver_new(base);
+    p->share = curl_share_init();
+    if (p->resolver == NULL || p->share == NULL ||
+        curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+        prober_free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -90,6 +123,18 @@ void prober_configure(struct prober *p, const struct config *cfg)
     free(p->user_agent);
     p->user_agent = xstrdup(cfg->user_agent);
     p->dns_cache_s = (long)((cfg->dns_cache_ms + 999) / 1000);
+    resolver_configure(p->resolver, cfg->dns_cache_ms, cfg->max_lookups);
+    resolver_recheck(p->resolver);
+}
+
+void prober_drain(struct prober *p)
+{
+    resolver_drain(p->resolver);
+}
+
+const struct dnscache_stats *prober_dns_stats(const struct prober *p)
+{
+    return resolver_stats(p->resolver);
 }
 
 void prober_free(struct prober *p)
@@ -99,27 +144,93 @@ void prober_free(struct prober *p)
     for (size_t i = 0; i < p->npool; i++)
         curl_easy_cleanup(p->pool[i]);
     free(p->pool);
+    if (p->share)
+        curl_share_cleanup(p->share); /* no handle uses it any more */
+    resolver_free(p->resolver);
     free(p->user_agent);
     free(p);
 }
 
-/* Whether a URL's host must be resolved: not an IPv4 or [IPv6] literal. */
-static bool host_is_name(CURLU *url)
+/* Whether curl would ask a resolver for host: not an IPv4 (in any form
+ * curl reads) or [IPv6] address, and not "localhost" or a name under
+ * it, which curl answers itself. */
+static bool needs_lookup(const char *host)
 {
-    char *host = NULL;
-    unsigned char addr[16];
-    bool named = true;
+    size_t len = strlen(host);
+    static const char sub[] = ".localhost";
 
-    if (url == NULL || curl_url_get(url, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        return true;
-    if (host[0] == '[') {
-        host[strcspn(host, "]%")] = '\0';
-        named = inet_pton(AF_INET6, host + 1, addr) != 1;
+    if (len == 0 || host[0] == '[' || strspn(host, "0123456789.") == len)
+        return false;
+    if (host[len - 1] == '.')
+        len--;
+    if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+        (len > sizeof(sub) - 1 &&
+         strncasecmp(host + len - (sizeof(sub) - 1), sub, sizeof(sub) - 1) == 0))
+        return false;
+    return true;
+}
+
+static void add_host(struct probe_spec *s, const char *name, unsigned port)
+{
+    if (!needs_lookup(name) || s->nhosts == ARRAY_SIZE(s->hosts))
+        return;
+    for (size_t i = 0; i < s->nhosts; i++)
+        if (s->hosts[i].port == port && strcasecmp(s->hosts[i].name, name) == 0)
+            return;
+    s->hosts[s->nhosts].name = xstrdup(name);
+    s->hosts[s->nhosts].port = port;
+    s->nhosts++;
+}
+
+#ifndef CURLU_PUNYCODE
+#define CURLU_PUNYCODE 0 /* before curl 7.88: names are asked as written */
+#endif
+
+/* The names of spec->hosts: what curl will resolve to connect. */
+static void plan_lookups(struct probe_spec *s, const struct target_conf *t)
+{
+    char *host = NULL, *port = NULL, *scheme = NULL, *pport = NULL;
+    CURLU *proxy = NULL;
+
+    /* The URL's host as curl resolves it: an IDN in punycode. */
+    if (s->url == NULL ||
+        curl_url_get(s->url, CURLUPART_HOST, &host, CURLU_PUNYCODE) != CURLUE_OK ||
+        curl_url_get(s->url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto out;
+    unsigned url_port = (unsigned)strtoul(port, NULL, 10);
+    if (t->connect_to) {
+        char chost[256];
+        unsigned cport;
+        host_port_split(t->connect_to, chost, sizeof(chost), &cport); /* validated */
+        add_host(s, chost, cport ? cport : url_port);
+    } else if (t->proxy) {
+        char *phost = NULL;
+        proxy = curl_url();
+        if (proxy == NULL ||
+            curl_url_set(proxy, CURLUPART_URL, t->proxy, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+            curl_url_get(proxy, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(proxy, CURLUPART_HOST, &phost, CURLU_URLDECODE | CURLU_PUNYCODE) !=
+                CURLUE_OK)
+            goto out;
+        /* curl's defaults: 443 for an https proxy, 1080 for the rest. */
+        unsigned p = curl_url_get(proxy, CURLUPART_PORT, &pport, 0) == CURLUE_OK
+                         ? (unsigned)strtoul(pport, NULL, 10)
+                     : strcasecmp(scheme, "https") == 0 ? 443
+                                                        : 1080;
+        add_host(s, phost, p);
+        curl_free(phost);
+        /* socks5 (not socks5h) has the URL's host resolved here too. */
+        if (strcasecmp(scheme, "socks5") == 0)
+            add_host(s, host, url_port);
     } else {
-        named = inet_pton(AF_INET, host, addr) != 1;
+        add_host(s, host, url_port);
     }
+out:
     curl_free(host);
-    return named;
+    curl_free(port);
+    curl_free(scheme);
+    curl_free(pport);
+    curl_url_cleanup(proxy);
 }
 
 static struct curl_slist *slist_add(struct curl_slist *l, const char *line, const char *what)
@@ -198,15 +309,9 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
     }
     s->https = strncasecmp(t->url, "https:", 6) == 0;
     s->want_cert = s->https && t->cert_expiry_warning_ms > 0;
-    s->named = host_is_name(s->url);
+    plan_lookups(s, t); /* before plan_connection sets tls_server_name as the host */
     if (t->connect_to || t->tls_server_name)
         plan_connection(s, t);
-    if (t->connect_to) {
-        char host[256];
-        unsigned port;
-        host_port_split(t->connect_to, host, sizeof(host), &port);
-        s->named = host[0] != '[' && strspn(host, "0123456789.") != strlen(host);
-    }
     return s;
 }
 
@@ -222,6 +327,8 @@ void probe_spec_free(struct probe_spec *s)
     curl_url_cleanup(s->url);
     curl_slist_free_all(s->headers);
     curl_slist_free_all(s->connect_to);
+    for (size_t i = 0; i < s->nhosts; i++)
+        free(s->hosts[i].name);
     free(s);
 }
 
@@ -472,20 +579,19 @@ static void fill_result(struct probe *pr, CURLcode rc, struct probe_result *r)
                  version == CURL_HTTP_VERSION_1_0 ? 0 : 1);
     }
     redirect_location(pr, r->location, sizeof(r->location));
+    /* The lookup came before curl's clock started: every time includes it. */
+    int64_t looked = pr->looked_up - pr->begun;
     if (curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &t) == CURLE_OK)
-        r->dns_us = t;
-    /* A name whose DNS servers do not answer: the lookup never ended. */
-    if (r->error == PERR_TIMEOUT && r->dns_us == 0 && pr->spec->named)
-        r->error = PERR_DNS;
+        r->dns_us = looked + t;
     if (curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0)
-        r->connect_us = t;
+        r->connect_us = looked + t;
     if (pr->spec->https && curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK &&
         t > 0)
-        r->tls_us = t;
+        r->tls_us = looked + t;
     if (curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK && t > 0)
-        r->ttfb_us = t;
+        r->ttfb_us = looked + t;
     if (curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t) == CURLE_OK)
-        r->total_us = t;
+        r->total_us = looked + t;
     r->cert_not_after = pr->cert_not_after;
     memcpy(r->cert_subject, pr->cert_subject, sizeof(r->cert_subject));
     memcpy(r->cert_issuer, pr->cert_issuer, sizeof(r->cert_issuer));
@@ -516,7 +622,11 @@ static void release_handle(struct prober *p, CURL *easy)
 
 static void probe_free(struct probe *pr)
 {
-    release_handle(pr->p, pr->xfer.easy);
+    for (size_t i = 0; i < ARRAY_SIZE(pr->lookups); i++)
+        resolver_cancel(pr->lookups[i].req);
+    if (pr->xfer.easy)
+        release_handle(pr->p, pr->xfer.easy);
+    curl_slist_free_all(pr->resolve);
     buf_free(&pr->body);
     free(pr);
 }
@@ -528,10 +638,10 @@ static void done_cb(struct http_xfer *x, CURLcode rc)
 
     fill_result(pr, rc, &r);
     r.started_wall_ms = pr->started_wall_ms;
-    probe_done_cb cb = pr->cb;
+    const struct probe_callbacks *cb = pr->cb;
     void *arg = pr->arg;
     probe_free(pr);
-    cb(&r, arg);
+    cb->done(&r, arg);
 }
 
 static CURL *take_handle(struct prober *p)
@@ -617,8 +727,10 @@ static void setup(struct probe *pr)
     curl_easy_setopt(e, CURLOPT_PROXY, t->proxy ? t->proxy : "");
     if (t->proxy)
         curl_easy_setopt(e, CURLOPT_NOPROXY, "");
-    /* One deadline for the whole probe (it covers the connect too). */
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms);
+    /* One deadline for the whole probe (it covers the connect too), of
+     * which the lookup has taken its part already. */
+    int64_t left_ms = (int64_t)t->timeout_ms - (pr->looked_up - pr->begun) / 1000;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(left_ms > 0 ? left_ms : 1));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 0L);
     /* A plain HTTP request goes out in one write, so Nagle cannot delay
      * it: skip the setsockopt. TLS handshakes keep TCP_NODELAY. */
@@ -627,10 +739,13 @@ static void setup(struct probe *pr)
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, pr->p->user_agent);
-    /* Names are resolved by curl's threaded resolver, off the loop, and
-     * kept in the multi handle's cache that all probes share: a thread per
-     * name per dns_cache period, not per probe. */
+    /* The probe's own names come looked up already (CURLOPT_RESOLVE).
+     * Others, the hosts redirects lead to, are left to curl's resolver
+     * and cache, for dns_cache. */
+    curl_easy_setopt(e, CURLOPT_SHARE, pr->p->share);
     curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, pr->p->dns_cache_s);
+    if (pr->resolve)
+        curl_easy_setopt(e, CURLOPT_RESOLVE, pr->resolve);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, pr);
@@ -668,34 +783,96 @@ static void setup(struct probe *pr)
     }
 }
 
-struct probe *probe_start(struct prober *p, const struct probe_spec *spec, probe_done_cb cb,
-                          void *arg)
+/* A lookup that failed ends the probe before its transfer: a dns
+ * failure, timed from the probe's start. */
+static void lookup_failed(struct probe *pr, const struct resolve_answer *a)
+{
+    struct probe_result r;
+
+    probe_result_init(&r);
+    r.error = PERR_DNS;
+    snprintf(r.message, sizeof(r.message), "%s", a->message);
+    r.dns_us = r.total_us = a->waited_us;
+    r.started_wall_ms = pr->started_wall_ms;
+    const struct probe_callbacks *cb = pr->cb;
+    void *arg = pr->arg;
+    probe_free(pr); /* cancels the other lookup, if one still runs */
+    cb->done(&r, arg);
+}
+
+static void add_resolve(struct probe *pr, const struct probe_host *h, const char *addrs)
+{
+    char *line = xasprintf("%s:%u:%s", h->name, h->port, addrs);
+
+    pr->resolve = slist_add(pr->resolve, line, "resolve");
+    free(line);
+}
+
+static void lookup_cb(const struct resolve_answer *a, void *arg)
+{
+    struct probe_lookup *lk = arg;
+    struct probe *pr = lk->pr;
+
+    lk->req = NULL;
+    if (a->addrs == NULL) {
+        lookup_failed(pr, a);
+        return;
+    }
+    add_resolve(pr, lk->host, a->addrs);
+    if (--pr->pending == 0) {
+        pr->looked_up = pr->begun + a->waited_us;
+        pr->cb->ready(pr->arg);
+    }
+}
+
+struct probe *probe_new(struct prober *p, const struct probe_spec *spec,
+                        const struct probe_callbacks *cb, void *arg, int64_t now, bool *ready)
 {
     struct probe *pr = xcalloc(1, sizeof(*pr));
+    const struct target_conf *t = spec->t;
 
     pr->p = p;
     pr->spec = spec;
     pr->cb = cb;
     pr->arg = arg;
+    pr->begun = pr->looked_up = now;
     pr->xfer.done = done_cb;
     pr->started_wall_ms = clock_wall_ms();
-    pr->xfer.easy = take_handle(p);
-    if (pr->xfer.easy == NULL) {
-        free(pr);
-        return NULL;
+    for (size_t i = 0; i < spec->nhosts; i++) {
+        struct probe_lookup *lk = &pr->lookups[i];
+        struct resolve_answer a;
+        lk->pr = pr;
+        lk->host = &spec->hosts[i];
+        if (resolver_find(p->resolver, lk->host->name, t->ip_version, now,
+                          now + (int64_t)t->timeout_ms * 1000, lookup_cb, lk, &a, &lk->req))
+            add_resolve(pr, lk->host, a.addrs);
+        else
+            pr->pending++;
     }
-    setup(pr);
-    if (http_add(p->http, &pr->xfer) < 0) {
-        probe_free(pr);
-        return NULL;
-    }
+    *ready = pr->pending == 0;
     return pr;
+}
+
+int probe_run(struct probe *pr)
+{
+    pr->xfer.easy = take_handle(pr->p);
+    if (pr->xfer.easy == NULL)
+        return -1;
+    setup(pr);
+    if (http_add(pr->p->http, &pr->xfer) < 0) {
+        release_handle(pr->p, pr->xfer.easy);
+        pr->xfer.easy = NULL;
+        return -1;
+    }
+    pr->running = true;
+    return 0;
 }
 
 void probe_cancel(struct probe *pr)
 {
     if (pr == NULL)
         return;
-    http_remove(pr->p->http, &pr->xfer);
+    if (pr->running)
+        http_remove(pr->p->http, &pr->xfer);
     probe_free(pr);
 }
