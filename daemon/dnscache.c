@@ -21,6 +21,7 @@ struct dns_name {
     int64_t expires; /* when the answer ends */
     int64_t used;    /* when the name was last asked for */
     bool slow;       /* its last lookup got no answer in time */
+    bool answered;   /* its last lookup got an answer (addresses or not) */
     struct dns_lookup *lookup;
 };
 
@@ -34,7 +35,7 @@ TAILQ_HEAD(lookupq, dns_lookup);
 struct dnscache {
     struct strmap names; /* key -> struct dns_name */
     struct strmap hosts; /* name -> struct hosts_entry */
-    struct lookupq queue, slow_queue;
+    struct lookupq known_queue, queue, slow_queue;
     int64_t ttl;
     unsigned max_running;
     int64_t next_sweep;
@@ -46,6 +47,7 @@ struct dnscache *dnscache_new(void)
     struct dnscache *c = xcalloc(1, sizeof(*c));
 
     TAILQ_INIT(&c->queue);
+    TAILQ_INIT(&c->known_queue);
     TAILQ_INIT(&c->slow_queue);
     c->max_running = 1;
     return c;
@@ -252,6 +254,11 @@ const char *dnscache_find(struct dnscache *c, const char *name, enum ip_version 
     return NULL;
 }
 
+static struct lookupq *queue_of(struct dnscache *c, const struct dns_lookup *l)
+{
+    return l->slow ? &c->slow_queue : l->known ? &c->known_queue : &c->queue;
+}
+
 void dnscache_wait(struct dnscache *c, const char *name, enum ip_version family,
                    struct dns_waiter *w, int64_t now)
 {
@@ -273,10 +280,11 @@ void dnscache_wait(struct dnscache *c, const char *name, enum ip_version family,
         l->family = family;
         l->state = DNS_QUEUED;
         l->slow = n->slow;
+        l->known = n->answered;
         l->queued = now;
         l->owner = n;
         TAILQ_INIT(&l->waiters);
-        TAILQ_INSERT_TAIL(l->slow ? &c->slow_queue : &c->queue, l, link);
+        TAILQ_INSERT_TAIL(queue_of(c, l), l, link);
         c->stats.queued++;
         n->lookup = l;
     }
@@ -290,14 +298,20 @@ struct dns_lookup *dnscache_next(struct dnscache *c, int64_t now)
 
     if (c->stats.running >= c->max_running)
         return NULL;
-    struct dns_lookup *l = TAILQ_FIRST(&c->queue);
-    struct dns_lookup *s = c->stats.running_slow < slow_max ? TAILQ_FIRST(&c->slow_queue) : NULL;
-    /* Whichever waited longer, as far as the slow names' share allows. */
-    if (l == NULL || (s && s->queued < l->queued))
-        l = s;
+    /* Names that answered last time first: they answer quickly, and their
+     * probes must not miss a run behind names never heard of. Then
+     * whichever waited longer, as far as the slow names' share allows. */
+    struct dns_lookup *l = TAILQ_FIRST(&c->known_queue);
+    if (l == NULL) {
+        l = TAILQ_FIRST(&c->queue);
+        struct dns_lookup *s =
+            c->stats.running_slow < slow_max ? TAILQ_FIRST(&c->slow_queue) : NULL;
+        if (l == NULL || (s && s->queued < l->queued))
+            l = s;
+    }
     if (l == NULL)
         return NULL;
-    TAILQ_REMOVE(l->slow ? &c->slow_queue : &c->queue, l, link);
+    TAILQ_REMOVE(queue_of(c, l), l, link);
     l->state = DNS_RUNNING;
     l->started = now;
     c->stats.queued--;
@@ -329,6 +343,7 @@ void dnscache_done(struct dnscache *c, struct dns_lookup *l, const char *addrs, 
     free(n->addrs);
     n->addrs = NULL;
     n->slow = no_answer;
+    n->answered = !no_answer;
     n->used = now;
     if (addrs && c->ttl > 0) {
         n->addrs = xstrdup(addrs);
@@ -367,7 +382,7 @@ struct dns_lookup *dnscache_leave(struct dnscache *c, struct dns_waiter *w, bool
     if (!TAILQ_EMPTY(&l->waiters) || (l->state != DNS_QUEUED && l->state != DNS_RUNNING))
         return NULL;
     if (l->state == DNS_QUEUED) {
-        TAILQ_REMOVE(l->slow ? &c->slow_queue : &c->queue, l, link);
+        TAILQ_REMOVE(queue_of(c, l), l, link);
         c->stats.queued--;
         l->owner->lookup = NULL;
         l->owner->used = now;
@@ -375,8 +390,10 @@ struct dns_lookup *dnscache_leave(struct dnscache *c, struct dns_waiter *w, bool
         return NULL;
     }
     stop_running(c, l);
-    if (timed_out)
+    if (timed_out) {
         l->owner->slow = true;
+        l->owner->answered = false;
+    }
     l->owner->used = now;
     l->owner = NULL;
     l->state = DNS_ABANDONED;

@@ -7,10 +7,11 @@
  *     when it came. Failures are not kept.
  *   - One lookup runs per name and IP version at a time, however many
  *     probes wait for it.
- *   - At most max_running lookups are in flight; the rest wait their turn,
- *     first come first served. Names whose last lookup got no answer in
- *     time ("slow" names) may hold at most half of those slots, so that
- *     names that answer always find room beside a silent name server.
+ *   - At most max_running lookups are in flight; the rest wait their turn:
+ *     names that answered last time first, then first come first served.
+ *     Names whose last lookup got no answer in time ("slow" names) may
+ *     hold at most half of the slots, so that names that answer always
+ *     find room beside a silent name server.
  *   - A lookup nobody waits for any more is dropped, or, in flight, given
  *     up: its slot is free at once. */
 #ifndef UPMON_DNSCACHE_H
@@ -48,6 +49,7 @@ struct dns_lookup {
     enum ip_version family;
     enum dns_lookup_state state;
     bool slow;       /* the name's last lookup got no answer in time */
+    bool known;      /* the name's last lookup got an answer */
     int64_t queued;  /* when it was asked for */
     int64_t started; /* when its question went out */
     TAILQ_HEAD(, dns_waiter) waiters;

@@ -279,6 +279,31 @@ static void slow_names_take_half(void **state)
     dnscache_free(c);
 }
 
+/* A name that answered last time goes ahead of names never heard of: a
+ * name that resolves must not time out in the queue behind hundreds of
+ * new names of a silent name server. */
+static void names_that_answered_go_first(void **state)
+{
+    (void)state;
+    struct dnscache *c = cache(0, 1);
+    struct dns_waiter w[4] = {{0}};
+
+    dnscache_wait(c, "shop.example", IP_ANY, &w[0], 0);
+    answer(c, start(c, "shop.example", 0), "192.0.2.1", false, 1);
+    dnscache_wait(c, "gone.example", IP_ANY, &w[0], 1);
+    answer(c, start(c, "gone.example", 1), NULL, false, 2); /* NXDOMAIN: an answer */
+    dnscache_wait(c, "busy.example", IP_ANY, &w[0], 2);
+    struct dns_lookup *busy = start(c, "busy.example", 2);
+    dnscache_wait(c, "new.example", IP_ANY, &w[1], 3);
+    dnscache_wait(c, "shop.example", IP_ANY, &w[2], 4);
+    dnscache_wait(c, "gone.example", IP_ANY, &w[3], 5);
+    answer(c, busy, "192.0.2.2", false, 6);
+    answer(c, start(c, "shop.example", 6), "192.0.2.1", false, 7);
+    answer(c, start(c, "gone.example", 7), NULL, false, 8);
+    answer(c, start(c, "new.example", 8), NULL, true, 9);
+    dnscache_free(c);
+}
+
 /* A name server that fails (or that evdns gave up on) makes the name slow
  * as well; the budget of one still lets a slow name run. */
 static void no_answer_is_slow(void **state)
@@ -481,6 +506,7 @@ int main(void)
         cmocka_unit_test(lookups_nobody_waits_for),
         cmocka_unit_test(freed_with_lookups_out),
         cmocka_unit_test(slow_names_take_half),
+        cmocka_unit_test(names_that_answered_go_first),
         cmocka_unit_test(no_answer_is_slow),
         cmocka_unit_test(hosts_table),
         cmocka_unit_test(valid_names),
