@@ -10,7 +10,8 @@ an address of 127.53.0.0/16; nothing leaves the machine. Needs root (port
 
   tests/bench/silent_dns.py [--upmond PATH] [--silent 2000] [--ips 100]
       [--resolving 100] [--max-concurrent 500] [--interval 10s]
-      [--timeout 5s] [--seconds 60] [--resolv-options 'timeout:5 attempts:2']
+      [--timeout 5s] [--dns-cache 60s] [--seconds 60]
+      [--resolv-options 'timeout:5 attempts:2']
 
 It samples the daemon's threads and resident memory (/proc/PID/status)
 twice a second, reads its CPU time (/proc/PID/stat) at the end, its
@@ -64,6 +65,7 @@ def main():
     ap.add_argument("--max-concurrent", type=int, default=500)
     ap.add_argument("--interval", default="10s")
     ap.add_argument("--timeout", default="5s")
+    ap.add_argument("--dns-cache", default="60s", help="engine.dns_cache (0: every probe asks)")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--resolv-options", default="timeout:5 attempts:2",
                     help="the options line of the namespace's resolv.conf (glibc's defaults)")
@@ -80,9 +82,9 @@ def main():
         f.write("nameserver %s\noptions %s\n" % (addr, args.resolv_options))
     cfg = os.path.join(tmp, "upmon.yaml")
     with open(cfg, "w") as f:
-        f.write("engine: {max_concurrent: %d}\nalerts: {journald: false}\n"
+        f.write("engine: {max_concurrent: %d, dns_cache: %s}\nalerts: {journald: false}\n"
                 "defaults: {interval: %s, timeout: %s}\ntargets:\n"
-                % (args.max_concurrent, args.interval, args.timeout))
+                % (args.max_concurrent, args.dns_cache, args.interval, args.timeout))
         for i in range(args.ips):
             f.write("  - {name: ip%d, url: 'http://127.0.0.1:%d/site/ip%d'}\n" % (i, site_port, i))
         for i in range(args.resolving):
@@ -139,7 +141,8 @@ def main():
     for i in range(args.ips):
         ts = sorted(times.get("ip%d" % i, []))
         ip_gaps += [b - a for a, b in zip(ts, ts[1:])]
-    dns_failures = sum(1 for l in errors if "-> unreachable (dns" in l)
+    dns_failures = sum(1 for l in errors if "-> unreachable (dns" in l and " silent" in l)
+    ok_failures = sum(1 for l in errors if "-> unreachable (dns" in l and " ok" in l)
     result = {
         "upmond": args.upmond,
         "targets": {"silent": args.silent, "ips": args.ips, "resolving": args.resolving},
@@ -154,6 +157,7 @@ def main():
         "ok_planned": planned_per_target * args.resolving,
         "ip_gap_max_s": round(max(ip_gaps), 2) if ip_gaps else None,
         "silent_names_down_as_dns": dns_failures,
+        "resolving_names_down_as_dns": ok_failures,
     }
     print(json.dumps(result), flush=True)
 
