@@ -191,6 +191,7 @@ struct config {
     unsigned max_concurrent; /* probes in flight at once */
     char *user_agent;        /* of probes and webhook deliveries */
     uint64_t dns_cache_ms;   /* how long a resolved name is reused */
+    unsigned max_lookups;    /* name lookups in flight at once */
 };
 
 /* What the loader takes from the environment, passed in so tests control it. */

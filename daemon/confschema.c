@@ -752,6 +752,9 @@ static const struct opt engine_opts[] = {
     {.name = "dns_cache", .type = OPT_DURATION, .offset = C(dns_cache_ms), .flags = OPT_ZERO_OFF,
      .min = 1000, .max = HOUR, .def = "60s",
      .doc = "How long a resolved host name is reused (0: resolve for every probe)."},
+    {.name = "max_lookups", .type = OPT_UINT, .offset = C(max_lookups), .min = 1, .max = 10000,
+     .def = "64", .doc = "How many host names may be looked up at once; a probe waiting for its "
+                         "lookup holds no probe slot."},
 };
 #undef C
 const struct schema_level schema_engine = {"engine", engine_opts, ARRAY_SIZE(engine_opts)};

@@ -1,8 +1,9 @@
 /* Scheduling and running probes. Each target's next run waits in a timer
- * queue on the loop; when its time comes, the target is dispatched:
- * started if a slot is free, queued if not, skipped if its previous probe
- * is still running. Its next run is planned from the plan, not from when
- * this one ends. */
+ * queue on the loop; when its time comes, the target is dispatched: its
+ * probe begins (names looked up first where needed, holding no slot),
+ * then starts if a slot is free or is queued for one; the run is skipped
+ * if the previous one is still under way. Its next run is planned from
+ * the plan, not from when this one ends. */
 #include "monitor.h"
 
 #include <stddef.h>
@@ -39,13 +40,14 @@ struct monitor {
     struct looptimer *timers;
     struct waitq waiting;
     struct plan_flight flight;
+    unsigned resolving;      /* runs waiting for their names */
     size_t once_pending;     /* once mode: targets yet to report */
     uint64_t max_timeout_us; /* the longest timeout of any target */
 
     struct monitor_stats stats;
 };
 
-static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now);
+static void run_probe(struct monitor *m, struct target_rt *rt, int64_t now);
 
 static void record_lateness(struct monitor_stats *s, int64_t late_us)
 {
@@ -103,8 +105,30 @@ static void start_waiting(struct monitor *m, int64_t now)
         struct target_rt *next = TAILQ_FIRST(&m->waiting);
         TAILQ_REMOVE(&m->waiting, next, wait_link);
         next->waiting = false;
-        start_probe(m, next, now);
+        run_probe(m, next, now);
     }
+}
+
+/* A run whose names are known takes a slot, or waits for one. */
+static void want_slot(struct monitor *m, struct target_rt *rt, int64_t now)
+{
+    rt->resolved = now;
+    if (m->flight.n < m->max_concurrent) {
+        run_probe(m, rt, now);
+    } else {
+        rt->waiting = true;
+        TAILQ_INSERT_TAIL(&m->waiting, rt, wait_link);
+    }
+}
+
+static void probe_ready(void *arg)
+{
+    struct target_rt *rt = arg;
+    struct monitor *m = rt->m;
+
+    rt->resolving = false;
+    m->resolving--;
+    want_slot(m, rt, clock_mono_us());
 }
 
 static void probe_done(const struct probe_result *r, void *arg)
@@ -113,21 +137,36 @@ static void probe_done(const struct probe_result *r, void *arg)
     struct monitor *m = rt->m;
     int64_t now = clock_mono_us();
 
-    rt->inflight = NULL;
-    plan_flight_end(&m->flight, now);
-    start_waiting(m, now);
+    rt->probe = NULL;
+    if (rt->running) {
+        rt->running = false;
+        plan_flight_end(&m->flight, now);
+        start_waiting(m, now);
+    } else {
+        /* A lookup failed: the probe ends here, having held no slot. */
+        rt->resolving = false;
+        m->resolving--;
+        m->stats.started++;
+        record_lateness(&m->stats, rt->begun - rt->planned);
+    }
     finish(m, rt, r);
 }
 
-static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
+static const struct probe_callbacks probe_cbs = {probe_ready, probe_done};
+
+/* Lateness is what the run waited for the monitor (its timer, a slot),
+ * not for its lookup, which is part of the probe and of its timings. */
+static void run_probe(struct monitor *m, struct target_rt *rt, int64_t now)
 {
-    record_lateness(&m->stats, now - rt->planned);
+    record_lateness(&m->stats, (rt->begun - rt->planned) + (now - rt->resolved));
     m->stats.started++;
-    rt->inflight = probe_start(m->prober, rt->spec, probe_done, rt);
-    if (rt->inflight) {
+    if (probe_run(rt->probe) == 0) {
+        rt->running = true;
         plan_flight_start(&m->flight, now);
         return;
     }
+    probe_cancel(rt->probe);
+    rt->probe = NULL;
     /* curl refused to start it (out of memory or file descriptors): that is
      * this probe's result, not a reason to stop. */
     struct probe_result r;
@@ -138,6 +177,22 @@ static void start_probe(struct monitor *m, struct target_rt *rt, int64_t now)
     finish(m, rt, &r);
 }
 
+/* The run planned at rt->planned begins: its probe looks up its names
+ * (unless the hosts table or the cache know them), then wants a slot. */
+static void begin_run(struct monitor *m, struct target_rt *rt, int64_t now)
+{
+    bool ready;
+
+    rt->begun = now;
+    rt->probe = probe_new(m->prober, rt->spec, &probe_cbs, rt, now, &ready);
+    if (ready) {
+        want_slot(m, rt, now);
+    } else {
+        rt->resolving = true;
+        m->resolving++;
+    }
+}
+
 /* The target's run planned at rt->timer.due has come. */
 static void due_cb(struct timerq_item *it, int64_t now)
 {
@@ -146,17 +201,12 @@ static void due_cb(struct timerq_item *it, int64_t now)
     int64_t planned = rt->timer.due;
     uint64_t missed = 0;
 
-    if (rt->inflight || rt->waiting) {
+    if (rt->probe) {
         m->stats.skipped++;
         log_debug("%s: previous probe still running, run skipped", rt->conf->name);
     } else {
         rt->planned = planned;
-        if (m->flight.n < m->max_concurrent) {
-            start_probe(m, rt, now);
-        } else {
-            rt->waiting = true;
-            TAILQ_INSERT_TAIL(&m->waiting, rt, wait_link);
-        }
+        begin_run(m, rt, now);
     }
     if (m->once)
         return;
@@ -183,7 +233,10 @@ struct monitor *monitor_new(struct event_base *base, struct http *http,
     m->cb = *cb;
     TAILQ_INIT(&m->waiting);
     m->timers = looptimer_new(base, SLACK_US);
-    if (m->timers == NULL) {
+    m->prober = prober_new(base, http);
+    if (m->timers == NULL || m->prober == NULL) {
+        looptimer_free(m->timers);
+        prober_free(m->prober);
         free(m);
         return NULL;
     }
@@ -201,14 +254,26 @@ static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
     return rt;
 }
 
-/* Stops the target's probe in flight, if any. */
+/* Stops the target's run under way, if any: its lookups, its wait for a
+ * slot or its transfer. Only a transfer stopped counts as cancelled. */
 static void cancel_probe(struct monitor *m, struct target_rt *rt)
 {
-    if (rt->inflight) {
-        probe_cancel(rt->inflight);
-        rt->inflight = NULL;
+    if (rt->probe == NULL)
+        return;
+    probe_cancel(rt->probe);
+    rt->probe = NULL;
+    if (rt->running) {
+        rt->running = false;
         plan_flight_cancel(&m->flight, clock_mono_us());
         m->stats.cancelled++;
+    }
+    if (rt->resolving) {
+        rt->resolving = false;
+        m->resolving--;
+    }
+    if (rt->waiting) {
+        TAILQ_REMOVE(&m->waiting, rt, wait_link);
+        rt->waiting = false;
     }
 }
 
@@ -216,10 +281,6 @@ static void cancel_probe(struct monitor *m, struct target_rt *rt)
 static void rt_free(struct monitor *m, struct target_rt *rt)
 {
     cancel_probe(m, rt);
-    if (rt->waiting) {
-        TAILQ_REMOVE(&m->waiting, rt, wait_link);
-        rt->waiting = false;
-    }
     looptimer_remove(m->timers, &rt->timer);
     if (m->cb.forget)
         m->cb.forget(rt, m->cb.arg);
@@ -239,8 +300,6 @@ static void plan_first(struct monitor *m, struct target_rt *rt, int64_t now, siz
 static void apply_engine_settings(struct monitor *m, const struct config *cfg)
 {
     m->max_concurrent = cfg->max_concurrent ? cfg->max_concurrent : 1;
-    if (m->prober == NULL)
-        m->prober = prober_new(m->http);
     prober_configure(m->prober, cfg);
     m->max_timeout_us = 0;
     for (size_t i = 0; i < cfg->ntargets; i++)
@@ -289,6 +348,7 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
         if (!t->enabled)
             continue;
         struct target_rt *rt = strmap_get(&old, t->name);
+        bool again = false;
         if (rt == NULL) {
             rt = rt_new(m, t);
             plan_first(m, rt, now, fresh);
@@ -298,7 +358,9 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
                 probe_spec_retarget(rt->spec, t);
             } else {
                 /* A probe in flight carries the old request: stop it, the
-                 * new one runs at the next planned time. */
+                 * new one runs at the next planned time. One that has not
+                 * started its transfer begins again with the new request. */
+                again = rt->probe && !rt->running;
                 cancel_probe(m, rt);
                 probe_spec_free(rt->spec);
                 rt->spec = probe_spec_new(t);
@@ -309,6 +371,8 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
                 }
             }
             rt->conf = t;
+            if (again)
+                begin_run(m, rt, now);
         }
         targets[n++] = rt;
     }
@@ -331,6 +395,12 @@ void monitor_stop(struct monitor *m)
     free(m->targets);
     m->targets = NULL;
     m->ntargets = 0;
+}
+
+void monitor_drain(struct monitor *m)
+{
+    monitor_stop(m);
+    prober_drain(m->prober);
 }
 
 void monitor_free(struct monitor *m)
@@ -364,4 +434,14 @@ bool monitor_progressing(const struct monitor *m, int64_t now)
 unsigned monitor_in_flight(const struct monitor *m)
 {
     return m->flight.n;
+}
+
+unsigned monitor_resolving(const struct monitor *m)
+{
+    return m->resolving;
+}
+
+const struct dnscache_stats *monitor_dns_stats(const struct monitor *m)
+{
+    return prober_dns_stats(m->prober);
 }

@@ -3,8 +3,11 @@
  * flight, last verdict), keeps at most max_concurrent probes in flight
  * (later ones wait their turn, and count as late), never starts a target
  * whose previous probe is still running (that run is skipped), and counts
- * all of this so the daemon measures its own punctuality. What a result
- * means for alerts is decided by the caller's callback. */
+ * all of this so the daemon measures its own punctuality. A probe whose
+ * host name is being looked up holds no slot: the lookups have a budget of
+ * their own (engine.max_lookups), so a silent name server cannot keep the
+ * other targets waiting. What a result means for alerts is decided by the
+ * caller's callback. */
 #ifndef UPMON_MONITOR_H
 #define UPMON_MONITOR_H
 
@@ -27,11 +30,16 @@ struct target_rt {
     struct probe_spec *spec;
     struct monitor *m;
     struct timerq_item timer;
-    int64_t planned;        /* planned start of the run waiting or in flight */
-    int64_t phase;          /* start of the plan, until the first run is done */
-    struct probe *inflight; /* or NULL */
-    bool waiting;           /* due, waiting for a free slot */
-    bool kept;              /* during a swap: still in the new configuration */
+    int64_t planned; /* planned start of the run under way */
+    int64_t phase;   /* start of the plan, until the first run is done */
+    /* The run under way, from its due time to its result: its names are
+     * looked up (resolving), then it waits for a slot (waiting) or has one
+     * (running). */
+    struct probe *probe; /* or NULL */
+    bool resolving, waiting, running;
+    int64_t begun;    /* when the run began */
+    int64_t resolved; /* when its names were known */
+    bool kept;        /* during a swap: still in the new configuration */
     TAILQ_ENTRY(target_rt) wait_link;
     void *user; /* the caller's per-target state */
 };
@@ -39,7 +47,7 @@ struct target_rt {
 #define LATENESS_BUCKETS 10001 /* 0.1 ms each up to 1 s, then one for the rest */
 
 struct monitor_stats {
-    uint64_t started;   /* probes started */
+    uint64_t started;   /* probes started, or ended by a failed lookup */
     uint64_t completed; /* probes that reported a result */
     uint64_t late;      /* started more than 10 ms after their plan */
     uint64_t skipped;   /* not started: the previous probe was still running */
@@ -76,10 +84,17 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now);
 
 /* Cancels everything in flight; used before freeing on shutdown. */
 void monitor_stop(struct monitor *m);
+/* monitor_stop, then lets the loop turn until the name lookups given up
+ * are reported back (prober_drain): for the end, while the caller's state
+ * is whole, as the loop's other events may run. */
+void monitor_drain(struct monitor *m);
 
 size_t monitor_targets(const struct monitor *m, struct target_rt ***out);
 const struct monitor_stats *monitor_stats(const struct monitor *m);
 unsigned monitor_in_flight(const struct monitor *m);
+/* Runs waiting for their names to be looked up (they hold no slot). */
+unsigned monitor_resolving(const struct monitor *m);
+const struct dnscache_stats *monitor_dns_stats(const struct monitor *m);
 
 /* Whether probes are still completing (for the watchdog). */
 bool monitor_progressing(const struct monitor *m, int64_t now);

@@ -136,6 +136,7 @@ int once_run(const struct config *cfg, bool json)
     }
     fflush(stdout);
 
+    monitor_drain(m);
     monitor_free(m);
     http_free(http);
     event_base_free(base);

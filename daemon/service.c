@@ -242,6 +242,15 @@ static json_t *stats_json(const struct service *svc)
     json_object_set_new(o, "dropped", json_integer((json_int_t)s->dropped));
     json_object_set_new(o, "cancelled", json_integer((json_int_t)s->cancelled));
     json_object_set_new(o, "in_flight", json_integer(monitor_in_flight(svc->monitor)));
+    json_object_set_new(o, "resolving", json_integer(monitor_resolving(svc->monitor)));
+    const struct dnscache_stats *d = monitor_dns_stats(svc->monitor);
+    json_object_set_new(o, "dns_lookups", json_integer((json_int_t)d->lookups));
+    json_object_set_new(o, "dns_failed", json_integer((json_int_t)d->failed));
+    json_object_set_new(o, "dns_abandoned", json_integer((json_int_t)d->abandoned));
+    json_object_set_new(o, "dns_cache_hits", json_integer((json_int_t)d->hits));
+    json_object_set_new(o, "dns_hosts_hits", json_integer((json_int_t)d->hosts));
+    json_object_set_new(o, "dns_in_flight", json_integer(d->running));
+    json_object_set_new(o, "dns_queued", json_integer(d->queued));
     json_object_set_new(o, "lateness_p50_ms",
                         json_real(report_ms(monitor_lateness_percentile(s, 0.50))));
     json_object_set_new(o, "lateness_p99_ms",
@@ -308,6 +317,10 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
     struct service *svc = arg;
     char summary[256];
 
+    if (svc->stopping) {
+        config_free(cfg); /* came in while stopping: nothing left to run it */
+        return;
+    }
     if (cfg == NULL) {
         for (size_t i = 0; i < diags->n; i++)
             log_err("%s", diags->msgs[i]);
@@ -498,8 +511,11 @@ int service_run(struct config *cfg, const struct service_opts *opts)
 out:
     /* Teardown order: transfers first (monitor, webhooks), then curl's
      * multi handle (http), then the store, then libevent objects, then the
-     * base. */
+     * base. The monitor stops while everything is whole: the loop turns
+     * once more for what the resolver gave up (monitor_drain). */
     svc.stopping = true;
+    if (svc.monitor)
+        monitor_drain(svc.monitor);
     if (svc.store) {
         store_sync(svc.store);
         store_on_reset(svc.store, NULL, &svc);

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,32 @@ void *strmap_get(const struct strmap *m, const char *key)
         i = (i + 1) & (m->cap - 1);
     }
     return NULL;
+}
+
+void *strmap_del(struct strmap *m, const char *key)
+{
+    if (m->cap == 0)
+        return NULL;
+    size_t mask = m->cap - 1, i = (size_t)hash64(key) & mask;
+    while (m->slots[i].key && strcmp(m->slots[i].key, key) != 0)
+        i = (i + 1) & mask;
+    if (m->slots[i].key == NULL)
+        return NULL;
+    void *value = m->slots[i].value;
+    /* Linear probing has no tombstones: the entries after the hole that
+     * would no longer be found from their home slot move back into it. */
+    for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+        size_t home = (size_t)hash64(m->slots[j].key) & mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    m->slots[i].key = NULL;
+    m->slots[i].value = NULL;
+    m->n--;
+    return value;
 }
 
 void strmap_free(struct strmap *m)

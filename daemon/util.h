@@ -65,6 +65,8 @@ struct strmap {
 /* Inserts key unless present; returns the value already there, or NULL. */
 void *strmap_put(struct strmap *m, const char *key, void *value);
 void *strmap_get(const struct strmap *m, const char *key);
+/* Removes key; returns its value, or NULL when it was not there. */
+void *strmap_del(struct strmap *m, const char *key);
 void strmap_free(struct strmap *m);
 
 #endif

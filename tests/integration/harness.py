@@ -406,6 +406,47 @@ def receiver_fixture():
     return Receiver()
 
 
+class Dns(Fixture):
+    """The fixture DNS server (fixtures/dns.py) on port 53 of an address of
+    127.53.0.0/16 picked at random, so that tests running at once (and
+    other test runs on the machine) do not meet; .addr is the address.
+    rules as dns.py takes them; with none it answers nothing. Needs root
+    (port 53)."""
+
+    def __init__(self, rules=()):
+        if os.geteuid() != 0:
+            raise Skip("the fixture DNS server needs root to listen on port 53")
+        import random
+        for attempt in range(8):
+            self.addr = "127.53.%d.%d" % (random.randrange(1, 255), random.randrange(1, 255))
+            try:
+                super().__init__("dns.py", [self.addr] + list(rules))
+                return
+            except RuntimeError as e:
+                err = e
+        raise Skip("the fixture DNS server could not listen on 127.53.0.0/16 port 53: %s" % err)
+
+
+def dns_namespace(d, nameserver, options="timeout:3 attempts:1", hosts=None):
+    """A wrapper (a command prefix for Daemon or run) that runs upmond in a
+    mount namespace of its own where /etc/resolv.conf names `nameserver`
+    with these options, and, if hosts is given, /etc/hosts has that text.
+    Skips the test where namespaces are not available."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise Skip("needs root and unshare(1) to give upmond its own resolv.conf")
+    conf = write(os.path.join(d, "resolv.conf"),
+                 "nameserver %s\noptions %s\n" % (nameserver, options))
+    script = 'mount --bind "$0" /etc/resolv.conf'
+    args = [conf]
+    if hosts is not None:
+        args.append(write(os.path.join(d, "hosts"), hosts))
+        script += ' && mount --bind "$1" /etc/hosts && shift'
+    probe = run([], cmd=["unshare", "-m", "sh", "-c", script + ' && cat /etc/resolv.conf'] + args)
+    if probe.returncode != 0 or nameserver not in probe.stdout:
+        raise Skip("cannot bind-mount resolv.conf in a mount namespace: %s" % probe.stderr)
+    return ["unshare", "-m", "sh", "-c", script + ' && exec "$@"'] + args
+
+
 def run(args, timeout=60, env=None, cmd=None, binary=False):
     """Runs upmond (or cmd + args) to completion; kills it and fails the test
     if it takes longer than timeout seconds. Returns the CompletedProcess,

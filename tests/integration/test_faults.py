@@ -3,10 +3,13 @@
 size that fills up while alerts are pending or is read-only at start, a
 damaged database, one deleted while the daemon runs, a umask that would
 make it world-readable, and a second daemon on the same directory after
-its files are gone. No alert may be lost wherever the disk comes back."""
+its files are gone. No alert may be lost wherever the disk comes back.
+And a name server that never answers, for hundreds of names at once: the
+targets given by address and the names that resolve keep their schedule."""
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -331,6 +334,89 @@ targets:
     h.wait_until(lambda: delivered(rcv) == [(name, "down")], 10, "the down delivered")
     rc, _ = dm.stop()
     assert rc == 0
+
+
+def proc_status(pid):
+    """Threads and VmRSS (in MB) of a live process, from /proc."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key == "Threads":
+                out["threads"] = int(value)
+            elif key == "VmRSS":
+                out["rss_mb"] = int(value.split()[0]) / 1024.0
+    return out
+
+
+def test_silent_name_server_starves_no_probe():
+    """500 targets by names a name server never answers, beside targets by
+    address, by names it answers (looked up anew for every probe:
+    dns_cache 0), by a name of /etc/hosts and localhost, with 50 probe
+    slots. The lookups have a budget of their own: a probe waiting for its
+    name holds no slot, and no thread waits for the name server. So the others keep their schedule (every run, on time), the
+    daemon's threads and memory stay small, and each silent name is down
+    as a dns failure that says so."""
+    srv, d = h.http_fixture(), h.tmpdir()
+    dns = h.Dns(["ok.upmon.test=127.0.0.1"])
+    # The C library's own defaults: a thread of curl's resolver would wait
+    # ten seconds for each name.
+    wrapper = h.dns_namespace(d, dns.addr, options="timeout:5 attempts:2",
+                              hosts="127.0.0.1 localhost\n127.0.0.1 upmon-hosts.test\n")
+    url = lambda host, name: "http://%s:%d/site/%s" % (host, srv.port, name)
+    keep = {"ip%d" % i: url("127.0.0.1", "ip%d" % i) for i in range(20)}
+    keep.update({"ok%d" % i: url("n%d.ok.upmon.test" % i, "ok%d" % i) for i in range(10)})
+    keep["hosts"] = url("upmon-hosts.test", "hosts")
+    keep["localhost"] = url("localhost", "localhost")
+    silent = {"s%d" % i: url("n%d.silent.upmon.test" % i, "s%d" % i) for i in range(500)}
+    cfg = h.config(d, "engine: {max_concurrent: 50, dns_cache: 0}\nalerts: {journald: false}\n"
+                      "defaults: {interval: 1s, timeout: 450ms}\ntargets:\n" + "".join(
+                          "  - {name: %s, url: '%s'}\n" % kv
+                          for kv in list(keep.items()) + list(silent.items())))
+    dm = h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "state"), "--stats", "-v"],
+                  wrapper=wrapper)
+    dm.wait_log(r"started: ")
+    t0 = time.time()
+    peak = {"threads": 0, "rss_mb": 0.0}
+    while time.time() - t0 < 8:
+        for k, v in proc_status(dm.proc.pid).items():
+            peak[k] = max(peak[k], v)
+        time.sleep(0.1)
+    rc, _ = dm.stop()
+    assert rc == 0, dm.log()[-20:]
+    stats = json.loads(dm.stdout().strip().splitlines()[-1])
+
+    # Each target that can be reached was probed about once a second, with
+    # no gap between two probes much over the interval.
+    seen = {}
+    for path, when, _ in srv.json("/_log"):
+        seen.setdefault(path.rsplit("/", 1)[1], []).append(when)
+    # (After the first: the second run comes half an interval to one and a
+    # half after it, as the plan settles on the target's phase.)
+    late = {}
+    for name in keep:
+        ts = sorted(seen.get(name, []))[1:]
+        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        if len(ts) < 5 or max(gaps) > 1.3:
+            late[name] = [round(t - t0, 2) for t in sorted(seen.get(name, []))]
+    assert not late, ("targets that missed runs", late, stats)
+    assert not any(seen.get(n) for n in silent), "a silent name reached the site"
+    # No run of those was skipped (and the site's log shows none late).
+    skipped = {l.split(": ")[1] for l in dm.grep(r"debug: \S+: previous probe still running")}
+    assert not skipped & set(keep), (skipped & set(keep), stats)
+    assert stats["dropped"] == 0, stats
+    # No thread waits for the name server; memory stays that of the daemon.
+    h.note("silent name server: peak %d threads, %.1f MB resident; %d lookups, %d given up"
+           % (peak["threads"], peak["rss_mb"], stats["dns_lookups"], stats["dns_abandoned"]))
+    assert peak["threads"] <= 2, (peak, stats)
+    assert peak["rss_mb"] < 64, (peak, stats)
+    # Each silent name is down, as a dns failure that says why.
+    for name, u in silent.items():
+        host = u.split("/")[2].split(":")[0]
+        assert dm.grep(r"^.*info: %s: unknown -> unreachable \(dns: Resolving %s timed out "
+                       r"after \d+ ms" % (name, re.escape(host))), (name, dm.grep(name + ":"))
+    assert stats["dns_in_flight"] <= 64 and stats["dns_abandoned"] > 0, stats
+
 
 if __name__ == "__main__":
     h.main(globals())

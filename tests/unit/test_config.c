@@ -587,11 +587,13 @@ static void engine_settings(void **state)
     struct config *cfg = load_ok(DATA("engine-good.yaml"), NULL);
     assert_int_equal(cfg->max_concurrent, 64);
     assert_int_equal(cfg->dns_cache_ms, 300000);
+    assert_int_equal(cfg->max_lookups, 16);
     assert_string_equal(cfg->user_agent, "probe/1 (ops@example.com)");
     config_free(cfg);
     cfg = load_ok(DATA("single.yaml"), NULL);
     assert_int_equal(cfg->max_concurrent, 500); /* the defaults */
     assert_int_equal(cfg->dns_cache_ms, 60000);
+    assert_int_equal(cfg->max_lookups, 64);
     assert_string_equal(cfg->user_agent, "upmon/" UPMON_VERSION); /* one default, in the table */
     config_free(cfg);
     EXPECT_DIAGS("engine.yaml",
@@ -599,7 +601,8 @@ static void engine_settings(void **state)
                  AT("engine.yaml", "3:14: dns_cache must be between 1s and 1h (or 0 for never), "
                                    "not 2h"),
                  AT("engine.yaml", "4:3: unknown engine key \"user_agnet\" (did you mean "
-                                   "\"user_agent\"?)"));
+                                   "\"user_agent\"?)"),
+                 AT("engine.yaml", "5:16: max_lookups must be between 1 and 10000, not 0"));
 }
 
 /* One body check per target: either text or a pattern. */
