@@ -56,12 +56,18 @@ static bool valid_name(const char *s)
     return s[0] != '\0' && strlen(s) <= 200 && !has_control_chars(s);
 }
 
-static int check_name(struct ctx *c, const yaml_node_t *v, const char *value)
+/* A short text people read: a name, a chat username. */
+static int check_short_text(struct ctx *c, const yaml_node_t *v, const char *value, const char *key)
 {
     if (valid_name(value))
         return 0;
-    err_at(c, v, "name must be 1 to 200 characters without control characters");
+    err_at(c, v, "%s must be 1 to 200 characters without control characters", key);
     return -1;
+}
+
+static int check_name(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    return check_short_text(c, v, value, "name");
 }
 
 static int check_url_value(struct ctx *c, const yaml_node_t *v, const char *value)
@@ -72,10 +78,7 @@ static int check_url_value(struct ctx *c, const yaml_node_t *v, const char *valu
 
 static int check_username(struct ctx *c, const yaml_node_t *v, const char *value)
 {
-    if (valid_name(value))
-        return 0;
-    err_at(c, v, "username must be 1 to 200 characters without control characters");
-    return -1;
+    return check_short_text(c, v, value, "username");
 }
 
 static int check_icon_url(struct ctx *c, const yaml_node_t *v, const char *value)
