@@ -168,6 +168,22 @@ static int check_server_name(struct ctx *c, const yaml_node_t *v, const char *va
     return -1;
 }
 
+/* How many names a key given as a name or a list of names holds (null:
+ * none); -1, reported, for anything else. */
+static int names_count(struct ctx *c, const yaml_node_t *n, const char *kind, size_t *count)
+{
+    if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+        *count = 1;
+    } else if (n->type == YAML_SEQUENCE_NODE || is_null(n)) {
+        *count =
+            is_null(n) ? 0 : (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    } else {
+        err_at(c, n, "%s, not %s", kind, node_kind(n));
+        return -1;
+    }
+    return 0;
+}
+
 /* webhooks of a target: which receivers it routes to. Unset routes to
  * every one; an empty list to none. */
 static int routes_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base)
@@ -177,15 +193,8 @@ static int routes_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o
     int rc = 0;
 
     o->ops->clear(base, o);
-    if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
-        count = 1;
-    } else if (n->type == YAML_SEQUENCE_NODE || is_null(n)) {
-        count =
-            is_null(n) ? 0 : (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    } else {
-        err_at(c, n, "webhooks must be a list of webhook names, not %s", node_kind(n));
+    if (names_count(c, n, "webhooks must be a list of webhook names", &count) < 0)
         return -1;
-    }
     t->webhooks = xcalloc(count, sizeof(*t->webhooks));
     t->webhooks_set = true;
     for (size_t i = 0; i < count; i++) {
@@ -308,15 +317,8 @@ static int redact_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o
     size_t nv = 0, count;
     int rc = 0;
 
-    if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
-        count = 1;
-    } else if (n->type == YAML_SEQUENCE_NODE || is_null(n)) {
-        count =
-            is_null(n) ? 0 : (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    } else {
-        err_at(c, n, "redact_query must be a list of query parameter names, not %s", node_kind(n));
+    if (names_count(c, n, "redact_query must be a list of query parameter names", &count) < 0)
         return -1;
-    }
     if (count > MAX_REDACT) {
         err_at(c, n, "redact_query: %zu names, at most %d", count, MAX_REDACT);
         return -1;
