@@ -649,6 +649,18 @@ static void check_routes(struct loader *L)
     free(names);
 }
 
+/* The http block: its keys, and the token given one way only. */
+static void parse_http(struct ctx *c, const yaml_node_t *map)
+{
+    struct given g = {0};
+    unsigned file = schema_index(&schema_http, "token_file"),
+             cred = schema_index(&schema_http, "token_credential");
+
+    schema_parse(c, &schema_http, map, c->cfg, "http key", false, &g);
+    if ((g.set & KEY_BIT(file)) && (g.set & KEY_BIT(cred)))
+        err_pos(c, g.pos[cred], "give token_file or token_credential, not both");
+}
+
 struct config *config_load(const char *path, const struct config_env *env, struct diags *diags)
 {
     struct config *cfg = xcalloc(1, sizeof(*cfg));
@@ -662,6 +674,8 @@ struct config *config_load(const char *path, const struct config_env *env, struc
     cfg->path = xstrdup(path);
     schema_defaults(&schema_alerts, cfg);
     schema_defaults(&schema_engine, cfg);
+    schema_defaults(&schema_http, cfg);
+    schema_defaults(&schema_history, cfg);
     c.cfg = cfg;
     c.env = env;
     L.c = &c;
@@ -696,6 +710,11 @@ struct config *config_load(const char *path, const struct config_env *env, struc
                 schema_parse(&c, &schema_alerts, nodes.alerts, cfg, "alerts key", false, &g);
             if (nodes.engine && !is_null(nodes.engine) && want_mapping(&c, nodes.engine, "engine"))
                 schema_parse(&c, &schema_engine, nodes.engine, cfg, "engine key", false, &g);
+            if (nodes.http && !is_null(nodes.http) && want_mapping(&c, nodes.http, "http"))
+                parse_http(&c, nodes.http);
+            if (nodes.history && !is_null(nodes.history) &&
+                want_mapping(&c, nodes.history, "history"))
+                schema_parse(&c, &schema_history, nodes.history, cfg, "history key", false, &g);
             if (targets)
                 parse_targets(&L, targets, &L.global);
             if (watch && !is_null(watch)) {
@@ -740,6 +759,8 @@ void config_free(struct config *cfg)
     free(cfg->targets);
     schema_clear(&schema_alerts, cfg);
     schema_clear(&schema_engine, cfg);
+    schema_clear(&schema_http, cfg);
+    schema_clear(&schema_history, cfg);
     for (size_t i = 0; i < cfg->nfiles; i++)
         free(cfg->files[i]);
     free(cfg->files);

@@ -192,6 +192,24 @@ struct config {
     char *user_agent;        /* of probes and webhook deliveries */
     uint64_t dns_cache_ms;   /* how long a resolved name is reused */
     unsigned max_lookups;    /* name lookups in flight at once */
+
+    /* The HTTP server: status page, JSON API, /metrics. Nothing listens
+     * when http_listen is empty. */
+    char **http_listen; /* "HOST:PORT" or "unix:PATH" */
+    size_t nhttp_listen;
+    char *http_token;        /* bearer token the API and /metrics ask for, or NULL */
+    char *http_token_source; /* where it came from, for messages */
+    char *http_title;        /* of the status page */
+    char *http_group_by;     /* label the status page groups by; NULL: watch file */
+    unsigned http_max_connections;
+    uint64_t http_timeout_ms; /* to read a request, and to write an answer */
+    uint64_t http_refresh_ms; /* how often the status page reloads itself */
+
+    /* History: per-minute buckets, hourly after compact_after, kept for
+     * retention; incidents as long. */
+    bool history;
+    uint64_t history_retention_ms;
+    uint64_t history_compact_after_ms;
 };
 
 /* What the loader takes from the environment, passed in so tests control it. */

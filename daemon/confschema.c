@@ -4,12 +4,15 @@
  * and that reloads, dumps and the JSON Schema see it. */
 #include "schema.h"
 
+#include <arpa/inet.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <curl/curl.h>
 
@@ -403,6 +406,116 @@ static json_t *redact_schema(const struct opt *o)
 static const struct opt_ops redact_ops = {redact_parse, redact_copy,  redact_clear,
                                           redact_eq,    redact_value, redact_schema};
 
+/* http.listen: where the HTTP server listens, "HOST:PORT" (an IP address,
+ * or localhost) or "unix:PATH" (absolute): char ** at offset, count at
+ * aux, as redact_query's. */
+#define MAX_LISTEN 16
+
+static int check_listen(struct ctx *c, const yaml_node_t *it, const char *a)
+{
+    char host[256];
+    unsigned port;
+    unsigned char addr[16];
+
+    if (strncmp(a, "unix:", 5) == 0) {
+        const char *path = a + 5;
+        if (path[0] != '/' || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
+            has_control_chars(path)) {
+            err_at(c, it, "listen: \"%s\": a unix socket is unix:/ABSOLUTE/PATH, under %zu bytes",
+                   a, sizeof(((struct sockaddr_un *)0)->sun_path));
+            return -1;
+        }
+        return 0;
+    }
+    if (host_port_split(a, host, sizeof(host), &port) < 0 || port == 0) {
+        err_at(c, it, "listen: \"%s\" is not HOST:PORT or unix:PATH", a);
+        return -1;
+    }
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2) {
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, addr) == 1)
+            return 0;
+    } else if (inet_pton(AF_INET, host, addr) == 1 || strcmp(host, "localhost") == 0) {
+        return 0;
+    }
+    err_at(c, it, "listen: \"%s\": the host is an IP address ([...] for IPv6) or localhost", a);
+    return -1;
+}
+
+static int listen_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base)
+{
+    char **v = NULL;
+    size_t nv = 0, count;
+    int rc = 0;
+
+    if (names_count(c, n, "listen must be an address or a list of addresses", &count) < 0)
+        return -1;
+    if (count > MAX_LISTEN) {
+        err_at(c, n, "listen: %zu addresses, at most %d", count, MAX_LISTEN);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const yaml_node_t *it =
+            n->type == YAML_SEQUENCE_NODE ? node(c, n->data.sequence.items.start[i]) : n;
+        if (!want_scalar(c, it, "an address")) {
+            rc = -1;
+            continue;
+        }
+        const char *a = scalar(it);
+        if (check_listen(c, it, a) < 0) {
+            rc = -1;
+            continue;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < nv && !dup; j++)
+            dup = strcmp(v[j], a) == 0;
+        if (dup) {
+            err_at(c, it, "listen: \"%s\" is given twice", a);
+            rc = -1;
+            continue;
+        }
+        v = xreallocarray(v, nv + 1, sizeof(*v));
+        v[nv++] = xstrdup(a);
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < nv; i++)
+            free(v[i]);
+        free(v);
+        return -1;
+    }
+    redact_clear(base, o);
+    *NAMES(base, o) = v;
+    *NNAMES(base, o) = nv;
+    return 0;
+}
+
+static json_t *listen_value(const void *base, const struct opt *o)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < *NNAMES(base, o); i++)
+        json_array_append_new(a, json_string((*NAMES(base, o))[i]));
+    return a;
+}
+
+static json_t *listen_schema(const struct opt *o)
+{
+    (void)o;
+    return json_pack("{s:[o, {s:s, s:o, s:i}, {s:s}], s:[]}", "anyOf", schema_text_json(), "type",
+                     "array", "items", schema_text_json(), "maxItems", MAX_LISTEN, "type", "null",
+                     "default");
+}
+
+static const struct opt_ops listen_ops = {listen_parse, redact_copy,  redact_clear,
+                                          redact_eq,    listen_value, listen_schema};
+
+/* A label name: what the status page groups targets by. */
+static int check_label_name(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    return check_short_text(c, v, value, "group_by");
+}
+
 /* body_regex: the source at offset, compiled (regex_t *) at aux when the
  * target is complete (config.c compiles it once, not per level). */
 static int regex_parse(struct ctx *c, const yaml_node_t *v, const struct opt *o, void *base)
@@ -566,8 +679,9 @@ json_t *config_values(const struct config *cfg)
         free(where);
         json_array_append_new(targets, v);
     }
-    return json_pack("{s:o, s:o, s:o}", "engine", schema_values(&schema_engine, cfg), "alerts",
-                     alerts, "targets", targets);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "engine", schema_values(&schema_engine, cfg),
+                     "http", schema_values(&schema_http, cfg), "history",
+                     schema_values(&schema_history, cfg), "alerts", alerts, "targets", targets);
 }
 
 /* ---- the tables ---- */
@@ -761,9 +875,50 @@ static const struct opt engine_opts[] = {
      .def = "64", .doc = "How many host names may be looked up at once; a probe waiting for its "
                          "lookup holds no probe slot."},
 };
-#undef C
 const struct schema_level schema_engine = {"engine", engine_opts, ARRAY_SIZE(engine_opts)};
 _Static_assert(ARRAY_SIZE(engine_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
+
+static const struct opt http_opts[] = {
+    {.name = "listen", .type = OPT_CUSTOM, .offset = C(http_listen), .aux = C(nhttp_listen),
+     .ops = &listen_ops,
+     .doc = "Where the status page, the API and /metrics are served: HOST:PORT or unix:PATH, or "
+            "a list of them (none: nothing listens)."},
+    {.name = "token_file", .type = OPT_CUSTOM, .offset = C(http_token),
+     .aux = C(http_token_source), .flags = OPT_SECRET, .ops = &secret_file_ops,
+     .doc = "A file whose first line is the bearer token the API and /metrics ask for over TCP."},
+    {.name = "token_credential", .type = OPT_CUSTOM, .offset = C(http_token),
+     .aux = C(http_token_source), .flags = OPT_SECRET, .ops = &secret_credential_ops,
+     .doc = "The name of a systemd credential that holds that token."},
+    {.name = "title", .type = OPT_STRING, .offset = C(http_title), .def = "upmon",
+     .check = check_name, .doc = "The status page's title."},
+    {.name = "group_by", .type = OPT_STRING, .offset = C(http_group_by),
+     .check = check_label_name,
+     .doc = "A label whose value groups targets on the status page (unset: by watch file)."},
+    {.name = "max_connections", .type = OPT_UINT, .offset = C(http_max_connections), .min = 1,
+     .max = 10000, .def = "64", .doc = "How many clients may be connected at once."},
+    {.name = "timeout", .type = OPT_DURATION, .offset = C(http_timeout_ms), .min = 100,
+     .max = 300000, .def = "10s",
+     .doc = "How long a client may take to send its request, and to read the answer."},
+    {.name = "refresh", .type = OPT_DURATION, .offset = C(http_refresh_ms), .flags = OPT_ZERO_OFF,
+     .min = 5000, .max = HOUR, .def = "60s",
+     .doc = "How often the status page reloads itself (0: never)."},
+};
+const struct schema_level schema_http = {"http", http_opts, ARRAY_SIZE(http_opts)};
+_Static_assert(ARRAY_SIZE(http_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
+
+static const struct opt history_opts[] = {
+    {.name = "enabled", .type = OPT_BOOL, .offset = C(history), .def = "true",
+     .doc = "Keep each target's history: probes, failures and latency by minute and hour, and "
+            "incidents."},
+    {.name = "retention", .type = OPT_DURATION, .offset = C(history_retention_ms), .min = DAY,
+     .max = 3650 * DAY, .def = "90d", .doc = "How long history and incidents are kept."},
+    {.name = "compact_after", .type = OPT_DURATION, .offset = C(history_compact_after_ms),
+     .min = HOUR, .max = 90 * DAY, .def = "2d",
+     .doc = "How long per-minute buckets are kept before they are folded into hourly ones."},
+};
+#undef C
+const struct schema_level schema_history = {"history", history_opts, ARRAY_SIZE(history_opts)};
+_Static_assert(ARRAY_SIZE(history_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
 #define N(f) offsetof(struct doc_nodes, f)
 static const struct opt main_opts[] = {
@@ -775,6 +930,10 @@ static const struct opt main_opts[] = {
      .doc = "Where alerts go: the journal and webhooks."},
     {.name = "engine", .type = OPT_NODE, .offset = N(engine), .sub = &schema_engine,
      .doc = "How probes are made."},
+    {.name = "http", .type = OPT_NODE, .offset = N(http), .sub = &schema_http,
+     .doc = "The HTTP server: status page, JSON API and /metrics."},
+    {.name = "history", .type = OPT_NODE, .offset = N(history), .sub = &schema_history,
+     .doc = "What is kept of each target's past."},
     {.name = "targets", .type = OPT_NODE, .offset = N(targets), .ops = &targets_ops,
      .doc = "Targets, as in a watch list."},
 };

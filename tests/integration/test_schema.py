@@ -42,6 +42,8 @@ def levels():
         "alerts": alerts,
         "webhook": alerts["webhooks"]["items"]["properties"],
         "engine": main["engine"]["properties"],
+        "http": main["http"]["properties"],
+        "history": main["history"]["properties"],
     }
 
 
@@ -53,6 +55,8 @@ SECTIONS = {
     "ALERTS": "alerts",
     "Webhook keys": "webhook",
     "ENGINE": "engine",
+    "HTTP SERVER": "http",
+    "HISTORY": "history",
 }
 
 
@@ -248,7 +252,8 @@ def test_verbose_check_shows_the_table_defaults_and_no_secret():
     dump = json.loads(rest)
     lv = levels()
     for level, got in (("target", dump["targets"][0]), ("webhook", dump["alerts"]["webhooks"][0]),
-                       ("engine", dump["engine"])):
+                       ("engine", dump["engine"]), ("http", dump["http"]),
+                       ("history", dump["history"])):
         for key, prop in lv[level].items():
             assert key in got, (level, key)
             if "default" in prop:
