@@ -1,0 +1,144 @@
+/* Each target's history in memory: the last probe and a few before it,
+ * the minute under way, the totals that uptime figures and the status
+ * page's daily strip are made of, the open incident and the last few
+ * closed ones, and the counters /metrics exports. Pure: results, states
+ * and the time come in; what closes (a minute's bucket, an incident's
+ * change) comes out for the history database (histdb.h) to write. */
+#ifndef UPMON_HISTORY_H
+#define UPMON_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codes.h"
+#include "result.h"
+#include "verdict.h"
+
+/* Latency buckets, shared by the per-minute histogram and /metrics's
+ * upmon_probe_duration_seconds: upper bounds in microseconds, the last
+ * bucket (+Inf) not listed. */
+#define HIST_LAT_BUCKETS 10
+extern const int64_t hist_lat_bounds_us[HIST_LAT_BUCKETS - 1];
+
+/* The bucket a latency falls in (0 .. HIST_LAT_BUCKETS - 1). */
+unsigned hist_lat_bucket(int64_t us);
+
+/* How bad a state is, for "the worst state" of a bucket, a day or an
+ * incident: up < redirecting < unexpected < content < client_error <
+ * server_error < unreachable; unknown (nothing seen) is below all. */
+int hist_state_rank(enum target_state s);
+
+/* One minute (or, compacted, one hour) of one target. */
+struct hbucket {
+    int64_t start_ms; /* wall clock, a multiple of the bucket's width */
+    uint32_t probes;
+    uint32_t failures;       /* probes whose verdict was a failing state */
+    uint64_t latency_sum_us; /* over probes that have a total time */
+    uint32_t latency_max_us;
+    uint32_t lat[HIST_LAT_BUCKETS]; /* probes per latency bucket (not cumulative) */
+    uint8_t worst;                  /* enum target_state: the worst verdict seen */
+};
+
+/* One probe, as the recent list and the API show it. */
+struct hsample {
+    int64_t wall_ms;  /* when it started */
+    int32_t total_us; /* -1: no total time */
+    uint16_t code;    /* 0: no answer */
+    uint8_t error;    /* enum probe_error */
+    uint8_t state;    /* enum target_state: the verdict */
+};
+
+/* Totals of one span (an hour, a day). */
+struct hspan {
+    uint32_t probes, failures;
+    uint8_t worst; /* enum target_state; ST_UNKNOWN: no probe */
+};
+
+#define INCIDENT_CODES 8
+
+/* From the moment a target's confirmed state became failing to its
+ * recovery. */
+struct incident {
+    uint64_t id;              /* unique in the history database, never reused */
+    int64_t start_ms, end_ms; /* wall clock; end_ms 0 while open */
+    uint8_t worst;            /* enum target_state: the worst confirmed or seen */
+    uint8_t ncodes;           /* distinct status codes seen while it lasted */
+    uint16_t codes[INCIDENT_CODES];
+    uint32_t errors; /* bit (1u << e) per enum probe_error seen */
+};
+
+#define HIST_RECENT    16 /* probes kept in memory per target */
+#define HIST_INCIDENTS 5  /* closed incidents kept in memory per target */
+#define HIST_DAYS      90 /* days the status page's strip shows */
+
+/* What memory holds of one target. The fields are read by the renderers
+ * (/metrics, the status page, the API); only history.c writes them. */
+struct htarget {
+    /* The last probe, whole enough to be shown as --once --json shows
+     * one (report.h): its sample, timings (-1: phase not reached), the
+     * verdict's details and what the site sent (owned; NULL when none). */
+    struct hsample last; /* last.wall_ms 0: no probe yet */
+    int32_t dns_us, connect_us, tls_us, ttfb_us;
+    uint8_t severity; /* enum severity */
+    uint8_t cls;      /* enum code_class */
+    bool slow;
+    int64_t cert_not_after; /* 0: unknown */
+    char *message, *location, *cert_subject, *cert_issuer;
+
+    /* The last HIST_RECENT probes, oldest first from recent[next] once
+     * full. */
+    struct hsample recent[HIST_RECENT];
+    unsigned nrecent, next;
+
+    /* The minute under way (probes 0: none yet). */
+    struct hbucket minute;
+
+    /* Counters since the daemon started, for /metrics. */
+    uint64_t by_state[ST_COUNT];         /* probes by verdict */
+    uint64_t duration[HIST_LAT_BUCKETS]; /* probes by total time (not cumulative) */
+    uint64_t duration_sum_us;            /* of probes with a total time */
+
+    /* Incidents: the open one (NULL when none) and the last few closed,
+     * newest first. */
+    struct incident *open;
+    struct incident closed[HIST_INCIDENTS];
+    unsigned nclosed;
+
+    /* Totals by hour and by day (UTC) for uptime figures and the daily
+     * strip, restored from the database at start (histdb.h): history.c's
+     * own layout, read through htarget_uptime and htarget_days. */
+    /* (fields added by history.c's implementation) */
+};
+
+void htarget_init(struct htarget *h);
+void htarget_free(struct htarget *h);
+
+/* What a probe changed that the database must write. */
+struct hchanges {
+    bool minute_closed;
+    struct hbucket closed;           /* the minute that ended, when minute_closed */
+    const struct incident *incident; /* opened, changed or closed; NULL: none */
+};
+
+/* Feeds one judged probe, with the target's confirmed state after it
+ * (state.h) and when that state began, at wall time now_ms. An incident
+ * opens when the confirmed state becomes a failing one, takes the codes
+ * and errors seen while it lasts, and closes when the state recovers;
+ * *next_id gives a new incident its id. */
+void htarget_observe(struct htarget *h, const struct probe_result *r, const struct verdict *v,
+                     enum target_state confirmed, int64_t confirmed_since_ms, int64_t now_ms,
+                     uint64_t *next_id, struct hchanges *out);
+
+/* Closes the minute under way once its minute is past, for targets that
+ * probe less than once a minute; true when *closed was filled. */
+bool htarget_tick(struct htarget *h, int64_t now_ms, struct hbucket *closed);
+
+/* The share of probes that did not fail over the span_ms before now_ms
+ * (0 to 1), or -1 when there was none. */
+double htarget_uptime(const struct htarget *h, int64_t span_ms, int64_t now_ms);
+
+/* Totals of the last ndays UTC days, out[ndays - 1] being today's. */
+void htarget_days(const struct htarget *h, int64_t now_ms, struct hspan *out, size_t ndays);
+
+#endif

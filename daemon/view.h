@@ -1,0 +1,97 @@
+/* The running daemon as the HTTP server's pages see it: plain data the
+ * service fills in for each request (service.c), so every renderer
+ * (/metrics, the status page, the badges, the API) is a function of it
+ * and the request, and a test builds one by hand. Valid until the
+ * handler returns to the loop. */
+#ifndef UPMON_VIEW_H
+#define UPMON_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "history.h"
+#include "state.h"
+#include "util.h"
+
+struct histdb;
+
+struct view_target {
+    const struct target_conf *conf;
+    const struct tstate *ts;    /* confirmed state: ts->s.state, since_ms, slow, flapping */
+    const struct htarget *hist; /* last probes, counters, incidents, uptime */
+};
+
+/* Deliveries of one webhook since start, by outcome. */
+struct view_webhook {
+    const char *name;
+    unsigned pending;   /* waiting, in flight or parked now */
+    uint64_t delivered; /* a 2xx came */
+    uint64_t retried;   /* an attempt failed and will be tried again */
+    uint64_t refused;   /* an answer that will not change: given up */
+    uint64_t expired;   /* older than max_age: given up */
+    uint64_t dropped;   /* over max_pending: given up */
+};
+
+/* The schedule's punctuality, as the monitor counts it (monitor.h). */
+struct view_schedule {
+    uint64_t started, completed, late, skipped, dropped, cancelled;
+    const uint64_t *lateness; /* probes per lateness bucket of bucket_us */
+    size_t nlateness;         /* the last bucket holds everything beyond */
+    int64_t bucket_us;
+    int64_t lateness_sum_us;
+    unsigned in_flight;
+};
+
+struct view {
+    const struct config *cfg;
+    const struct view_target *targets; /* the enabled ones, in configuration order */
+    size_t ntargets;
+    struct view_schedule schedule;
+    const struct view_webhook *webhooks;
+    size_t nwebhooks;
+    unsigned outbox;    /* deliveries not yet done, every webhook */
+    int64_t started_ms; /* wall clock: when the daemon started */
+    int64_t reload_ms;  /* wall clock of the last reload; 0: none */
+    bool reload_ok;     /* whether it was applied */
+    uint64_t reloads, reloads_failed;
+    bool healthy;          /* the watchdog's test: the loop turns, probes complete */
+    int64_t now_ms;        /* wall clock of the request */
+    const char *host;      /* this machine's name */
+    struct histdb *histdb; /* for what memory does not hold; NULL: history off */
+};
+
+/* A request's query, decoded: key=value pairs in order. */
+struct query_param {
+    const char *key, *value;
+};
+struct query {
+    struct query_param *params;
+    size_t n;
+};
+
+/* The first value of key, or NULL. */
+const char *query_get(const struct query *q, const char *key);
+
+/* What a handler is asked. */
+struct hrequest {
+    const char *path; /* decoded and checked: starts with '/', no "..", no NUL */
+    const char *tail; /* the part after the route's prefix (a target's name) */
+    const struct query *query;
+    const char *accept; /* the Accept header, "" when none */
+    bool head;          /* HEAD: the body is built, then not sent */
+    bool trusted;       /* over a unix socket, or with the right token */
+};
+
+/* What it answers. */
+struct hreply {
+    int status;               /* 200 unless set */
+    const char *content_type; /* a static string */
+    const char *cache;        /* Cache-Control, or NULL for "no-store" */
+    struct buf body;
+};
+
+typedef void (*handler_fn)(const struct view *v, const struct hrequest *rq, struct hreply *rp);
+
+#endif
