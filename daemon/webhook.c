@@ -780,6 +780,28 @@ unsigned webhooks_pending(const struct webhooks *w)
     return w->count;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct view_webhook *)a)->name, ((const struct view_webhook *)b)->name);
+}
+
+size_t webhooks_view(const struct webhooks *w, struct view_webhook **buf, size_t *cap)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < w->states.cap; i++) {
+        const struct hookstate *hs = w->states.slots[i].value;
+        if (w->states.slots[i].key == NULL)
+            continue;
+        xgrow((void **)buf, cap, n, sizeof(**buf));
+        (*buf)[n++] = (struct view_webhook){
+            .name = hs->name, .pending = (unsigned)hs->pending.n, .dropped = hs->dropped};
+    }
+    if (n)
+        qsort(*buf, n, sizeof(**buf), by_name);
+    return n;
+}
+
 json_t *webhooks_stats(const struct webhooks *w)
 {
     json_t *o = json_object();
