@@ -16,7 +16,9 @@
 
 #include "clock.h"
 #include "codes.h"
+#include "history.h"
 #include "http.h"
+#include "httpd.h"
 #include "journal.h"
 #include "log.h"
 #include "monitor.h"
@@ -47,6 +49,15 @@ struct service {
     bool status_dirty;
     struct event *sigterm, *sigint, *sighup, *sigusr1;
     struct event *status_timer, *watchdog_timer;
+    /* The HTTP server, and what its view of the daemon is made of. */
+    struct httpd *httpd;
+    struct view_target *vtargets;
+    size_t vtargets_cap;
+    struct view_webhook *vwebhooks;
+    size_t vwebhooks_cap;
+    int64_t started_ms, reload_ms;
+    uint64_t reloads, reloads_failed;
+    uint64_t next_incident; /* the id of the next incident */
 };
 
 static void count_state(struct service *svc, enum target_state from, enum target_state to)
@@ -102,10 +113,12 @@ static struct instant now(void)
     return (struct instant){clock_mono_us() / 1000, clock_wall_ms()};
 }
 
-/* A target's alert state, and whether the store has a row for it. */
+/* A target's alert state, whether the store has a row for it, and its
+ * history. */
 struct tracked {
     struct tstate ts;
     bool stored;
+    struct htarget hist;
 };
 
 static struct tracked *tracked(struct service *svc, struct target_rt *rt)
@@ -121,6 +134,7 @@ static struct tracked *tracked(struct service *svc, struct target_rt *rt)
     else
         tstate_init(&tr->ts);
     tr->stored = saved != NULL;
+    htarget_init(&tr->hist);
     svc->counts[tr->ts.s.state]++;
     svc->status_dirty = true;
     return tr;
@@ -204,6 +218,9 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
     unsigned n = state_step(ts, rt->conf, r, v, now(), alerts, &changed);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
+    struct hchanges hc;
+    htarget_observe(&tr->hist, r, v, ts->s.state, ts->s.since_ms, clock_wall_ms(),
+                    &svc->next_incident, &hc);
     if (changed && (tr->stored || worth_storing(&ts->s))) {
         store_state_save(svc->store, rt->conf->name, &ts->s);
         tr->stored = true;
@@ -226,6 +243,7 @@ static void on_forget(struct target_rt *rt, void *arg)
     if (!svc->stopping && tr->stored)
         store_state_delete(svc->store, rt->conf->name);
     tstate_free(&tr->ts);
+    htarget_free(&tr->hist);
     free(tr);
     rt->user = NULL;
 }
@@ -305,6 +323,9 @@ static void reload_cb(evutil_socket_t sig, short what, void *arg)
     log_info("reloading %s", svc->opts->config_path);
     if (!reloader_request(svc->reloader)) {
         svc->reload_failed = true;
+        svc->reloads++;
+        svc->reloads_failed++;
+        svc->reload_ms = clock_wall_ms();
         svc->reload_errors = 0;
         send_status(svc);
         notify_ready();
@@ -328,6 +349,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
                 diags->n == 1 ? "" : "s");
         svc->reload_failed = true;
         svc->reload_errors = diags->n;
+        svc->reloads_failed++;
     } else {
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         webhooks_configure(svc->webhooks, cfg);
@@ -335,13 +357,51 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         config_free(svc->cfg);
         svc->cfg = cfg;
         svc->reload_failed = false;
+        httpd_configure(svc->httpd, cfg);
         config_summary(cfg, summary, sizeof(summary));
         log_info("reloaded: %s", summary);
     }
+    svc->reloads++;
+    svc->reload_ms = clock_wall_ms();
     if (!settled)
         return; /* systemd hears READY=1 once the last load is in */
     send_status(svc);
     notify_ready();
+}
+
+/* The daemon as the HTTP server's pages see it, for one request. */
+static void fill_view(struct view *v, void *arg)
+{
+    struct service *svc = arg;
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+    const struct monitor_stats *s = monitor_stats(svc->monitor);
+    size_t nwebhooks = webhooks_view(svc->webhooks, &svc->vwebhooks, &svc->vwebhooks_cap);
+
+    xgrow((void **)&svc->vtargets, &svc->vtargets_cap, n, sizeof(*svc->vtargets));
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = tracked(svc, targets[i]);
+        svc->vtargets[i] = (struct view_target){targets[i]->conf, &tr->ts, &tr->hist};
+    }
+    *v = (struct view){
+        .cfg = svc->cfg,
+        .targets = svc->vtargets,
+        .ntargets = n,
+        .schedule = {s->started, s->completed, s->late, s->skipped, s->dropped, s->cancelled,
+                     s->lateness, LATENESS_BUCKETS, LATENESS_BUCKET_US, s->lateness_sum_us,
+                     monitor_in_flight(svc->monitor)},
+        .webhooks = svc->vwebhooks,
+        .nwebhooks = nwebhooks,
+        .outbox = webhooks_pending(svc->webhooks),
+        .started_ms = svc->started_ms,
+        .reload_ms = svc->reload_ms,
+        .reload_ok = !svc->reload_failed,
+        .reloads = svc->reloads,
+        .reloads_failed = svc->reloads_failed,
+        .healthy = monitor_progressing(svc->monitor, clock_mono_us()),
+        .now_ms = clock_wall_ms(),
+        .host = svc->host,
+    };
 }
 
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -425,7 +485,7 @@ void service_hold_signals(bool hold)
 
 int service_run(struct config *cfg, const struct service_opts *opts)
 {
-    struct service svc = {.opts = opts, .cfg = cfg};
+    struct service svc = {.opts = opts, .cfg = cfg, .next_incident = 1};
     struct monitor_callbacks cb = {.result = on_result, .forget = on_forget, .arg = &svc};
     int status = 1;
     char summary[256], err[512];
@@ -494,6 +554,12 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     }
     track_targets(&svc);
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
+    svc.started_ms = clock_wall_ms();
+    if ((svc.httpd = httpd_new(svc.base, fill_view, &svc)) == NULL) {
+        log_err("cannot set up the HTTP server");
+        goto out;
+    }
+    httpd_configure(svc.httpd, cfg);
 
     config_summary(cfg, summary, sizeof(summary));
     log_info("upmond %s started: %s", UPMON_VERSION, summary);
@@ -514,6 +580,7 @@ out:
      * base. The monitor stops while everything is whole: the loop turns
      * once more for what the resolver gave up (monitor_drain). */
     svc.stopping = true;
+    httpd_free(svc.httpd); /* no request is answered while the rest stops */
     if (svc.monitor)
         monitor_drain(svc.monitor);
     if (svc.store) {
@@ -533,6 +600,8 @@ out:
     if (svc.base)
         event_base_free(svc.base);
     free_saved(&svc);
+    free(svc.vtargets);
+    free(svc.vwebhooks);
     config_free(svc.cfg);
     return status;
 }
