@@ -299,7 +299,7 @@ void api_incidents_handler(const struct view *v, const struct hrequest *rq, stru
         route_error(rq->path, 400, msg, rp);
         return;
     }
-    if (bs && api_parse_time(bs, &before) < 0) {
+    if (bs && report_parse_time(bs, &before) < 0) {
         route_error(rq->path, 400, "before must be an RFC 3339 time or Unix seconds", rp);
         return;
     }
@@ -324,12 +324,12 @@ static int series_params(const struct view *v, const struct query *q, int64_t *f
     char err[128];
 
     *to = v->now_ms;
-    if (ts && api_parse_time(ts, to) < 0) {
+    if (ts && report_parse_time(ts, to) < 0) {
         snprintf(msg, len, "to must be an RFC 3339 time or Unix seconds");
         return -1;
     }
     *from = *to - DAY_MS;
-    if (fs && api_parse_time(fs, from) < 0) {
+    if (fs && report_parse_time(fs, from) < 0) {
         snprintf(msg, len, "from must be an RFC 3339 time or Unix seconds");
         return -1;
     }
@@ -439,76 +439,4 @@ void healthz_handler(const struct view *v, const struct hrequest *rq, struct hre
         rp->status = 503;
         buf_append(&rp->body, stuck, sizeof(stuck) - 1);
     }
-}
-
-/* n decimal digits at s, or -1. */
-static int digits(const char *s, int n)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-static bool leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int api_parse_time(const char *s, int64_t *ms)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    size_t len = strlen(s);
-
-    if (len >= 1 && len <= 11 && strspn(s, "0123456789") == len) {
-        *ms = strtoll(s, NULL, 10) * 1000;
-        return 0;
-    }
-    /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
-    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        s[13] != ':' || s[16] != ':')
-        return -1;
-    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-    int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
-        sec > 60 || d > mdays[mo - 1] + (mo == 2 && leap(y)))
-        return -1;
-    const char *p = s + 19;
-    int64_t frac_ms = 0;
-    if (*p == '.') {
-        int nd = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, nd++)
-            if (nd < 3)
-                frac_ms = frac_ms * 10 + (*p - '0');
-        if (nd == 0)
-            return -1;
-        for (; nd < 3; nd++)
-            frac_ms *= 10;
-    }
-    int64_t offset_s = 0;
-    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
-        offset_s = 0;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return -1;
-        offset_s = (*p == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60);
-    } else {
-        return -1;
-    }
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = sec};
-    int64_t t = (int64_t)timegm(&tm) - offset_s;
-    if (t < 0)
-        return -1;
-    *ms = t * 1000 + frac_ms;
-    return 0;
 }

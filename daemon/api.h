@@ -28,9 +28,4 @@ void api_incidents_handler(const struct view *v, const struct hrequest *rq, stru
 /* A target as /api/v1/targets lists it. */
 json_t *api_target_json(const struct view *v, const struct view_target *t);
 
-/* A time as a query gives it: RFC 3339 ("2024-05-01T12:00:00Z", a
- * fraction and an offset allowed) or Unix seconds. -1 when it is
- * neither, or before 1970. */
-int api_parse_time(const char *s, int64_t *ms);
-
 #endif

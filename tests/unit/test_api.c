@@ -528,23 +528,23 @@ static void times(void **state)
     int64_t ms;
     (void)state;
 
-    assert_int_equal(api_parse_time("0", &ms), 0);
+    assert_int_equal(report_parse_time("0", &ms), 0);
     assert_int_equal(ms, 0);
-    assert_int_equal(api_parse_time("1710028800", &ms), 0);
+    assert_int_equal(report_parse_time("1710028800", &ms), 0);
     assert_int_equal(ms, T0);
-    assert_int_equal(api_parse_time("2024-03-10T00:00:00Z", &ms), 0);
+    assert_int_equal(report_parse_time("2024-03-10T00:00:00Z", &ms), 0);
     assert_int_equal(ms, T0);
-    assert_int_equal(api_parse_time("2024-03-10t00:00:00z", &ms), 0);
+    assert_int_equal(report_parse_time("2024-03-10t00:00:00z", &ms), 0);
     assert_int_equal(ms, T0);
-    assert_int_equal(api_parse_time("2024-03-10 00:00:00Z", &ms), 0);
+    assert_int_equal(report_parse_time("2024-03-10 00:00:00Z", &ms), 0);
     assert_int_equal(ms, T0);
-    assert_int_equal(api_parse_time("2024-03-10T02:30:00+02:30", &ms), 0);
+    assert_int_equal(report_parse_time("2024-03-10T02:30:00+02:30", &ms), 0);
     assert_int_equal(ms, T0);
-    assert_int_equal(api_parse_time("2024-03-09T23:00:00.25-01:00", &ms), 0);
+    assert_int_equal(report_parse_time("2024-03-09T23:00:00.25-01:00", &ms), 0);
     assert_int_equal(ms, T0 + 250);
-    assert_int_equal(api_parse_time("2024-03-10T00:00:00.123456789Z", &ms), 0);
+    assert_int_equal(report_parse_time("2024-03-10T00:00:00.123456789Z", &ms), 0);
     assert_int_equal(ms, T0 + 123);
-    assert_int_equal(api_parse_time("2024-02-29T00:00:00Z", &ms), 0);
+    assert_int_equal(report_parse_time("2024-02-29T00:00:00Z", &ms), 0);
 
     const char *bad[] = {
         "",
@@ -568,8 +568,61 @@ static void times(void **state)
         "x024-03-10T00:00:00Z",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (api_parse_time(bad[i], &ms) == 0)
+        if (report_parse_time(bad[i], &ms) == 0)
             fail_msg("\"%s\" was taken", bad[i]);
+}
+
+/* The table of --once and upmonctl status, from report_json's objects. */
+static void table(void **state)
+{
+    struct buf out = {0};
+    (void)state;
+
+    now = T0;
+    probe(0, 200, PERR_NONE, 12, NULL);
+    probe(1, 0, PERR_CONNECT, 1, "Failed to connect");
+    json_t *rows = json_array();
+    json_array_append_new(rows, report_json(&confs[0], &last_r[0], &last_v[0]));
+    json_array_append_new(rows, report_json(&confs[1], &last_r[1], &last_v[1]));
+    struct probe_result r;
+    struct verdict v = {.state = ST_REDIRECTING, .severity = SEV_WARNING, .cls = CLASS_REDIRECTION};
+    probe_result_init(&r);
+    r.code = 399;
+    snprintf(r.location, sizeof(r.location), "http://x/\x1b[2Jred");
+    json_array_append_new(rows, report_json(&confs[2], &r, &v));
+    r.location[0] = '\0';
+    json_array_append_new(rows, report_json(&confs[2], &r, &v));
+
+    report_table(&out, rows, 0, 0);
+    assert_string_equal(
+        out.data, "TARGET  STATE         SEVERITY  CODE    LATENCY  DETAIL\n"
+                  "shop    up            ok         200    12.0 ms  OK\n"
+                  "a/b     connect       critical     -     1.0 ms  Failed to connect\n"
+                  "fresh   redirecting   warning    399          -   -> http://x/\\x1b[2Jred\n"
+                  "fresh   redirecting   warning    399          -  (unregistered "
+                  "redirection)\n");
+    buf_free(&out);
+    json_decref(rows);
+
+    /* Live: the API's objects, for how long and the uptime; in colour. */
+    now = T0 + HOUR + 2 * MIN + 3 * SEC;
+    view.now_ms = now;
+    rows = json_array();
+    json_array_append_new(rows, api_target_json(&view, &vts[0]));
+    json_array_append_new(rows, api_target_json(&view, &vts[2]));
+    report_table(&out, rows, REPORT_LIVE, now);
+    assert_string_equal(out.data, "TARGET  STATE         FOR       SEVERITY  CODE    LATENCY   "
+                                  "UPTIME  DETAIL\n"
+                                  "shop    up            1h2m3s    ok         200    12.0 ms  "
+                                  "100.00%  OK\n"
+                                  "fresh   unknown       -         -            -          -  "
+                                  "      -  \n");
+    buf_free(&out);
+    report_table(&out, rows, REPORT_LIVE | REPORT_COLOR, now);
+    assert_non_null(strstr(out.data, "shop    \033[32mup\033[0m            1h2m3s    "
+                                     "\033[32mok\033[0m         200"));
+    buf_free(&out);
+    json_decref(rows);
 }
 
 int main(void)
@@ -582,6 +635,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(uptime_series, setup, teardown),
         cmocka_unit_test_setup_teardown(healthz, setup, teardown),
         cmocka_unit_test(times),
+        cmocka_unit_test_setup_teardown(table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
