@@ -271,9 +271,13 @@ void report_table(struct buf *out, const json_t *rows, unsigned flags, int64_t n
             int64_t since;
             char dur[32] = "-";
             if (report_parse_time(get_str(row, "since"), &since) == 0 && now_ms >= since) {
+                /* To the second, to the minute beyond a day. */
                 uint64_t ms = (uint64_t)(now_ms - since);
-                duration_format(ms >= 86400000 ? ms / 60000 * 60000 : ms / 1000 * 1000, dur,
-                                sizeof(dur));
+                ms = ms >= 86400000 ? ms / 60000 * 60000 : ms / 1000 * 1000;
+                if (ms)
+                    duration_format(ms, dur, sizeof(dur));
+                else
+                    snprintf(dur, sizeof(dur), "0s");
             }
             appendf(out, "%-8s  ", dur);
         }

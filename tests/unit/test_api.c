@@ -618,6 +618,9 @@ static void table(void **state)
                                   "fresh   unknown       -         -            -          -  "
                                   "      -  \n");
     buf_free(&out);
+    report_table(&out, rows, REPORT_LIVE, T0 + 999);
+    assert_non_null(strstr(out.data, "shop    up            0s        ok"));
+    buf_free(&out);
     report_table(&out, rows, REPORT_LIVE | REPORT_COLOR, now);
     assert_non_null(strstr(out.data, "shop    \033[32mup\033[0m            1h2m3s    "
                                      "\033[32mok\033[0m         200"));
