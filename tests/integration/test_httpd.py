@@ -6,6 +6,8 @@ the answer a little at a time (cut at http.timeout however it trickles),
 the cap on connections (and the probes' schedule while clients flood the
 server), the bearer token over TCP but not over the unix socket, the unix
 socket's file, and listeners opened and closed by a reload."""
+import http.client
+import json
 import os
 import signal
 import socket
@@ -208,10 +210,14 @@ def test_a_slow_reader_is_cut_at_the_timeout():
     d = h.tmpdir()
     port = h.free_port()
     dead = h.free_port()
+    # Time enough to make the answer (the sanitizers take longer), but not
+    # to read it all at the pace below.
+    timeout = 3 if h.SANITIZED else 1
     # An answer of 10 MB, well beyond what the kernel's buffers hold.
     targets = "".join("  - {name: 'target-%04d', url: 'http://127.0.0.1:%d/%s', interval: 1h}\n"
                       % (i, dead, "p" * 1800) for i in range(5000))
-    start(d, "{listen: '127.0.0.1:%d', timeout: 1s, max_connections: 1}" % port, targets)
+    start(d, "{listen: '127.0.0.1:%d', timeout: %ds, max_connections: 1}" % (port, timeout),
+          targets)
     full = len(httpc.request(port, "/api/v1/targets", timeout=30).body)
     assert full > 10000000, full
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -219,16 +225,16 @@ def test_a_slow_reader_is_cut_at_the_timeout():
     t0 = time.monotonic()
 
     def read():
-        # At most 64 KB every 12 ms, about 5 MB a second: the kernel wakes
-        # the server to write more several times a second, but the whole
-        # takes two seconds.
+        # At most 64 KB every 12 ms per second of timeout, about 5 MB a
+        # second with 1s: the kernel wakes the server to write more several
+        # times per timeout, but the whole takes twice as long.
         try:
             n = 0
             while s.recv(65536):
                 n += 1
                 if n % 20 == 0:
                     s.send(b"x")
-                time.sleep(0.012)
+                time.sleep(0.012 * timeout)
         except OSError:
             pass
 
@@ -239,64 +245,61 @@ def test_a_slow_reader_is_cut_at_the_timeout():
     took = time.monotonic() - t0
     reader.join(30)
     s.close()
-    assert 0.9 <= took < 1.7, took
+    assert 0.9 * timeout <= took < 1.7 * timeout, took
 
 
-def flood_stats(d, port, flood):
-    """Runs 80 targets at 1 s for 4 s, with or without clients flooding
-    the server; returns upmond's statistics and what the clients saw."""
+def test_a_flood_of_clients_does_not_delay_probes():
+    """Connections over http.max_connections are turned away at once, and
+    while clients flood the server its probes start as punctually as those
+    of a twin daemon beside it that nobody asks anything (both share the
+    machine and whatever else runs on it)."""
     srv = h.http_fixture()
     targets = "".join("  - {name: t%d, url: '%s'}\n" % (i, srv.url("/status/200"))
                       for i in range(80))
-    dm = start(d, "{listen: '127.0.0.1:%d', max_connections: 6, timeout: 1s}" % port, targets,
-               ["--stats"])
+    daemons = []
+    for _ in range(2):
+        port = h.free_port()
+        dm = start(h.tmpdir(), "{listen: '127.0.0.1:%d', max_connections: 6, timeout: 1s}" % port,
+                   targets, ["--stats"])
+        daemons.append((dm, port))
+    port = daemons[1][1]
     seen = {"ok": 0, "refused": 0, "other": 0}
     stop = threading.Event()
-    idle = []
 
     def client():
         while not stop.is_set():
             try:
                 r = httpc.request(port, "/api/v1/targets", timeout=5)
                 seen["ok" if r.status == 200 else "refused" if r.status == 503 else "other"] += 1
-            except (OSError, ValueError, Exception):
+            except (OSError, http.client.HTTPException):
                 seen["refused"] += 1
 
-    threads = []
-    if flood:
-        # Idle connections that hold every slot until they are cut, and
-        # clients asking as fast as they can.
-        for _ in range(6):
-            s = socket.create_connection(("127.0.0.1", port))
-            idle.append(s)
-        threads = [threading.Thread(target=client, daemon=True) for _ in range(2)]
-        for t in threads:
-            t.start()
+    # Idle connections that hold every slot until they are cut, and
+    # clients asking as fast as they can.
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
     time.sleep(4)
     stop.set()
     for t in threads:
         t.join(10)
     for s in idle:
         s.close()
-    rc, _ = dm.stop()
-    assert rc == 0, dm.log()
-    import json
-    return json.loads(dm.stdout().strip().splitlines()[-1]), seen
-
-
-def test_a_flood_of_clients_does_not_delay_probes():
-    """Connections over http.max_connections are turned away at once, and
-    while clients flood the server the probes start on time."""
-    base, _ = flood_stats(h.tmpdir(), h.free_port(), False)
-    flooded, seen = flood_stats(h.tmpdir(), h.free_port(), True)
-    h.note("lateness p99 without a flood %.1f ms, with %.1f ms; the clients saw %s" %
-           (base["lateness_p99_ms"], flooded["lateness_p99_ms"], seen))
+    stats = []
+    for dm, _ in daemons:
+        rc, _ = dm.stop()
+        assert rc == 0, dm.log()
+        stats.append(json.loads(dm.stdout().strip().splitlines()[-1]))
+    calm, flooded = stats
+    h.note("lateness p99 of the calm daemon %.1f ms, of the flooded one %.1f ms; the clients "
+           "saw %s" % (calm["lateness_p99_ms"], flooded["lateness_p99_ms"], seen))
     assert seen["ok"] > 0 and seen["refused"] > 0, seen
     assert seen["other"] == 0, seen
-    assert flooded["completed"] >= 0.9 * base["completed"], (base, flooded)
+    assert flooded["completed"] >= 0.9 * calm["completed"], (calm, flooded)
     assert flooded["skipped"] == 0 and flooded["dropped"] == 0, flooded
-    slack = 60 if h.SANITIZED else 25
-    assert flooded["lateness_p99_ms"] <= max(base["lateness_p99_ms"], 10) + slack, (base, flooded)
+    slack = 40 if h.SANITIZED else 15
+    assert flooded["lateness_p99_ms"] <= max(calm["lateness_p99_ms"], 10) + slack, (calm, flooded)
 
 
 def test_the_token_is_asked_over_tcp_only():
