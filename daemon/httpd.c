@@ -276,7 +276,12 @@ static void request_cb(struct evhttp_request *req, void *arg)
         .trusted = local || token_ok,
     };
     r->handler(&v, &rq, &rp);
-    log_debug("http: %s %s: %d", head ? "HEAD" : "GET", h->match.path, rp.status);
+    if (LOG_DEBUG <= log_max_level) {
+        char shown[256]; /* a path may hold any byte but controls: made text */
+        text_sanitize(shown, sizeof(shown), h->match.path, strlen(h->match.path),
+                      TEXT_ESCAPE | TEXT_ELLIPSIS);
+        log_debug("http: %s %s: %d", head ? "HEAD" : "GET", shown, rp.status);
+    }
     send_reply(req, &rp, head);
 }
 
