@@ -298,7 +298,9 @@ def test_a_flood_of_clients_does_not_delay_probes():
     assert seen["other"] == 0, seen
     assert flooded["completed"] >= 0.9 * calm["completed"], (calm, flooded)
     assert flooded["skipped"] == 0 and flooded["dropped"] == 0, flooded
-    slack = 40 if h.SANITIZED else 15
+    # The sanitizers make each request cost several times more CPU, which
+    # a loaded machine may not have to spare: there, only a stall counts.
+    slack = 150 if h.SANITIZED else 15
     assert flooded["lateness_p99_ms"] <= max(calm["lateness_p99_ms"], 10) + slack, (calm, flooded)
 
 
