@@ -326,8 +326,10 @@ static int unix_socket(const char *path, struct listener *l, char *err, size_t e
             errbuf_set(err, errlen, "%s exists and is not a socket", path);
             return -1;
         }
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool answers = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        /* Without blocking: a full backlog (EAGAIN) is someone there too. */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        bool answers = probe >= 0 && (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+                                      errno == EAGAIN || errno == EINPROGRESS);
         if (probe >= 0)
             close(probe);
         if (answers) {
