@@ -52,15 +52,16 @@ struct view {
     struct view_schedule schedule;
     const struct view_webhook *webhooks;
     size_t nwebhooks;
-    unsigned outbox;                  /* deliveries not yet done, every webhook */
-    int64_t started_ms;               /* wall clock: when the daemon started */
-    int64_t reload_ms;                /* wall clock of the last reload; 0: none */
-    bool reload_ok;                   /* whether it was applied */
-    uint64_t reloads, reloads_failed; /* reloads that ended, applied or not; those not */
-    bool healthy;                     /* the watchdog's test: the loop turns, probes complete */
-    int64_t now_ms;                   /* wall clock of the request */
-    const char *host;                 /* this machine's name */
-    struct histdb *histdb;            /* for what memory does not hold; NULL: history off */
+    unsigned outbox;    /* deliveries not yet done, every webhook */
+    int64_t started_ms; /* wall clock: when the daemon started */
+    int64_t reload_ms;  /* wall clock of the last reload; 0: none */
+    bool reload_ok;     /* whether it was applied */
+    /* Reloads that ended, applied or not, and those not applied. */
+    uint64_t reloads, reloads_failed;
+    bool healthy;          /* the watchdog's test: the loop turns, probes complete */
+    int64_t now_ms;        /* wall clock of the request */
+    const char *host;      /* this machine's name */
+    struct histdb *histdb; /* for what memory does not hold; NULL: history off */
     /* histdb.h's readers, set with histdb (histdb_series, histdb_incidents,
      * histdb_rows_free): the renderers reach the database through them,
      * so the pure core never links it, and a test gives its own. */
