@@ -388,6 +388,19 @@ const struct incident *htarget_end(struct htarget *h, int64_t now_ms)
 
 void htarget_add_incident(struct htarget *h, const struct incident *inc)
 {
+    /* A newer version of one already here (the database's row, then the
+     * change not yet written) takes its place. */
+    if (h->open && h->open->id == inc->id && inc->end_ms != 0) {
+        free(h->open);
+        h->open = NULL;
+    }
+    for (unsigned i = 0; i < h->nclosed; i++) {
+        if (h->closed[i].id == inc->id) {
+            memmove(&h->closed[i], &h->closed[i + 1], (h->nclosed - 1 - i) * sizeof(h->closed[0]));
+            h->nclosed--;
+            break;
+        }
+    }
     if (inc->end_ms == 0) {
         if (h->open == NULL)
             h->open = xmalloc(sizeof(*h->open));
