@@ -165,12 +165,13 @@ static int64_t get_meta(struct histdb *db, const char *key)
     return v;
 }
 
-static void failed(struct histdb *db, const char *what, int64_t now)
+/* why: SQLite's message, taken before the rollback that would replace it. */
+static void failed(struct histdb *db, const char *what, const char *why, int64_t now)
 {
     if (db->healthy) {
         log_err("history database %s: %s: %s; keeping up to %d buckets in memory and trying "
                 "again every %d s",
-                db->path, what, sqlite3_errmsg(db->wdb), QUEUE_MAX, RETRY_MS / 1000);
+                db->path, what, why, QUEUE_MAX, RETRY_MS / 1000);
         db->healthy = false;
     }
     db->retry_at_ms = now + RETRY_MS;
@@ -200,8 +201,11 @@ static void write_batch(struct histdb *db, int64_t now)
     for (size_t i = 0; ok && i < n; i++)
         ok = write_item(db, items[i]) == 0;
     ok = ok && set_meta(db, "batch", (int64_t)seq) == 0 && step_reset(db->w[W_COMMIT]) == 0;
-    if (!ok)
+    char why[256] = "";
+    if (!ok) {
+        snprintf(why, sizeof(why), "%s", sqlite3_errmsg(db->wdb));
         step_reset(db->w[W_ROLLBACK]);
+    }
 
     size_t buckets = 0;
     pthread_mutex_lock(&db->mu);
@@ -221,7 +225,7 @@ static void write_batch(struct histdb *db, int64_t now)
     pthread_mutex_unlock(&db->mu);
 
     if (!ok) {
-        failed(db, "cannot write", now);
+        failed(db, "cannot write", why, now);
         free(items);
         return;
     }
@@ -304,11 +308,12 @@ static void maintain(struct histdb *db, int64_t now)
         db->days_through = dt;
         if (forgotten)
             forget_ids(db);
-        sqlite3_wal_checkpoint_v2(db->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         return;
     }
+    char why[256];
+    snprintf(why, sizeof(why), "%s", sqlite3_errmsg(db->wdb));
     step_reset(db->w[W_ROLLBACK]);
-    failed(db, "cannot fold or delete old buckets", now);
+    failed(db, "cannot fold or delete old buckets", why, now);
 }
 
 static void *writer(void *arg)
