@@ -30,6 +30,7 @@ enum wstmt {
     W_COMMIT,
     W_ROLLBACK,
     W_TARGET,
+    W_TARGET_ID,
     W_PUT_MINUTE, /* then W_PUT_HOUR, W_PUT_DAY */
     W_PUT_HOUR,
     W_PUT_DAY,
@@ -68,6 +69,10 @@ static int64_t target_id(struct histdb *db, const char *name)
 
     if (v)
         return (int64_t)(uintptr_t)v;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    if (step_reset(q) < 0)
+        return -1;
+    q = db->w[W_TARGET_ID];
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     if (sqlite3_step(q) == SQLITE_ROW)
         id = sqlite3_column_int64(q, 0);
@@ -136,11 +141,6 @@ static int write_item(struct histdb *db, const struct qitem *it)
     sqlite3_bind_text(q, 5, state_name(inc->worst), -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 6, codes, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 7, errors, -1, SQLITE_STATIC);
-    if (step_reset(q) < 0)
-        return -1;
-    q = db->w[W_META_MAX];
-    sqlite3_bind_text(q, 1, "next_incident", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (int64_t)inc->id + 1);
     return step_reset(q);
 }
 
@@ -198,8 +198,20 @@ static void write_batch(struct histdb *db, int64_t now)
     pthread_mutex_unlock(&db->mu);
 
     bool ok = step_reset(db->w[W_BEGIN]) == 0;
-    for (size_t i = 0; ok && i < n; i++)
+    uint64_t next_id = 0;
+    for (size_t i = 0; ok && i < n; i++) {
         ok = write_item(db, items[i]) == 0;
+        if (items[i]->is_incident && items[i]->u.inc.id >= next_id)
+            next_id = items[i]->u.inc.id + 1;
+    }
+    /* Once a batch: an update of meta is a temporary table's worth of
+     * allocations. */
+    if (ok && next_id) {
+        sqlite3_stmt *q = db->w[W_META_MAX];
+        sqlite3_bind_text(q, 1, "next_incident", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (int64_t)next_id);
+        ok = step_reset(q) == 0;
+    }
     ok = ok && set_meta(db, "batch", (int64_t)seq) == 0 && step_reset(db->w[W_COMMIT]) == 0;
     char why[256] = "";
     if (!ok) {
@@ -446,15 +458,21 @@ static int prepare_writes(struct histdb *db, char *err, size_t errlen)
         [W_BEGIN] = xstrdup("BEGIN IMMEDIATE"),
         [W_COMMIT] = xstrdup("COMMIT"),
         [W_ROLLBACK] = xstrdup("ROLLBACK"),
-        [W_TARGET] = xstrdup("INSERT INTO targets (name) VALUES (?1) ON CONFLICT (name) DO "
-                             "UPDATE SET name = excluded.name RETURNING id"),
+        /* Not RETURNING, which gathers its rows in a temporary table: an
+         * allocation of 80 KB a name. */
+        [W_TARGET] = xstrdup("INSERT OR IGNORE INTO targets (name) VALUES (?1)"),
+        [W_TARGET_ID] = xstrdup("SELECT id FROM targets WHERE name = ?1"),
         [W_PUT_MINUTE] = histdb_put_sql("minutes"),
         [W_PUT_HOUR] = histdb_put_sql("hours"),
         [W_PUT_DAY] = histdb_put_sql("days"),
         [W_FOLD_HOURS] = histdb_fold_sql("minutes", "hours"),
         [W_FOLD_DAYS] = histdb_fold_sql("hours", "days"),
-        [W_INCIDENT] = xstrdup("INSERT OR REPLACE INTO incidents (id, target, start_ms, end_ms, "
-                               "worst, codes, errors) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        /* Not INSERT OR REPLACE, which takes a statement journal (64 KB)
+         * for the indexes each time. */
+        [W_INCIDENT] = xstrdup("INSERT INTO incidents (id, target, start_ms, end_ms, worst, codes, "
+                               "errors) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                               "SET end_ms = excluded.end_ms, worst = excluded.worst, "
+                               "codes = excluded.codes, errors = excluded.errors"),
         [W_META] = xstrdup("UPDATE meta SET value = ?2 WHERE key = ?1"),
         [W_META_MAX] = xstrdup("UPDATE meta SET value = max(value, ?2) WHERE key = ?1"),
         [W_META_GET] = xstrdup("SELECT value FROM meta WHERE key = ?1"),

@@ -2,6 +2,7 @@
  * milliseconds; minutes, hours and days are UTC. */
 #include "history.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,17 +67,23 @@ void htarget_free(struct htarget *h)
     htarget_init(h);
 }
 
-/* Keeps what the site sent unless it changed: most probes send what the
- * last one did, and a copy per probe would cost ten thousand allocations
- * a second. */
+/* Keeps what the site sent unless it changed, and then in the room it
+ * had when the new text fits: most probes send what the last one did, or
+ * a message of the same shape, and ten thousand targets must not cost an
+ * allocation each a probe. */
 static void set_text(char **dst, const char *src)
 {
-    if (src[0] == '\0') {
+    size_t len = strlen(src);
+
+    if (len == 0) {
         free(*dst);
         *dst = NULL;
     } else if (*dst == NULL || strcmp(*dst, src) != 0) {
-        free(*dst);
-        *dst = xstrdup(src);
+        if (*dst == NULL || malloc_usable_size(*dst) <= len) {
+            free(*dst);
+            *dst = xmalloc(len < 32 ? 32 : len + 1);
+        }
+        memcpy(*dst, src, len + 1);
     }
 }
 
