@@ -153,21 +153,33 @@ static void hours_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t
         total_add(slot, probes, failures, worst);
 }
 
-/* The days grow one at a time, up to HIST_DAYS: most targets are young
- * or are watched only for days, and need no room for ninety. */
+/* The room n days take: a power of two up to HIST_DAYS, so that ninety
+ * days restored one by one cost seven allocations, not ninety. */
+static unsigned days_room(unsigned n)
+{
+    unsigned room = 1;
+
+    while (room < n)
+        room *= 2;
+    return room < HIST_DAYS ? room : HIST_DAYS;
+}
+
+/* The days grow as they come, up to HIST_DAYS: most targets are young or
+ * are watched only for days, and need no room for ninety. */
 static void days_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t failures,
                      unsigned worst)
 {
     int32_t unit = (int32_t)floor_div(t_ms, DAY_MS);
     unsigned len = window_len(h->ndays, HIST_DAYS, h->day_last, unit);
+    unsigned room = h->ndays ? days_room(h->ndays) : 0;
 
-    if (len > h->ndays)
-        h->days = xreallocarray(h->days, len, sizeof(*h->days));
+    if (len > room)
+        h->days = xreallocarray(h->days, days_room(len), sizeof(*h->days));
     struct htotal *slot = window_slot(h->days, h->ndays, len, &h->day_last, unit);
     if (slot)
         total_add(slot, probes, failures, worst);
-    if (len < h->ndays)
-        h->days = xreallocarray(h->days, len, sizeof(*h->days));
+    if (days_room(len) < room)
+        h->days = xreallocarray(h->days, days_room(len), sizeof(*h->days));
     h->ndays = (uint8_t)len;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "state.h"
 
 #define INCIDENTS_MAX 10000 /* rows one call returns at most */
 
@@ -32,11 +33,12 @@ static char *bucket_select(const char *what, const char *table, const char *wher
 }
 
 #define INCIDENT_COLS "i.id, i.target, i.start_ms, i.end_ms, i.worst, i.codes, i.errors"
+/* What a restore of many targets reads of each row: no latency. */
+#define SPAN_COLS "SELECT target, start_ms, probes, failures, worst FROM "
 
 int histdb_prepare_reads(struct histdb *db, char *err, size_t errlen)
 {
     static const char point[] = "start_ms = ?1 AND target = ?2";
-    static const char range[] = "start_ms >= ?1 AND start_ms < ?2";
     char *sql[R_COUNT] = {
         [R_BEGIN] = xstrdup("BEGIN"),
         [R_END] = xstrdup("COMMIT"),
@@ -48,9 +50,9 @@ int histdb_prepare_reads(struct histdb *db, char *err, size_t errlen)
         [R_MINUTE] = bucket_select("SELECT 0", "minutes", point),
         [R_HOUR] = bucket_select("SELECT 0", "hours", point),
         [R_DAY] = bucket_select("SELECT 0", "days", point),
-        [R_MINUTES_FROM] = bucket_select("SELECT target, start_ms", "minutes", range),
-        [R_HOURS_FROM] = bucket_select("SELECT target, start_ms", "hours", range),
-        [R_DAYS_FROM] = bucket_select("SELECT target, start_ms", "days", range),
+        [R_MINUTES_FROM] = xstrdup(SPAN_COLS "minutes WHERE start_ms >= ?1 AND start_ms < ?2"),
+        [R_HOURS_FROM] = xstrdup(SPAN_COLS "hours WHERE start_ms >= ?1 AND start_ms < ?2"),
+        [R_DAYS_FROM] = xstrdup(SPAN_COLS "days WHERE start_ms >= ?1 AND start_ms < ?2"),
         [R_INCIDENTS] = xstrdup("SELECT " INCIDENT_COLS " FROM incidents i ORDER BY i.start_ms"),
         [R_INCIDENTS_OF] = xstrdup("SELECT " INCIDENT_COLS " FROM incidents i WHERE i.target = ?1"
                                    " AND i.start_ms < ?2 ORDER BY i.start_ms DESC, i.id DESC"
@@ -253,14 +255,16 @@ static void each_row(struct histdb *db, enum rstmt r, int64_t from, int64_t to,
                      void (*fn)(struct htarget *h, int64_t start, const struct hspan *sp))
 {
     sqlite3_stmt *q = db->r[r];
-    struct hbucket b;
+    enum target_state worst;
 
     sqlite3_bind_int64(q, 1, from);
     sqlite3_bind_int64(q, 2, to);
     while (sqlite3_step(q) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(q, 0);
-        if (id > 0 && (size_t)id < n && map[id] && histdb_row_bucket(q, 2, &b)) {
-            struct hspan sp = span_of(&b);
+        const char *w = (const char *)sqlite3_column_text(q, 4);
+        if (id > 0 && (size_t)id < n && map[id] && w && state_parse(w, &worst) == 0) {
+            struct hspan sp = {(uint32_t)sqlite3_column_int64(q, 2),
+                               (uint32_t)sqlite3_column_int64(q, 3), (uint8_t)worst};
             fn(map[id], sqlite3_column_int64(q, 1), &sp);
         }
     }

@@ -185,9 +185,12 @@ static void restore_history(struct service *svc)
         if (tr)
             tr->unrestored = false;
     }
-    if (fresh.n > RESTORE_SINGLY)
+    if (fresh.n > RESTORE_SINGLY) {
+        int64_t t0 = clock_mono_us();
         histdb_restore_all(svc->histdb, wall, find_unrestored, &fresh);
-    else
+        log_info("history of %zu targets read in %.0f ms", fresh.n,
+                 (double)(clock_mono_us() - t0) / 1000.0);
+    } else
         for (size_t i = 0; i < fresh.cap; i++)
             if (fresh.slots[i].key)
                 histdb_restore(svc->histdb, fresh.slots[i].key,
