@@ -68,6 +68,16 @@ struct incident {
     uint32_t errors; /* bit (1u << e) per enum probe_error seen */
 };
 
+/* An hour's or a day's totals as memory keeps them: 8 bytes, the worst
+ * state packed beside the failures, for there are 115 of them per target
+ * and ten thousand targets. */
+struct htotal {
+    uint32_t probes;
+    unsigned failures : 28; /* saturates: 2^28 is 3,000 probes a second for a day */
+    unsigned worst : 4;     /* enum target_state; ST_UNKNOWN: no probe */
+};
+
+#define HIST_HOURS     25 /* the hour under way and the 24 before it */
 #define HIST_RECENT    16 /* probes kept in memory per target */
 #define HIST_INCIDENTS 5  /* closed incidents kept in memory per target */
 #define HIST_DAYS      90 /* days the status page's strip shows */
@@ -107,8 +117,14 @@ struct htarget {
 
     /* Totals by hour and by day (UTC) for uptime figures and the daily
      * strip, restored from the database at start (histdb.h): history.c's
-     * own layout, read through htarget_uptime and htarget_days. */
-    /* (fields added by history.c's implementation) */
+     * own layout, read through htarget_uptime and htarget_days. Each is
+     * a window of consecutive units (hours or days since the epoch)
+     * ending with the unit *_last, oldest first; the days grow as they
+     * come, so a target with a week of history holds a week of them. */
+    struct htotal hours[HIST_HOURS];
+    struct htotal *days; /* ndays of them, up to HIST_DAYS */
+    int32_t hour_last, day_last;
+    uint8_t nhours, ndays;
 };
 
 void htarget_init(struct htarget *h);
@@ -135,10 +151,29 @@ void htarget_observe(struct htarget *h, const struct probe_result *r, const stru
 bool htarget_tick(struct htarget *h, int64_t now_ms, struct hbucket *closed);
 
 /* The share of probes that did not fail over the span_ms before now_ms
- * (0 to 1), or -1 when there was none. */
+ * (0 to 1), or -1 when there was none. The window is made of whole
+ * units and the one under way: up to 24 hours, the hour under way and
+ * the ceil(span_ms / 1 h) whole hours before it (so "24 h" covers 24 to
+ * 25 hours back); beyond, today (UTC) and the ceil(span_ms / 1 d) whole
+ * UTC days before it ("7 d" covers 7 to 8 days, "30 d" 30 to 31), at
+ * most HIST_DAYS - 1 days. */
 double htarget_uptime(const struct htarget *h, int64_t span_ms, int64_t now_ms);
 
 /* Totals of the last ndays UTC days, out[ndays - 1] being today's. */
 void htarget_days(const struct htarget *h, int64_t now_ms, struct hspan *out, size_t ndays);
+
+/* A target removed from the configuration: its open incident, if any,
+ * ends at now_ms. Returns it (now closed[0]) for the database, or NULL. */
+const struct incident *htarget_end(struct htarget *h, int64_t now_ms);
+
+/* Restoring from the database (histdb.c), in any order: an hour's or a
+ * UTC day's totals (start_ms within it), a minute not yet written (into
+ * both), an incident (open when end_ms is 0; closed ones beyond the
+ * HIST_INCIDENTS newest are dropped; one with the id of an incident
+ * already there is a newer version of it and replaces it). Totals outside the windows that
+ * memory keeps are ignored. */
+void htarget_add_hour(struct htarget *h, int64_t start_ms, const struct hspan *s);
+void htarget_add_day(struct htarget *h, int64_t start_ms, const struct hspan *s);
+void htarget_add_incident(struct htarget *h, const struct incident *inc);
 
 #endif

@@ -16,6 +16,8 @@
 
 #include "clock.h"
 #include "codes.h"
+#include "histdb.h"
+#include "history.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -28,6 +30,8 @@
 #include "webhook.h"
 
 #define STATUS_EVERY_US 1000000 /* STATUS= at most once a second */
+#define HIST_TICK_US    5000000 /* how soon a minute with no probe since is written */
+#define RESTORE_SINGLY  32      /* more targets to restore than this: one pass for all */
 
 struct service {
     const struct service_opts *opts;
@@ -35,6 +39,8 @@ struct service {
     struct http *http;
     struct monitor *monitor;
     struct store *store;
+    struct histdb *histdb; /* NULL: history is off, or its database could not be opened */
+    uint64_t next_incident;
     struct webhooks *webhooks;
     struct reloader *reloader;
     struct config *cfg;
@@ -46,7 +52,7 @@ struct service {
     unsigned counts[ST_COUNT]; /* targets per confirmed state */
     bool status_dirty;
     struct event *sigterm, *sigint, *sighup, *sigusr1;
-    struct event *status_timer, *watchdog_timer;
+    struct event *status_timer, *watchdog_timer, *hist_timer;
 };
 
 static void count_state(struct service *svc, enum target_state from, enum target_state to)
@@ -102,10 +108,13 @@ static struct instant now(void)
     return (struct instant){clock_mono_us() / 1000, clock_wall_ms()};
 }
 
-/* A target's alert state, and whether the store has a row for it. */
+/* A target's alert state, whether the store has a row for it, and its
+ * history (kept in memory with history off too: the pages show it). */
 struct tracked {
     struct tstate ts;
     bool stored;
+    bool unrestored; /* its history is still to be read from the database */
+    struct htarget hist;
 };
 
 static struct tracked *tracked(struct service *svc, struct target_rt *rt)
@@ -121,6 +130,8 @@ static struct tracked *tracked(struct service *svc, struct target_rt *rt)
     else
         tstate_init(&tr->ts);
     tr->stored = saved != NULL;
+    htarget_init(&tr->hist);
+    tr->unrestored = true;
     svc->counts[tr->ts.s.state]++;
     svc->status_dirty = true;
     return tr;
@@ -151,8 +162,44 @@ static void store_reset_cb(void *arg)
     }
 }
 
+static struct htarget *find_unrestored(const char *name, void *arg)
+{
+    struct tracked *tr = strmap_get(arg, name);
+    return tr ? &tr->hist : NULL;
+}
+
+/* Reads the history of the targets just tracked: one at a time for a few
+ * (a reload that adds some), in one pass over the recent rows for many
+ * (the start). */
+static void restore_history(struct service *svc)
+{
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+    struct strmap fresh = {0};
+    int64_t wall = clock_wall_ms();
+
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = targets[i]->user;
+        if (tr && tr->unrestored && svc->histdb)
+            strmap_put(&fresh, targets[i]->conf->name, tr);
+        if (tr)
+            tr->unrestored = false;
+    }
+    if (fresh.n > RESTORE_SINGLY) {
+        int64_t t0 = clock_mono_us();
+        histdb_restore_all(svc->histdb, wall, find_unrestored, &fresh);
+        log_info("history of %zu targets read in %.0f ms", fresh.n,
+                 (double)(clock_mono_us() - t0) / 1000.0);
+    } else
+        for (size_t i = 0; i < fresh.cap; i++)
+            if (fresh.slots[i].key)
+                histdb_restore(svc->histdb, fresh.slots[i].key,
+                               &((struct tracked *)fresh.slots[i].value)->hist, wall);
+    strmap_free(&fresh);
+}
+
 /* Gives every target its alert state (restored or new), so STATUS counts
- * all of them from the start. */
+ * all of them from the start, and its history. */
 static void track_targets(struct service *svc)
 {
     struct target_rt **targets;
@@ -160,6 +207,62 @@ static void track_targets(struct service *svc)
 
     for (size_t i = 0; i < n; i++)
         tracked(svc, targets[i]);
+    restore_history(svc);
+}
+
+/* What closed goes to the history database (a no-op without one). */
+static void hand_over(struct service *svc, const char *name, const struct hbucket *b,
+                      const struct incident *inc)
+{
+    if (b)
+        histdb_put_bucket(svc->histdb, name, b);
+    if (inc)
+        histdb_put_incident(svc->histdb, name, inc);
+}
+
+/* Writes the minutes of targets that have not probed since their minute
+ * ended: a target probed every five minutes would otherwise keep its
+ * minute in memory until the next probe. */
+static void hist_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct service *svc = arg;
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+    int64_t wall = clock_wall_ms();
+    struct hbucket b;
+    (void)fd;
+    (void)what;
+
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = targets[i]->user;
+        if (tr && htarget_tick(&tr->hist, wall, &b))
+            hand_over(svc, targets[i]->conf->name, &b, NULL);
+    }
+}
+
+/* history.enabled, at start and on every reload: the database opened or
+ * closed, its retention set. */
+static void history_configure(struct service *svc, const struct config *cfg)
+{
+    char err[512];
+
+    if (!cfg->history) {
+        histdb_close(svc->histdb); /* writes what it was handed */
+        svc->histdb = NULL;
+        return;
+    }
+    if (svc->histdb) {
+        histdb_configure(svc->histdb, cfg);
+        return;
+    }
+    svc->histdb = histdb_open(svc->base, svc->opts->state_dir, cfg, err, sizeof(err));
+    if (svc->histdb == NULL) {
+        log_err("history database: %s; running without history", err);
+        return;
+    }
+    uint64_t next = histdb_next_incident_id(svc->histdb);
+    if (next > svc->next_incident)
+        svc->next_incident = next;
 }
 
 static void raise_alert(struct service *svc, const struct alert *a, const struct target_conf *t)
@@ -201,7 +304,12 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
             log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
                      state_name(v->state), probe_error_name(v->error), r->message);
     }
-    unsigned n = state_step(ts, rt->conf, r, v, now(), alerts, &changed);
+    struct instant at = now();
+    unsigned n = state_step(ts, rt->conf, r, v, at, alerts, &changed);
+    struct hchanges ch;
+    htarget_observe(&tr->hist, r, v, ts->s.state, ts->s.since_ms, at.wall_ms, &svc->next_incident,
+                    &ch);
+    hand_over(svc, rt->conf->name, ch.minute_closed ? &ch.closed : NULL, ch.incident);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
     if (changed && (tr->stored || worth_storing(&ts->s))) {
@@ -225,6 +333,12 @@ static void on_forget(struct target_rt *rt, void *arg)
      * so a target added again later starts afresh. */
     if (!svc->stopping && tr->stored)
         store_state_delete(svc->store, rt->conf->name);
+    /* The minute under way is written as it is; the rows stay until
+     * retention ends, and an incident of a target no longer watched
+     * ends now. */
+    hand_over(svc, rt->conf->name, &tr->hist.minute,
+              svc->stopping ? NULL : htarget_end(&tr->hist, clock_wall_ms()));
+    htarget_free(&tr->hist);
     tstate_free(&tr->ts);
     free(tr);
     rt->user = NULL;
@@ -329,6 +443,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         svc->reload_failed = true;
         svc->reload_errors = diags->n;
     } else {
+        history_configure(svc, cfg);
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
@@ -444,6 +559,8 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         log_err("%s", err);
         goto out;
     }
+    svc.next_incident = 1;
+    history_configure(&svc, cfg); /* its thread starts with the signals held */
     svc.http = http_new(svc.base);
     store_on_reset(svc.store, store_reset_cb, &svc);
     if (svc.http == NULL || (svc.monitor = monitor_new(svc.base, svc.http, &cb)) == NULL) {
@@ -465,7 +582,9 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     svc.sighup = add_signal(&svc, SIGHUP, reload_cb);
     svc.sigusr1 = add_signal(&svc, SIGUSR1, usr1_cb);
     svc.status_timer = add_timer(&svc, STATUS_EVERY_US, status_cb);
-    if (!svc.sigterm || !svc.sigint || !svc.sighup || !svc.sigusr1 || !svc.status_timer) {
+    svc.hist_timer = add_timer(&svc, HIST_TICK_US, hist_tick_cb);
+    if (!svc.sigterm || !svc.sigint || !svc.sighup || !svc.sigusr1 || !svc.status_timer ||
+        !svc.hist_timer) {
         log_err("cannot set up signal handling");
         goto out;
     }
@@ -525,8 +644,9 @@ out:
     webhooks_free(svc.webhooks);
     http_free(svc.http);
     store_close(svc.store);
-    struct event *evs[] = {svc.sigterm, svc.sigint,       svc.sighup,
-                           svc.sigusr1, svc.status_timer, svc.watchdog_timer};
+    histdb_close(svc.histdb); /* after the monitor: the minutes under way were handed over */
+    struct event *evs[] = {svc.sigterm,      svc.sigint,         svc.sighup,    svc.sigusr1,
+                           svc.status_timer, svc.watchdog_timer, svc.hist_timer};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
