@@ -183,10 +183,12 @@ void expo_sample(struct expo *e, const char *name, const char *suffix, const cha
         *p++ = '{';
         memcpy(p, labels, llen);
         p += llen;
-        if (llen && el)
-            *p++ = ',';
-        memcpy(p, extra, el);
-        p += el;
+        if (el) {
+            if (llen)
+                *p++ = ',';
+            memcpy(p, extra, el);
+            p += el;
+        }
         *p++ = '}';
     }
     *p++ = ' ';
