@@ -8,8 +8,7 @@
 
 Exits 0 when every file passes, 1 when one does not (saying why), 77 when
 the checker is not installed (apt: prometheus, python3-prometheus-client).
-The integration test of /metrics imports check_text and check_openmetrics
-for live scrapes."""
+The integration test of /metrics runs it on live scrapes."""
 import os
 import shutil
 import subprocess
