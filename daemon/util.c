@@ -88,7 +88,7 @@ void errbuf_set(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-void buf_append(struct buf *b, const void *data, size_t len)
+char *buf_reserve(struct buf *b, size_t len)
 {
     if (b->len + len + 1 > b->cap) {
         size_t ncap = b->cap ? b->cap : 64;
@@ -97,6 +97,12 @@ void buf_append(struct buf *b, const void *data, size_t len)
         b->data = xreallocarray(b->data, ncap, 1);
         b->cap = ncap;
     }
+    return b->data + b->len;
+}
+
+void buf_append(struct buf *b, const void *data, size_t len)
+{
+    buf_reserve(b, len);
     if (len)
         memcpy(b->data + b->len, data, len);
     b->len += len;

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "state.h"
 #include "store.h"
+#include "view.h"
 
 struct webhooks;
 
@@ -46,5 +47,10 @@ unsigned webhooks_pending(const struct webhooks *w);
  * outbox held): {"pending": deliveries not yet done, "dropped": deliveries
  * dropped unsent since start to keep max_pending}. */
 json_t *webhooks_stats(const struct webhooks *w);
+
+/* The same webhooks as the HTTP server's view shows them (view.h), by
+ * name, into *buf (grown as needed, *cap its size, the caller's to
+ * free); returns how many. The names belong to w. */
+size_t webhooks_view(const struct webhooks *w, struct view_webhook **buf, size_t *cap);
 
 #endif
