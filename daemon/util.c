@@ -103,6 +103,33 @@ void buf_append(struct buf *b, const void *data, size_t len)
     b->data[b->len] = '\0';
 }
 
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    int n;
+
+    /* Most pieces fit the stack buffer: one formatting pass. */
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        buf_append(b, small, (size_t)n);
+        return;
+    }
+    buf_append(b, NULL, 0);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->data = xreallocarray(b->data, b->len + (size_t)n + 1, 1);
+        b->cap = b->len + (size_t)n + 1;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
 void buf_free(struct buf *b)
 {
     free(b->data);

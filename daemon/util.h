@@ -39,6 +39,8 @@ struct buf {
 };
 
 void buf_append(struct buf *b, const void *data, size_t len);
+/* Appends a formatted string (printf). */
+void buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void buf_free(struct buf *b);
 
 /* Edit distance, for "did you mean" hints. */
