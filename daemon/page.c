@@ -261,9 +261,13 @@ static void summary(struct buf *b, const unsigned by_state[ST_COUNT], unsigned s
         put(b, "Waiting for the first probes");
     else if (by_state[ST_UP] == total)
         buf_printf(b, "All %u targets up", total);
-    else
-        buf_printf(b, "No target failing: %u up, %u redirecting, %u not probed yet",
-                   by_state[ST_UP], by_state[ST_REDIRECTING], by_state[ST_UNKNOWN]);
+    else {
+        put(b, "No target failing");
+        if (by_state[ST_REDIRECTING])
+            buf_printf(b, "; %u redirecting", by_state[ST_REDIRECTING]);
+        if (by_state[ST_UNKNOWN])
+            buf_printf(b, "; %u not probed yet", by_state[ST_UNKNOWN]);
+    }
     put(b, "</p><ul class=\"counts\">");
     for (int i = 0; i < ST_COUNT; i++) {
         enum target_state s = (enum target_state)order[i];
@@ -472,8 +476,8 @@ static void group_page(struct buf *b, const struct layout *L, const struct group
 
     head(b, L->v, g->name);
     summary(b, g->by_state, g->slow, g->flapping);
-    put(b, "<nav aria-label=\"Breadcrumb\"><a href=\"/\">All targets</a></nav></header><main>"
-           "<section aria-labelledby=\"h-group\"><h2 id=\"h-group\">");
+    put(b, "</header><main><nav class=\"crumbs\" aria-label=\"Breadcrumb\"><a href=\"/\">All "
+           "targets</a></nav><section aria-labelledby=\"h-group\"><h2 id=\"h-group\">");
     markup_text(b, group_word(L->v));
     put(b, ": ");
     group_name(b, L->v, g->name);

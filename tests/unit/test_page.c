@@ -199,6 +199,13 @@ static void grouped_by_watch_file(void **state)
         strstr(h, "<caption class=\"vh\">watch.d/web.yaml: 2 targets, the worst first</caption>"));
     assert_non_null(strstr(h, "<p class=\"overall t-ok\">All 4 targets up</p>"));
     free(rp.body.data);
+
+    f.ts[1].s.state = ST_REDIRECTING;
+    f.ts[2].s.state = ST_UNKNOWN;
+    fx_get(&f, page_handler, "/", "", &rp);
+    assert_non_null(strstr(rp.body.data, "<p class=\"overall t-warn\">No target failing; 1 "
+                                         "redirecting; 1 not probed yet</p>"));
+    free(rp.body.data);
     fx_free(&f);
 }
 
