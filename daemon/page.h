@@ -10,7 +10,7 @@
  * is shown whole, each group a <details> that can be folded; a larger
  * one lists its groups with their counts, each a link to the group's
  * own pages (?group=NAME&page=N, PAGE_SIZE targets each), so that one
- * answer stays about a megabyte at most whatever the number of targets. */
+ * answer stays a few hundred kilobytes whatever the number of targets. */
 #ifndef UPMON_PAGE_H
 #define UPMON_PAGE_H
 
@@ -19,7 +19,7 @@
 #include "view.h"
 
 /* Targets shown in full in one answer: each carries a 90-day strip, so
- * about 7 kB. */
+ * about 6 kB. */
 #define PAGE_SIZE 50
 /* Failing targets the overview lists (shorter rows, about 1 kB). */
 #define PAGE_FAILING_MAX 100
