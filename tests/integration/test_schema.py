@@ -35,6 +35,8 @@ def levels():
     """Level name -> the JSON Schema properties of that level."""
     main = print_schema("config")["properties"]
     alerts = main["alerts"]["properties"]
+    window = main["targets"]["items"]["properties"]["maintenance"]["items"]["properties"]
+    rule = main["maintenance"]["items"]["properties"]
     return {
         "main": main,
         "watch list": print_schema("watch-list")["properties"],
@@ -44,6 +46,9 @@ def levels():
         "engine": main["engine"]["properties"],
         "http": main["http"]["properties"],
         "history": main["history"]["properties"],
+        "window": window,
+        # The main file's windows: a window's keys, and what selects targets.
+        "maintenance selector": {k: v for k, v in rule.items() if k not in window},
     }
 
 
@@ -57,6 +62,8 @@ SECTIONS = {
     "ENGINE": "engine",
     "HTTP SERVER": "http",
     "HISTORY": "history",
+    "Window keys": "window",
+    "Windows of the main file": "maintenance selector",
 }
 
 
