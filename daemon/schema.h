@@ -201,9 +201,11 @@ bool tls_key_matches(const char *cert_pem, const char *key_pem);
 /* A field name as HTTP writes them (RFC 9110, 5.1: a token). */
 bool valid_header_name(const char *s);
 
-/* ---- maintenance windows and dependencies (confhold.c) ---- */
+/* ---- maintenance windows (confwindow.c) and dependencies (confdeps.c) ---- */
 
 extern const struct opt_ops days_ops, windows_ops, match_ops, target_names_ops, maintenance_ops;
+/* A deep copy of a window as configured (dst is overwritten). */
+void window_conf_copy(struct window *dst, const struct window *src);
 int check_window_start(struct ctx *c, const yaml_node_t *v, const char *value);
 int check_window_time(struct ctx *c, const yaml_node_t *v, const char *value);
 int check_timezone(struct ctx *c, const yaml_node_t *v, const char *value);

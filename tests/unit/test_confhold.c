@@ -1,7 +1,8 @@
-/* Maintenance windows and dependencies in the configuration: windows per
- * target, per watch list (through its defaults) and by selector in the
- * main file; depends_on and the count of dependents; and each mistake as
- * FILE:LINE:COL. Files are written to a temporary directory per test. */
+/* Maintenance windows and dependencies in the configuration (confwindow.c,
+ * confdeps.c): windows per target, per watch list (through its defaults)
+ * and by selector in the main file; depends_on and the count of
+ * dependents; and each mistake as FILE:LINE:COL. Files are written to a
+ * temporary directory per test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
