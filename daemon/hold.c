@@ -103,6 +103,7 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
         h->pending[track] = true;
         h->held[track] = *a;
         h->held_mono[track] = now_mono;
+        h->held_by |= (c.window ? HOLD_BY_WINDOW : 0) | (c.parent ? HOLD_BY_PARENT : 0);
     }
     return true;
 }
@@ -172,5 +173,7 @@ unsigned hold_release(struct hold *h, const struct tstate_saved *s, struct hold_
         tell(h, &a);
         out[n++] = a;
     }
+    if (!hold_pending(h))
+        h->held_by = 0;
     return n;
 }

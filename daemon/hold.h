@@ -47,7 +47,11 @@ struct hold {
     bool pending[HOLD_TRACKS];
     struct alert held[HOLD_TRACKS];
     int64_t held_mono[HOLD_TRACKS];
+    unsigned held_by; /* HOLD_BY_* bits: what held them, until all are let go */
 };
+
+#define HOLD_BY_WINDOW 1u
+#define HOLD_BY_PARENT 2u
 
 /* A target whose alerts have all gone out: receivers know it as s says
  * (a target known from before a restart was told of then). */

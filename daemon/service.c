@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "codes.h"
+#include "holding.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct service {
     struct store *store;
     struct webhooks *webhooks;
     struct reloader *reloader;
+    struct holding *holding; /* maintenance windows and dependencies */
     struct config *cfg;
     char host[256];
     struct strmap saved; /* name -> struct tstate_saved, from the store */
@@ -102,10 +104,12 @@ static struct instant now(void)
     return (struct instant){clock_mono_us() / 1000, clock_wall_ms()};
 }
 
-/* A target's alert state, and whether the store has a row for it. */
+/* A target's alert state, whether the store has a row for it, and what
+ * of its alerts is held. */
 struct tracked {
     struct tstate ts;
     bool stored;
+    struct hold hold;
 };
 
 static struct tracked *tracked(struct service *svc, struct target_rt *rt)
@@ -120,6 +124,7 @@ static struct tracked *tracked(struct service *svc, struct target_rt *rt)
         tstate_restore(&tr->ts, saved, now());
     else
         tstate_init(&tr->ts);
+    hold_init(&tr->hold, &tr->ts.s);
     tr->stored = saved != NULL;
     svc->counts[tr->ts.s.state]++;
     svc->status_dirty = true;
@@ -179,6 +184,20 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
     webhooks_enqueue(svc->webhooks, a, t, svc->host);
 }
 
+static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,
+                        const struct tstate **ts)
+{
+    struct tracked *tr = tracked(arg, rt);
+
+    *hold = &tr->hold;
+    *ts = &tr->ts;
+}
+
+static void hold_raise(struct target_rt *rt, const struct alert *a, void *arg)
+{
+    raise_alert(arg, a, rt->conf);
+}
+
 static void on_result(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
                       void *arg)
 {
@@ -201,6 +220,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
             log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
                      state_name(v->state), probe_error_name(v->error), r->message);
     }
+    holding_before(svc->holding, rt);
     unsigned n = state_step(ts, rt->conf, r, v, now(), alerts, &changed);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
@@ -208,8 +228,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
         store_state_save(svc->store, rt->conf->name, &ts->s);
         tr->stored = true;
     }
-    for (unsigned i = 0; i < n; i++)
-        raise_alert(svc, &alerts[i], rt->conf);
+    holding_after(svc->holding, rt, alerts, n);
 }
 
 static void on_forget(struct target_rt *rt, void *arg)
@@ -332,6 +351,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
+        holding_configure(svc->holding, svc->monitor);
         config_free(svc->cfg);
         svc->cfg = cfg;
         svc->reload_failed = false;
@@ -451,7 +471,9 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         goto out;
     }
     svc.webhooks = webhooks_new(svc.base, svc.http, svc.store);
-    if (svc.webhooks == NULL) {
+    struct holding_ops hold_ops = {hold_target, hold_raise, &svc};
+    svc.holding = holding_new(svc.base, &hold_ops);
+    if (svc.webhooks == NULL || svc.holding == NULL) {
         log_err("cannot set up webhook delivery");
         goto out;
     }
@@ -493,6 +515,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
             store_state_delete(svc.store, name);
     }
     track_targets(&svc);
+    holding_configure(svc.holding, svc.monitor);
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
 
     config_summary(cfg, summary, sizeof(summary));
@@ -523,6 +546,7 @@ out:
     reloader_free(svc.reloader); /* a load in flight is waited for, and dropped */
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);
+    holding_free(svc.holding);
     http_free(svc.http);
     store_close(svc.store);
     struct event *evs[] = {svc.sigterm, svc.sigint,       svc.sighup,

@@ -235,12 +235,14 @@ static void window_and_parent(void **state)
     (void)state;
 
     hold_alert(&h, &d, BOTH, 0);
+    assert_int_equal(h.held_by, HOLD_BY_WINDOW | HOLD_BY_PARENT);
     /* The window ends first: the parent still holds it. */
     assert_int_equal(release(&h, ST_SERVER_ERROR, PARENT, out), 0);
     assert_true(hold_pending(&h));
     /* The parent recovers inside a window: the window still holds it. */
     assert_int_equal(release(&h, ST_SERVER_ERROR, WINDOW, out), 0);
     assert_int_equal(release(&h, ST_SERVER_ERROR, NONE, out), 1);
+    assert_int_equal(h.held_by, 0);
 }
 
 static void slowness(void **state)
