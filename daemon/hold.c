@@ -8,8 +8,7 @@
 #include "util.h"
 
 /* Unknown is not news: a target never seen is taken for up (an up target
- * raises nothing as it first comes up), though an alert from there says
- * where it came from. */
+ * raises nothing as it first comes up). */
 static enum target_state known(enum target_state s)
 {
     return s == ST_UNKNOWN ? ST_UP : s;
@@ -99,6 +98,8 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
         tell(h, a);
         return false;
     }
+    if (track == HOLD_STATE && !h->pending[HOLD_STATE])
+        h->held_from = a->previous;
     if (track >= 0) {
         h->pending[track] = true;
         h->held[track] = *a;
@@ -121,7 +122,9 @@ bool hold_pending(const struct hold *h)
 static bool state_news(const struct hold *h, const struct tstate_saved *s, struct alert *a)
 {
     enum target_state now = known(s->state);
-    enum alert_previous was = h->told_flapping ? PREV_FLAPPING : (enum alert_previous)h->told_state;
+    enum alert_previous was = h->told_flapping              ? PREV_FLAPPING
+                              : h->told_state == ST_UNKNOWN ? h->held_from
+                                                            : (enum alert_previous)h->told_state;
 
     if (s->flapping) {
         /* While it flaps, the alert that said so is the latest held. */

@@ -48,6 +48,9 @@ struct hold {
     struct alert held[HOLD_TRACKS];
     int64_t held_mono[HOLD_TRACKS];
     unsigned held_by; /* HOLD_BY_* bits: what held them, until all are let go */
+    /* What the target was before the first state alert held: receivers
+     * never told anything take that for what they knew. */
+    enum alert_previous held_from;
 };
 
 #define HOLD_BY_WINDOW 1u

@@ -358,6 +358,16 @@ static void new_target(void **state)
     hold_alert(&h, &d, WINDOW, 0);
     assert_int_equal(release(&h, ST_SERVER_ERROR, NONE, out), 1);
     assert_int_equal(out[0].previous, PREV_UNKNOWN);
+
+    /* One seen up first (which raised nothing), then down and another
+     * failure inside: a down from up. */
+    h = fresh(ST_UNKNOWN);
+    struct alert up_down = DOWN(ST_UP), c = CHANGED(ST_UNREACHABLE, ST_SERVER_ERROR);
+    hold_alert(&h, &up_down, WINDOW, 0);
+    hold_alert(&h, &c, WINDOW, 0);
+    assert_int_equal(release(&h, ST_UNREACHABLE, NONE, out), 1);
+    assert_int_equal(out[0].type, EVT_DOWN);
+    assert_int_equal(out[0].previous, PREV_UP);
 }
 
 int main(void)
