@@ -195,7 +195,9 @@ void holding_after(struct holding *h, struct target_rt *rt, const struct alert *
     char until[40];
 
     h->ops.target(rt, h->ops.arg, &hold, &ts);
-    struct hold_cond c = cond_of(h, rt, at.wall_ms, &why);
+    /* Most probes raise nothing: what holds the target is looked up for
+     * those that do. */
+    struct hold_cond c = n ? cond_of(h, rt, at.wall_ms, &why) : (struct hold_cond){false, false};
     for (unsigned i = 0; i < n; i++) {
         bool was = hold_pending(hold);
         if (!hold_alert(hold, &alerts[i], c, at.mono_ms)) {

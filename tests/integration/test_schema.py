@@ -210,7 +210,7 @@ def test_every_good_test_configuration_passes():
     that flags a good file is worse than none)."""
     main, watch = validator("config"), validator("watch-list")
     checked = 0
-    for path in ["good.yaml", "single.yaml", "assert-good.yaml"]:
+    for path in ["good.yaml", "single.yaml", "assert-good.yaml", "hold-good.yaml"]:
         path = os.path.join(UNIT_DATA, path)
         p = h.run(["--check-config", "-c", path])
         assert p.returncode == 0, (path, p.stderr)
@@ -222,7 +222,7 @@ def test_every_good_test_configuration_passes():
                     doc = load_yaml(os.path.join(d, f))
                     assert errors(watch, doc) == [], (f, errors(watch, doc))
                     checked += 1
-    assert checked >= 4, checked
+    assert checked >= 6, checked
     # What YAML types otherwise than the loader reads it: empty blocks, a
     # quoted number, a webhook named by a number, a header with no value.
     d = h.tmpdir()
