@@ -3,6 +3,7 @@
  * last told. */
 #include "hold.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -89,7 +90,7 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
     bool held;
 
     if (track == HOLD_STATE)
-        held = c.window || (c.parent && (a->type != EVT_RECOVERED || h->pending[HOLD_STATE]));
+        held = c.window || (c.parent && (a->type != EVT_RECOVERED || h->held[HOLD_STATE]));
     else if (track < 0) /* a reminder */
         held = c.window || c.parent;
     else
@@ -98,11 +99,12 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
         tell(h, a);
         return false;
     }
-    if (track == HOLD_STATE && !h->pending[HOLD_STATE])
+    if (track == HOLD_STATE && !h->held[HOLD_STATE])
         h->held_from = a->previous;
     if (track >= 0) {
-        h->pending[track] = true;
-        h->held[track] = *a;
+        if (h->held[track] == NULL)
+            h->held[track] = xmalloc(sizeof(*h->held[track]));
+        *h->held[track] = *a;
         h->held_mono[track] = now_mono;
         h->held_by |= (c.window ? HOLD_BY_WINDOW : 0) | (c.parent ? HOLD_BY_PARENT : 0);
     }
@@ -112,9 +114,18 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
 bool hold_pending(const struct hold *h)
 {
     for (int i = 0; i < HOLD_TRACKS; i++)
-        if (h->pending[i])
+        if (h->held[i])
             return true;
     return false;
+}
+
+void hold_free(struct hold *h)
+{
+    for (int i = 0; i < HOLD_TRACKS; i++) {
+        free(h->held[i]);
+        h->held[i] = NULL;
+    }
+    h->held_by = 0;
 }
 
 /* The state alert that tells receivers where the target is, from what
@@ -154,11 +165,12 @@ unsigned hold_release(struct hold *h, const struct tstate_saved *s, struct hold_
     unsigned n = 0;
 
     for (int t = 0; t < HOLD_TRACKS; t++) {
-        if (!h->pending[t] || c.window || (t == HOLD_STATE && c.parent))
+        if (!h->held[t] || c.window || (t == HOLD_STATE && c.parent))
             continue;
-        struct alert a = h->held[t];
+        struct alert a = *h->held[t];
         bool news;
-        h->pending[t] = false;
+        free(h->held[t]);
+        h->held[t] = NULL;
         if (t == HOLD_STATE)
             news = state_news(h, s, &a);
         else if (t == HOLD_SLOW) /* slow now, or not, and receivers think otherwise */

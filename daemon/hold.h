@@ -43,9 +43,10 @@ struct hold {
     enum target_state told_state;
     uint64_t told_location; /* hash of the redirect target */
     bool told_flapping, told_slow;
-    /* The latest alert held on each track, and when (monotonic ms). */
-    bool pending[HOLD_TRACKS];
-    struct alert held[HOLD_TRACKS];
+    /* The latest alert held on each track (NULL: none), and when
+     * (monotonic ms). Allocated while held: an alert is a kilobyte and a
+     * half, and tens of thousands of targets hold none. */
+    struct alert *held[HOLD_TRACKS];
     int64_t held_mono[HOLD_TRACKS];
     unsigned held_by; /* HOLD_BY_* bits: what held them, until all are let go */
     /* What the target was before the first state alert held: receivers
@@ -59,6 +60,9 @@ struct hold {
 /* A target whose alerts have all gone out: receivers know it as s says
  * (a target known from before a restart was told of then). */
 void hold_init(struct hold *h, const struct tstate_saved *s);
+
+/* Frees what is held (a target removed from the configuration). */
+void hold_free(struct hold *h);
 
 /* Whether one of the target's alerts is to be held. If not, it goes out
  * and receivers will know what it says. */

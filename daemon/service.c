@@ -245,6 +245,7 @@ static void on_forget(struct target_rt *rt, void *arg)
     if (!svc->stopping && tr->stored)
         store_state_delete(svc->store, rt->conf->name);
     tstate_free(&tr->ts);
+    hold_free(&tr->hold);
     free(tr);
     rt->user = NULL;
 }
