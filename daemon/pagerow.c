@@ -17,7 +17,7 @@
 #define HOUR_MS 3600000LL
 
 /* Uptime windows of the full row, as the column heads name them. */
-static const struct window {
+static const struct uptime_span {
     const char *head, *title;
     int64_t ms;
 } windows[] = {

@@ -18,6 +18,7 @@
 #include "codes.h"
 #include "histdb.h"
 #include "history.h"
+#include "holding.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -43,6 +44,7 @@ struct service {
     uint64_t next_incident;
     struct webhooks *webhooks;
     struct reloader *reloader;
+    struct holding *holding; /* maintenance windows and dependencies */
     struct config *cfg;
     char host[256];
     struct strmap saved; /* name -> struct tstate_saved, from the store */
@@ -108,12 +110,14 @@ static struct instant now(void)
     return (struct instant){clock_mono_us() / 1000, clock_wall_ms()};
 }
 
-/* A target's alert state, whether the store has a row for it, and its
- * history (kept in memory with history off too: the pages show it). */
+/* A target's alert state, whether the store has a row for it, what of
+ * its alerts is held, and its history (kept in memory with history off
+ * too: the pages show it). */
 struct tracked {
     struct tstate ts;
     bool stored;
     bool unrestored; /* its history is still to be read from the database */
+    struct hold hold;
     struct htarget hist;
 };
 
@@ -129,6 +133,7 @@ static struct tracked *tracked(struct service *svc, struct target_rt *rt)
         tstate_restore(&tr->ts, saved, now());
     else
         tstate_init(&tr->ts);
+    hold_init(&tr->hold, &tr->ts.s);
     tr->stored = saved != NULL;
     htarget_init(&tr->hist);
     tr->unrestored = true;
@@ -282,6 +287,20 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
     webhooks_enqueue(svc->webhooks, a, t, svc->host);
 }
 
+static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,
+                        const struct tstate **ts)
+{
+    struct tracked *tr = tracked(arg, rt);
+
+    *hold = &tr->hold;
+    *ts = &tr->ts;
+}
+
+static void hold_raise(struct target_rt *rt, const struct alert *a, void *arg)
+{
+    raise_alert(arg, a, rt->conf);
+}
+
 static void on_result(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
                       void *arg)
 {
@@ -304,6 +323,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
             log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
                      state_name(v->state), probe_error_name(v->error), r->message);
     }
+    holding_before(svc->holding, rt);
     struct instant at = now();
     unsigned n = state_step(ts, rt->conf, r, v, at, alerts, &changed);
     struct hchanges ch;
@@ -316,8 +336,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
         store_state_save(svc->store, rt->conf->name, &ts->s);
         tr->stored = true;
     }
-    for (unsigned i = 0; i < n; i++)
-        raise_alert(svc, &alerts[i], rt->conf);
+    holding_after(svc->holding, rt, alerts, n);
 }
 
 static void on_forget(struct target_rt *rt, void *arg)
@@ -340,6 +359,7 @@ static void on_forget(struct target_rt *rt, void *arg)
               svc->stopping ? NULL : htarget_end(&tr->hist, clock_wall_ms()));
     htarget_free(&tr->hist);
     tstate_free(&tr->ts);
+    hold_free(&tr->hold);
     free(tr);
     rt->user = NULL;
 }
@@ -447,6 +467,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
+        holding_configure(svc->holding, svc->monitor);
         config_free(svc->cfg);
         svc->cfg = cfg;
         svc->reload_failed = false;
@@ -568,7 +589,9 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         goto out;
     }
     svc.webhooks = webhooks_new(svc.base, svc.http, svc.store);
-    if (svc.webhooks == NULL) {
+    struct holding_ops hold_ops = {hold_target, hold_raise, &svc};
+    svc.holding = holding_new(svc.base, &hold_ops);
+    if (svc.webhooks == NULL || svc.holding == NULL) {
         log_err("cannot set up webhook delivery");
         goto out;
     }
@@ -612,6 +635,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
             store_state_delete(svc.store, name);
     }
     track_targets(&svc);
+    holding_configure(svc.holding, svc.monitor);
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
 
     config_summary(cfg, summary, sizeof(summary));
@@ -642,6 +666,7 @@ out:
     reloader_free(svc.reloader); /* a load in flight is waited for, and dropped */
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);
+    holding_free(svc.holding);
     http_free(svc.http);
     store_close(svc.store);
     histdb_close(svc.histdb); /* after the monitor: the minutes under way were handed over */
