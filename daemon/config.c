@@ -30,7 +30,7 @@ static struct {
     bool known;
     unsigned name, url, method, interval, timeout, max_latency, body_contains, body_regex,
         body_not_contains, json, webhooks, remind_every, flap_threshold, flap_window, client_cert,
-        client_key, client_key_credential, connect_to, proxy, tls_server_name;
+        client_key, client_key_credential, connect_to, proxy, tls_server_name, depends_on;
 } K;
 static struct {
     unsigned name, url, secret_file, secret_credential, retry_initial, retry_max, username,
@@ -64,6 +64,7 @@ static void keys_init(void)
     K.connect_to = schema_index(t, "connect_to");
     K.proxy = schema_index(t, "proxy");
     K.tls_server_name = schema_index(t, "tls_server_name");
+    K.depends_on = schema_index(t, "depends_on");
     W.name = schema_index(w, "name");
     W.url = schema_index(w, "url");
     W.secret_file = schema_index(w, "secret_file");
@@ -291,6 +292,8 @@ struct loader {
     size_t captargets;
     struct route_ref *routes;
     size_t nroutes;
+    struct pos *depends_pos; /* per target: where its depends_on was given */
+    size_t capdepends;
 };
 
 static void add_route(struct loader *L, const struct partial *p)
@@ -393,6 +396,8 @@ static void parse_targets(struct loader *L, const yaml_node_t *seq, const struct
             continue;
         }
         target_conf_finish(&merged.t);
+        xgrow((void **)&L->depends_pos, &L->capdepends, idx, sizeof(*L->depends_pos));
+        L->depends_pos[idx] = merged.g.pos[K.depends_on];
         cfg->targets[idx] = merged.t;
         cfg->ntargets++;
     }
@@ -715,6 +720,8 @@ struct config *config_load(const char *path, const struct config_env *env, struc
             if (nodes.history && !is_null(nodes.history) &&
                 want_mapping(&c, nodes.history, "history"))
                 schema_parse(&c, &schema_history, nodes.history, cfg, "history key", false, &g);
+            if (nodes.maintenance)
+                config_parse_maintenance(&c, nodes.maintenance);
             if (targets)
                 parse_targets(&L, targets, &L.global);
             if (watch && !is_null(watch)) {
@@ -736,6 +743,8 @@ struct config *config_load(const char *path, const struct config_env *env, struc
     }
     free(watch_paths);
     check_routes(&L);
+    config_link_targets(&c, L.depends_pos);
+    free(L.depends_pos);
 
     target_conf_clear(&L.global.t);
     strmap_free(&L.names);
@@ -761,6 +770,7 @@ void config_free(struct config *cfg)
     schema_clear(&schema_engine, cfg);
     schema_clear(&schema_http, cfg);
     schema_clear(&schema_history, cfg);
+    config_free_maintenance(cfg);
     for (size_t i = 0; i < cfg->nfiles; i++)
         free(cfg->files[i]);
     free(cfg->files);

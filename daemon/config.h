@@ -15,6 +15,7 @@
 
 #include "assertion.h"
 #include "codes.h"
+#include "window.h"
 
 #ifndef UPMON_CONFIG_PATH
 #define UPMON_CONFIG_PATH "/etc/upmon/upmon.yaml"
@@ -142,6 +143,14 @@ struct target_conf {
     size_t nwebhooks;
     bool webhooks_set; /* false: route to every webhook */
 
+    /* Maintenance windows: its own, then those of the main file that
+     * select it. */
+    struct window *windows;
+    size_t nwindows;
+    char **depends_on; /* names of the targets it sits behind */
+    size_t ndepends_on;
+    unsigned ndependents; /* targets behind it, directly or through others */
+
     const char *file; /* where it is defined; owned by struct config */
     unsigned line, col;
 };
@@ -176,6 +185,18 @@ struct webhook_conf {
     unsigned line, col;
 };
 
+/* A maintenance window of the main file, for the targets it selects: by
+ * their labels, or by name. */
+struct maint_rule {
+    struct window w; /* first: the window's keys are read into it */
+    struct kv *match_labels;
+    size_t nmatch_labels;
+    char **targets;
+    size_t ntargets;
+    size_t file; /* where its targets or match key is, for errors */
+    unsigned line, col;
+};
+
 struct config {
     char *path;   /* the main file */
     char **files; /* every file read, main first */
@@ -187,6 +208,9 @@ struct config {
     bool journald;
     struct webhook_conf *webhooks;
     size_t nwebhooks;
+
+    struct maint_rule *maintenance;
+    size_t nmaintenance;
 
     unsigned max_concurrent; /* probes in flight at once */
     char *user_agent;        /* of probes and webhook deliveries */

@@ -60,7 +60,7 @@ static bool valid_name(const char *s)
 }
 
 /* A short text people read: a name, a chat username. */
-static int check_short_text(struct ctx *c, const yaml_node_t *v, const char *value, const char *key)
+int check_short_text(struct ctx *c, const yaml_node_t *v, const char *value, const char *key)
 {
     if (valid_name(value))
         return 0;
@@ -68,7 +68,7 @@ static int check_short_text(struct ctx *c, const yaml_node_t *v, const char *val
     return -1;
 }
 
-static int check_name(struct ctx *c, const yaml_node_t *v, const char *value)
+int check_name(struct ctx *c, const yaml_node_t *v, const char *value)
 {
     return check_short_text(c, v, value, "name");
 }
@@ -171,9 +171,7 @@ static int check_server_name(struct ctx *c, const yaml_node_t *v, const char *va
     return -1;
 }
 
-/* How many names a key given as a name or a list of names holds (null:
- * none); -1, reported, for anything else. */
-static int names_count(struct ctx *c, const yaml_node_t *n, const char *kind, size_t *count)
+int names_count(struct ctx *c, const yaml_node_t *n, const char *kind, size_t *count)
 {
     if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
         *count = 1;
@@ -267,7 +265,7 @@ static json_t *routes_value(const void *base, const struct opt *o)
 }
 
 /* A name or a list of names, as webhooks and watch take them. */
-static json_t *name_list_schema(const struct opt *o)
+json_t *name_list_schema(const struct opt *o)
 {
     (void)o;
     return json_pack("{s:[o, {s:s, s:o}, {s:s}]}", "anyOf", schema_text_json(), "type", "array",
@@ -679,9 +677,13 @@ json_t *config_values(const struct config *cfg)
         free(where);
         json_array_append_new(targets, v);
     }
-    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "engine", schema_values(&schema_engine, cfg),
+    json_t *maintenance = json_array();
+    for (size_t i = 0; i < cfg->nmaintenance; i++)
+        json_array_append_new(maintenance, schema_values(&schema_maint_rule, &cfg->maintenance[i]));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "engine", schema_values(&schema_engine, cfg),
                      "http", schema_values(&schema_http, cfg), "history",
-                     schema_values(&schema_history, cfg), "alerts", alerts, "targets", targets);
+                     schema_values(&schema_history, cfg), "alerts", alerts, "maintenance",
+                     maintenance, "targets", targets);
 }
 
 /* ---- the tables ---- */
@@ -805,6 +807,13 @@ static const struct opt target_opts[] = {
      .def = "6", .doc = "State changes within flap_window probes that mean flapping (0: off)."},
     {.name = "flap_window", .type = OPT_UINT, .offset = T(flap_window), .min = 2, .max = 64,
      .def = "20", .doc = "How many recent probes flap_threshold counts over."},
+    {.name = "maintenance", .type = OPT_CUSTOM, .offset = T(windows), .aux = T(nwindows),
+     .ops = &windows_ops,
+     .doc = "Maintenance windows: alerts wait while one holds, and what is still true at its end "
+            "is raised then ([] for none)."},
+    {.name = "depends_on", .type = OPT_CUSTOM, .offset = T(depends_on), .aux = T(ndepends_on),
+     .ops = &target_names_ops,
+     .doc = "Targets this one sits behind: while one of them fails, this one's alerts wait."},
 };
 #undef T
 const struct schema_level schema_target = {"target", target_opts, ARRAY_SIZE(target_opts)};
@@ -920,6 +929,44 @@ static const struct opt history_opts[] = {
 const struct schema_level schema_history = {"history", history_opts, ARRAY_SIZE(history_opts)};
 _Static_assert(ARRAY_SIZE(history_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
+/* The keys of a maintenance window; the main file's windows have them
+ * too (struct maint_rule starts with its window), and two more. */
+#define WIN(f) offsetof(struct window, f)
+#define WINDOW_ROWS \
+    {.name = "name", .type = OPT_STRING, .offset = WIN(name), .check = check_name, \
+     .doc = "The window's name, shown in the journal."}, \
+    {.name = "comment", .type = OPT_STRING, .offset = WIN(comment), .check = check_comment, \
+     .doc = "Why the window is there, for people."}, \
+    {.name = "start", .type = OPT_STRING, .offset = WIN(start), .check = check_window_start, \
+     .doc = "A recurring window: the local time it starts at, HH:MM."}, \
+    {.name = "duration", .type = OPT_DURATION, .offset = WIN(duration_ms), .min = 60000, \
+     .max = 7 * DAY, .doc = "A recurring window: how long it lasts, in elapsed time."}, \
+    {.name = "every", .type = OPT_CUSTOM, .offset = WIN(days), .ops = &days_ops, \
+     .doc = "A recurring window: the days it starts on, daily or days of the week."}, \
+    {.name = "timezone", .type = OPT_STRING, .offset = WIN(timezone), .def = "UTC", \
+     .check = check_timezone, .doc = "A recurring window: the IANA time zone of start and every."}, \
+    {.name = "from", .type = OPT_STRING, .offset = WIN(from), .check = check_window_time, \
+     .doc = "A one-off window: when it starts, in RFC 3339 with an offset."}, \
+    {.name = "until", .type = OPT_STRING, .offset = WIN(until), .check = check_window_time, \
+     .doc = "A one-off window: when it ends, in RFC 3339 with an offset."}
+
+static const struct opt window_opts[] = {WINDOW_ROWS};
+const struct schema_level schema_window = {"window", window_opts, ARRAY_SIZE(window_opts)};
+
+_Static_assert(offsetof(struct maint_rule, w) == 0, "a main-file window starts with its window");
+#define R(f) offsetof(struct maint_rule, f)
+static const struct opt maint_rule_opts[] = {
+    WINDOW_ROWS,
+    {.name = "match", .type = OPT_CUSTOM, .offset = R(match_labels), .aux = R(nmatch_labels),
+     .ops = &match_ops, .doc = "The targets it holds, by their labels: {labels: {team: web}}."},
+    {.name = "targets", .type = OPT_CUSTOM, .offset = R(targets), .aux = R(ntargets),
+     .ops = &target_names_ops, .doc = "The targets it holds, by name."},
+};
+#undef R
+#undef WIN
+const struct schema_level schema_maint_rule = {"maintenance window", maint_rule_opts,
+                                               ARRAY_SIZE(maint_rule_opts)};
+
 #define N(f) offsetof(struct doc_nodes, f)
 static const struct opt main_opts[] = {
     {.name = "defaults", .type = OPT_NODE, .offset = N(defaults), .ops = &defaults_ops,
@@ -934,6 +981,8 @@ static const struct opt main_opts[] = {
      .doc = "The HTTP server: status page, JSON API and /metrics."},
     {.name = "history", .type = OPT_NODE, .offset = N(history), .sub = &schema_history,
      .doc = "What is kept of each target's past."},
+    {.name = "maintenance", .type = OPT_NODE, .offset = N(maintenance), .ops = &maintenance_ops,
+     .doc = "Maintenance windows for the targets they select, by label or by name."},
     {.name = "targets", .type = OPT_NODE, .offset = N(targets), .ops = &targets_ops,
      .doc = "Targets, as in a watch list."},
 };

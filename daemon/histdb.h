@@ -33,6 +33,11 @@ void histdb_configure(struct histdb *db, const struct config *cfg);
  * totals, its last closed incidents and its open one), and the next
  * incident id. */
 void histdb_restore(struct histdb *db, const char *target, struct htarget *h, int64_t now_ms);
+/* The same for many targets at once (at start: ten thousand in one pass
+ * over the recent rows instead of a few hundred lookups each): find gives
+ * the htarget of a name, or NULL for one to leave alone. */
+void histdb_restore_all(struct histdb *db, int64_t now_ms,
+                        struct htarget *(*find)(const char *target, void *arg), void *arg);
 uint64_t histdb_next_incident_id(struct histdb *db);
 
 /* Handed over from the loop, written later on the database's thread. */
@@ -40,10 +45,17 @@ void histdb_put_bucket(struct histdb *db, const char *target, const struct hbuck
 void histdb_put_incident(struct histdb *db, const char *target, const struct incident *inc);
 
 /* Read on the loop (bounded work, for the API): a target's buckets from
- * from_ms to to_ms summed by step_ms (at most HISTDB_MAX_POINTS steps),
- * what is not yet written included. *out (to free) holds one bucket per
- * step, start_ms its start, probes 0 where nothing was recorded. */
-#define HISTDB_MAX_POINTS 2000
+ * from_ms (rounded down to a minute) to to_ms summed by step_ms (at most
+ * HISTDB_MAX_POINTS steps), what is not yet written included. *out (to
+ * free) holds one bucket per step, start_ms its start, probes 0 where
+ * nothing was recorded. Whole UTC days and hours are read from the day
+ * and hour rows; minutes are kept for history.compact_after only, so a
+ * step that is not a whole number of hours sees nothing before that.
+ * -1 when step_ms is not a whole number of minutes, the range is empty,
+ * or it would take more than HISTDB_MAX_POINTS steps or
+ * HISTDB_MAX_LOOKUPS rows (ask with a coarser step). */
+#define HISTDB_MAX_POINTS  2000
+#define HISTDB_MAX_LOOKUPS 20000
 int histdb_series(struct histdb *db, const char *target, int64_t from_ms, int64_t to_ms,
                   int64_t step_ms, struct hbucket **out, size_t *n);
 

@@ -2,6 +2,7 @@
  * milliseconds; minutes, hours and days are UTC. */
 #include "history.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,17 +67,23 @@ void htarget_free(struct htarget *h)
     htarget_init(h);
 }
 
-/* Keeps what the site sent unless it changed: most probes send what the
- * last one did, and a copy per probe would cost ten thousand allocations
- * a second. */
+/* Keeps what the site sent unless it changed, and then in the room it
+ * had when the new text fits: most probes send what the last one did, or
+ * a message of the same shape, and ten thousand targets must not cost an
+ * allocation each a probe. */
 static void set_text(char **dst, const char *src)
 {
-    if (src[0] == '\0') {
+    size_t len = strlen(src);
+
+    if (len == 0) {
         free(*dst);
         *dst = NULL;
     } else if (*dst == NULL || strcmp(*dst, src) != 0) {
-        free(*dst);
-        *dst = xstrdup(src);
+        if (*dst == NULL || malloc_usable_size(*dst) <= len) {
+            free(*dst);
+            *dst = xmalloc(len < 32 ? 32 : len + 1);
+        }
+        memcpy(*dst, src, len + 1);
     }
 }
 
@@ -146,21 +153,33 @@ static void hours_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t
         total_add(slot, probes, failures, worst);
 }
 
-/* The days grow one at a time, up to HIST_DAYS: most targets are young
- * or are watched only for days, and need no room for ninety. */
+/* The room n days take: a power of two up to HIST_DAYS, so that ninety
+ * days restored one by one cost seven allocations, not ninety. */
+static unsigned days_room(unsigned n)
+{
+    unsigned room = 1;
+
+    while (room < n)
+        room *= 2;
+    return room < HIST_DAYS ? room : HIST_DAYS;
+}
+
+/* The days grow as they come, up to HIST_DAYS: most targets are young or
+ * are watched only for days, and need no room for ninety. */
 static void days_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t failures,
                      unsigned worst)
 {
     int32_t unit = (int32_t)floor_div(t_ms, DAY_MS);
     unsigned len = window_len(h->ndays, HIST_DAYS, h->day_last, unit);
+    unsigned room = h->ndays ? days_room(h->ndays) : 0;
 
-    if (len > h->ndays)
-        h->days = xreallocarray(h->days, len, sizeof(*h->days));
+    if (len > room)
+        h->days = xreallocarray(h->days, days_room(len), sizeof(*h->days));
     struct htotal *slot = window_slot(h->days, h->ndays, len, &h->day_last, unit);
     if (slot)
         total_add(slot, probes, failures, worst);
-    if (len < h->ndays)
-        h->days = xreallocarray(h->days, len, sizeof(*h->days));
+    if (days_room(len) < room)
+        h->days = xreallocarray(h->days, days_room(len), sizeof(*h->days));
     h->ndays = (uint8_t)len;
 }
 
@@ -388,6 +407,19 @@ const struct incident *htarget_end(struct htarget *h, int64_t now_ms)
 
 void htarget_add_incident(struct htarget *h, const struct incident *inc)
 {
+    /* A newer version of one already here (the database's row, then the
+     * change not yet written) takes its place. */
+    if (h->open && h->open->id == inc->id && inc->end_ms != 0) {
+        free(h->open);
+        h->open = NULL;
+    }
+    for (unsigned i = 0; i < h->nclosed; i++) {
+        if (h->closed[i].id == inc->id) {
+            memmove(&h->closed[i], &h->closed[i + 1], (h->nclosed - 1 - i) * sizeof(h->closed[0]));
+            h->nclosed--;
+            break;
+        }
+    }
     if (inc->end_ms == 0) {
         if (h->open == NULL)
             h->open = xmalloc(sizeof(*h->open));

@@ -169,7 +169,8 @@ const struct incident *htarget_end(struct htarget *h, int64_t now_ms);
 /* Restoring from the database (histdb.c), in any order: an hour's or a
  * UTC day's totals (start_ms within it), a minute not yet written (into
  * both), an incident (open when end_ms is 0; closed ones beyond the
- * HIST_INCIDENTS newest are dropped). Totals outside the windows that
+ * HIST_INCIDENTS newest are dropped; one with the id of an incident
+ * already there is a newer version of it and replaces it). Totals outside the windows that
  * memory keeps are ignored. */
 void htarget_add_hour(struct htarget *h, int64_t start_ms, const struct hspan *s);
 void htarget_add_day(struct htarget *h, int64_t start_ms, const struct hspan *s);

@@ -9,10 +9,17 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "badge.h"
+#include "metrics.h"
+#include "page.h"
 #include "text.h"
 
 /* One row per route; the first that matches answers. */
 static const struct route routes[] = {
+    {"/", page_handler, false},
+    {"/static/upmon.css", page_css_handler, false},
+    {"/badge/*", badge_handler, false}, /* the tail is NAME.svg */
+    {"/metrics", metrics_handler, true},
     {"/healthz", healthz_handler, false},
     {"/api/v1/targets", api_targets_handler, true},
     {"/api/v1/targets/*", api_target_handler, true},

@@ -108,7 +108,7 @@ struct given {
 };
 
 extern const struct schema_level schema_target, schema_webhook, schema_alerts, schema_engine,
-    schema_http, schema_history, schema_main, schema_watch;
+    schema_http, schema_history, schema_main, schema_watch, schema_window, schema_maint_rule;
 
 /* The index of a key in its level; aborts for a name not there (a
  * programming error, caught by every test that loads a file). */
@@ -145,7 +145,7 @@ json_t *schema_level_json(const struct schema_level *l, bool defaults);
 /* The nodes of a main file or a watch list, walked by the loader in its
  * own order (defaults before targets, whatever the file's order). */
 struct doc_nodes {
-    const yaml_node_t *defaults, *watch, *alerts, *engine, *http, *history, *targets;
+    const yaml_node_t *defaults, *watch, *alerts, *engine, *http, *history, *maintenance, *targets;
 };
 
 /* Reads one webhook mapping into cfg (the loader, config.c). */
@@ -156,6 +156,18 @@ json_t *schema_choices_json(const struct choices *ch);
 /* Of a value the loader reads as text: YAML may have typed it a number or
  * a boolean (a webhook named 2024). */
 json_t *schema_text_json(void);
+
+/* ---- checks shared by levels (confschema.c) ---- */
+
+/* A short text people read (a name): 1 to 200 characters, no controls;
+ * key names it in the message. */
+int check_short_text(struct ctx *c, const yaml_node_t *v, const char *value, const char *key);
+int check_name(struct ctx *c, const yaml_node_t *v, const char *value);
+/* How many names a key given as a name or a list of names holds (null:
+ * none); -1, reported with kind, for anything else. */
+int names_count(struct ctx *c, const yaml_node_t *n, const char *kind, size_t *count);
+/* The JSON Schema of a name or a list of names. */
+json_t *name_list_schema(const struct opt *o);
 
 /* ---- readers and compound keys shared by levels (confkeys.c) ---- */
 
@@ -188,6 +200,26 @@ bool tls_key_matches(const char *cert_pem, const char *key_pem);
 
 /* A field name as HTTP writes them (RFC 9110, 5.1: a token). */
 bool valid_header_name(const char *s);
+
+/* ---- maintenance windows (confwindow.c) and dependencies (confdeps.c) ---- */
+
+extern const struct opt_ops days_ops, windows_ops, match_ops, target_names_ops, maintenance_ops;
+/* A deep copy of a window as configured (dst is overwritten). */
+void window_conf_copy(struct window *dst, const struct window *src);
+int check_window_start(struct ctx *c, const yaml_node_t *v, const char *value);
+int check_window_time(struct ctx *c, const yaml_node_t *v, const char *value);
+int check_timezone(struct ctx *c, const yaml_node_t *v, const char *value);
+int check_comment(struct ctx *c, const yaml_node_t *v, const char *value);
+
+/* Reads the main file's maintenance list into cfg->maintenance. */
+void config_parse_maintenance(struct ctx *c, const yaml_node_t *seq);
+/* Once every target is read: the targets named by depends_on and by the
+ * main file's windows exist, depends_on makes no cycle (each target of
+ * one is reported, with the cycle), each target learns how many depend
+ * on it, and the main file's windows join those of the targets they
+ * select. depends_pos[i]: where target i's depends_on was given. */
+void config_link_targets(struct ctx *c, const struct pos *depends_pos);
+void config_free_maintenance(struct config *cfg);
 
 /* A URL that libcurl's parser takes, http or https, with a host. */
 int check_url(struct ctx *c, const yaml_node_t *n, const char *what);

@@ -11,12 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <jansson.h>
 
 #include "clock.h"
 #include "codes.h"
+#include "histdb.h"
 #include "history.h"
+#include "holding.h"
 #include "http.h"
 #include "httpd.h"
 #include "journal.h"
@@ -30,6 +33,8 @@
 #include "webhook.h"
 
 #define STATUS_EVERY_US 1000000 /* STATUS= at most once a second */
+#define HIST_TICK_US    5000000 /* how soon a minute with no probe since is written */
+#define RESTORE_SINGLY  32      /* more targets to restore than this: one pass for all */
 
 struct service {
     const struct service_opts *opts;
@@ -37,8 +42,11 @@ struct service {
     struct http *http;
     struct monitor *monitor;
     struct store *store;
+    struct histdb *histdb; /* NULL: history is off, or its database could not be opened */
+    uint64_t next_incident;
     struct webhooks *webhooks;
     struct reloader *reloader;
+    struct holding *holding; /* maintenance windows and dependencies */
     struct config *cfg;
     char host[256];
     struct strmap saved; /* name -> struct tstate_saved, from the store */
@@ -48,7 +56,7 @@ struct service {
     unsigned counts[ST_COUNT]; /* targets per confirmed state */
     bool status_dirty;
     struct event *sigterm, *sigint, *sighup, *sigusr1;
-    struct event *status_timer, *watchdog_timer;
+    struct event *status_timer, *watchdog_timer, *hist_timer;
     /* The HTTP server, and what its view of the daemon is made of. */
     struct httpd *httpd;
     struct view_target *vtargets;
@@ -57,7 +65,6 @@ struct service {
     size_t vwebhooks_cap;
     int64_t started_ms, reload_ms;
     uint64_t reloads, reloads_failed;
-    uint64_t next_incident; /* the id of the next incident */
 };
 
 static void count_state(struct service *svc, enum target_state from, enum target_state to)
@@ -113,11 +120,14 @@ static struct instant now(void)
     return (struct instant){clock_mono_us() / 1000, clock_wall_ms()};
 }
 
-/* A target's alert state, whether the store has a row for it, and its
- * history. */
+/* A target's alert state, whether the store has a row for it, what of
+ * its alerts is held, and its history (kept in memory with history off
+ * too: the pages show it). */
 struct tracked {
     struct tstate ts;
     bool stored;
+    bool unrestored; /* its history is still to be read from the database */
+    struct hold hold;
     struct htarget hist;
 };
 
@@ -133,8 +143,10 @@ static struct tracked *tracked(struct service *svc, struct target_rt *rt)
         tstate_restore(&tr->ts, saved, now());
     else
         tstate_init(&tr->ts);
+    hold_init(&tr->hold, &tr->ts.s);
     tr->stored = saved != NULL;
     htarget_init(&tr->hist);
+    tr->unrestored = true;
     svc->counts[tr->ts.s.state]++;
     svc->status_dirty = true;
     return tr;
@@ -165,8 +177,44 @@ static void store_reset_cb(void *arg)
     }
 }
 
+static struct htarget *find_unrestored(const char *name, void *arg)
+{
+    struct tracked *tr = strmap_get(arg, name);
+    return tr ? &tr->hist : NULL;
+}
+
+/* Reads the history of the targets just tracked: one at a time for a few
+ * (a reload that adds some), in one pass over the recent rows for many
+ * (the start). */
+static void restore_history(struct service *svc)
+{
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+    struct strmap fresh = {0};
+    int64_t wall = clock_wall_ms();
+
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = targets[i]->user;
+        if (tr && tr->unrestored && svc->histdb)
+            strmap_put(&fresh, targets[i]->conf->name, tr);
+        if (tr)
+            tr->unrestored = false;
+    }
+    if (fresh.n > RESTORE_SINGLY) {
+        int64_t t0 = clock_mono_us();
+        histdb_restore_all(svc->histdb, wall, find_unrestored, &fresh);
+        log_info("history of %zu targets read in %.0f ms", fresh.n,
+                 (double)(clock_mono_us() - t0) / 1000.0);
+    } else
+        for (size_t i = 0; i < fresh.cap; i++)
+            if (fresh.slots[i].key)
+                histdb_restore(svc->histdb, fresh.slots[i].key,
+                               &((struct tracked *)fresh.slots[i].value)->hist, wall);
+    strmap_free(&fresh);
+}
+
 /* Gives every target its alert state (restored or new), so STATUS counts
- * all of them from the start. */
+ * all of them from the start, and its history. */
 static void track_targets(struct service *svc)
 {
     struct target_rt **targets;
@@ -174,6 +222,62 @@ static void track_targets(struct service *svc)
 
     for (size_t i = 0; i < n; i++)
         tracked(svc, targets[i]);
+    restore_history(svc);
+}
+
+/* What closed goes to the history database (a no-op without one). */
+static void hand_over(struct service *svc, const char *name, const struct hbucket *b,
+                      const struct incident *inc)
+{
+    if (b)
+        histdb_put_bucket(svc->histdb, name, b);
+    if (inc)
+        histdb_put_incident(svc->histdb, name, inc);
+}
+
+/* Writes the minutes of targets that have not probed since their minute
+ * ended: a target probed every five minutes would otherwise keep its
+ * minute in memory until the next probe. */
+static void hist_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct service *svc = arg;
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+    int64_t wall = clock_wall_ms();
+    struct hbucket b;
+    (void)fd;
+    (void)what;
+
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = targets[i]->user;
+        if (tr && htarget_tick(&tr->hist, wall, &b))
+            hand_over(svc, targets[i]->conf->name, &b, NULL);
+    }
+}
+
+/* history.enabled, at start and on every reload: the database opened or
+ * closed, its retention set. */
+static void history_configure(struct service *svc, const struct config *cfg)
+{
+    char err[512];
+
+    if (!cfg->history) {
+        histdb_close(svc->histdb); /* writes what it was handed */
+        svc->histdb = NULL;
+        return;
+    }
+    if (svc->histdb) {
+        histdb_configure(svc->histdb, cfg);
+        return;
+    }
+    svc->histdb = histdb_open(svc->base, svc->opts->state_dir, cfg, err, sizeof(err));
+    if (svc->histdb == NULL) {
+        log_err("history database: %s; running without history", err);
+        return;
+    }
+    uint64_t next = histdb_next_incident_id(svc->histdb);
+    if (next > svc->next_incident)
+        svc->next_incident = next;
 }
 
 static void raise_alert(struct service *svc, const struct alert *a, const struct target_conf *t)
@@ -191,6 +295,20 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
     if (svc->cfg->journald)
         journal_send(a, t, svc->host);
     webhooks_enqueue(svc->webhooks, a, t, svc->host);
+}
+
+static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,
+                        const struct tstate **ts)
+{
+    struct tracked *tr = tracked(arg, rt);
+
+    *hold = &tr->hold;
+    *ts = &tr->ts;
+}
+
+static void hold_raise(struct target_rt *rt, const struct alert *a, void *arg)
+{
+    raise_alert(arg, a, rt->conf);
 }
 
 static void on_result(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
@@ -215,18 +333,20 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
             log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
                      state_name(v->state), probe_error_name(v->error), r->message);
     }
-    unsigned n = state_step(ts, rt->conf, r, v, now(), alerts, &changed);
+    holding_before(svc->holding, rt);
+    struct instant at = now();
+    unsigned n = state_step(ts, rt->conf, r, v, at, alerts, &changed);
+    struct hchanges ch;
+    htarget_observe(&tr->hist, r, v, ts->s.state, ts->s.since_ms, at.wall_ms, &svc->next_incident,
+                    &ch);
+    hand_over(svc, rt->conf->name, ch.minute_closed ? &ch.closed : NULL, ch.incident);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
-    struct hchanges hc;
-    htarget_observe(&tr->hist, r, v, ts->s.state, ts->s.since_ms, clock_wall_ms(),
-                    &svc->next_incident, &hc);
     if (changed && (tr->stored || worth_storing(&ts->s))) {
         store_state_save(svc->store, rt->conf->name, &ts->s);
         tr->stored = true;
     }
-    for (unsigned i = 0; i < n; i++)
-        raise_alert(svc, &alerts[i], rt->conf);
+    holding_after(svc->holding, rt, alerts, n);
 }
 
 static void on_forget(struct target_rt *rt, void *arg)
@@ -242,8 +362,14 @@ static void on_forget(struct target_rt *rt, void *arg)
      * so a target added again later starts afresh. */
     if (!svc->stopping && tr->stored)
         store_state_delete(svc->store, rt->conf->name);
-    tstate_free(&tr->ts);
+    /* The minute under way is written as it is; the rows stay until
+     * retention ends, and an incident of a target no longer watched
+     * ends now. */
+    hand_over(svc, rt->conf->name, &tr->hist.minute,
+              svc->stopping ? NULL : htarget_end(&tr->hist, clock_wall_ms()));
     htarget_free(&tr->hist);
+    tstate_free(&tr->ts);
+    hold_free(&tr->hold);
     free(tr);
     rt->user = NULL;
 }
@@ -351,9 +477,11 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         svc->reload_errors = diags->n;
         svc->reloads_failed++;
     } else {
+        history_configure(svc, cfg);
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
+        holding_configure(svc->holding, svc->monitor);
         config_free(svc->cfg);
         svc->cfg = cfg;
         svc->reload_failed = false;
@@ -401,6 +529,11 @@ static void fill_view(struct view *v, void *arg)
         .healthy = monitor_progressing(svc->monitor, clock_mono_us()),
         .now_ms = clock_wall_ms(),
         .host = svc->host,
+        .libcurl = curl_version_info(CURLVERSION_NOW)->version,
+        .histdb = svc->histdb,
+        .series = histdb_series,
+        .incidents = histdb_incidents,
+        .rows_free = histdb_rows_free,
     };
 }
 
@@ -485,7 +618,7 @@ void service_hold_signals(bool hold)
 
 int service_run(struct config *cfg, const struct service_opts *opts)
 {
-    struct service svc = {.opts = opts, .cfg = cfg, .next_incident = 1};
+    struct service svc = {.opts = opts, .cfg = cfg};
     struct monitor_callbacks cb = {.result = on_result, .forget = on_forget, .arg = &svc};
     int status = 1;
     char summary[256], err[512];
@@ -504,6 +637,8 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         log_err("%s", err);
         goto out;
     }
+    svc.next_incident = 1;
+    history_configure(&svc, cfg); /* its thread starts with the signals held */
     svc.http = http_new(svc.base);
     store_on_reset(svc.store, store_reset_cb, &svc);
     if (svc.http == NULL || (svc.monitor = monitor_new(svc.base, svc.http, &cb)) == NULL) {
@@ -511,7 +646,9 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         goto out;
     }
     svc.webhooks = webhooks_new(svc.base, svc.http, svc.store);
-    if (svc.webhooks == NULL) {
+    struct holding_ops hold_ops = {hold_target, hold_raise, &svc};
+    svc.holding = holding_new(svc.base, &hold_ops);
+    if (svc.webhooks == NULL || svc.holding == NULL) {
         log_err("cannot set up webhook delivery");
         goto out;
     }
@@ -525,7 +662,9 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     svc.sighup = add_signal(&svc, SIGHUP, reload_cb);
     svc.sigusr1 = add_signal(&svc, SIGUSR1, usr1_cb);
     svc.status_timer = add_timer(&svc, STATUS_EVERY_US, status_cb);
-    if (!svc.sigterm || !svc.sigint || !svc.sighup || !svc.sigusr1 || !svc.status_timer) {
+    svc.hist_timer = add_timer(&svc, HIST_TICK_US, hist_tick_cb);
+    if (!svc.sigterm || !svc.sigint || !svc.sighup || !svc.sigusr1 || !svc.status_timer ||
+        !svc.hist_timer) {
         log_err("cannot set up signal handling");
         goto out;
     }
@@ -553,6 +692,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
             store_state_delete(svc.store, name);
     }
     track_targets(&svc);
+    holding_configure(svc.holding, svc.monitor);
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
     svc.started_ms = clock_wall_ms();
     if ((svc.httpd = httpd_new(svc.base, fill_view, &svc)) == NULL) {
@@ -590,10 +730,12 @@ out:
     reloader_free(svc.reloader); /* a load in flight is waited for, and dropped */
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);
+    holding_free(svc.holding);
     http_free(svc.http);
     store_close(svc.store);
-    struct event *evs[] = {svc.sigterm, svc.sigint,       svc.sighup,
-                           svc.sigusr1, svc.status_timer, svc.watchdog_timer};
+    histdb_close(svc.histdb); /* after the monitor: the minutes under way were handed over */
+    struct event *evs[] = {svc.sigterm,      svc.sigint,         svc.sighup,    svc.sigusr1,
+                           svc.status_timer, svc.watchdog_timer, svc.hist_timer};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

@@ -464,6 +464,14 @@ static void compose(const struct alert *a, const struct target_conf *t, char *ou
                  a->flap_changes, t->flap_window < 64 ? t->flap_window : 64);
         break;
     }
+    /* A failure of something others sit behind: their alerts wait for
+     * this one (depends_on), which says what it stands for. */
+    if (t->ndependents &&
+        (a->type == EVT_DOWN || a->type == EVT_CHANGED || a->type == EVT_REMINDER)) {
+        size_t off = strlen(out);
+        snprintf(out + off, len - off, "; %u target%s depend%s on it", t->ndependents,
+                 t->ndependents == 1 ? "" : "s", t->ndependents == 1 ? "s" : "");
+    }
 }
 
 void alert_message(const struct alert *a, const struct target_conf *t, char *out, size_t len)

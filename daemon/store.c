@@ -8,18 +8,16 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "clock.h"
+#include "dbfile.h"
 #include "log.h"
 #include "util.h"
 
 #define SCHEMA_VERSION 1
-#define STR_(x)        #x
-#define STR(x)         STR_(x)
 
 enum stmt {
     Q_BEGIN,
@@ -443,31 +441,6 @@ static int take_lock(const char *dir, char *err, size_t errlen)
     return fd;
 }
 
-/* Makes sure the database file exists, is a regular file the daemon can
- * write, and is readable by its owner only (SQLite gives its WAL and
- * shared-memory files the same mode), whatever the umask. */
-static int prepare_file(struct store *s, char *err, size_t errlen)
-{
-    struct stat st;
-    int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
-
-    if (fd < 0) {
-        errbuf_set(err, errlen, "cannot write %s: %s", s->path, strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        errbuf_set(err, errlen, "%s is not a regular file", s->path);
-        close(fd);
-        return -1;
-    }
-    if ((st.st_mode & 0077) && fchmod(fd, st.st_mode & 0700) < 0)
-        log_warn("state database %s: cannot make it private: %s", s->path, strerror(errno));
-    s->dev = st.st_dev;
-    s->ino = st.st_ino;
-    close(fd);
-    return 0;
-}
-
 static void close_db(struct store *s)
 {
     for (int i = 0; i < Q_COUNT; i++) {
@@ -479,55 +452,19 @@ static void close_db(struct store *s)
     s->db = NULL;
 }
 
-/* Opens and sets up the database; the SQLite error code on failure. */
+/* Opens and sets up the database; the SQLite error code on failure. WAL
+ * with FULL sync: a committed row survives a crash of the daemon or of
+ * the machine. Commits are batched per loop pass, so this costs one fsync
+ * per burst of alerts. */
 static int open_db(struct store *s, char *err, size_t errlen)
 {
-    char *msg = NULL;
-    int version = 0, rc;
+    int rc = dbfile_open(s->path, "state database",
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                         "PRAGMA foreign_keys=OFF;",
+                         schema, SCHEMA_VERSION, &s->db, &s->dev, &s->ino, err, errlen);
 
-    if (prepare_file(s, err, errlen) < 0)
-        return SQLITE_CANTOPEN;
-    rc = sqlite3_open_v2(s->path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        errbuf_set(err, errlen, "cannot open %s: %s", s->path,
-                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    if (rc != SQLITE_OK)
         return rc;
-    }
-    sqlite3_busy_timeout(s->db, 1000);
-    /* WAL with FULL sync: a committed row survives a crash of the daemon
-     * or of the machine. Commits are batched per loop pass, so this costs
-     * one fsync per burst of alerts. */
-    if ((rc = sqlite3_exec(s->db,
-                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                           "PRAGMA foreign_keys=OFF;",
-                           NULL, NULL, &msg)) != SQLITE_OK ||
-        (rc = sqlite3_exec(s->db, schema, NULL, NULL, &msg)) != SQLITE_OK) {
-        errbuf_set(err, errlen, "cannot set up %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return rc;
-    }
-    sqlite3_stmt *v;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK) {
-        if (sqlite3_step(v) == SQLITE_ROW)
-            version = sqlite3_column_int(v, 0);
-        sqlite3_finalize(v);
-    }
-    if (version > SCHEMA_VERSION) {
-        errbuf_set(err, errlen, "%s was written by a newer upmond (schema %d, this one knows %d)",
-                   s->path, version, SCHEMA_VERSION);
-        return SQLITE_ERROR;
-    }
-    /* A write now, so a database the daemon cannot write is an error at
-     * start, not a stream of them later. */
-    if ((rc = sqlite3_exec(s->db, "PRAGMA user_version=" STR(SCHEMA_VERSION), NULL, NULL, &msg)) !=
-            SQLITE_OK ||
-        sqlite3_db_readonly(s->db, "main") == 1) {
-        errbuf_set(err, errlen, "cannot write %s: %s", s->path,
-                   msg ? msg : "the database is read-only");
-        sqlite3_free(msg);
-        return rc != SQLITE_OK ? rc : SQLITE_READONLY;
-    }
     for (int i = 0; i < Q_COUNT; i++) {
         if ((rc = sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
                                      NULL)) != SQLITE_OK) {
@@ -544,27 +481,7 @@ static int open_db(struct store *s, char *err, size_t errlen)
  * matters more than the alert state it held. */
 static int move_aside(struct store *s, const char *kind, char *stamp_out, size_t stamplen)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
-    for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
-        char *from = xasprintf("%s%s", s->path, suffixes[i]);
-        char *to = xasprintf("%s.%s-%s%s", s->path, kind, stamp, suffixes[i]);
-        int rc = rename(from, to);
-        if (rc < 0 && errno != ENOENT) {
-            log_err("state database %s: cannot move it aside: %s", from, strerror(errno));
-            free(from);
-            free(to);
-            return -1;
-        }
-        free(from);
-        free(to);
-    }
-    snprintf(stamp_out, stamplen, "%s", stamp);
-    return 0;
+    return dbfile_move_aside(s->path, "state database", kind, stamp_out, stamplen);
 }
 
 struct store *store_open(struct event_base *base, const char *dir, char *err, size_t errlen)
@@ -583,7 +500,7 @@ struct store *store_open(struct event_base *base, const char *dir, char *err, si
         goto fail;
     s->path = xasprintf("%s/upmon.db", dir);
     rc = open_db(s, err, errlen);
-    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+    if (dbfile_damaged(rc)) {
         char why[256];
         snprintf(why, sizeof(why), "%s", sqlite3_errstr(rc));
         char stamp[32];

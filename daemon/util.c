@@ -88,7 +88,7 @@ void errbuf_set(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-void buf_append(struct buf *b, const void *data, size_t len)
+char *buf_reserve(struct buf *b, size_t len)
 {
     if (b->len + len + 1 > b->cap) {
         size_t ncap = b->cap ? b->cap : 64;
@@ -97,10 +97,39 @@ void buf_append(struct buf *b, const void *data, size_t len)
         b->data = xreallocarray(b->data, ncap, 1);
         b->cap = ncap;
     }
+    return b->data + b->len;
+}
+
+void buf_append(struct buf *b, const void *data, size_t len)
+{
+    buf_reserve(b, len);
     if (len)
         memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    int n;
+
+    /* Most pieces fit the stack buffer: one formatting pass. */
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(small)) {
+        buf_append(b, small, (size_t)n);
+        return;
+    }
+    char *at = buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(at, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 void buf_free(struct buf *b)

@@ -39,6 +39,12 @@ struct buf {
 };
 
 void buf_append(struct buf *b, const void *data, size_t len);
+/* Makes room for len more bytes and their NUL after b->len, and returns
+ * where they go: a writer that knows a bound on what it writes fills them
+ * and moves b->len and the NUL itself, one growth check for many pieces. */
+char *buf_reserve(struct buf *b, size_t len);
+/* Appends a formatted string (printf). */
+void buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void buf_free(struct buf *b);
 
 /* Edit distance, for "did you mean" hints. */

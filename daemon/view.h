@@ -56,11 +56,12 @@ struct view {
     int64_t started_ms; /* wall clock: when the daemon started */
     int64_t reload_ms;  /* wall clock of the last reload; 0: none */
     bool reload_ok;     /* whether it was applied */
-    /* Reloads that ended, applied or not, and those not applied. */
+    /* Reloads tried since start, and of those the ones refused. */
     uint64_t reloads, reloads_failed;
     bool healthy;          /* the watchdog's test: the loop turns, probes complete */
     int64_t now_ms;        /* wall clock of the request */
     const char *host;      /* this machine's name */
+    const char *libcurl;   /* the version of the libcurl in use (curl_version_info) */
     struct histdb *histdb; /* for what memory does not hold; NULL: history off */
     /* histdb.h's readers, set with histdb (histdb_series, histdb_incidents,
      * histdb_rows_free): the renderers reach the database through them,

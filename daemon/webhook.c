@@ -82,13 +82,15 @@ struct summary {
 };
 
 /* What is kept of a webhook by name, across reloads, until shutdown (as
- * chains are): its pending deliveries oldest first, how many were dropped
- * to keep max_pending, and its held log lines. */
+ * chains are): its pending deliveries oldest first, how many were
+ * delivered and how many met each kind of trouble since start (/metrics),
+ * and its held log lines. */
 struct hookstate {
     char *name;
     struct webhooks *w;
     struct backlog pending;
-    uint64_t dropped;
+    uint64_t delivered;
+    uint64_t troubles[TROUBLE_COUNT];
     struct summary sum[TROUBLE_COUNT];
 };
 
@@ -189,6 +191,8 @@ static void tell(struct summary *s, uint64_t n, const char *why)
     struct webhooks *w = s->hs->w;
     int64_t due = tally_add(&s->tally, n, clock_mono_us(), LOG_EVERY_US);
 
+    s->hs->troubles[s->kind] += n;
+
     snprintf(s->why, sizeof(s->why), "%s", why);
     if (!timerq_pending(&s->timer))
         looptimer_add(w->logtimers, &s->timer, due);
@@ -228,7 +232,7 @@ static void say(struct summary *s, int64_t now_us)
     case TROUBLE_DROPPED:
         log_err("webhook %s: %llu pending deliveries dropped%s, the oldest first: %s (%llu "
                 "dropped since start)",
-                name, count, span, s->why, (unsigned long long)s->hs->dropped);
+                name, count, span, s->why, (unsigned long long)s->hs->troubles[TROUBLE_DROPPED]);
         break;
     case TROUBLE_COUNT:
         break;
@@ -345,13 +349,12 @@ static void trim(struct webhooks *w, struct hookstate *hs)
                      "webhook %s: %s %s of %s dropped unsent: more than max_pending (%u) waiting "
                      "(%llu dropped since start)",
                      hs->name, d->event, d->id, d->target, cap,
-                     (unsigned long long)hs->dropped + 1);
+                     (unsigned long long)hs->troubles[TROUBLE_DROPPED] + 1);
         n++;
         finish(w, d);
     }
     if (n) {
         char why[64];
-        hs->dropped += n;
         snprintf(why, sizeof(why), "more than max_pending (%u) waiting", cap);
         tell(s, n, why);
     }
@@ -386,6 +389,7 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     if (rc == CURLE_OK && code >= 200 && code <= 299) {
         log_info("webhook %s: delivered %s %s of %s (attempt %u)", d->webhook, d->event, d->id,
                  d->target, d->attempts);
+        hs->delivered++;
         finish(w, d);
     } else {
         if (rc != CURLE_OK)
@@ -795,8 +799,16 @@ size_t webhooks_view(const struct webhooks *w, struct view_webhook **buf, size_t
             continue;
         xgrow((void **)buf, cap, n, sizeof(**buf));
         (*buf)[n++] = (struct view_webhook){
-            .name = hs->name, .pending = (unsigned)hs->pending.n, .dropped = hs->dropped};
+            .name = hs->name,
+            .pending = (unsigned)hs->pending.n,
+            .delivered = hs->delivered,
+            .retried = hs->troubles[TROUBLE_FAILED],
+            .refused = hs->troubles[TROUBLE_REFUSED],
+            .expired = hs->troubles[TROUBLE_EXPIRED],
+            .dropped = hs->troubles[TROUBLE_DROPPED],
+        };
     }
+    /* In a stable order, whatever the hash table's. */
     if (n)
         qsort(*buf, n, sizeof(**buf), by_name);
     return n;
@@ -811,7 +823,7 @@ json_t *webhooks_stats(const struct webhooks *w)
         if (w->states.slots[i].key)
             json_object_set_new(o, hs->name,
                                 json_pack("{s:I, s:I}", "pending", (json_int_t)hs->pending.n,
-                                          "dropped", (json_int_t)hs->dropped));
+                                          "dropped", (json_int_t)hs->troubles[TROUBLE_DROPPED]));
     }
     return o;
 }

@@ -9,10 +9,14 @@ peak RSS (wait4), then puts the same kind of load through `wrk -H
 installed) in the same run, and prints one table with the ratios.
 
   tests/bench/bench.py [--build DIR] [--duration S] [--quick]
+  tests/bench/bench.py --history ROUNDS   only history on against off, alternating
 
 Rows:
   load 10k          loading and validating a 10,000-target watch list
   upmond 10k/10s    10,000 targets at a 10 s interval (1,000 probes/s), IP literal
+                    (history on, as by default; "history off" the same without)
+  restore 10k/90d   reading at start the history of 10,000 targets with 90
+                    days of it (days, hours and the last hour's minutes)
   upmond names      the same with a host name (from /etc/hosts) in every URL
   upmond 50k/60s    50,000 targets at 60 s (833 probes/s)
   upmond slow site  10,000 targets at 10 s, each answer 100 ms late
@@ -259,6 +263,84 @@ def compare_reads(upmond, site, tmp, seconds, rounds):
     print("full reads / headers only: %.2fx" % (med["full reads"] / med["headers only"]))
 
 
+def compare_history(upmond, site, tmp, seconds, rounds):
+    """CPU per probe with history on and off, run alternately (as
+    compare_reads does); prints each run and the medians."""
+    kinds = (("history on", ""), ("history off", "history: {enabled: false}\n"))
+    cpu = {k: [] for k, _ in kinds}
+    for rnd in range(rounds):
+        for kind, extra in kinds:
+            cfg = watch_list(os.path.join(tmp, "hist.yaml"), 10000, "10s",
+                             lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i), extra)
+            r = row_upmond(kind, *run_upmond(upmond, cfg, os.path.join(
+                tmp, "h%d-%s" % (rnd, kind.split()[1])), seconds), seconds)
+            cpu[kind].append(r["cpu_us"])
+            print("%-12s %6.1f us/probe, %.1f MB, %d missed" % (kind, r["cpu_us"], r["rss_mb"],
+                                                                 r["missed"]), flush=True)
+    med = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
+    for k, v in cpu.items():
+        print("%-12s median %.1f us/probe of %s" % (k, med[k], ", ".join("%.1f" % x for x in v)))
+    print("history on / off: %.2fx CPU per probe (goal: at most 1.10x)" %
+          (med["history on"] / med["history off"]))
+
+
+def bench_restore(upmond, site, tmp, n=10000, days=90):
+    """Time to read the history of n targets with `days` days of it at
+    start, as the daemon logs it: a history.db written here in the
+    daemon's layout (one row per target and day, per hour for the last 25
+    hours, per minute for the last hour), then upmond started on it."""
+    import sqlite3
+    state = os.path.join(tmp, "restore")
+    os.makedirs(state, exist_ok=True)
+    cfg = watch_list(os.path.join(tmp, "restore.yaml"), n, "10s",
+                     lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i))
+    # The daemon makes the tables; then they are filled.
+    proc = subprocess.Popen([upmond, "-c", cfg, "--state-dir", state],
+                            stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if "started" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate()
+    now = int(time.time() * 1000)
+    hour, day, minute = 3600000, 86400000, 60000
+    cur_h, today = now - now % hour, now - now % day
+    db = sqlite3.connect(os.path.join(state, "history.db"))
+    cols = [r[1] for r in db.execute("PRAGMA table_info(minutes)")]
+    row = lambda start, t: [start, t, 360, 1, 360 * 20000, 90000] + [360] + [0] * 9 + ["up"]
+    assert len(row(0, 0)) == len(cols), cols
+    ph = "(%s)" % ", ".join("?" * len(cols))
+    db.execute("DELETE FROM minutes")
+    db.execute("DELETE FROM hours")
+    db.execute("DELETE FROM days")
+    db.executemany("INSERT OR IGNORE INTO targets (name) VALUES (?)",
+                   (("site-%05d" % i,) for i in range(n)))
+    ids = [r[0] for r in db.execute("SELECT id FROM targets ORDER BY id")]
+    db.executemany("INSERT INTO days VALUES " + ph,
+                   (row(today - d * day, t) for d in range(1, days) for t in ids))
+    db.executemany("INSERT INTO hours VALUES " + ph,
+                   (row(cur_h - k * hour, t) for k in range(1, 25) for t in ids))
+    db.executemany("INSERT INTO minutes VALUES " + ph,
+                   (row(cur_h + k * minute, t) for k in range(0, (now - cur_h) // minute)
+                    for t in ids))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'hours_through'", (cur_h,))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'days_through'", (today,))
+    db.commit()
+    db.close()
+    proc = subprocess.Popen([upmond, "-c", cfg, "--state-dir", state],
+                            stderr=subprocess.PIPE, text=True)
+    took = None
+    for line in proc.stderr:
+        m = re.search(r"history of (\d+) targets read in (\d+) ms", line)
+        if m:
+            took = float(m.group(2))
+            break
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate()
+    size = os.path.getsize(os.path.join(state, "history.db")) / 1e6
+    return {"name": "restore %dk/%dd" % (n // 1000, days), "ms": took, "db_mb": size}
+
+
 def fmt(v, spec):
     if v is None or (isinstance(v, float) and v != v):
         return "-"
@@ -272,6 +354,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="15 s runs, for a smoke test")
     ap.add_argument("--reads", type=int, metavar="ROUNDS",
                     help="only compare full reads with headers only, alternating, ROUNDS times")
+    ap.add_argument("--history", type=int, metavar="ROUNDS",
+                    help="only compare history on with history off, alternating, ROUNDS times")
     args = ap.parse_args()
     seconds = 15 if args.quick else args.duration
     upmond = os.path.join(args.build, "daemon", "upmond")
@@ -286,9 +370,12 @@ def main():
     print("site: %s on 127.0.0.1:%d; %d s per run; %d cores" % (site.kind, site.port, seconds,
                                                                 os.cpu_count()), flush=True)
     rows, notes = [], []
-    if args.reads:
+    if args.reads or args.history:
         try:
-            compare_reads(upmond, site, tmp, seconds, args.reads)
+            if args.reads:
+                compare_reads(upmond, site, tmp, seconds, args.reads)
+            else:
+                compare_history(upmond, site, tmp, seconds, args.history)
         finally:
             site.stop()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -311,6 +398,17 @@ def main():
         s = run_upmond(upmond, cfg, os.path.join(tmp, "s1h"), seconds)
         rows.append(row_upmond("upmond 10k/10s, headers only", *s, seconds))
         print(rows[-1], flush=True)
+
+        # The same without history: what keeping it costs.
+        cfg = watch_list(os.path.join(tmp, "10k-nohist.yaml"), 10000, "10s",
+                         lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
+                         "history: {enabled: false}\n")
+        s = run_upmond(upmond, cfg, os.path.join(tmp, "s1n"), seconds)
+        rows.append(row_upmond("upmond 10k/10s, history off", *s, seconds))
+        print(rows[-1], flush=True)
+        restore = bench_restore(upmond, site, tmp)
+        print("%s: %s ms, history.db %.0f MB" % (restore["name"], fmt(restore["ms"], ".0f"),
+                                                restore["db_mb"]), flush=True)
 
         name = hostname_on_loopback()
         if name:
@@ -371,6 +469,11 @@ def main():
     base = next(r for r in rows if r["name"] == "upmond 10k/10s")
     heads = next(r for r in rows if r["name"] == "upmond 10k/10s, headers only")
     print("full reads / headers only: %.2fx CPU per probe" % (base["cpu_us"] / heads["cpu_us"]))
+    nohist = next(r for r in rows if r["name"] == "upmond 10k/10s, history off")
+    print("history on / off: %.2fx CPU per probe (goal: at most 1.10x); RSS %.1f MB / %.1f MB" %
+          (base["cpu_us"] / nohist["cpu_us"], base["rss_mb"], nohist["rss_mb"]))
+    print("%s: %s ms to read at start (history.db %.0f MB)" % (
+        restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"]))
     floor = next((r for r in rows if r["name"].startswith("wrk")), None)
     monit = next((r for r in rows if r["name"].startswith("monit")), None)
     print()

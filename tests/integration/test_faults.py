@@ -409,7 +409,9 @@ def test_silent_name_server_starves_no_probe():
     h.note("silent name server: peak %d threads, %.1f MB resident; %d lookups, %d given up"
            % (peak["threads"], peak["rss_mb"], stats["dns_lookups"], stats["dns_abandoned"]))
     assert peak["threads"] <= 2, (peak, stats)
-    assert peak["rss_mb"] < 64, (peak, stats)
+    # (Under AddressSanitizer the history database's writer thread and
+    # its caches take about 5 MB of the margin.)
+    assert peak["rss_mb"] < (72 if h.SANITIZED else 64), (peak, stats)
     # Each silent name is down, as a dns failure that says why.
     for name, u in silent.items():
         host = u.split("/")[2].split(":")[0]

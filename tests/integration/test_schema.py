@@ -35,6 +35,8 @@ def levels():
     """Level name -> the JSON Schema properties of that level."""
     main = print_schema("config")["properties"]
     alerts = main["alerts"]["properties"]
+    window = main["targets"]["items"]["properties"]["maintenance"]["items"]["properties"]
+    rule = main["maintenance"]["items"]["properties"]
     return {
         "main": main,
         "watch list": print_schema("watch-list")["properties"],
@@ -44,6 +46,9 @@ def levels():
         "engine": main["engine"]["properties"],
         "http": main["http"]["properties"],
         "history": main["history"]["properties"],
+        "window": window,
+        # The main file's windows: a window's keys, and what selects targets.
+        "maintenance selector": {k: v for k, v in rule.items() if k not in window},
     }
 
 
@@ -57,6 +62,8 @@ SECTIONS = {
     "ENGINE": "engine",
     "HTTP SERVER": "http",
     "HISTORY": "history",
+    "Window keys": "window",
+    "Windows of the main file": "maintenance selector",
 }
 
 
@@ -203,7 +210,7 @@ def test_every_good_test_configuration_passes():
     that flags a good file is worse than none)."""
     main, watch = validator("config"), validator("watch-list")
     checked = 0
-    for path in ["good.yaml", "single.yaml", "assert-good.yaml"]:
+    for path in ["good.yaml", "single.yaml", "assert-good.yaml", "hold-good.yaml"]:
         path = os.path.join(UNIT_DATA, path)
         p = h.run(["--check-config", "-c", path])
         assert p.returncode == 0, (path, p.stderr)
@@ -215,7 +222,7 @@ def test_every_good_test_configuration_passes():
                     doc = load_yaml(os.path.join(d, f))
                     assert errors(watch, doc) == [], (f, errors(watch, doc))
                     checked += 1
-    assert checked >= 4, checked
+    assert checked >= 6, checked
     # What YAML types otherwise than the loader reads it: empty blocks, a
     # quoted number, a webhook named by a number, a header with no value.
     d = h.tmpdir()

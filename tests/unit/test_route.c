@@ -13,6 +13,9 @@
 #include <cmocka.h>
 
 #include "api.h"
+#include "badge.h"
+#include "metrics.h"
+#include "page.h"
 #include "route.h"
 #include "testrand.h"
 
@@ -28,6 +31,23 @@ static int find(const char *target)
 static void routes(void **state)
 {
     (void)state;
+    assert_int_equal(find("/"), 0);
+    assert_ptr_equal(m.route->handler, page_handler);
+    assert_false(m.route->token);
+    assert_int_equal(find("/?group=web&page=2"), 0);
+    assert_ptr_equal(m.route->handler, page_handler);
+    assert_string_equal(query_get(&m.query, "group"), "web");
+    assert_int_equal(find("/static/upmon.css?v=0123456789abcdef"), 0);
+    assert_ptr_equal(m.route->handler, page_css_handler);
+    assert_false(m.route->token);
+    assert_int_equal(find("/badge/a%2Fb.svg?type=uptime"), 0);
+    assert_ptr_equal(m.route->handler, badge_handler);
+    assert_false(m.route->token);
+    assert_string_equal(m.tail, "a/b.svg");
+    assert_int_equal(find("/metrics"), 0);
+    assert_ptr_equal(m.route->handler, metrics_handler);
+    assert_true(m.route->token);
+
     assert_int_equal(find("/healthz"), 0);
     assert_ptr_equal(m.route->handler, healthz_handler);
     assert_false(m.route->token);
@@ -64,7 +84,8 @@ static void routes(void **state)
     assert_string_equal(m.tail, "x");
     assert_string_equal(query_get(&m.query, "a"), "b");
     assert_int_equal(find("HTTPS://example.net/healthz"), 0);
-    assert_int_equal(find("http://example.net"), 404); /* the path "/" */
+    assert_int_equal(find("http://example.net"), 0); /* the path "/" */
+    assert_ptr_equal(m.route->handler, page_handler);
     assert_string_equal(m.path, "/");
 }
 
@@ -72,7 +93,6 @@ static void not_found(void **state)
 {
     (void)state;
     const char *targets[] = {
-        "/",
         "/nothing",
         "/api",
         "/api/v1",
@@ -84,6 +104,12 @@ static void not_found(void **state)
         "/healthz/",
         "/HEALTHZ",
         "/api/v2/targets",
+        "/static/",
+        "/static/other.css",
+        "/static/upmon.css/x",
+        "/badge/",
+        "/badge/x/y.svg",
+        "/metrics/",
     };
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
         assert_int_equal(find(targets[i]), 404);

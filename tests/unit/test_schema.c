@@ -163,6 +163,9 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
         {"url", "'http://127.0.0.1/a'", "'http://127.0.0.1/b'"},
         {"icon_url", "'http://127.0.0.1/a.png'", "'http://127.0.0.1/b.png'"},
         {"icon_emoji", "':a:'", "':b:'"},
+        {"maintenance", "[{start: '02:00', duration: 1h}]",
+         "[{from: '2025-06-01T00:00:00Z', until: '2025-06-01T01:00:00Z'}]"},
+        {"depends_on", "[]", "[gw]"}, /* load_with's second target */
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(custom); i++) {
@@ -212,8 +215,9 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
     }
 }
 
-/* Loads a main file with one webhook and one target; `key: value` is
- * given to the target, or to the webhook. */
+/* Loads a main file with one webhook and two targets; `key: value` is
+ * given to the first target, or to the webhook. The second, gw, is there
+ * to be depended on. */
 /* The webhook keys that only a slack-format body carries. */
 static bool slack_only(const char *key)
 {
@@ -246,6 +250,8 @@ static struct config *load_with(struct tmp *s, const char *key, const char *valu
              "      url: %s\n"
              "%s"
              "targets:\n"
+             "  - name: gw\n"
+             "    url: 'http://127.0.0.1/gw'\n"
              "  - name: %s\n"
              "    url: %s\n"
              "%s",
@@ -270,7 +276,7 @@ static bool judged_only(const char *key)
         "name",         "expect",         "severity",          "max_latency",
         "labels",       "webhooks",       "failure_threshold", "recovery_threshold",
         "remind_every", "flap_threshold", "flap_window",       "header_matches",
-        "redact_query",
+        "redact_query", "maintenance",    "depends_on",
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
@@ -289,10 +295,10 @@ static void every_target_key_is_seen_by_reload(void **state)
         sample_values(o, a, b, sizeof(a));
         struct config *x = load_with(s, o->name, a, false);
         struct config *y = load_with(s, o->name, b, false);
-        assert_int_equal(x->ntargets, 1);
-        assert_int_equal(y->ntargets, 1);
-        bool equal = target_conf_equal(&x->targets[0], &y->targets[0]);
-        bool probe_equal = target_conf_probe_equal(&x->targets[0], &y->targets[0]);
+        assert_int_equal(x->ntargets, 2);
+        assert_int_equal(y->ntargets, 2);
+        bool equal = target_conf_equal(&x->targets[1], &y->targets[1]);
+        bool probe_equal = target_conf_probe_equal(&x->targets[1], &y->targets[1]);
         if (equal || probe_equal != !(o->flags & OPT_PROBE))
             print_message("target key %s (%s / %s): equal %d, probe equal %d\n", o->name, a, b,
                           equal, probe_equal);
@@ -302,7 +308,7 @@ static void every_target_key_is_seen_by_reload(void **state)
         assert_int_equal(probe_equal, judged_only(o->name));
         /* Loaded again, the same value is equal. */
         struct config *z = load_with(s, o->name, a, false);
-        assert_true(target_conf_equal(&x->targets[0], &z->targets[0]));
+        assert_true(target_conf_equal(&x->targets[1], &z->targets[1]));
         config_free(x);
         config_free(y);
         config_free(z);

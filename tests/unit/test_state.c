@@ -570,6 +570,23 @@ static void messages(void **state)
     a.latency_us = -1;
     alert_message(&a, &t, line, sizeof(line));
     assert_string_equal(line, "homepage is down: 503 Service Unavailable (https://example.com/)");
+    /* What sits behind it (depends_on) is said while it fails. */
+    t.ndependents = 40;
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage is down: 503 Service Unavailable (https://example.com/); "
+                              "40 targets depend on it");
+    t.ndependents = 1;
+    a.type = EVT_REMINDER;
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage is still down after 0: 503 Service Unavailable "
+                              "(https://example.com/); 1 target depends on it");
+    a.type = EVT_RECOVERED;
+    a.code = 200;
+    alert_message(&a, &t, line, sizeof(line));
+    assert_string_equal(line, "homepage recovered: 200 OK (was up for 0)");
+    t.ndependents = 0;
+    a.type = EVT_DOWN;
+    a.code = 503;
     a.code = 0;
     a.error = PERR_DNS;
     snprintf(a.message, sizeof(a.message), "Could not resolve host: example.com");
