@@ -357,16 +357,17 @@ static int series_params(const struct view *v, const struct query *q, int64_t *f
         snprintf(msg, len, "step: %s", err);
         return -1;
     }
-    if (step_ms < (uint64_t)MINUTE_MS) {
-        snprintf(msg, len, "step must be at least 1m");
+    if (step_ms < (uint64_t)MINUTE_MS || step_ms % MINUTE_MS) {
+        snprintf(msg, len, "step must be a whole number of minutes");
         return -1;
     }
+    *from -= *from % MINUTE_MS; /* buckets start on the minute */
     if (*from >= *to) {
         snprintf(msg, len, "from must be before to");
         return -1;
     }
     *step = (int64_t)step_ms;
-    if ((*to - *from + *step - 1) / *step > HISTDB_MAX_POINTS) {
+    if ((*to - *from - 1) / *step + 1 > HISTDB_MAX_POINTS) {
         snprintf(msg, len, "at most %d steps from from to to: ask for a longer step",
                  HISTDB_MAX_POINTS);
         return -1;
@@ -395,14 +396,16 @@ void api_uptime_handler(const struct view *v, const struct hrequest *rq, struct 
         return;
     }
     if (v->series(v->histdb, t->conf->name, from, to, step, &b, &n) < 0) {
-        route_error(rq->path, 500, "the history database could not be read", rp);
+        route_error(rq->path, 500,
+                    "the history of this range could not be read (a longer step reads fewer rows)",
+                    rp);
         return;
     }
     /* The minute under way is in memory only. */
     const struct hbucket *m = t->hist ? &t->hist->minute : NULL;
-    if (m && m->probes && m->start_ms >= from && m->start_ms < to &&
-        (size_t)((m->start_ms - from) / step) < n) {
-        struct hbucket *p = &b[(m->start_ms - from) / step];
+    if (n && m && m->probes && m->start_ms >= b[0].start_ms && m->start_ms < to &&
+        (size_t)((m->start_ms - b[0].start_ms) / step) < n) {
+        struct hbucket *p = &b[(m->start_ms - b[0].start_ms) / step];
         p->probes += m->probes;
         p->failures += m->failures;
         p->latency_sum_us += m->latency_sum_us;

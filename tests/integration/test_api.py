@@ -5,6 +5,7 @@ the confirmed state, one target with its recent probes and incidents, the
 incidents, the uptime series' parameters, /healthz; names that need
 escaping, and unknown targets."""
 import os
+import time
 import urllib.parse
 
 import harness as h
@@ -126,6 +127,39 @@ def test_uptime_series_without_history():
     dm = start(d, srv, "history: {enabled: false}")
     r = httpc.request(dm.port, "/api/v1/targets/shop/uptime?step=5m")
     assert r.status == 503 and r.json() == {"error": "history is off"}, r
+
+
+def test_uptime_series_with_history():
+    """From the history database and the minute under way: a step per
+    5 minutes over the last hour, the last one with this minute's probes,
+    the site's failures counted."""
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    dm = start(d, srv)
+    probed(dm)
+    srv.get("/_set?name=shop&status=500")
+    h.wait_until(lambda: targets(dm)["shop"]["confirmed"] == "server_error", 10, "shop down")
+    now = int(time.time())
+    o = httpc.get_json(dm.port, "/api/v1/targets/shop/uptime?from=%d&to=%d&step=5m" %
+                       (now - 3600, now + 60))
+    assert o["target"] == "shop" and o["step_s"] == 300, o
+    assert len(o["points"]) in (12, 13), o
+    seen = [p for p in o["points"] if p["probes"]]
+    assert seen, o
+    probes = sum(p["probes"] for p in seen)
+    failures = sum(p["failures"] for p in seen)
+    assert probes >= 2 and 1 <= failures < probes, o
+    assert seen[-1]["worst"] == "server_error", seen
+    assert 0 < o["uptime"] < 1, o
+    for p in o["points"]:
+        if not p["probes"]:
+            assert p["uptime"] is None and p["worst"] is None, p
+    # By default, the last day by the hour (from the minute: 24 steps and
+    # a short one).
+    o = httpc.get_json(dm.port, "/api/v1/targets/" + urllib.parse.quote("a/b c", safe="") +
+                       "/uptime")
+    assert o["step_s"] == 3600 and len(o["points"]) in (24, 25), o
+    assert o["points"][-1]["probes"] >= 1 and o["uptime"] == 1.0, o
 
 
 def test_healthz():

@@ -18,16 +18,16 @@ def ctl(*args, env=None):
     return h.run(list(args), cmd=[UPMONCTL], env=env)
 
 
-def start(d, srv, http="", targets=None):
+def start(d, srv, http="", targets=None, history=False):
     sock = os.path.join(d, "run", "upmond.sock")
     if targets is None:
         targets = ("  - {name: shop, url: '%s'}\n  - {name: moved, url: '%s'}\n" %
                    (srv.url("/site/shop"), srv.url("/status/302?location=/there")))
     port = h.free_port()
     cfg = h.config(d, "defaults: {interval: 1s, timeout: 900ms, failure_threshold: 1,"
-                      " recovery_threshold: 1}\nhistory: {enabled: false}\n"
+                      " recovery_threshold: 1}\nhistory: {enabled: %s}\n"
                       "http: {listen: ['unix:%s', '127.0.0.1:%d']%s}\ntargets:\n%s"
-                   % (sock, port, http, targets))
+                   % ("true" if history else "false", sock, port, http, targets))
     dm = h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "state")])
     dm.wait_log(r"info: upmond .* started")
     dm.sock, dm.port = sock, port
@@ -151,6 +151,29 @@ def test_history_and_incidents():
     assert r["shop"][3] != "open" and r["shop"][-2:] == ["server_error", "503"], p.stdout
     p = ctl("--socket", dm.sock, "incidents", "--limit", "0")
     assert p.returncode == 1 and "400: limit must be" in p.stderr, p
+
+
+def test_history_kept():
+    srv = h.http_fixture()
+    d = h.tmpdir()
+    dm = start(d, srv, history=True)
+    wait_state(dm, "shop", "up")
+    srv.get("/_set?name=shop&status=503")
+    wait_state(dm, "shop", "server_error")
+    p = ctl("--socket", dm.sock, "history", "shop", "--since", "1h", "--step", "5m")
+    assert p.returncode == 0, p
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["TIME", "(UTC)", "PROBES", "FAILED", "UPTIME", "AVERAGE",
+                                "MAXIMUM", "WORST"], lines
+    assert len(lines) in (14, 15), lines  # 12 or 13 steps and the summary
+    probed = [l.split() for l in lines[1:-1] if l.split()[2] != "0"]
+    assert probed and probed[-1][-1] == "server_error", lines
+    assert re.fullmatch(r"uptime [0-9.]+% from \S+ \S+", lines[-1]), lines[-1]
+    p = ctl("--socket", dm.sock, "history", "shop", "--json", "--step", "1h")
+    o = json.loads(p.stdout)
+    assert o["target"] == "shop" and o["step_s"] == 3600 and len(o["points"]) in (24, 25), o
+    p = ctl("--socket", dm.sock, "history", "shop", "--step", "90s")
+    assert p.returncode == 1 and "step must be a whole number of minutes" in p.stderr, p
 
 
 def test_over_tcp_with_the_token():

@@ -450,11 +450,11 @@ static void uptime_series(void **state)
     o = call(api_uptime_handler, "/api/v1/targets/shop/uptime", 200);
     assert_string_equal(asked.target, "shop");
     assert_int_equal(asked.to, now);
-    assert_int_equal(asked.from, now - DAY);
+    assert_int_equal(asked.from, now - DAY - 5 * SEC); /* on the minute */
     assert_int_equal(asked.step, HOUR);
     assert_int_equal(json_integer_value(json_object_get(o, "step_s")), 3600);
     json_t *points = json_object_get(o, "points");
-    assert_int_equal(json_array_size(points), 24);
+    assert_int_equal(json_array_size(points), 25); /* the last 5 s long */
     json_t *p0 = json_array_get(points, 0), *p2 = json_array_get(points, 2);
     assert_true(json_real_value(json_object_get(p0, "uptime")) == 1.0);
     assert_true(json_real_value(json_object_get(p0, "latency_avg_ms")) == 20.0);
@@ -462,10 +462,10 @@ static void uptime_series(void **state)
     assert_string_equal(str(p0, "worst"), "up");
     assert_true(json_is_null(json_object_get(p2, "uptime")));
     assert_true(json_is_null(json_object_get(p2, "worst")));
-    /* The last step, where the database has nothing, holds the minute
-     * under way: its 2 probes. */
-    json_t *last = json_array_get(points, 23);
-    assert_int_equal(json_integer_value(json_object_get(last, "probes")), 2);
+    /* The last step holds the minute under way too: its 2 probes, one
+     * failed, beside the database's 10 that did not. */
+    json_t *last = json_array_get(points, 24);
+    assert_int_equal(json_integer_value(json_object_get(last, "probes")), 12);
     assert_int_equal(json_integer_value(json_object_get(last, "failures")), 1);
     assert_string_equal(str(last, "worst"), "server_error");
     json_decref(o);
@@ -483,6 +483,7 @@ static void uptime_series(void **state)
         "from=x",
         "to=2024-02-30T00:00:00Z",
         "step=1s",
+        "step=90s",
         "step=1",
         "step=-1h",
         "from=1709251200&to=1709251200",
