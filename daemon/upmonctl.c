@@ -287,11 +287,17 @@ static int cmd_history(const struct client *c, const char *name, const char *sin
         free(n);
         return EXIT_USAGE;
     }
-    if (from)
+    /* By the hour, by the day beyond a week: a few dozen rows either way. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    bool long_ago = since && (int64_t)now.tv_sec * 1000 - from > 7 * 86400000LL;
+    char *st = escaped(step ? step : long_ago ? "1d" : "1h");
+    if (since)
         path = xasprintf("/api/v1/targets/%s/uptime?from=%lld&step=%s", n, (long long)(from / 1000),
-                         step ? step : "1h");
+                         st);
     else
-        path = xasprintf("/api/v1/targets/%s/uptime?step=%s", n, step ? step : "1h");
+        path = xasprintf("/api/v1/targets/%s/uptime?step=%s", n, st);
+    free(st);
     json_t *o = ask(c, path, 503, &status, c->json ? &raw : NULL);
     free(path);
     if (o == NULL && status == 503) {

@@ -172,6 +172,9 @@ def test_history_kept():
     p = ctl("--socket", dm.sock, "history", "shop", "--json", "--step", "1h")
     o = json.loads(p.stdout)
     assert o["target"] == "shop" and o["step_s"] == 3600 and len(o["points"]) in (24, 25), o
+    # Back more than a week: by the day.
+    o = json.loads(ctl("--socket", dm.sock, "history", "shop", "--since", "30d", "--json").stdout)
+    assert o["step_s"] == 86400 and len(o["points"]) in (30, 31), o
     p = ctl("--socket", dm.sock, "history", "shop", "--step", "90s")
     assert p.returncode == 1 and "step must be a whole number of minutes" in p.stderr, p
 
