@@ -13,7 +13,6 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <jansson.h>
 
 #include "clock.h"
 #include "codes.h"
@@ -27,8 +26,8 @@
 #include "monitor.h"
 #include "notify.h"
 #include "reloader.h"
-#include "report.h"
 #include "state.h"
+#include "stats.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -374,45 +373,6 @@ static void on_forget(struct target_rt *rt, void *arg)
     rt->user = NULL;
 }
 
-static json_t *stats_json(const struct service *svc)
-{
-    const struct monitor_stats *s = monitor_stats(svc->monitor);
-    json_t *o = json_object();
-
-    json_object_set_new(o, "started", json_integer((json_int_t)s->started));
-    json_object_set_new(o, "completed", json_integer((json_int_t)s->completed));
-    json_object_set_new(o, "late", json_integer((json_int_t)s->late));
-    json_object_set_new(o, "skipped", json_integer((json_int_t)s->skipped));
-    json_object_set_new(o, "dropped", json_integer((json_int_t)s->dropped));
-    json_object_set_new(o, "cancelled", json_integer((json_int_t)s->cancelled));
-    json_object_set_new(o, "in_flight", json_integer(monitor_in_flight(svc->monitor)));
-    json_object_set_new(o, "resolving", json_integer(monitor_resolving(svc->monitor)));
-    const struct dnscache_stats *d = monitor_dns_stats(svc->monitor);
-    json_object_set_new(o, "dns_lookups", json_integer((json_int_t)d->lookups));
-    json_object_set_new(o, "dns_failed", json_integer((json_int_t)d->failed));
-    json_object_set_new(o, "dns_abandoned", json_integer((json_int_t)d->abandoned));
-    json_object_set_new(o, "dns_cache_hits", json_integer((json_int_t)d->hits));
-    json_object_set_new(o, "dns_hosts_hits", json_integer((json_int_t)d->hosts));
-    json_object_set_new(o, "dns_in_flight", json_integer(d->running));
-    json_object_set_new(o, "dns_queued", json_integer(d->queued));
-    json_object_set_new(o, "lateness_p50_ms",
-                        json_real(report_ms(monitor_lateness_percentile(s, 0.50))));
-    json_object_set_new(o, "lateness_p99_ms",
-                        json_real(report_ms(monitor_lateness_percentile(s, 0.99))));
-    json_object_set_new(o, "lateness_max_ms", json_real(report_ms(s->lateness_max_us)));
-    json_object_set_new(o, "webhook_pending", json_integer(webhooks_pending(svc->webhooks)));
-    json_object_set_new(o, "webhooks", webhooks_stats(svc->webhooks));
-    return o;
-}
-
-static char *stats_text(const struct service *svc)
-{
-    json_t *o = stats_json(svc);
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    return s;
-}
-
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct service *svc = arg;
@@ -425,7 +385,8 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 
 static void usr1_cb(evutil_socket_t sig, short what, void *arg)
 {
-    char *s = stats_text(arg);
+    const struct service *svc = arg;
+    char *s = stats_text(svc->monitor, svc->webhooks);
     (void)sig;
     (void)what;
 
@@ -708,7 +669,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     event_base_dispatch(svc.base);
     status = 0;
     if (opts->stats) {
-        char *s = stats_text(&svc);
+        char *s = stats_text(svc.monitor, svc.webhooks);
         if (s)
             printf("%s\n", s);
         fflush(stdout);
