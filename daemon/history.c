@@ -295,7 +295,7 @@ void htarget_observe(struct htarget *h, const struct probe_result *r, const stru
         .wall_ms = r->started_wall_ms > 0 ? r->started_wall_ms : now_ms,
         .total_us = clamp32(r->total_us),
         .code = (uint16_t)(r->code > 0 && r->code < 1000 ? r->code : 0),
-        .error = (uint8_t)r->error,
+        .error = (uint8_t)v->error,
         .state = (uint8_t)v->state,
     };
 

@@ -53,10 +53,11 @@ static void record_lateness(struct monitor_stats *s, int64_t late_us)
 {
     if (late_us < 0)
         late_us = 0;
-    size_t b = (size_t)(late_us / 100);
+    size_t b = (size_t)(late_us / LATENESS_BUCKET_US);
     if (b >= LATENESS_BUCKETS)
         b = LATENESS_BUCKETS - 1;
     s->lateness[b]++;
+    s->lateness_sum_us += late_us;
     if (late_us > s->lateness_max_us)
         s->lateness_max_us = late_us;
     if (late_us > LATE_US)
@@ -77,7 +78,8 @@ int64_t monitor_lateness_percentile(const struct monitor_stats *s, double p)
     for (size_t i = 0; i < LATENESS_BUCKETS; i++) {
         seen += s->lateness[i];
         if (seen > want)
-            return i == LATENESS_BUCKETS - 1 ? s->lateness_max_us : (int64_t)(i + 1) * 100;
+            return i == LATENESS_BUCKETS - 1 ? s->lateness_max_us
+                                             : (int64_t)(i + 1) * LATENESS_BUCKET_US;
     }
     return s->lateness_max_us;
 }

@@ -44,7 +44,8 @@ struct target_rt {
     void *user; /* the caller's per-target state */
 };
 
-#define LATENESS_BUCKETS 10001 /* 0.1 ms each up to 1 s, then one for the rest */
+#define LATENESS_BUCKETS   10001 /* LATENESS_BUCKET_US each up to 1 s, then one for the rest */
+#define LATENESS_BUCKET_US 100
 
 struct monitor_stats {
     uint64_t started;   /* probes started, or ended by a failed lookup */
@@ -54,6 +55,7 @@ struct monitor_stats {
     uint64_t dropped;   /* planned runs passed over after the loop fell behind */
     uint64_t cancelled; /* stopped in flight (reload, shutdown) */
     int64_t lateness_max_us;
+    int64_t lateness_sum_us; /* of every start */
     uint64_t lateness[LATENESS_BUCKETS];
 };
 

@@ -8,12 +8,10 @@
 #include <jansson.h>
 
 #include "clock.h"
-#include "codes.h"
 #include "http.h"
 #include "log.h"
 #include "monitor.h"
 #include "report.h"
-#include "state.h"
 #include "text.h"
 #include "util.h"
 
@@ -46,54 +44,6 @@ static void all_done(void *arg)
     event_base_loopbreak(arg);
 }
 
-/* The detail column: why it failed, where it redirects, or the phrase. */
-static void detail(const struct row *row, char *out, size_t len)
-{
-    const struct probe_result *r = &row->r;
-    const char *phrase = codes_phrase(r->code);
-
-    if (r->location[0])
-        snprintf(out, len, "%s -> %s", phrase ? phrase : "", r->location);
-    else if (r->message[0])
-        snprintf(out, len, "%s%s%s", phrase ? phrase : "", phrase ? ": " : "", r->message);
-    else if (phrase)
-        snprintf(out, len, "%s", phrase);
-    else if (r->code)
-        snprintf(out, len, "(unregistered %s)", codes_class_name(codes_class(r->code)));
-    else
-        out[0] = '\0';
-}
-
-static void print_table(struct target_rt **t, size_t n)
-{
-    int wname = 6;
-
-    for (size_t i = 0; i < n; i++) {
-        int len = (int)strlen(t[i]->conf->name);
-        if (len > wname)
-            wname = len;
-    }
-    printf("%-*s  %-12s  %-8s  %4s  %9s  %s\n", wname, "TARGET", "STATE", "SEVERITY", "CODE",
-           "LATENCY", "DETAIL");
-    for (size_t i = 0; i < n; i++) {
-        const struct row *row = t[i]->user;
-        char code[8] = "-", lat[16] = "-", raw[768], det[4 * sizeof(raw)];
-        if (row->r.code)
-            snprintf(code, sizeof(code), "%d", row->r.code);
-        if (row->r.total_us >= 0)
-            snprintf(lat, sizeof(lat), "%.1f ms", report_ms(row->r.total_us));
-        detail(row, raw, sizeof(raw));
-        /* It quotes what a site sent (a Location, a message): on the
-         * operator's terminal, printable and one row per target. */
-        text_sanitize(det, sizeof(det), raw, strlen(raw), TEXT_ESCAPE | TEXT_ELLIPSIS);
-        const char *state = state_name(row->v.state);
-        if (row->v.error != PERR_NONE && row->v.state == ST_UNREACHABLE)
-            state = probe_error_name(row->v.error);
-        printf("%-*s  %-12s  %-8s  %4s  %9s  %s\n", wname, t[i]->conf->name, state,
-               codes_severity_name(row->v.severity), code, lat, det);
-    }
-}
-
 int once_run(const struct config *cfg, bool json)
 {
     struct event_base *base = http_loop_new();
@@ -119,21 +69,28 @@ int once_run(const struct config *cfg, bool json)
     enum plugin_status status = n ? PLUGIN_OK : PLUGIN_UNKNOWN;
     for (size_t i = 0; i < n; i++)
         status = report_fold(status, &((const struct row *)t[i]->user)->v);
+    json_t *rows = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct row *row = t[i]->user;
+        text_json_append(rows, report_json(t[i]->conf, &row->r, &row->v));
+    }
     if (json) {
         for (size_t i = 0; i < n; i++) {
-            const struct row *row = t[i]->user;
-            json_t *o = report_json(t[i]->conf, &row->r, &row->v);
-            char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+            char *line =
+                json_dumps(json_array_get(rows, i), JSON_COMPACT | JSON_REAL_PRECISION(12));
             if (line)
                 puts(line);
             free(line);
-            json_decref(o);
         }
     } else if (n) {
-        print_table(t, n);
+        struct buf table = {0};
+        report_table(&table, rows, 0, 0);
+        fputs(table.data, stdout);
+        buf_free(&table);
     } else {
         printf("no enabled targets\n");
     }
+    json_decref(rows);
     fflush(stdout);
 
     monitor_drain(m);

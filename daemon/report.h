@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "util.h"
 #include "result.h"
 #include "verdict.h"
 
@@ -32,5 +33,24 @@ double report_ms(int64_t us);
 
 /* ISO 8601 UTC for a Unix time in milliseconds. */
 void report_time(int64_t wall_ms, char *out, size_t len);
+
+/* The other way, as a person or a query gives a time: RFC 3339
+ * ("2024-05-01T12:00:00Z", a fraction and an offset allowed, report_time's
+ * form among them) or Unix seconds. -1 when it is neither, or before
+ * 1970. */
+int report_parse_time(const char *s, int64_t *ms);
+
+/* What report_table adds. */
+#define REPORT_COLOR 0x1u /* states and severities in colour, for a terminal */
+#define REPORT_LIVE  0x2u /* the running daemon's: the confirmed state, for how long, uptime */
+
+/* The table of `upmond --once` and `upmonctl status`, into out: a header,
+ * then a row per object of rows (report_json's, as many as there are):
+ * TARGET, STATE, SEVERITY, CODE, LATENCY and DETAIL (why it failed, where
+ * it redirects, or the code's phrase, made printable: it quotes the
+ * site). REPORT_LIVE takes the objects of the API's /api/v1/targets: the
+ * STATE is the confirmed one, FOR how long it has lasted at now_ms, and
+ * UPTIME that of the last 24 hours. */
+void report_table(struct buf *out, const json_t *rows, unsigned flags, int64_t now_ms);
 
 #endif

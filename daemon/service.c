@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
-#include <jansson.h>
 
 #include "clock.h"
 #include "codes.h"
@@ -20,13 +20,14 @@
 #include "history.h"
 #include "holding.h"
 #include "http.h"
+#include "httpd.h"
 #include "journal.h"
 #include "log.h"
 #include "monitor.h"
 #include "notify.h"
 #include "reloader.h"
-#include "report.h"
 #include "state.h"
+#include "stats.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -55,6 +56,14 @@ struct service {
     bool status_dirty;
     struct event *sigterm, *sigint, *sighup, *sigusr1;
     struct event *status_timer, *watchdog_timer, *hist_timer;
+    /* The HTTP server, and what its view of the daemon is made of. */
+    struct httpd *httpd;
+    struct view_target *vtargets;
+    size_t vtargets_cap;
+    struct view_webhook *vwebhooks;
+    size_t vwebhooks_cap;
+    int64_t started_ms, reload_ms;
+    uint64_t reloads, reloads_failed;
 };
 
 static void count_state(struct service *svc, enum target_state from, enum target_state to)
@@ -364,45 +373,6 @@ static void on_forget(struct target_rt *rt, void *arg)
     rt->user = NULL;
 }
 
-static json_t *stats_json(const struct service *svc)
-{
-    const struct monitor_stats *s = monitor_stats(svc->monitor);
-    json_t *o = json_object();
-
-    json_object_set_new(o, "started", json_integer((json_int_t)s->started));
-    json_object_set_new(o, "completed", json_integer((json_int_t)s->completed));
-    json_object_set_new(o, "late", json_integer((json_int_t)s->late));
-    json_object_set_new(o, "skipped", json_integer((json_int_t)s->skipped));
-    json_object_set_new(o, "dropped", json_integer((json_int_t)s->dropped));
-    json_object_set_new(o, "cancelled", json_integer((json_int_t)s->cancelled));
-    json_object_set_new(o, "in_flight", json_integer(monitor_in_flight(svc->monitor)));
-    json_object_set_new(o, "resolving", json_integer(monitor_resolving(svc->monitor)));
-    const struct dnscache_stats *d = monitor_dns_stats(svc->monitor);
-    json_object_set_new(o, "dns_lookups", json_integer((json_int_t)d->lookups));
-    json_object_set_new(o, "dns_failed", json_integer((json_int_t)d->failed));
-    json_object_set_new(o, "dns_abandoned", json_integer((json_int_t)d->abandoned));
-    json_object_set_new(o, "dns_cache_hits", json_integer((json_int_t)d->hits));
-    json_object_set_new(o, "dns_hosts_hits", json_integer((json_int_t)d->hosts));
-    json_object_set_new(o, "dns_in_flight", json_integer(d->running));
-    json_object_set_new(o, "dns_queued", json_integer(d->queued));
-    json_object_set_new(o, "lateness_p50_ms",
-                        json_real(report_ms(monitor_lateness_percentile(s, 0.50))));
-    json_object_set_new(o, "lateness_p99_ms",
-                        json_real(report_ms(monitor_lateness_percentile(s, 0.99))));
-    json_object_set_new(o, "lateness_max_ms", json_real(report_ms(s->lateness_max_us)));
-    json_object_set_new(o, "webhook_pending", json_integer(webhooks_pending(svc->webhooks)));
-    json_object_set_new(o, "webhooks", webhooks_stats(svc->webhooks));
-    return o;
-}
-
-static char *stats_text(const struct service *svc)
-{
-    json_t *o = stats_json(svc);
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    return s;
-}
-
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct service *svc = arg;
@@ -415,7 +385,8 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 
 static void usr1_cb(evutil_socket_t sig, short what, void *arg)
 {
-    char *s = stats_text(arg);
+    const struct service *svc = arg;
+    char *s = stats_text(svc->monitor, svc->webhooks);
     (void)sig;
     (void)what;
 
@@ -439,6 +410,9 @@ static void reload_cb(evutil_socket_t sig, short what, void *arg)
     log_info("reloading %s", svc->opts->config_path);
     if (!reloader_request(svc->reloader)) {
         svc->reload_failed = true;
+        svc->reloads++;
+        svc->reloads_failed++;
+        svc->reload_ms = clock_wall_ms();
         svc->reload_errors = 0;
         send_status(svc);
         notify_ready();
@@ -462,6 +436,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
                 diags->n == 1 ? "" : "s");
         svc->reload_failed = true;
         svc->reload_errors = diags->n;
+        svc->reloads_failed++;
     } else {
         history_configure(svc, cfg);
         monitor_swap(svc->monitor, cfg, clock_mono_us());
@@ -471,13 +446,56 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         config_free(svc->cfg);
         svc->cfg = cfg;
         svc->reload_failed = false;
+        httpd_configure(svc->httpd, cfg);
         config_summary(cfg, summary, sizeof(summary));
         log_info("reloaded: %s", summary);
     }
+    svc->reloads++;
+    svc->reload_ms = clock_wall_ms();
     if (!settled)
         return; /* systemd hears READY=1 once the last load is in */
     send_status(svc);
     notify_ready();
+}
+
+/* The daemon as the HTTP server's pages see it, for one request. */
+static void fill_view(struct view *v, void *arg)
+{
+    struct service *svc = arg;
+    struct target_rt **targets;
+    size_t n = monitor_targets(svc->monitor, &targets);
+    const struct monitor_stats *s = monitor_stats(svc->monitor);
+    size_t nwebhooks = webhooks_view(svc->webhooks, &svc->vwebhooks, &svc->vwebhooks_cap);
+
+    xgrow((void **)&svc->vtargets, &svc->vtargets_cap, n, sizeof(*svc->vtargets));
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = tracked(svc, targets[i]);
+        svc->vtargets[i] = (struct view_target){targets[i]->conf, &tr->ts, &tr->hist};
+    }
+    *v = (struct view){
+        .cfg = svc->cfg,
+        .targets = svc->vtargets,
+        .ntargets = n,
+        .schedule = {s->started, s->completed, s->late, s->skipped, s->dropped, s->cancelled,
+                     s->lateness, LATENESS_BUCKETS, LATENESS_BUCKET_US, s->lateness_sum_us,
+                     monitor_in_flight(svc->monitor)},
+        .webhooks = svc->vwebhooks,
+        .nwebhooks = nwebhooks,
+        .outbox = webhooks_pending(svc->webhooks),
+        .started_ms = svc->started_ms,
+        .reload_ms = svc->reload_ms,
+        .reload_ok = !svc->reload_failed,
+        .reloads = svc->reloads,
+        .reloads_failed = svc->reloads_failed,
+        .healthy = monitor_progressing(svc->monitor, clock_mono_us()),
+        .now_ms = clock_wall_ms(),
+        .host = svc->host,
+        .libcurl = curl_version_info(CURLVERSION_NOW)->version,
+        .histdb = svc->histdb,
+        .series = histdb_series,
+        .incidents = histdb_incidents,
+        .rows_free = histdb_rows_free,
+    };
 }
 
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -637,6 +655,12 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     track_targets(&svc);
     holding_configure(svc.holding, svc.monitor);
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
+    svc.started_ms = clock_wall_ms();
+    if ((svc.httpd = httpd_new(svc.base, fill_view, &svc)) == NULL) {
+        log_err("cannot set up the HTTP server");
+        goto out;
+    }
+    httpd_configure(svc.httpd, cfg);
 
     config_summary(cfg, summary, sizeof(summary));
     log_info("upmond %s started: %s", UPMON_VERSION, summary);
@@ -645,7 +669,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     event_base_dispatch(svc.base);
     status = 0;
     if (opts->stats) {
-        char *s = stats_text(&svc);
+        char *s = stats_text(svc.monitor, svc.webhooks);
         if (s)
             printf("%s\n", s);
         fflush(stdout);
@@ -657,6 +681,7 @@ out:
      * base. The monitor stops while everything is whole: the loop turns
      * once more for what the resolver gave up (monitor_drain). */
     svc.stopping = true;
+    httpd_free(svc.httpd); /* no request is answered while the rest stops */
     if (svc.monitor)
         monitor_drain(svc.monitor);
     if (svc.store) {
@@ -678,6 +703,8 @@ out:
     if (svc.base)
         event_base_free(svc.base);
     free_saved(&svc);
+    free(svc.vtargets);
+    free(svc.vwebhooks);
     config_free(svc.cfg);
     return status;
 }

@@ -16,6 +16,7 @@
 #include "util.h"
 
 struct histdb;
+struct incident_row;
 
 struct view_target {
     const struct target_conf *conf;
@@ -62,6 +63,14 @@ struct view {
     const char *host;      /* this machine's name */
     const char *libcurl;   /* the version of the libcurl in use (curl_version_info) */
     struct histdb *histdb; /* for what memory does not hold; NULL: history off */
+    /* histdb.h's readers, set with histdb (histdb_series, histdb_incidents,
+     * histdb_rows_free): the renderers reach the database through them,
+     * so the pure core never links it, and a test gives its own. */
+    int (*series)(struct histdb *db, const char *target, int64_t from_ms, int64_t to_ms,
+                  int64_t step_ms, struct hbucket **out, size_t *n);
+    int (*incidents)(struct histdb *db, const char *target, int64_t before_ms, size_t limit,
+                     struct incident_row **out, size_t *n);
+    void (*rows_free)(struct incident_row *rows, size_t n);
 };
 
 /* A request's query, decoded: key=value pairs in order. */
@@ -83,7 +92,7 @@ struct hrequest {
     const struct query *query;
     const char *accept; /* the Accept header, "" when none */
     bool head;          /* HEAD: the body is built, then not sent */
-    bool trusted;       /* over a unix socket, or with the right token */
+    bool trusted;       /* over a unix socket, or with the right token (none set: false) */
 };
 
 /* What it answers. */

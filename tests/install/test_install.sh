@@ -20,8 +20,9 @@ echo "installed tree ($prefix):"
 
 unit=$(find "$dest" -name upmond.service -path '*/systemd/system/*')
 [ -n "$unit" ] || fail "no unit in a systemd unit directory"
-for f in $p/sbin/upmond $e/upmon/upmon.yaml $e/upmon/watch.d/example.yaml \
+for f in $p/sbin/upmond $p/bin/upmonctl $e/upmon/upmon.yaml $e/upmon/watch.d/example.yaml \
          $p/share/man/man8/upmond.8 $p/share/man/man5/upmon.yaml.5 \
+         $p/share/man/man1/upmonctl.1 \
          $p/lib/systemd/catalog/upmon.catalog \
          $p/share/upmon/config.schema.json $p/share/upmon/watch-list.schema.json \
          $p/share/upmon/webhook-standard.schema.json $p/share/upmon/webhook-slack.schema.json \
@@ -29,6 +30,7 @@ for f in $p/sbin/upmond $e/upmon/upmon.yaml $e/upmon/watch.d/example.yaml \
     [ -f "$dest/$f" ] || fail "missing $f"
 done
 [ -x "$dest/$p/sbin/upmond" ] || fail "upmond is not executable"
+[ -x "$dest/$p/bin/upmonctl" ] || fail "upmonctl is not executable"
 grep -q "^ExecStart=$prefix/sbin/upmond -c $etc/upmon/upmon.yaml\$" "$unit" || fail "ExecStart paths"
 "$dest/$p/sbin/upmond" --help | grep -q "default $etc/upmon/upmon.yaml" || fail "default config path"
 
