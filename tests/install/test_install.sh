@@ -24,10 +24,10 @@ unit=$(find "$dest" -name upmond.service -path '*/systemd/system/*')
 template=$(dirname "$unit")/upmond@.service
 [ -f "$template" ] || fail "no template unit upmond@.service beside upmond.service"
 # The template is the same unit but for the instance's configuration file,
-# state and runtime directories and description: drift in anything else
-# (the hardening above all) fails here.
+# user, state and runtime directories and description: drift in anything
+# else (the hardening above all) fails here.
 sed -e '/^#/d' "$unit" > "$dest/plain.service"
-sed -e '/^#/d' -e 's|/upmon/%i\.yaml|/upmon/upmon.yaml|' -e 's|=upmon-%i$|=upmon|' \
+sed -e '/^#/d' -e '/^User=upmond-%i$/d' -e 's|/upmon/%i\.yaml|/upmon/upmon.yaml|' -e 's|=upmon-%i$|=upmon|' \
     -e 's|^\(Description=.*\) (%i)$|\1|' "$template" > "$dest/instance.service"
 diff -u "$dest/plain.service" "$dest/instance.service" ||
     fail "upmond@.service differs from upmond.service in more than the instance's files"
