@@ -14,8 +14,10 @@ Everything runs in a mount namespace of the test process's own (require()
 makes it): the overlay, its tmpfs and what systemd-nspawn keeps under
 /run/systemd vanish with the process, however it ends. systemd-nspawn gets
 SIGTERM when the test process dies, which powers the container off."""
+import atexit
 import ctypes
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -61,7 +63,10 @@ def require():
     # systemd-nspawn keeps locks and a directory per machine under
     # /run/systemd/nspawn: here, in a tmpfs of this namespace's.
     os.makedirs("/run/systemd", exist_ok=True)
-    _mount("tmpfs", "/run/systemd", "tmpfs", "mode=0755")
+    try:
+        _mount("tmpfs", "/run/systemd", "tmpfs", "mode=0755")
+    except subprocess.CalledProcessError as e:
+        h.skip_all("cannot mount a tmpfs: %s" % e.stderr.strip())
 
 
 class Container:
@@ -80,7 +85,6 @@ class Container:
         self.nspawn = None
         os.mkdir(self.layers)
         os.mkdir(self.root)
-        import atexit
         atexit.register(self.poweroff)
         _mount("tmpfs", self.layers, "tmpfs", "mode=0755")
         os.mkdir(self.upper)
@@ -242,8 +246,7 @@ class Container:
 def _poweroff_with_parent():
     """preexec_fn: systemd-nspawn gets SIGTERM (a clean shutdown of the
     container) if the test process dies."""
-    if h._prctl is not None:
-        h._prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    _libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 class Unit:
@@ -272,9 +275,10 @@ class Unit:
     def wait_journal(self, pattern, after=None, timeout=15, count=1):
         """Waits for count lines of this unit's journal (after the cursor)
         that match the regular expression; returns them."""
-        import re
         r = re.compile(pattern)
-        return h.wait_until(
-            lambda: (lambda m: len(m) >= count and m)([l for l in self.journal(after) if r.search(l)]),
-            timeout, lambda: "/%s/ x%d in the journal of %s; its end:\n%s" % (
-                pattern, count, self.name, "\n".join(self.journal(after)[-30:])))
+
+        def matching():
+            lines = [line for line in self.journal(after) if r.search(line)]
+            return lines if len(lines) >= count else None
+        return h.wait_until(matching, timeout, lambda: "/%s/ x%d in the journal of %s; its end:\n%s"
+                            % (pattern, count, self.name, "\n".join(self.journal(after)[-30:])))
