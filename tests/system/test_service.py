@@ -6,8 +6,9 @@ webhook receiver on this machine's 127.0.0.1. systemctl, journalctl and
 systemd-analyze run inside the container, as an operator would run them.
 
 One container serves every test; each test starts from a stopped service
-with no state. The units are as installed, except in the watchdog test,
-whose drop-in shortens WatchdogSec= from 30 s to 3 s."""
+with no state. The units are as installed, but for two drop-ins: the
+watchdog test's shortens WatchdogSec= from 30 s to 3 s, and a sanitized
+build's gives the sanitizers their options."""
 import base64
 import json
 import os
