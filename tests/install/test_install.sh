@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs into a DESTDIR as a distribution package would, checks the tree,
 # checks that an operator's configuration is never overwritten, and checks
-# the installed unit with systemd-analyze: verify must be clean and the
-# offline security exposure at most 1.5.
+# the installed units (upmond.service and the template upmond@.service) with
+# systemd-analyze: verify must be clean and the offline security exposure
+# at most 1.5.
 set -eu
 build=$1
 dest=$(mktemp -d)
@@ -20,6 +21,19 @@ echo "installed tree ($prefix):"
 
 unit=$(find "$dest" -name upmond.service -path '*/systemd/system/*')
 [ -n "$unit" ] || fail "no unit in a systemd unit directory"
+template=$(dirname "$unit")/upmond@.service
+[ -f "$template" ] || fail "no template unit upmond@.service beside upmond.service"
+# The template is the same unit but for the instance's configuration file,
+# user, state and runtime directories and description: drift in anything
+# else (the hardening above all) fails here.
+sed -e '/^#/d' "$unit" > "$dest/plain.service"
+sed -e '/^#/d' -e '/^User=upmond-%i$/d' -e 's|/upmon/%i\.yaml|/upmon/upmon.yaml|' -e 's|=upmon-%i$|=upmon|' \
+    -e 's|^\(Description=.*\) (%i)$|\1|' "$template" > "$dest/instance.service"
+diff -u "$dest/plain.service" "$dest/instance.service" ||
+    fail "upmond@.service differs from upmond.service in more than the instance's files"
+grep -q '^StateDirectory=upmon-%i$' "$template" || fail "the template's state directory"
+grep -q "^ExecStart=$prefix/sbin/upmond -c $etc/upmon/%i.yaml\$" "$template" || fail "template ExecStart"
+rm "$dest/plain.service" "$dest/instance.service"
 for f in $p/sbin/upmond $p/bin/upmonctl $e/upmon/upmon.yaml $e/upmon/watch.d/example.yaml \
          $p/share/man/man8/upmond.8 $p/share/man/man5/upmon.yaml.5 \
          $p/share/man/man1/upmonctl.1 \
@@ -59,14 +73,16 @@ if ! command -v systemd-analyze >/dev/null; then
     exit 77
 fi
 # verify checks that the binaries exist and the man pages open: point it at
-# the installed ones.
-sed "s|$prefix/sbin/upmond|$dest/$p/sbin/upmond|g" "$unit" > "$dest/upmond.service"
-out=$(MANPATH="$dest/$p/share/man" systemd-analyze verify "$dest/upmond.service" 2>&1) ||
-    { echo "$out"; fail "systemd-analyze verify"; }
-[ -z "$out" ] || { echo "$out"; fail "systemd-analyze verify is not clean"; }
-sec=$(systemd-analyze security --offline=true "$dest/upmond.service" 2>&1 | tail -n 1)
-echo "$sec"
-level=$(echo "$sec" | sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p')
-[ -n "$level" ] || fail "no exposure level in: $sec"
-awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || fail "exposure $level is over 1.5"
+# the installed ones. The template is checked as an instance of it.
+for u in "$unit:upmond.service" "$template:upmond@check.service"; do
+    sed "s|$prefix/sbin/upmond|$dest/$p/sbin/upmond|g" "${u%%:*}" > "$dest/${u#*:}"
+    out=$(MANPATH="$dest/$p/share/man" systemd-analyze verify "$dest/${u#*:}" 2>&1) ||
+        { echo "$out"; fail "systemd-analyze verify ${u#*:}"; }
+    [ -z "$out" ] || { echo "$out"; fail "systemd-analyze verify ${u#*:} is not clean"; }
+    sec=$(systemd-analyze security --offline=true "$dest/${u#*:}" 2>&1 | tail -n 1)
+    echo "$sec"
+    level=$(echo "$sec" | sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+    [ -n "$level" ] || fail "no exposure level in: $sec"
+    awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || fail "${u#*:}: exposure $level is over 1.5"
+done
 echo "1 passed, 0 failed"

@@ -49,6 +49,7 @@ _cleanups = []
 _checks = []  # run when a test function returns; an exception fails the test
 _notes = set()
 _daemons = []  # every Daemon of the current test, for the report of a failure
+_reporters = []  # for the whole file: what else a failure's report shows
 
 
 class Skip(Exception):
@@ -65,6 +66,13 @@ def check_after(fn):
     """Registers fn to run when the current test function has returned, as
     part of the test: an AssertionError from it fails the test."""
     _checks.append(fn)
+    return fn
+
+
+def on_failure(fn):
+    """Registers fn for every test of the file: when one fails, what fn
+    returns (text) is printed after the failure."""
+    _reporters.append(fn)
     return fn
 
 
@@ -589,6 +597,11 @@ def main(namespace):
             for n, dm in enumerate(_daemons, 1):
                 print("-- upmond #%d, %s; the end of its log:" % (n, " ".join(dm.proc.args)))
                 print("\n".join(dm.log()[-40:]))
+            for fn in _reporters:
+                try:
+                    print(fn())
+                except Exception as e:
+                    print("-- (no report: %s)" % e)
             sys.stdout.flush()
         finally:
             del _checks[:]
