@@ -341,6 +341,57 @@ def bench_restore(upmond, site, tmp, n=10000, days=90):
     return {"name": "restore %dk/%dd" % (n // 1000, days), "ms": took, "db_mb": size}
 
 
+
+def scrape_loop(port, stop, times):
+    """Fetches /metrics and / in turn until stop is set, as fast as the
+    daemon answers; records (path, seconds, bytes) per fetch."""
+    import http.client
+    while not stop.is_set():
+        for path in ("/metrics", "/"):
+            t0 = time.monotonic()
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                c.request("GET", path)
+                body = c.getresponse().read()
+                c.close()
+            except OSError:
+                continue
+            times.append((path, time.monotonic() - t0, len(body)))
+
+
+def bench_scraped(upmond, site, tmp, seconds, n=10000):
+    """The 10k/10s row while a client fetches /metrics and / in a loop:
+    the schedule's lateness with the HTTP server busy, and what one
+    answer of each costs (client-side time, render and transfer, on
+    loopback)."""
+    import threading
+    port = free_port()
+    cfg = watch_list(os.path.join(tmp, "scraped.yaml"), n, "10s",
+                     lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
+                     "http: {listen: ['127.0.0.1:%d']}\n" % port)
+    stop, times = threading.Event(), []
+    # Scrape from the second half of the run's first 10 s on: every target
+    # has been probed once, so /metrics holds every series.
+    def later():
+        if not stop.wait(10):
+            scrape_loop(port, stop, times)
+    th = threading.Thread(target=later, daemon=True)
+    th.start()
+    try:
+        s = run_upmond(upmond, cfg, os.path.join(tmp, "s5"), seconds)
+    finally:
+        stop.set()
+        th.join()
+    row = row_upmond("upmond 10k/10s, scraped", *s, seconds)
+    fetch = {}
+    for path in ("/metrics", "/"):
+        got = sorted(t for p, t, _ in times if p == path)
+        sizes = [b for p, _, b in times if p == path]
+        fetch[path] = (len(got), got[len(got) // 2] * 1000 if got else float("nan"),
+                       max(sizes) / 1e6 if sizes else float("nan"))
+    return row, fetch
+
+
 def fmt(v, spec):
     if v is None or (isinstance(v, float) and v != v):
         return "-"
@@ -354,6 +405,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="15 s runs, for a smoke test")
     ap.add_argument("--reads", type=int, metavar="ROUNDS",
                     help="only compare full reads with headers only, alternating, ROUNDS times")
+    ap.add_argument("--scraped", action="store_true",
+                    help="only the 10k/10s row with /metrics and / fetched in a loop")
     ap.add_argument("--history", type=int, metavar="ROUNDS",
                     help="only compare history on with history off, alternating, ROUNDS times")
     args = ap.parse_args()
@@ -370,6 +423,17 @@ def main():
     print("site: %s on 127.0.0.1:%d; %d s per run; %d cores" % (site.kind, site.port, seconds,
                                                                 os.cpu_count()), flush=True)
     rows, notes = [], []
+    if args.scraped:
+        try:
+            row, fetch = bench_scraped(upmond, site, tmp, seconds)
+            print(row)
+            for path, (count, ms, mb) in fetch.items():
+                print("GET %-8s: %s ms median over %d fetches, %.1f MB" %
+                      (path, fmt(ms, ".1f"), count, mb))
+        finally:
+            site.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     if args.reads or args.history:
         try:
             if args.reads:
@@ -406,6 +470,9 @@ def main():
         s = run_upmond(upmond, cfg, os.path.join(tmp, "s1n"), seconds)
         rows.append(row_upmond("upmond 10k/10s, history off", *s, seconds))
         print(rows[-1], flush=True)
+        scraped, fetch = bench_scraped(upmond, site, tmp, seconds)
+        rows.append(scraped)
+        print(rows[-1], fetch, flush=True)
         restore = bench_restore(upmond, site, tmp)
         print("%s: %s ms, history.db %.0f MB" % (restore["name"], fmt(restore["ms"], ".0f"),
                                                 restore["db_mb"]), flush=True)
@@ -472,6 +539,11 @@ def main():
     nohist = next(r for r in rows if r["name"] == "upmond 10k/10s, history off")
     print("history on / off: %.2fx CPU per probe (goal: at most 1.10x); RSS %.1f MB / %.1f MB" %
           (base["cpu_us"] / nohist["cpu_us"], base["rss_mb"], nohist["rss_mb"]))
+    for path, (count, ms, mb) in fetch.items():
+        print("GET %-8s for 10k targets: %s ms median over %d fetches, %.1f MB" %
+              (path, fmt(ms, ".1f"), count, mb))
+    print("lateness p99, 10k/10s scraped in a loop: %.1f ms (goal: at most 10 ms)" %
+          scraped["p99"])
     print("%s: %s ms to read at start (history.db %.0f MB)" % (
         restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"]))
     floor = next((r for r in rows if r["name"].startswith("wrk")), None)
