@@ -312,34 +312,38 @@ static void redact_clear(void *base, const struct opt *o)
     *NNAMES(base, o) = 0;
 }
 
-static int redact_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base)
+/* A key given as one text or a list of them, char ** at offset and the
+ * count at aux: each item is checked by check (which reports), at most
+ * max of them; with fold, one equal to an earlier but for case is left
+ * out. On any error the field is left as it was. */
+static int texts_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base,
+                       const char *kind, const char *item, size_t max, bool fold,
+                       int (*check)(struct ctx *c, const yaml_node_t *it, const char *value,
+                                    char *const *so_far, size_t nso_far))
 {
     char **v = NULL;
     size_t nv = 0, count;
     int rc = 0;
 
-    if (names_count(c, n, "redact_query must be a list of query parameter names", &count) < 0)
+    if (names_count(c, n, kind, &count) < 0)
         return -1;
-    if (count > MAX_REDACT) {
-        err_at(c, n, "redact_query: %zu names, at most %d", count, MAX_REDACT);
+    if (count > max) {
+        err_at(c, n, "%s: %zu given, at most %zu", o->name, count, max);
         return -1;
     }
     for (size_t i = 0; i < count; i++) {
         const yaml_node_t *it =
             n->type == YAML_SEQUENCE_NODE ? node(c, n->data.sequence.items.start[i]) : n;
-        if (!want_scalar(c, it, "a query parameter name")) {
+        if (!want_scalar(c, it, item) || check(c, it, scalar(it), v, nv) < 0) {
             rc = -1;
             continue;
         }
-        const char *name = scalar(it);
-        if (name[0] == '\0' || strlen(name) > 200 || has_control_chars(name)) {
-            err_at(c, it,
-                   "redact_query: a parameter name is 1 to 200 characters without control "
-                   "characters");
-            rc = -1;
-            continue;
+        if (fold) {
+            names_add(&v, &nv, scalar(it));
+        } else {
+            v = xreallocarray(v, nv + 1, sizeof(*v));
+            v[nv++] = xstrdup(scalar(it));
         }
-        names_add(&v, &nv, name);
     }
     if (rc < 0) {
         for (size_t i = 0; i < nv; i++)
@@ -351,6 +355,24 @@ static int redact_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o
     *NAMES(base, o) = v;
     *NNAMES(base, o) = nv;
     return 0;
+}
+
+static int check_redact_name(struct ctx *c, const yaml_node_t *it, const char *name,
+                             char *const *so_far, size_t nso_far)
+{
+    (void)so_far;
+    (void)nso_far;
+    if (name[0] != '\0' && strlen(name) <= 200 && !has_control_chars(name))
+        return 0;
+    err_at(c, it,
+           "redact_query: a parameter name is 1 to 200 characters without control characters");
+    return -1;
+}
+
+static int redact_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base)
+{
+    return texts_parse(c, n, o, base, "redact_query must be a list of query parameter names",
+                       "a query parameter name", MAX_REDACT, true, check_redact_name);
 }
 
 static void redact_copy(void *dst, const void *src, const struct opt *o, bool merge)
@@ -409,12 +431,19 @@ static const struct opt_ops redact_ops = {redact_parse, redact_copy,  redact_cle
  * aux, as redact_query's. */
 #define MAX_LISTEN 16
 
-static int check_listen(struct ctx *c, const yaml_node_t *it, const char *a)
+static int check_listen(struct ctx *c, const yaml_node_t *it, const char *a, char *const *so_far,
+                        size_t nso_far)
 {
     char host[256];
     unsigned port;
     unsigned char addr[16];
 
+    for (size_t i = 0; i < nso_far; i++) {
+        if (strcmp(so_far[i], a) == 0) {
+            err_at(c, it, "listen: \"%s\" is given twice", a);
+            return -1;
+        }
+    }
     if (strncmp(a, "unix:", 5) == 0) {
         const char *path = a + 5;
         if (path[0] != '/' || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
@@ -443,49 +472,8 @@ static int check_listen(struct ctx *c, const yaml_node_t *it, const char *a)
 
 static int listen_parse(struct ctx *c, const yaml_node_t *n, const struct opt *o, void *base)
 {
-    char **v = NULL;
-    size_t nv = 0, count;
-    int rc = 0;
-
-    if (names_count(c, n, "listen must be an address or a list of addresses", &count) < 0)
-        return -1;
-    if (count > MAX_LISTEN) {
-        err_at(c, n, "listen: %zu addresses, at most %d", count, MAX_LISTEN);
-        return -1;
-    }
-    for (size_t i = 0; i < count; i++) {
-        const yaml_node_t *it =
-            n->type == YAML_SEQUENCE_NODE ? node(c, n->data.sequence.items.start[i]) : n;
-        if (!want_scalar(c, it, "an address")) {
-            rc = -1;
-            continue;
-        }
-        const char *a = scalar(it);
-        if (check_listen(c, it, a) < 0) {
-            rc = -1;
-            continue;
-        }
-        bool dup = false;
-        for (size_t j = 0; j < nv && !dup; j++)
-            dup = strcmp(v[j], a) == 0;
-        if (dup) {
-            err_at(c, it, "listen: \"%s\" is given twice", a);
-            rc = -1;
-            continue;
-        }
-        v = xreallocarray(v, nv + 1, sizeof(*v));
-        v[nv++] = xstrdup(a);
-    }
-    if (rc < 0) {
-        for (size_t i = 0; i < nv; i++)
-            free(v[i]);
-        free(v);
-        return -1;
-    }
-    redact_clear(base, o);
-    *NAMES(base, o) = v;
-    *NNAMES(base, o) = nv;
-    return 0;
+    return texts_parse(c, n, o, base, "listen must be an address or a list of addresses",
+                       "an address", MAX_LISTEN, false, check_listen);
 }
 
 static json_t *listen_value(const void *base, const struct opt *o)
