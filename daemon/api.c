@@ -348,6 +348,9 @@ static int series_params(const struct view *v, const struct query *q, int64_t *f
         snprintf(msg, len, "to must be an RFC 3339 time or Unix seconds");
         return -1;
     }
+    /* The future holds nothing: a range far ahead is not walked. */
+    if (*to > v->now_ms + MINUTE_MS)
+        *to = v->now_ms + MINUTE_MS;
     *from = *to - DAY_MS;
     if (fs && report_parse_time(fs, from) < 0) {
         snprintf(msg, len, "from must be an RFC 3339 time or Unix seconds");

@@ -405,6 +405,15 @@ const struct incident *htarget_end(struct htarget *h, int64_t now_ms)
     return h->open ? incident_close(h, now_ms) : NULL;
 }
 
+void htarget_renumber(struct htarget *h, uint64_t below, uint64_t *next_id)
+{
+    if (h->open && h->open->id < below)
+        h->open->id = (*next_id)++;
+    for (unsigned i = 0; i < h->nclosed; i++)
+        if (h->closed[i].id < below)
+            h->closed[i].id = (*next_id)++;
+}
+
 void htarget_add_incident(struct htarget *h, const struct incident *inc)
 {
     /* A newer version of one already here (the database's row, then the

@@ -166,6 +166,10 @@ void htarget_days(const struct htarget *h, int64_t now_ms, struct hspan *out, si
  * ends at now_ms. Returns it (now closed[0]) for the database, or NULL. */
 const struct incident *htarget_end(struct htarget *h, int64_t now_ms);
 
+/* Incident ids below `below` (handed out while no database was open, so
+ * one it holds may have them) are replaced by new ones from *next_id. */
+void htarget_renumber(struct htarget *h, uint64_t below, uint64_t *next_id);
+
 /* Restoring from the database (histdb.c), in any order: an hour's or a
  * UTC day's totals (start_ms within it), a minute not yet written (into
  * both), an incident (open when end_ms is 0; closed ones beyond the

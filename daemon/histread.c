@@ -167,13 +167,15 @@ static void point(struct histdb *db, enum rstmt r, int64_t start, int64_t tid, s
 
 /* Sums a target's rows of [a, b) (whole minutes): whole days from the
  * days as far as they are folded, whole hours from the hours, minutes
- * for the rest. Returns the rows looked up (tid 0: only counts them). */
+ * for the rest. Returns the rows looked up (tid 0: only counts them),
+ * stopping once past limit: a span of years in minutes is refused
+ * before it is walked. */
 static size_t span_sum(struct histdb *db, const struct snap *s, int64_t tid, int64_t a, int64_t b,
-                       struct hbucket *sum)
+                       struct hbucket *sum, size_t limit)
 {
     size_t n = 0;
 
-    while (a < b) {
+    while (a < b && n <= limit) {
         enum rstmt r = R_MINUTE;
         int64_t w = MINUTE_MS;
         if (a % DAY_MS == 0 && a + DAY_MS <= b && a + DAY_MS <= s->dt)
@@ -220,14 +222,14 @@ void histdb_restore(struct histdb *db, const char *target, struct htarget *h, in
         int64_t today = floor_to(now_ms, DAY_MS), hour = floor_to(now_ms, HOUR_MS);
         for (int64_t d = today - (HIST_DAYS - 1) * DAY_MS; d <= today; d += DAY_MS) {
             struct hbucket sum = {0};
-            span_sum(db, &s, tid, d, d + DAY_MS, &sum);
+            span_sum(db, &s, tid, d, d + DAY_MS, &sum, SIZE_MAX);
             struct hspan sp = span_of(&sum);
             if (sum.probes)
                 htarget_add_day(h, d, &sp);
         }
         for (int64_t t = hour - (HIST_HOURS - 1) * HOUR_MS; t <= hour; t += HOUR_MS) {
             struct hbucket sum = {0};
-            span_sum(db, &s, tid, t, t + HOUR_MS, &sum);
+            span_sum(db, &s, tid, t, t + HOUR_MS, &sum, SIZE_MAX);
             struct hspan sp = span_of(&sum);
             if (sum.probes)
                 htarget_add_hour(h, t, &sp);
@@ -348,9 +350,9 @@ int histdb_series(struct histdb *db, const char *target, int64_t from_ms, int64_
         return -1;
     int64_t tid = target_id(db, target);
     size_t lookups = 0;
-    for (size_t i = 0; i < points; i++) {
+    for (size_t i = 0; i < points && lookups <= HISTDB_MAX_LOOKUPS; i++) {
         int64_t a = from_ms + (int64_t)i * step_ms, b = a + step_ms < to_ms ? a + step_ms : to_ms;
-        lookups += span_sum(db, &s, 0, a, b, NULL);
+        lookups += span_sum(db, &s, 0, a, b, NULL, HISTDB_MAX_LOOKUPS - lookups);
     }
     if (lookups > HISTDB_MAX_LOOKUPS) {
         snap_end(db, &s);
@@ -361,7 +363,7 @@ int histdb_series(struct histdb *db, const char *target, int64_t from_ms, int64_
         int64_t a = from_ms + (int64_t)i * step_ms, b = a + step_ms < to_ms ? a + step_ms : to_ms;
         v[i].start_ms = a;
         if (tid)
-            span_sum(db, &s, tid, a, b, &v[i]);
+            span_sum(db, &s, tid, a, b, &v[i], SIZE_MAX);
     }
     for (size_t i = 0; i < s.n; i++) {
         const struct hbucket *b = &s.items[i]->u.b;

@@ -275,8 +275,19 @@ static void history_configure(struct service *svc, const struct config *cfg)
         return;
     }
     uint64_t next = histdb_next_incident_id(svc->histdb);
-    if (next > svc->next_incident)
-        svc->next_incident = next;
+    if (next <= svc->next_incident)
+        return;
+    /* Opened after start (history turned on by a reload, or a database
+     * that could not be opened before): incidents that began meanwhile
+     * have ids the database may hold for other targets. */
+    svc->next_incident = next;
+    struct target_rt **targets;
+    size_t n = svc->monitor ? monitor_targets(svc->monitor, &targets) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct tracked *tr = targets[i]->user;
+        if (tr)
+            htarget_renumber(&tr->hist, next, &svc->next_incident);
+    }
 }
 
 static void raise_alert(struct service *svc, const struct alert *a, const struct target_conf *t)

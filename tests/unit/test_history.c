@@ -346,6 +346,32 @@ static void closed_incidents_newest_first(void **unused)
     htarget_free(&h);
 }
 
+/* Ids handed out while no database was open are replaced by ones above
+ * all it holds; ids it gave are kept. */
+static void renumbered_above_the_database(void **unused)
+{
+    struct htarget h;
+    uint64_t next = 100;
+    (void)unused;
+
+    htarget_init(&h);
+    next_id = 1;
+    probe_at(&h, T0, 500, PERR_NONE, ST_SERVER_ERROR, 5, ST_SERVER_ERROR, T0);
+    probe_at(&h, T0 + MIN, 200, PERR_NONE, ST_UP, 5, ST_UP, T0 + MIN);
+    probe_at(&h, T0 + HOUR, 500, PERR_NONE, ST_SERVER_ERROR, 5, ST_SERVER_ERROR, T0 + HOUR);
+    assert_non_null(h.open);
+    assert_int_equal(h.open->id, 2);
+    assert_int_equal(h.closed[0].id, 1);
+    htarget_renumber(&h, 100, &next);
+    assert_int_equal(h.open->id, 100);
+    assert_int_equal(h.closed[0].id, 101);
+    assert_int_equal(next, 102);
+    htarget_renumber(&h, 100, &next);
+    assert_int_equal(h.open->id, 100);
+    assert_int_equal(next, 102);
+    htarget_free(&h);
+}
+
 static void incidents_across_a_restore(void **unused)
 {
     struct htarget before, after;
@@ -463,6 +489,7 @@ int main(void)
         cmocka_unit_test(restored_totals_count_with_live_ones),
         cmocka_unit_test(incident_opens_gathers_and_closes),
         cmocka_unit_test(closed_incidents_newest_first),
+        cmocka_unit_test(renumbered_above_the_database),
         cmocka_unit_test(incidents_across_a_restore),
         cmocka_unit_test(removal_ends_the_open_incident),
         cmocka_unit_test(last_probe_texts_follow_the_site),
