@@ -163,14 +163,19 @@ void holding_free(struct holding *h)
     free(h);
 }
 
+void holding_detach(struct holding *h)
+{
+    strmap_free(&h->by_name);
+    memset(&h->by_name, 0, sizeof(h->by_name));
+}
+
 void holding_configure(struct holding *h, struct monitor *m)
 {
     struct target_rt **targets;
     size_t n = monitor_targets(m, &targets);
 
     h->m = m;
-    strmap_free(&h->by_name);
-    memset(&h->by_name, 0, sizeof(h->by_name));
+    holding_detach(h);
     for (size_t i = 0; i < n; i++)
         strmap_put(&h->by_name, targets[i]->conf->name, targets[i]);
     release_all(h); /* a window or a parent removed holds nothing */

@@ -32,6 +32,11 @@ void holding_free(struct holding *h);
  * before the previous configuration is freed. */
 void holding_configure(struct holding *h, struct monitor *m);
 
+/* Before the monitor swaps configurations: it frees the runtime of the
+ * targets it drops, and a probe it starts meanwhile may report at once,
+ * so no target is found by name until holding_configure runs again. */
+void holding_detach(struct holding *h);
+
 /* Around one probe's state step of a target: first what no longer holds
  * is let go, as the target was before the probe; then each of the step's
  * alerts is held or raised. When the target is one others depend on and

@@ -450,6 +450,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         svc->reloads_failed++;
     } else {
         history_configure(svc, cfg);
+        holding_detach(svc->holding);
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
