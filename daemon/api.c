@@ -215,10 +215,16 @@ static json_t *closed_incidents(const struct view *v, const struct view_target *
     size_t nrows = 0, n = 0, cap = 0;
     struct inc_ref *refs = NULL;
     json_t *a = json_array();
+    size_t open = 0;
 
+    /* The database's rows count open incidents too, which are left out
+     * here: ask for as many more as are open, so a page is not short. */
+    for (size_t t = 0; t < v->ntargets; t++)
+        if ((!only || &v->targets[t] == only) && v->targets[t].hist && v->targets[t].hist->open)
+            open++;
     if (v->histdb && v->incidents &&
-        v->incidents(v->histdb, only ? only->conf->name : NULL, before_ms, limit, &rows, &nrows) <
-            0)
+        v->incidents(v->histdb, only ? only->conf->name : NULL, before_ms, limit + open, &rows,
+                     &nrows) < 0)
         nrows = 0;
     for (size_t i = 0; i < nrows; i++) {
         if (rows[i].inc.end_ms == 0)
