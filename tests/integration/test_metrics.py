@@ -304,7 +304,7 @@ def check(mode, data):
 def test_many_targets_come_in_chunks():
     """Thousands of targets: /metrics comes in chunks of bounded size,
     ends with the last chunk, holds every target, and passes the checkers
-    in both formats; HEAD has the headers only."""
+    in both formats; /api/v1/targets too; HEAD has the headers only."""
     dm, base = many_targets()
     checked = 0
     for accept, mode in ((None, "promtool"), ("application/openmetrics-text", "openmetrics")):
@@ -323,6 +323,12 @@ def test_many_targets_come_in_chunks():
         checked += check(mode, body)
     if not checked:
         h.note("neither promtool nor prometheus_client is installed: the text is not checked")
+    # The JSON API's list likewise.
+    status, hd, sizes, body, complete = dechunk(read_all(request(base, path="/api/v1/targets")))
+    assert status == 200 and complete and len(sizes) > 10, (status, hd, len(sizes))
+    assert hd["content-type"] == "application/json", hd
+    assert [t["target"] for t in json.loads(body)["targets"]] == ["t%04d" % i
+                                                                  for i in range(MANY)]
     raw = read_all(request(base, "HEAD"))
     head, _, rest = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ") and rest == b"", raw[:300]
