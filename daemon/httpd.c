@@ -281,33 +281,33 @@ static void send_reply(struct evhttp_request *req, struct hreply *rp, bool head)
 
 static void step_cb(evutil_socket_t fd, short what, void *arg);
 
+static const struct timeval no_wait = {0, 0};
+
 /* The part made is written to the socket. This runs in libevent's write
  * path: the next step waits for the next turn of the loop, behind the
  * timers due by then (the probes'). */
 static void written_cb(struct evhttp_connection *evcon, void *arg)
 {
-    static const struct timeval now = {0, 0};
     struct stream *s = arg;
     (void)evcon;
 
-    evtimer_add(&s->next, &now);
+    evtimer_add(&s->next, &no_wait);
 }
 
 /* Sends the part made as a chunk; libevent frees it once written. */
 static void send_part(struct stream *s, bool more)
 {
-    static const struct timeval now = {0, 0};
     struct buf *b = &s->rp.body;
 
     if (b->len == 0) { /* no chunk (an empty one would end the answer) */
         if (more)
-            evtimer_add(&s->next, &now);
+            evtimer_add(&s->next, &no_wait);
         return;
     }
     if (evbuffer_add_reference(s->out, b->data, b->len, free_body, b->data) < 0) {
         buf_free(b);
         s->failed = true;
-        evtimer_add(&s->next, &now);
+        evtimer_add(&s->next, &no_wait);
         return;
     }
     *b = (struct buf){0};
@@ -432,7 +432,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (!head)
-        hreply_finish(&v, &rp); /* a connection not counted: not kept waiting either */
+        hreply_finish(&v, &rp); /* a connection not tracked is not streamed: all at once */
     send_reply(req, &rp, head);
 }
 
