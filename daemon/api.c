@@ -124,10 +124,9 @@ json_t *api_target_json(const struct view *v, const struct view_target *t)
     return o;
 }
 
-void api_targets_handler(const struct view *v, const struct hrequest *rq, struct hreply *rp)
+int api_targets_start(const struct view *v, struct buf *out)
 {
     json_t *o = json_object();
-    (void)rq;
 
     text_json_set(o, "host", text_json(v->host));
     text_json_set(o, "time", time_json(v->now_ms));
@@ -140,20 +139,63 @@ void api_targets_handler(const struct view *v, const struct hrequest *rq, struct
     size_t n = env ? strlen(env) : 0;
     if (n < 3 || strcmp(env + n - 3, "[]}") != 0) {
         free(env);
+        return -1;
+    }
+    buf_append(out, env, n - 2);
+    free(env);
+    return 0;
+}
+
+bool api_targets_step(const struct view *v, size_t *next, struct buf *out, size_t bytes)
+{
+    size_t from = out->len;
+
+    while (*next < v->ntargets) {
+        if (*next)
+            buf_append(out, ",", 1);
+        json_t *t = api_target_json(v, &v->targets[(*next)++]);
+        json_dump_callback(t, append_cb, out, DUMP_FLAGS);
+        json_decref(t);
+        if (out->len - from >= bytes)
+            return true;
+    }
+    buf_append(out, "]}\n", 3);
+    return false;
+}
+
+/* /api/v1/targets under way: the next target, and the time of the
+ * answer, the same in every part (the uptimes are as of then). */
+struct targets_state {
+    size_t next;
+    int64_t now_ms;
+};
+
+static bool targets_more(const struct view *v, struct hreply *rp, void *state)
+{
+    struct targets_state *st = state;
+    struct view then = *v;
+
+    then.now_ms = st->now_ms;
+    return api_targets_step(&then, &st->next, &rp->body, API_STEP_BYTES);
+}
+
+void api_targets_handler(const struct view *v, const struct hrequest *rq, struct hreply *rp)
+{
+    size_t next = 0;
+    (void)rq;
+
+    if (api_targets_start(v, &rp->body) < 0) {
         route_error("/api/", 500, "out of memory", rp);
         return;
     }
-    buf_append(&rp->body, env, n - 2);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        if (i)
-            buf_append(&rp->body, ",", 1);
-        json_t *t = api_target_json(v, &v->targets[i]);
-        json_dump_callback(t, append_cb, &rp->body, DUMP_FLAGS);
-        json_decref(t);
-    }
-    buf_append(&rp->body, "]}\n", 3);
-    free(env);
     rp->content_type = "application/json";
+    if (!api_targets_step(v, &next, &rp->body, API_STEP_BYTES))
+        return;
+    struct targets_state *st = xmalloc(sizeof(*st));
+    *st = (struct targets_state){next, v->now_ms};
+    rp->more = targets_more;
+    rp->state = st;
+    rp->state_free = free;
 }
 
 static const struct view_target *find_target(const struct view *v, const char *name)

@@ -28,4 +28,15 @@ void api_incidents_handler(const struct view *v, const struct hrequest *rq, stru
 /* A target as /api/v1/targets lists it. */
 json_t *api_target_json(const struct view *v, const struct view_target *t);
 
+/* /api/v1/targets in steps, as its handler sends it when long: the
+ * envelope up to the list's "[" (-1: out of memory), then targets from
+ * *next on until out has grown by at least bytes, or the list and the
+ * envelope closed at the end; returns whether a step follows. */
+int api_targets_start(const struct view *v, struct buf *out);
+bool api_targets_step(const struct view *v, size_t *next, struct buf *out, size_t bytes);
+
+/* The size of a step of the handler: some 80 targets, a fraction of a
+ * millisecond of the loop. */
+#define API_STEP_BYTES (64 * 1024)
+
 #endif

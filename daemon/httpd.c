@@ -8,7 +8,15 @@
  * close callback and a deadline, or is answered 503 and closed when the
  * cap is reached. evhttp's own timeouts only bound the idle time, so
  * the deadline bounds the whole: the request must arrive within
- * http.timeout, and the answer be read within http.timeout more. */
+ * http.timeout, and the answer be read within http.timeout more.
+ *
+ * A long answer (hreply.more) goes out in HTTP/1.1 chunks, one step of
+ * the handler each: the next step is made once the part before has been
+ * written to the socket, on a later turn of the loop, so probes start in
+ * between and only one part is held at a time. A step made after the
+ * configuration was swapped would walk other targets: the connection is
+ * closed without the last chunk instead, so the client sees the answer
+ * broken (a scrape failed), never a short one that reads as whole. */
 #include "httpd.h"
 
 #include <arpa/inet.h>
@@ -52,12 +60,26 @@ struct listener {
     ino_t ino;
 };
 
+struct stream;
+
 /* One connection accepted. */
 struct conn {
     struct httpd *h;
     struct evhttp_connection *evcon;
     evutil_socket_t fd;
     struct event deadline;
+    struct stream *stream; /* the answer it is sent in steps, if so */
+};
+
+/* An answer sent in steps. */
+struct stream {
+    struct conn *c;
+    struct evhttp_request *req;
+    struct hreply rp;    /* the steps (more, state) and the part being made */
+    uint64_t generation; /* of the view the first part was made from */
+    struct evbuffer *out;
+    struct event next; /* the next step, on a later turn of the loop */
+    bool failed;       /* a part could not be handed over: close unfinished */
 };
 
 struct httpd {
@@ -82,12 +104,33 @@ struct httpd {
     struct route_match match; /* of the request being answered */
 };
 
+static void stream_free(struct stream *s)
+{
+    event_del(&s->next);
+    s->c->stream = NULL;
+    hreply_stop(&s->rp);
+    buf_free(&s->rp.body);
+    evbuffer_free(s->out);
+    free(s);
+}
+
 static void closed_cb(struct evhttp_connection *evcon, void *arg)
 {
     struct conn *c = arg;
     struct httpd *h = c->h;
 
     evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (c->stream) {
+        struct evhttp_request *req = c->stream->req;
+        log_debug("http: a connection closed before its answer was all sent");
+        stream_free(c->stream);
+        /* A client gone (end of file, error, evhttp's timeout) leaves the
+         * unfinished request to its handler, detached from the
+         * connection; one closed by this server (the deadline, a reload,
+         * the shutdown) is still attached, and goes with it. */
+        if (evhttp_request_get_connection(req) == NULL)
+            evhttp_request_free(req);
+    }
     event_del(&c->deadline);
     if ((size_t)c->fd < h->fd_cap && h->by_fd[c->fd] == c)
         h->by_fd[c->fd] = NULL;
@@ -184,10 +227,16 @@ static void free_body(const void *data, size_t len, void *arg)
     free(arg);
 }
 
-static void send_reply(struct evhttp_request *req, struct hreply *rp, bool head)
+static const char *phrase_of(int status)
+{
+    const char *phrase = codes_phrase(status);
+
+    return phrase ? phrase : "Unknown";
+}
+
+static void add_headers(struct evhttp_request *req, const struct hreply *rp)
 {
     struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
-    const char *phrase = codes_phrase(rp->status);
 
     add_header(hd, "Content-Type",
                rp->content_type ? rp->content_type : "text/plain; charset=utf-8");
@@ -202,8 +251,18 @@ static void send_reply(struct evhttp_request *req, struct hreply *rp, bool head)
         add_header(hd, "Allow", "GET, HEAD");
     if (rp->status == 401)
         add_header(hd, "WWW-Authenticate", "Bearer realm=\"upmon\"");
+}
+
+static void send_reply(struct evhttp_request *req, struct hreply *rp, bool head)
+{
+    struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
+
+    add_headers(req, rp);
     struct evbuffer *body = evbuffer_new();
-    if (head) {
+    if (head && rp->more) {
+        /* Its length is known only once it is all made: none is said. */
+        hreply_stop(rp);
+    } else if (head) {
         char len[32];
         snprintf(len, sizeof(len), "%zu", rp->body.len);
         add_header(hd, "Content-Length", len);
@@ -214,10 +273,94 @@ static void send_reply(struct evhttp_request *req, struct hreply *rp, bool head)
             0)
             rp->body = (struct buf){0};
     }
-    evhttp_send_reply(req, rp->status, phrase ? phrase : "Unknown", body);
+    evhttp_send_reply(req, rp->status, phrase_of(rp->status), body);
     if (body)
         evbuffer_free(body);
     buf_free(&rp->body);
+}
+
+static void step_cb(evutil_socket_t fd, short what, void *arg);
+
+static const struct timeval no_wait = {0, 0};
+
+/* The part made is written to the socket. This runs in libevent's write
+ * path: the next step waits for the next turn of the loop, behind the
+ * timers due by then (the probes'). */
+static void written_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct stream *s = arg;
+    (void)evcon;
+
+    evtimer_add(&s->next, &no_wait);
+}
+
+/* Sends the part made as a chunk; libevent frees it once written. */
+static void send_part(struct stream *s, bool more)
+{
+    struct buf *b = &s->rp.body;
+
+    if (b->len == 0) { /* no chunk (an empty one would end the answer) */
+        if (more)
+            evtimer_add(&s->next, &no_wait);
+        return;
+    }
+    if (evbuffer_add_reference(s->out, b->data, b->len, free_body, b->data) < 0) {
+        buf_free(b);
+        s->failed = true;
+        evtimer_add(&s->next, &no_wait);
+        return;
+    }
+    *b = (struct buf){0};
+    evhttp_send_reply_chunk_with_cb(s->req, s->out, more ? written_cb : NULL, s);
+}
+
+static void step_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream *s = arg;
+    struct httpd *h = s->c->h;
+    struct view v;
+    (void)fd;
+    (void)what;
+
+    h->view(&v, h->arg);
+    if (s->failed || v.generation != s->generation) {
+        if (!s->failed)
+            log_debug("http: the configuration changed while an answer was being sent; "
+                      "closing it unfinished");
+        evhttp_connection_free(s->c->evcon); /* runs closed_cb, which frees s */
+        return;
+    }
+    bool more = s->rp.more(&v, &s->rp, s->rp.state);
+    send_part(s, more);
+    if (!more && !s->failed) {
+        struct evhttp_request *req = s->req;
+        stream_free(s);
+        evhttp_send_reply_end(req);
+    }
+}
+
+/* Sends the headers and the first part of an answer left in steps. */
+static void stream_start(struct conn *c, struct evhttp_request *req, struct hreply *rp,
+                         uint64_t generation)
+{
+    struct stream *s = xcalloc(1, sizeof(*s));
+
+    s->c = c;
+    s->req = req;
+    s->rp = *rp;
+    s->generation = generation;
+    s->out = evbuffer_new();
+    evtimer_assign(&s->next, c->h->base, step_cb, s);
+    c->stream = s;
+    add_headers(req, rp);
+    evhttp_send_reply_start(req, rp->status, phrase_of(rp->status));
+    if (s->out == NULL) {
+        buf_free(&s->rp.body);
+        s->failed = true;
+        written_cb(NULL, s);
+        return;
+    }
+    send_part(s, true);
 }
 
 /* Whether the connection came through a unix socket. */
@@ -236,13 +379,14 @@ static void request_cb(struct evhttp_request *req, void *arg)
     evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     const char *target = evhttp_request_get_uri(req);
+    struct conn *c = fd >= 0 && (size_t)fd < h->fd_cap ? h->by_fd[fd] : NULL;
     struct hreply rp = {.status = 200};
     struct view v;
     char err[160];
 
     /* From now on the deadline is for the answer to be read. */
-    if (fd >= 0 && (size_t)fd < h->fd_cap && h->by_fd[fd])
-        evtimer_add(&h->by_fd[fd]->deadline, &h->timeout);
+    if (c)
+        evtimer_add(&c->deadline, &h->timeout);
 
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         route_error(target, 405, "only GET and HEAD", &rp);
@@ -280,8 +424,15 @@ static void request_cb(struct evhttp_request *req, void *arg)
         char shown[256]; /* a path may hold any byte but controls: made text */
         text_sanitize(shown, sizeof(shown), h->match.path, strlen(h->match.path),
                       TEXT_ESCAPE | TEXT_ELLIPSIS);
-        log_debug("http: %s %s: %d", head ? "HEAD" : "GET", shown, rp.status);
+        log_debug("http: %s %s: %d%s", head ? "HEAD" : "GET", shown, rp.status,
+                  rp.more && !head ? ", in parts" : "");
     }
+    if (rp.more && !head && c) {
+        stream_start(c, req, &rp, v.generation);
+        return;
+    }
+    if (!head)
+        hreply_finish(&v, &rp); /* a connection not tracked is not streamed: all at once */
     send_reply(req, &rp, head);
 }
 

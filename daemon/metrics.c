@@ -2,8 +2,11 @@
  * interleaving), so the per-target families each walk the targets; the
  * label set of every target is escaped once per scrape into one buffer
  * and copied from there into each of its lines. Lines are written
- * straight into the reply's buffer, one growth check each: 10,000 targets
- * make some 400,000 lines, and a scrape must not hold the loop long. */
+ * straight into the reply's buffer, one growth check each. 10,000 targets
+ * make some 400,000 lines, tens of megabytes, and a scrape must not hold
+ * the loop long: it is made in steps of about METRICS_STEP_BYTES, each
+ * ending after a target, a cursor (family, target) saying where the next
+ * one goes on. */
 #include "metrics.h"
 
 #include <stdbool.h>
@@ -165,55 +168,54 @@ static void put_label(struct out *o, struct buf *b, const char *name, const char
 
 /* Every target's label set, escaped: target="NAME" and its own labels,
  * named as above (one whose name, so made, an earlier label of the target
- * already has is left out). */
+ * already has is left out). Made as far as the steps have gone: the
+ * first family to reach a target escapes its labels, the others copy
+ * them. */
 struct tlabels {
     struct buf text;
-    size_t *end; /* of target i's in text; it starts where i - 1's ends */
+    size_t *end;   /* of target i's in text; it starts where i - 1's ends */
+    size_t n;      /* targets made so far */
+    size_t *names; /* where each name of the target being made starts */
+    size_t cap;
 };
 
-static void tlabels_build(struct out *o, const struct view *v, struct tlabels *tl)
+static void tlabels_make(struct out *o, const struct view *v, struct tlabels *tl)
 {
-    size_t *names = NULL, cap = 0; /* where each name of the target starts */
+    const struct target_conf *t = v->targets[tl->n].conf;
+    size_t nnames = 0;
 
-    tl->end = xreallocarray(NULL, v->ntargets ? v->ntargets : 1, sizeof(*tl->end));
-    for (size_t i = 0; i < v->ntargets; i++) {
-        const struct target_conf *t = v->targets[i].conf;
-        put_label(o, &tl->text, "target", t->name);
-        if (t->nlabels > cap) {
-            cap = t->nlabels;
-            names = xreallocarray(names, cap, sizeof(*names));
-        }
-        size_t nnames = 0;
-        for (size_t j = 0; j < t->nlabels; j++) {
-            size_t mark = tl->text.len, start = mark + 1;
-            buf_append(&tl->text, ",", 1);
-            put_label_name(&tl->text, t->labels[j].key);
-            size_t nlen = tl->text.len - start;
-            bool dup = false;
-            for (size_t k = 0; !dup && k < nnames; k++)
-                dup = strncmp(tl->text.data + names[k], tl->text.data + start, nlen) == 0 &&
-                      tl->text.data[names[k] + nlen] == '=';
-            if (dup) {
-                tl->text.len = mark;
-                tl->text.data[mark] = '\0';
-                continue;
-            }
-            names[nnames++] = start;
-            buf_append(&tl->text, "=\"", 2);
-            expo_value(&o->e, &tl->text, t->labels[j].value);
-            buf_append(&tl->text, "\"", 1);
-        }
-        tl->end[i] = tl->text.len;
+    put_label(o, &tl->text, "target", t->name);
+    if (t->nlabels > tl->cap) {
+        tl->cap = t->nlabels;
+        tl->names = xreallocarray(tl->names, tl->cap, sizeof(*tl->names));
     }
-    free(names);
+    for (size_t j = 0; j < t->nlabels; j++) {
+        size_t mark = tl->text.len, start = mark + 1;
+        buf_append(&tl->text, ",", 1);
+        put_label_name(&tl->text, t->labels[j].key);
+        size_t nlen = tl->text.len - start;
+        bool dup = false;
+        for (size_t k = 0; !dup && k < nnames; k++)
+            dup = strncmp(tl->text.data + tl->names[k], tl->text.data + start, nlen) == 0 &&
+                  tl->text.data[tl->names[k] + nlen] == '=';
+        if (dup) {
+            tl->text.len = mark;
+            tl->text.data[mark] = '\0';
+            continue;
+        }
+        tl->names[nnames++] = start;
+        buf_append(&tl->text, "=\"", 2);
+        expo_value(&o->e, &tl->text, t->labels[j].value);
+        buf_append(&tl->text, "\"", 1);
+    }
+    tl->end[tl->n++] = tl->text.len;
 }
 
-static const char *tlabels_get(const struct tlabels *tl, size_t i, size_t *len)
+static void tlabels_free(struct tlabels *tl)
 {
-    size_t start = i ? tl->end[i - 1] : 0;
-
-    *len = tl->end[i] - start;
-    return tl->text.data + start;
+    buf_free(&tl->text);
+    free(tl->end);
+    free(tl->names);
 }
 
 static void family(struct out *o, enum fam f)
@@ -244,109 +246,160 @@ static bool probed(const struct view_target *vt)
     return vt->hist && vt->hist->last.wall_ms != 0;
 }
 
-/* The last probe of each target: whether it succeeded, its code, its
- * phases, its time. A target not probed yet has none of these. */
-static void last_probes(struct out *o, const struct view *v, const struct tlabels *tl)
-{
-    const char *l;
-    size_t ll;
-
-    family(o, F_SUCCESS);
-    for (size_t i = 0; i < v->ntargets; i++)
-        if (probed(&v->targets[i])) {
-            l = tlabels_get(tl, i, &ll);
-            sample_u64(o, F_SUCCESS, l, ll, NULL, v->targets[i].hist->last.state == ST_UP);
-        }
-    family(o, F_STATUS);
-    for (size_t i = 0; i < v->ntargets; i++)
-        if (probed(&v->targets[i])) {
-            l = tlabels_get(tl, i, &ll);
-            sample_u64(o, F_STATUS, l, ll, NULL, v->targets[i].hist->last.code);
-        }
-    family(o, F_DURATION);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        const struct htarget *h = v->targets[i].hist;
-        if (!probed(&v->targets[i]))
-            continue;
-        const struct {
-            const char *phase;
-            int64_t us;
-        } phases[] = {
-            {"phase=\"dns\"", h->dns_us},          {"phase=\"connect\"", h->connect_us},
-            {"phase=\"tls\"", h->tls_us},          {"phase=\"first_byte\"", h->ttfb_us},
-            {"phase=\"total\"", h->last.total_us},
-        };
-        l = tlabels_get(tl, i, &ll);
-        for (size_t k = 0; k < ARRAY_SIZE(phases); k++)
-            if (phases[k].us >= 0)
-                sample_seconds(o, F_DURATION, l, ll, phases[k].phase, phases[k].us, 6);
-    }
-    family(o, F_PROBE_TIME);
-    for (size_t i = 0; i < v->ntargets; i++)
-        if (probed(&v->targets[i])) {
-            l = tlabels_get(tl, i, &ll);
-            sample_seconds(o, F_PROBE_TIME, l, ll, NULL, v->targets[i].hist->last.wall_ms, 3);
-        }
-}
-
-/* Each target's counters since start and its confirmed state. */
-static void target_totals(struct out *o, const struct view *v, const struct tlabels *tl)
-{
+/* A scrape under way: where it stands, and what its per-target families
+ * share. */
+struct metrics_state {
+    struct out o;
+    struct tlabels tl;
+    enum fam fam; /* the family being written; past F_CERT: the daemon's own */
+    size_t next;  /* the target it comes to next; 0: its metadata first */
     char le[HIST_LAT_BUCKETS - 1][EXPO_LE_MAX], result[ST_COUNT][48], state[ST_COUNT][64];
-    const char *l;
-    size_t ll;
+};
 
-    le_labels(le, hist_lat_bounds_us, HIST_LAT_BUCKETS - 1);
-    for (int s = 0; s < ST_COUNT; s++) {
-        snprintf(result[s], sizeof(result[s]), "result=\"%s\"", state_name((enum target_state)s));
-        snprintf(state[s], sizeof(state[s]), "upmon_target_state=\"%s\"",
-                 state_name((enum target_state)s));
-    }
-    family(o, F_LATENCY);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        const struct htarget *h = v->targets[i].hist;
-        uint64_t cum[HIST_LAT_BUCKETS], n = 0;
-        for (size_t k = 0; k < HIST_LAT_BUCKETS; k++)
-            cum[k] = n += h ? h->duration[k] : 0;
-        l = tlabels_get(tl, i, &ll);
-        expo_histogram(&o->e, &families[F_LATENCY], l, ll, le, cum, HIST_LAT_BUCKETS - 1, n,
-                       h ? (int64_t)h->duration_sum_us : 0);
-    }
-    family(o, F_PROBES);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        const struct htarget *h = v->targets[i].hist;
-        l = tlabels_get(tl, i, &ll);
-        /* A verdict is never "unknown": that is the state before any. */
-        for (int s = ST_UP; s < ST_COUNT; s++)
-            sample_u64(o, F_PROBES, l, ll, result[s], h ? h->by_state[s] : 0);
-    }
-    family(o, F_STATE);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        const struct tstate *ts = v->targets[i].ts;
-        enum target_state now = ts ? ts->s.state : ST_UNKNOWN;
-        l = tlabels_get(tl, i, &ll);
-        for (int s = 0; s < ST_COUNT; s++)
-            sample_u64(o, F_STATE, l, ll, state[s], (int)now == s);
-    }
-    family(o, F_SLOW);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        l = tlabels_get(tl, i, &ll);
-        sample_u64(o, F_SLOW, l, ll, NULL, v->targets[i].ts && v->targets[i].ts->s.slow);
-    }
-    family(o, F_FLAPPING);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        l = tlabels_get(tl, i, &ll);
-        sample_u64(o, F_FLAPPING, l, ll, NULL, v->targets[i].ts && v->targets[i].ts->s.flapping);
-    }
-    family(o, F_CERT);
-    for (size_t i = 0; i < v->ntargets; i++) {
-        const struct htarget *h = v->targets[i].hist;
-        if (h && h->cert_not_after != 0) {
-            l = tlabels_get(tl, i, &ll);
-            sample_seconds(o, F_CERT, l, ll, NULL, h->cert_not_after, 0);
-        }
+/* Target i's label set, made if no family has reached it yet. */
+static const char *tlabels(struct metrics_state *m, const struct view *v, size_t i, size_t *len)
+{
+    if (m->tl.end == NULL)
+        m->tl.end = xreallocarray(NULL, v->ntargets ? v->ntargets : 1, sizeof(*m->tl.end));
+    while (m->tl.n <= i)
+        tlabels_make(&m->o, v, &m->tl);
+    size_t start = i ? m->tl.end[i - 1] : 0;
+    *len = m->tl.end[i] - start;
+    return m->tl.text.data + start;
+}
+
+/* The samples of one target in one family. The last probe of each target
+ * (whether it succeeded, its code, its phases, its time) is missing from
+ * a target not probed yet; its counters since start and its confirmed
+ * state are there from the start. */
+typedef void target_fn(struct metrics_state *m, const struct view *v, size_t i);
+
+static void t_success(struct metrics_state *m, const struct view *v, size_t i)
+{
+    size_t ll;
+    const char *l;
+
+    if (probed(&v->targets[i])) {
+        l = tlabels(m, v, i, &ll);
+        sample_u64(&m->o, F_SUCCESS, l, ll, NULL, v->targets[i].hist->last.state == ST_UP);
     }
 }
+
+static void t_status(struct metrics_state *m, const struct view *v, size_t i)
+{
+    size_t ll;
+    const char *l;
+
+    if (probed(&v->targets[i])) {
+        l = tlabels(m, v, i, &ll);
+        sample_u64(&m->o, F_STATUS, l, ll, NULL, v->targets[i].hist->last.code);
+    }
+}
+
+static void t_duration(struct metrics_state *m, const struct view *v, size_t i)
+{
+    const struct htarget *h = v->targets[i].hist;
+    size_t ll;
+
+    if (!probed(&v->targets[i]))
+        return;
+    const struct {
+        const char *phase;
+        int64_t us;
+    } phases[] = {
+        {"phase=\"dns\"", h->dns_us},          {"phase=\"connect\"", h->connect_us},
+        {"phase=\"tls\"", h->tls_us},          {"phase=\"first_byte\"", h->ttfb_us},
+        {"phase=\"total\"", h->last.total_us},
+    };
+    const char *l = tlabels(m, v, i, &ll);
+    for (size_t k = 0; k < ARRAY_SIZE(phases); k++)
+        if (phases[k].us >= 0)
+            sample_seconds(&m->o, F_DURATION, l, ll, phases[k].phase, phases[k].us, 6);
+}
+
+static void t_probe_time(struct metrics_state *m, const struct view *v, size_t i)
+{
+    size_t ll;
+    const char *l;
+
+    if (probed(&v->targets[i])) {
+        l = tlabels(m, v, i, &ll);
+        sample_seconds(&m->o, F_PROBE_TIME, l, ll, NULL, v->targets[i].hist->last.wall_ms, 3);
+    }
+}
+
+static void t_latency(struct metrics_state *m, const struct view *v, size_t i)
+{
+    const struct htarget *h = v->targets[i].hist;
+    uint64_t cum[HIST_LAT_BUCKETS], n = 0;
+    size_t ll;
+
+    for (size_t k = 0; k < HIST_LAT_BUCKETS; k++)
+        cum[k] = n += h ? h->duration[k] : 0;
+    const char *l = tlabels(m, v, i, &ll);
+    expo_histogram(&m->o.e, &families[F_LATENCY], l, ll, m->le, cum, HIST_LAT_BUCKETS - 1, n,
+                   h ? (int64_t)h->duration_sum_us : 0);
+}
+
+static void t_probes(struct metrics_state *m, const struct view *v, size_t i)
+{
+    const struct htarget *h = v->targets[i].hist;
+    size_t ll;
+    const char *l = tlabels(m, v, i, &ll);
+
+    /* A verdict is never "unknown": that is the state before any. */
+    for (int s = ST_UP; s < ST_COUNT; s++)
+        sample_u64(&m->o, F_PROBES, l, ll, m->result[s], h ? h->by_state[s] : 0);
+}
+
+static void t_state(struct metrics_state *m, const struct view *v, size_t i)
+{
+    const struct tstate *ts = v->targets[i].ts;
+    enum target_state now = ts ? ts->s.state : ST_UNKNOWN;
+    size_t ll;
+    const char *l = tlabels(m, v, i, &ll);
+
+    for (int s = 0; s < ST_COUNT; s++)
+        sample_u64(&m->o, F_STATE, l, ll, m->state[s], (int)now == s);
+}
+
+static void t_slow(struct metrics_state *m, const struct view *v, size_t i)
+{
+    size_t ll;
+    const char *l = tlabels(m, v, i, &ll);
+
+    sample_u64(&m->o, F_SLOW, l, ll, NULL, v->targets[i].ts && v->targets[i].ts->s.slow);
+}
+
+static void t_flapping(struct metrics_state *m, const struct view *v, size_t i)
+{
+    size_t ll;
+    const char *l = tlabels(m, v, i, &ll);
+
+    sample_u64(&m->o, F_FLAPPING, l, ll, NULL, v->targets[i].ts && v->targets[i].ts->s.flapping);
+}
+
+static void t_cert(struct metrics_state *m, const struct view *v, size_t i)
+{
+    const struct htarget *h = v->targets[i].hist;
+    size_t ll;
+
+    if (h && h->cert_not_after != 0) {
+        const char *l = tlabels(m, v, i, &ll);
+        sample_seconds(&m->o, F_CERT, l, ll, NULL, h->cert_not_after, 0);
+    }
+}
+
+/* The per-target families, in the order they are written: each walks the
+ * targets whole before the next begins (OpenMetrics forbids
+ * interleaving). */
+static target_fn *const per_target[F_CERT + 1] = {
+    [F_SUCCESS] = t_success,   [F_STATUS] = t_status,
+    [F_DURATION] = t_duration, [F_PROBE_TIME] = t_probe_time,
+    [F_LATENCY] = t_latency,   [F_PROBES] = t_probes,
+    [F_STATE] = t_state,       [F_SLOW] = t_slow,
+    [F_FLAPPING] = t_flapping, [F_CERT] = t_cert,
+};
 
 /* The lateness counts, in buckets of bucket_us (the last one holding
  * everything beyond), folded into lateness_bounds_us: a bucket counts
@@ -442,22 +495,56 @@ static void daemon_health(struct out *o, const struct view *v)
     sample_u64(o, F_RELOADS, "", 0, "result=\"failure\"", failed);
 }
 
+struct metrics_state *metrics_start(enum metrics_format f)
+{
+    struct metrics_state *m = xcalloc(1, sizeof(*m));
+
+    m->o.e.om = f == METRICS_OPENMETRICS;
+    le_labels(m->le, hist_lat_bounds_us, HIST_LAT_BUCKETS - 1);
+    for (int s = 0; s < ST_COUNT; s++) {
+        snprintf(m->result[s], sizeof(m->result[s]), "result=\"%s\"",
+                 state_name((enum target_state)s));
+        snprintf(m->state[s], sizeof(m->state[s]), "upmon_target_state=\"%s\"",
+                 state_name((enum target_state)s));
+    }
+    return m;
+}
+
+bool metrics_step(const struct view *v, struct metrics_state *m, struct buf *out, size_t bytes)
+{
+    size_t from = out->len;
+
+    m->o.e.b = out;
+    for (; m->fam <= F_CERT; m->fam++, m->next = 0) {
+        if (m->next == 0)
+            family(&m->o, m->fam);
+        while (m->next < v->ntargets) {
+            per_target[m->fam](m, v, m->next++);
+            if (out->len - from >= bytes && out->len > from)
+                return true;
+        }
+    }
+    daemon_health(&m->o, v);
+    expo_end(&m->o.e);
+    return false;
+}
+
+void metrics_free(struct metrics_state *m)
+{
+    if (m == NULL)
+        return;
+    tlabels_free(&m->tl);
+    buf_free(&m->o.wl);
+    buf_free(&m->o.e.scratch);
+    free(m);
+}
+
 void metrics_render(const struct view *v, enum metrics_format f, struct buf *out)
 {
-    struct out o = {.e = {.b = out, .om = f == METRICS_OPENMETRICS}};
-    struct tlabels tl = {0};
+    struct metrics_state *m = metrics_start(f);
 
-    tlabels_build(&o, v, &tl);
-    /* About what the targets take (some 40 lines each), so the buffer
-     * grows a few times, not twenty. */
-    buf_reserve(out, tl.text.len * 40 + v->ntargets * 2048 + 16384);
-    last_probes(&o, v, &tl);
-    target_totals(&o, v, &tl);
-    daemon_health(&o, v);
-    expo_end(&o.e);
-    buf_free(&tl.text);
-    free(tl.end);
-    buf_free(&o.wl);
+    metrics_step(v, m, out, SIZE_MAX);
+    metrics_free(m);
 }
 
 enum metrics_format metrics_negotiate(const char *accept)
@@ -476,10 +563,27 @@ const char *metrics_content_type(enum metrics_format f)
                                     : "text/plain; version=0.0.4; charset=utf-8";
 }
 
+static bool more(const struct view *v, struct hreply *rp, void *state)
+{
+    return metrics_step(v, state, &rp->body, METRICS_STEP_BYTES);
+}
+
+static void state_free(void *state)
+{
+    metrics_free(state);
+}
+
 void metrics_handler(const struct view *v, const struct hrequest *rq, struct hreply *rp)
 {
     enum metrics_format f = metrics_negotiate(rq->accept);
+    struct metrics_state *m = metrics_start(f);
 
     rp->content_type = metrics_content_type(f);
-    metrics_render(v, f, &rp->body);
+    if (!metrics_step(v, m, &rp->body, METRICS_STEP_BYTES)) {
+        metrics_free(m);
+        return;
+    }
+    rp->more = more;
+    rp->state = m;
+    rp->state_free = state_free;
 }

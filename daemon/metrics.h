@@ -25,6 +25,23 @@ const char *metrics_content_type(enum metrics_format f);
 /* Appends the whole exposition of v to out. */
 void metrics_render(const struct view *v, enum metrics_format f, struct buf *out);
 
+/* The same in steps: a scrape under way, started in format f. */
+struct metrics_state;
+struct metrics_state *metrics_start(enum metrics_format f);
+
+/* Appends the next part of the exposition to out: targets one after
+ * another until out has grown by at least bytes (a target's lines are
+ * never split), or the end. Returns whether a part follows. Every call of
+ * one scrape must see the same targets (view.generation); the parts
+ * together are metrics_render's text, whatever bytes is. */
+bool metrics_step(const struct view *v, struct metrics_state *m, struct buf *out, size_t bytes);
+
+void metrics_free(struct metrics_state *m);
+
+/* The size of a step of the handler: some 3,000 lines, well under a
+ * millisecond of the loop. */
+#define METRICS_STEP_BYTES (256 * 1024)
+
 /* The handler of /metrics (handler_fn). */
 void metrics_handler(const struct view *v, const struct hrequest *rq, struct hreply *rp);
 

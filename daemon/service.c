@@ -63,6 +63,7 @@ struct service {
     struct view_webhook *vwebhooks;
     size_t vwebhooks_cap;
     int64_t started_ms, reload_ms;
+    uint64_t generation; /* of the configuration in use: view.generation */
     uint64_t reloads, reloads_failed;
 };
 
@@ -452,6 +453,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         history_configure(svc, cfg);
         holding_detach(svc->holding);
         monitor_swap(svc->monitor, cfg, clock_mono_us());
+        svc->generation++;
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
         holding_configure(svc->holding, svc->monitor);
@@ -507,6 +509,7 @@ static void fill_view(struct view *v, void *arg)
         .series = histdb_series,
         .incidents = histdb_incidents,
         .rows_free = histdb_rows_free,
+        .generation = svc->generation,
     };
 }
 

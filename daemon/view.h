@@ -71,6 +71,11 @@ struct view {
     int (*incidents)(struct histdb *db, const char *target, int64_t before_ms, size_t limit,
                      struct incident_row **out, size_t *n);
     void (*rows_free)(struct incident_row *rows, size_t n);
+    /* Bumped each time a configuration is swapped in: the targets of one
+     * generation are the same, in the same order, whichever view shows
+     * them, so an answer made in steps (hreply.more) can go on walking
+     * them only while this stays the same. */
+    uint64_t generation;
 };
 
 /* A request's query, decoded: key=value pairs in order. */
@@ -101,8 +106,28 @@ struct hreply {
     const char *content_type; /* a static string */
     const char *cache;        /* Cache-Control, or NULL for "no-store" */
     struct buf body;
+    /* An answer too long to make in one go (/metrics of ten thousand
+     * targets is tens of megabytes) is made in steps, so the loop runs
+     * probes in between: the handler puts the first part in body and
+     * sets more, which the server calls again on a later turn of the
+     * loop, once the part before is sent, with a view filled anew of the
+     * same generation; each call appends the next part to body (empty
+     * then) and returns whether another follows. state is the handler's,
+     * freed with state_free when the answer ends or is given up. */
+    bool (*more)(const struct view *v, struct hreply *rp, void *state);
+    void *state;
+    void (*state_free)(void *state);
 };
 
 typedef void (*handler_fn)(const struct view *v, const struct hrequest *rq, struct hreply *rp);
+
+/* Makes the rest of an answer left in steps (rp->more set), appending it
+ * to rp->body, and frees its state: the whole answer at once, for a
+ * caller that cannot send it in parts. Nothing when more is unset. */
+void hreply_finish(const struct view *v, struct hreply *rp);
+
+/* Gives up the steps left, if any: frees the state, unsets more. The
+ * body stays. */
+void hreply_stop(struct hreply *rp);
 
 #endif

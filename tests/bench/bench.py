@@ -354,8 +354,8 @@ def scrape_loop(port, stop, times):
                 c.request("GET", path)
                 body = c.getresponse().read()
                 c.close()
-            except OSError:
-                continue
+            except (OSError, http.client.HTTPException):
+                continue  # the daemon stopping mid-answer, at the end of the run
             times.append((path, time.monotonic() - t0, len(body)))
 
 

@@ -629,11 +629,99 @@ static void table(void **state)
     json_decref(rows);
 }
 
+/* /api/v1/targets all at once: its start and one step without bound. */
+static char *targets_whole(const struct view *v)
+{
+    struct buf b = {0};
+    size_t next = 0;
+
+    assert_int_equal(api_targets_start(v, &b), 0);
+    assert_false(api_targets_step(v, &next, &b, SIZE_MAX));
+    return b.data;
+}
+
+/* Made in steps of any size, the list is the one made at once, each step
+ * but the last ending after a whole target. */
+static void targets_in_steps(void **state)
+{
+    static const size_t sizes[] = {0, 1, 2, 500, 4096, SIZE_MAX};
+    (void)state;
+
+    probe(0, 200, PERR_NONE, 20, NULL);
+    probe(1, 0, PERR_DNS, 3, "Could not resolve host");
+    view.now_ms = now += SEC;
+    for (size_t n = 0; n <= NT; n++) {
+        view.ntargets = n;
+        char *whole = targets_whole(&view);
+        for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+            struct buf b = {0};
+            size_t next = 0, steps = 0, from;
+            bool more;
+            assert_int_equal(api_targets_start(&view, &b), 0);
+            do {
+                from = b.len;
+                more = api_targets_step(&view, &next, &b, sizes[k]);
+                steps++;
+                assert_true(b.len > from);
+                if (more)
+                    assert_int_equal(b.data[b.len - 1], '}');
+            } while (more);
+            assert_string_equal(b.data, whole);
+            /* One per target when each is one, and one to close. */
+            if (sizes[k] <= 1)
+                assert_int_equal(steps, n + 1);
+            if (sizes[k] == SIZE_MAX)
+                assert_int_equal(steps, 1);
+            buf_free(&b);
+        }
+        free(whole);
+    }
+}
+
+/* A long list is left in steps by the handler; the later ones, made from
+ * later views, keep the time of the first (the uptimes are as of then). */
+static void targets_handler_in_steps(void **state)
+{
+    enum { N = 300 };
+    struct view_target many[N];
+    struct hrequest rq = {.path = "/api/v1/targets", .tail = "", .accept = ""};
+    struct hreply rp = {.status = 200};
+    (void)state;
+
+    probe(0, 200, PERR_NONE, 20, NULL);
+    now += HOUR;
+    probe(0, 503, PERR_NONE, 20, NULL);
+    for (size_t i = 0; i < N; i++)
+        many[i] = vts[i % NT];
+    view.targets = many;
+    view.ntargets = N;
+    view.now_ms = now;
+    char *whole = targets_whole(&view);
+    assert_true(strlen(whole) > 2 * API_STEP_BYTES);
+    api_targets_handler(&view, &rq, &rp);
+    assert_non_null(rp.more);
+    assert_string_equal(rp.content_type, "application/json");
+    assert_true(rp.body.len >= API_STEP_BYTES && rp.body.len < strlen(whole));
+    view.now_ms += 10 * DAY;
+    hreply_finish(&view, &rp);
+    assert_null(rp.more);
+    assert_string_equal(rp.body.data, whole);
+    json_error_t je;
+    json_t *o = json_loads(rp.body.data, 0, &je);
+    assert_non_null(o);
+    assert_int_equal(json_array_size(json_object_get(o, "targets")), N);
+    json_decref(o);
+    buf_free(&rp.body);
+    free(whole);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(target_is_once_json, setup, teardown),
         cmocka_unit_test_setup_teardown(targets_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(targets_in_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(targets_handler_in_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(one_target, setup, teardown),
         cmocka_unit_test_setup_teardown(incidents, setup, teardown),
         cmocka_unit_test_setup_teardown(uptime_series, setup, teardown),

@@ -657,6 +657,116 @@ static void ten_thousand_targets(void **state)
     free(f);
 }
 
+/* Targets of every kind: probed or not, with a certificate or not, with
+ * no history or state at all, with labels that clash or need escaping. */
+struct many {
+    struct fixture f;
+    struct target_conf tc[300];
+    struct tstate ts[300];
+    struct htarget h[300];
+    struct view_target vt[300];
+    char names[300][32];
+};
+
+static void many_view(struct many *m, size_t n)
+{
+    static struct kv labels[] = {
+        {.key = "team", .value = "w\"e\\b\n"},
+        {.key = "te-am", .value = "x"},
+        {.key = "team", .value = "again"},
+        {.key = "le", .value = "caf\xc3\xa9 \xff"},
+    };
+
+    small_view(&m->f);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(m->names[i], sizeof(m->names[i]), "t%zu", i);
+        m->tc[i] = (struct target_conf){.name = m->names[i], .labels = labels, .nlabels = i % 5};
+        m->ts[i].s.state = (enum target_state)(i % ST_COUNT);
+        m->ts[i].s.slow = i % 4 == 1;
+        m->h[i] = m->f.h[0];
+        if (i % 3 == 1)
+            m->h[i].last.wall_ms = 0; /* not probed yet */
+        if (i % 7 == 2)
+            m->h[i].cert_not_after = 0;
+        m->vt[i] = (struct view_target){.conf = &m->tc[i], .ts = &m->ts[i], .hist = &m->h[i]};
+        if (i % 11 == 5)
+            m->vt[i].ts = NULL, m->vt[i].hist = NULL;
+    }
+    m->f.v.targets = m->vt;
+    m->f.v.ntargets = n;
+}
+
+/* Made in steps of any size, the exposition is the one made at once: each
+ * step but the last ends after a whole target, with a line. */
+static void steps_of_any_size(void **state)
+{
+    static const size_t sizes[] = {0, 1, 2, 100, 999, 4096, 65536, SIZE_MAX};
+    struct many *m = malloc(sizeof(*m));
+    (void)state;
+
+    for (size_t n = 0; n <= 40; n += 20) {
+        many_view(m, n);
+        for (int f = METRICS_TEXT; f <= METRICS_OPENMETRICS; f++) {
+            char *whole = render(&m->f.v, (enum metrics_format)f);
+            for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+                struct metrics_state *ms = metrics_start((enum metrics_format)f);
+                struct buf b = {0};
+                size_t steps = 0, from;
+                bool more;
+                do {
+                    from = b.len;
+                    more = metrics_step(&m->f.v, ms, &b, sizes[k]);
+                    steps++;
+                    assert_true(b.len > from);
+                    assert_int_equal(b.data[b.len - 1], '\n');
+                    if (more)
+                        assert_true(b.len - from >= sizes[k]);
+                } while (more);
+                metrics_free(ms);
+                assert_string_equal(b.data, whole);
+                /* One step per target and family at least, when each is one. */
+                if (sizes[k] <= 1)
+                    assert_true(steps > 6 * n);
+                if (sizes[k] == SIZE_MAX)
+                    assert_int_equal(steps, 1);
+                buf_free(&b);
+            }
+            free(whole);
+        }
+    }
+    free(m);
+}
+
+/* The handler leaves a long answer in steps, which make the same text. */
+static void handler_in_steps(void **state)
+{
+    struct many *m = malloc(sizeof(*m));
+    struct hrequest rq = {.path = "/metrics", .tail = "", .accept = "application/openmetrics-text"};
+    struct hreply rp = {.status = 200};
+    (void)state;
+
+    many_view(m, 300);
+    char *whole = render(&m->f.v, METRICS_OPENMETRICS);
+    assert_true(strlen(whole) > 2 * METRICS_STEP_BYTES);
+    metrics_handler(&m->f.v, &rq, &rp);
+    assert_non_null(rp.more);
+    assert_true(rp.body.len >= METRICS_STEP_BYTES && rp.body.len < strlen(whole));
+    hreply_finish(&m->f.v, &rp);
+    assert_null(rp.more);
+    assert_null(rp.state);
+    assert_string_equal(rp.body.data, whole);
+    buf_free(&rp.body);
+    /* Given up after the first part: the state is freed (the sanitizers
+     * see a leak otherwise). */
+    metrics_handler(&m->f.v, &rq, &rp);
+    assert_non_null(rp.more);
+    hreply_stop(&rp);
+    assert_null(rp.more);
+    buf_free(&rp.body);
+    free(whole);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,7 +774,8 @@ int main(void)
         cmocka_unit_test(hostile_labels),          cmocka_unit_test(negotiation),
         cmocka_unit_test(accept_offers),           cmocka_unit_test(handler_negotiates),
         cmocka_unit_test(every_metric_documented), cmocka_unit_test(write_samples),
-        cmocka_unit_test(ten_thousand_targets),
+        cmocka_unit_test(ten_thousand_targets),    cmocka_unit_test(steps_of_any_size),
+        cmocka_unit_test(handler_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
