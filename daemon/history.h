@@ -77,6 +77,12 @@ struct htotal {
     unsigned worst : 4;     /* enum target_state; ST_UNKNOWN: no probe */
 };
 
+/* An hour's, for uptime only: an interval is at least a second, so an
+ * hour has at most 3,600 probes (the counts saturate all the same). */
+struct hhour {
+    uint16_t probes, failures;
+};
+
 #define HIST_HOURS     25 /* the hour under way and the 24 before it */
 #define HIST_RECENT    16 /* probes kept in memory per target */
 #define HIST_INCIDENTS 5  /* closed incidents kept in memory per target */
@@ -110,9 +116,10 @@ struct htarget {
     uint64_t duration_sum_us;            /* of probes with a total time */
 
     /* Incidents: the open one (NULL when none) and the last few closed,
-     * newest first. */
+     * newest first: nclosed of them, up to HIST_INCIDENTS (closed is
+     * allocated with the first, as most targets never have one). */
     struct incident *open;
-    struct incident closed[HIST_INCIDENTS];
+    struct incident *closed;
     unsigned nclosed;
 
     /* Totals by hour and by day (UTC) for uptime figures and the daily
@@ -121,7 +128,7 @@ struct htarget {
      * a window of consecutive units (hours or days since the epoch)
      * ending with the unit *_last, oldest first; the days grow as they
      * come, so a target with a week of history holds a week of them. */
-    struct htotal hours[HIST_HOURS];
+    struct hhour hours[HIST_HOURS];
     struct htotal *days; /* ndays of them, up to HIST_DAYS */
     int32_t hour_last, day_last;
     uint8_t nhours, ndays;
