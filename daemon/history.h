@@ -68,9 +68,9 @@ struct incident {
     uint32_t errors; /* bit (1u << e) per enum probe_error seen */
 };
 
-/* An hour's or a day's totals as memory keeps them: 8 bytes, the worst
- * state packed beside the failures, for there are 115 of them per target
- * and ten thousand targets. */
+/* A day's totals as memory keeps them: 8 bytes, the worst state packed
+ * beside the failures, for there are up to 90 of them per target and ten
+ * thousand targets. */
 struct htotal {
     uint32_t probes;
     unsigned failures : 28; /* saturates: 2^28 is 3,000 probes a second for a day */
@@ -177,8 +177,8 @@ const struct incident *htarget_end(struct htarget *h, int64_t now_ms);
  * UTC day's totals (start_ms within it), a minute not yet written (into
  * both), an incident (open when end_ms is 0; closed ones beyond the
  * HIST_INCIDENTS newest are dropped; one with the id of an incident
- * already there is a newer version of it and replaces it). Totals outside the windows that
- * memory keeps are ignored. */
+ * already there is a newer version of it and replaces it). Totals outside
+ * the windows that memory keeps are ignored. */
 void htarget_add_hour(struct htarget *h, int64_t start_ms, const struct hspan *s);
 void htarget_add_day(struct htarget *h, int64_t start_ms, const struct hspan *s);
 void htarget_add_incident(struct htarget *h, const struct incident *inc);
