@@ -2,10 +2,11 @@
  * from the alert state's upmon.db so that years of buckets never slow or
  * endanger alerts. Closed minute buckets and incident changes are handed
  * over from the loop and written in batches on a thread of its own; the
- * loop never waits on this disk. Minute buckets are folded into hourly
- * ones after history.compact_after, and everything older than
- * history.retention is deleted, on that thread too. A target removed from
- * the configuration keeps its rows until retention ends. */
+ * loop never waits on this disk. Once an hour is over its minutes are
+ * summed into an hourly bucket, once a UTC day is over its hours into a
+ * daily one; minutes are deleted after history.compact_after, everything
+ * after history.retention, on that thread too. A target removed from the
+ * configuration keeps its rows until retention ends. */
 #ifndef UPMON_HISTDB_H
 #define UPMON_HISTDB_H
 

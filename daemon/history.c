@@ -63,6 +63,7 @@ void htarget_free(struct htarget *h)
     free(h->cert_subject);
     free(h->cert_issuer);
     free(h->open);
+    free(h->closed);
     free(h->days);
     htarget_init(h);
 }
@@ -119,38 +120,45 @@ static unsigned window_len(unsigned n, unsigned cap, int32_t last, int32_t unit)
     return (unsigned)-d + 1;
 }
 
-/* The slot of unit in the window a, which must hold the newlen units that
- * window_len gave, moving the window forward (or its start back) as
- * needed; NULL when unit is too old for it. */
-static struct htotal *window_slot(struct htotal *a, unsigned n, unsigned newlen, int32_t *last,
-                                  int32_t unit)
+/* The index of unit in the window a (elements of size el), which must
+ * hold the newlen units that window_len gave, moving the window forward
+ * (or its start back) as needed; -1 when unit is too old for it. */
+static int window_slot(void *a, size_t el, unsigned n, unsigned newlen, int32_t *last, int32_t unit)
 {
+    char *p = a;
+
     if (n == 0 || unit > *last) {
         unsigned gap = n == 0 ? newlen : (unsigned)((int64_t)unit - *last);
         unsigned keep = newlen > gap ? newlen - gap : 0;
-        memmove(a, a + (n - keep), keep * sizeof(*a));
-        memset(a + keep, 0, (newlen - keep) * sizeof(*a));
+        memmove(p, p + (n - keep) * el, keep * el);
+        memset(p + keep * el, 0, (newlen - keep) * el);
         *last = unit;
-        return &a[newlen - 1];
+        return (int)newlen - 1;
     }
     if (newlen > n) { /* older than the window: it starts earlier */
-        memmove(a + (newlen - n), a, n * sizeof(*a));
-        memset(a, 0, (newlen - n) * sizeof(*a));
+        memmove(p + (newlen - n) * el, p, n * el);
+        memset(p, 0, (newlen - n) * el);
     }
     int64_t back = (int64_t)*last - unit;
-    return back < newlen ? &a[newlen - 1 - back] : NULL;
+    return back < newlen ? (int)(newlen - 1 - back) : -1;
 }
 
-static void hours_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t failures,
-                      unsigned worst)
+static uint16_t add16(uint16_t a, uint32_t b)
+{
+    return (uint16_t)((uint32_t)(UINT16_MAX - a) < b ? UINT16_MAX : a + b);
+}
+
+static void hours_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t failures)
 {
     int32_t unit = (int32_t)floor_div(t_ms, HOUR_MS);
     unsigned len = window_len(h->nhours, HIST_HOURS, h->hour_last, unit);
-    struct htotal *slot = window_slot(h->hours, h->nhours, len, &h->hour_last, unit);
+    int i = window_slot(h->hours, sizeof(h->hours[0]), h->nhours, len, &h->hour_last, unit);
 
     h->nhours = (uint8_t)len;
-    if (slot)
-        total_add(slot, probes, failures, worst);
+    if (i >= 0) {
+        h->hours[i].probes = add16(h->hours[i].probes, probes);
+        h->hours[i].failures = add16(h->hours[i].failures, failures);
+    }
 }
 
 /* The room n days take: a power of two up to HIST_DAYS, so that ninety
@@ -175,9 +183,9 @@ static void days_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t 
 
     if (len > room)
         h->days = xreallocarray(h->days, days_room(len), sizeof(*h->days));
-    struct htotal *slot = window_slot(h->days, h->ndays, len, &h->day_last, unit);
-    if (slot)
-        total_add(slot, probes, failures, worst);
+    int i = window_slot(h->days, sizeof(*h->days), h->ndays, len, &h->day_last, unit);
+    if (i >= 0)
+        total_add(&h->days[i], probes, failures, worst);
     if (days_room(len) < room)
         h->days = xreallocarray(h->days, days_room(len), sizeof(*h->days));
     h->ndays = (uint8_t)len;
@@ -185,7 +193,7 @@ static void days_add(struct htarget *h, int64_t t_ms, uint32_t probes, uint32_t 
 
 void htarget_add_hour(struct htarget *h, int64_t start_ms, const struct hspan *s)
 {
-    hours_add(h, start_ms, s->probes, s->failures, s->worst);
+    hours_add(h, start_ms, s->probes, s->failures);
 }
 
 void htarget_add_day(struct htarget *h, int64_t start_ms, const struct hspan *s)
@@ -238,6 +246,8 @@ static const struct incident *incident_close(struct htarget *h, int64_t end_ms)
     struct incident *inc = h->open;
 
     inc->end_ms = end_ms > inc->start_ms ? end_ms : inc->start_ms;
+    if (h->closed == NULL)
+        h->closed = xcalloc(HIST_INCIDENTS, sizeof(*h->closed));
     memmove(&h->closed[1], &h->closed[0], (HIST_INCIDENTS - 1) * sizeof(h->closed[0]));
     h->closed[0] = *inc;
     if (h->nclosed < HIST_INCIDENTS)
@@ -338,7 +348,7 @@ void htarget_observe(struct htarget *h, const struct probe_result *r, const stru
     bucket_add(&h->minute, v->state, r->total_us);
 
     uint32_t failed = state_is_failing(v->state);
-    hours_add(h, now_ms, 1, failed, v->state);
+    hours_add(h, now_ms, 1, failed);
     days_add(h, now_ms, 1, failed, v->state);
 
     out->incident = incident_step(h, &s, confirmed, confirmed_since_ms, now_ms, next_id);
@@ -353,17 +363,31 @@ bool htarget_tick(struct htarget *h, int64_t now_ms, struct hbucket *closed)
     return true;
 }
 
-/* Sums the units from..to (inclusive) of a window. */
-static void window_sum(const struct htotal *a, unsigned n, int32_t last, int64_t from, int64_t to,
+/* Sums the units from..to (inclusive) of a window of n ending at last;
+ * probes and failures of unit i are what at(a, i) gives. */
+static void window_sum(const void *a, unsigned n, int32_t last, int64_t from, int64_t to,
+                       void (*at)(const void *a, unsigned i, uint64_t *probes, uint64_t *failures),
                        uint64_t *probes, uint64_t *failures)
 {
     for (unsigned i = 0; i < n; i++) {
         int64_t unit = (int64_t)last - (n - 1 - i);
-        if (unit >= from && unit <= to) {
-            *probes += a[i].probes;
-            *failures += a[i].failures;
-        }
+        if (unit >= from && unit <= to)
+            at(a, i, probes, failures);
     }
+}
+
+static void hour_at(const void *a, unsigned i, uint64_t *probes, uint64_t *failures)
+{
+    const struct hhour *h = a;
+    *probes += h[i].probes;
+    *failures += h[i].failures;
+}
+
+static void day_at(const void *a, unsigned i, uint64_t *probes, uint64_t *failures)
+{
+    const struct htotal *d = a;
+    *probes += d[i].probes;
+    *failures += d[i].failures;
 }
 
 double htarget_uptime(const struct htarget *h, int64_t span_ms, int64_t now_ms)
@@ -375,11 +399,11 @@ double htarget_uptime(const struct htarget *h, int64_t span_ms, int64_t now_ms)
     if (span_ms <= (HIST_HOURS - 1) * HOUR_MS) {
         int64_t cur = floor_div(now_ms, HOUR_MS);
         window_sum(h->hours, h->nhours, h->hour_last, cur - (span_ms + HOUR_MS - 1) / HOUR_MS, cur,
-                   &probes, &failures);
+                   hour_at, &probes, &failures);
     } else {
         int64_t cur = floor_div(now_ms, DAY_MS), n = (span_ms + DAY_MS - 1) / DAY_MS;
         window_sum(h->days, h->ndays, h->day_last, cur - (n < HIST_DAYS ? n : HIST_DAYS - 1), cur,
-                   &probes, &failures);
+                   day_at, &probes, &failures);
     }
     if (probes == 0)
         return -1;
@@ -441,6 +465,8 @@ void htarget_add_incident(struct htarget *h, const struct incident *inc)
         i++;
     if (i >= HIST_INCIDENTS)
         return;
+    if (h->closed == NULL)
+        h->closed = xcalloc(HIST_INCIDENTS, sizeof(*h->closed));
     memmove(&h->closed[i + 1], &h->closed[i], (HIST_INCIDENTS - 1 - i) * sizeof(h->closed[0]));
     h->closed[i] = *inc;
     if (h->nclosed < HIST_INCIDENTS)

@@ -68,13 +68,19 @@ struct incident {
     uint32_t errors; /* bit (1u << e) per enum probe_error seen */
 };
 
-/* An hour's or a day's totals as memory keeps them: 8 bytes, the worst
- * state packed beside the failures, for there are 115 of them per target
- * and ten thousand targets. */
+/* A day's totals as memory keeps them: 8 bytes, the worst state packed
+ * beside the failures, for there are up to 90 of them per target and ten
+ * thousand targets. */
 struct htotal {
     uint32_t probes;
     unsigned failures : 28; /* saturates: 2^28 is 3,000 probes a second for a day */
     unsigned worst : 4;     /* enum target_state; ST_UNKNOWN: no probe */
+};
+
+/* An hour's, for uptime only: an interval is at least a second, so an
+ * hour has at most 3,600 probes (the counts saturate all the same). */
+struct hhour {
+    uint16_t probes, failures;
 };
 
 #define HIST_HOURS     25 /* the hour under way and the 24 before it */
@@ -110,9 +116,10 @@ struct htarget {
     uint64_t duration_sum_us;            /* of probes with a total time */
 
     /* Incidents: the open one (NULL when none) and the last few closed,
-     * newest first. */
+     * newest first: nclosed of them, up to HIST_INCIDENTS (closed is
+     * allocated with the first, as most targets never have one). */
     struct incident *open;
-    struct incident closed[HIST_INCIDENTS];
+    struct incident *closed;
     unsigned nclosed;
 
     /* Totals by hour and by day (UTC) for uptime figures and the daily
@@ -121,7 +128,7 @@ struct htarget {
      * a window of consecutive units (hours or days since the epoch)
      * ending with the unit *_last, oldest first; the days grow as they
      * come, so a target with a week of history holds a week of them. */
-    struct htotal hours[HIST_HOURS];
+    struct hhour hours[HIST_HOURS];
     struct htotal *days; /* ndays of them, up to HIST_DAYS */
     int32_t hour_last, day_last;
     uint8_t nhours, ndays;
@@ -174,8 +181,8 @@ void htarget_renumber(struct htarget *h, uint64_t below, uint64_t *next_id);
  * UTC day's totals (start_ms within it), a minute not yet written (into
  * both), an incident (open when end_ms is 0; closed ones beyond the
  * HIST_INCIDENTS newest are dropped; one with the id of an incident
- * already there is a newer version of it and replaces it). Totals outside the windows that
- * memory keeps are ignored. */
+ * already there is a newer version of it and replaces it). Totals outside
+ * the windows that memory keeps are ignored. */
 void htarget_add_hour(struct htarget *h, int64_t start_ms, const struct hspan *s);
 void htarget_add_day(struct htarget *h, int64_t start_ms, const struct hspan *s);
 void htarget_add_incident(struct htarget *h, const struct incident *inc);
