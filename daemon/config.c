@@ -30,7 +30,8 @@ static struct {
     bool known;
     unsigned name, url, method, interval, timeout, max_latency, body_contains, body_regex,
         body_not_contains, json, webhooks, remind_every, flap_threshold, flap_window, client_cert,
-        client_key, client_key_credential, connect_to, proxy, tls_server_name, depends_on;
+        client_key, client_key_credential, connect_to, proxy, tls_server_name, depends_on,
+        retry_interval;
 } K;
 static struct {
     unsigned name, url, secret_file, secret_credential, retry_initial, retry_max, username,
@@ -56,6 +57,7 @@ static void keys_init(void)
     K.json = schema_index(t, "json");
     K.webhooks = schema_index(t, "webhooks");
     K.remind_every = schema_index(t, "remind_every");
+    K.retry_interval = schema_index(t, "retry_interval");
     K.flap_threshold = schema_index(t, "flap_threshold");
     K.flap_window = schema_index(t, "flap_window");
     K.client_cert = schema_index(t, "client_cert");
@@ -225,6 +227,14 @@ static int cross_check(struct ctx *c, const struct partial *merged, uint64_t own
         duration_format(t->interval_ms, b, sizeof(b));
         err_pos(c, WHERE(remind_every, interval), "remind_every %s is shorter than interval %s", a,
                 b);
+        rc = -1;
+    }
+    if (t->retry_interval_ms && t->retry_interval_ms >= t->interval_ms &&
+        (OWN(retry_interval) || OWN(interval))) {
+        duration_format(t->retry_interval_ms, a, sizeof(a));
+        duration_format(t->interval_ms, b, sizeof(b));
+        err_pos(c, WHERE(retry_interval, interval),
+                "retry_interval %s must be shorter than interval %s", a, b);
         rc = -1;
     }
     if (t->body_contains && t->body_regex_src && (OWN(body_contains) || OWN(body_regex))) {

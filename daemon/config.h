@@ -98,6 +98,7 @@ struct target_conf {
     uint64_t max_latency_ms;         /* 0: no latency check */
     uint64_t cert_expiry_warning_ms; /* 0: no certificate check */
     uint64_t remind_every_ms;        /* 0: never remind */
+    uint64_t retry_interval_ms;      /* 0: a change waits for the next planned probe */
     unsigned failure_threshold;
     unsigned recovery_threshold;
     unsigned flap_threshold; /* state changes within flap_window that mean flapping; 0: off */

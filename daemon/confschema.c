@@ -708,6 +708,10 @@ static const struct opt target_opts[] = {
     {.name = "timeout", .type = OPT_DURATION, .offset = T(timeout_ms), .flags = OPT_PROBE,
      .min = 10, .max = HOUR, .def = "10s",
      .doc = "How long one probe may take; at most the interval."},
+    {.name = "retry_interval", .type = OPT_DURATION, .offset = T(retry_interval_ms),
+     .flags = OPT_ZERO_OFF, .min = 1000, .max = HOUR, .def = "0",
+     .doc = "While a change of state waits for its confirming probes, they come this soon, "
+            "not on the plan (0: on the plan)."},
     {.name = "expect", .type = OPT_CUSTOM, .offset = T(expect), .aux = T(nexpect),
      .ops = &expect_ops, .doc = "The status codes or classes that count as up (default: any 2xx)."},
     {.name = "severity", .type = OPT_CUSTOM, .offset = T(severity), .aux = T(nseverity),

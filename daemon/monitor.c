@@ -213,7 +213,14 @@ static void due_cb(struct timerq_item *it, int64_t now)
     if (m->once)
         return;
     int64_t next;
-    if (rt->phase) {
+    if (rt->resume) {
+        /* A retry: the plan goes on from the run it came before, which it
+         * stands for if that run's time has passed meanwhile. */
+        next = rt->resume > now
+                   ? rt->resume
+                   : plan_next_due(rt->resume, rt->conf->interval_ms * 1000, now, &missed);
+        rt->resume = 0;
+    } else if (rt->phase) {
         next = plan_after_sweep(rt->phase, planned, rt->conf->interval_ms * 1000, now, &missed);
         rt->phase = 0;
     } else {
@@ -368,6 +375,7 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
                 rt->spec = probe_spec_new(t);
                 if (rt->conf->interval_ms != t->interval_ms) {
                     rt->phase = 0; /* a new plan; no sweep run to follow */
+                    rt->resume = 0;
                     looptimer_add(m->timers, &rt->timer,
                                   plan_first_due(now, t->interval_ms * 1000, hash64(t->name)));
                 }
@@ -388,6 +396,21 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     apply_engine_settings(m, cfg);
     /* Cancelled probes and a larger max_concurrent free slots now. */
     start_waiting(m, now);
+}
+
+void monitor_retry(struct monitor *m, struct target_rt *rt, int64_t now)
+{
+    uint64_t retry_us = rt->conf->retry_interval_ms * 1000;
+
+    if (m->once || retry_us == 0 || rt->resume || !timerq_pending(&rt->timer))
+        return;
+    int64_t at = plan_retry_due(now, retry_us, rt->timer.due);
+    if (at == 0)
+        return;
+    rt->resume = rt->timer.due;
+    looptimer_add(m->timers, &rt->timer, at);
+    log_debug("%s: a change to confirm: probed again in %.1f s", rt->conf->name,
+              (double)retry_us / 1e6);
 }
 
 void monitor_stop(struct monitor *m)

@@ -32,6 +32,7 @@ struct target_rt {
     struct timerq_item timer;
     int64_t planned; /* planned start of the run under way */
     int64_t phase;   /* start of the plan, until the first run is done */
+    int64_t resume;  /* a retry is planned: the planned run it comes before; 0: none */
     /* The run under way, from its due time to its result: its names are
      * looked up (resolving), then it waits for a slot (waiting) or has one
      * (running). */
@@ -83,6 +84,11 @@ void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64
  * if its interval changed; a removed one is cancelled; a new one starts.
  * The caller may free the old configuration afterwards. */
 void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now);
+
+/* The result just reported saw a change still to be confirmed: with
+ * retry_interval set, the target's next probe comes that soon (plan.h
+ * plan_retry_due), and after it the plan goes on as it was. */
+void monitor_retry(struct monitor *m, struct target_rt *rt, int64_t now);
 
 /* Cancels everything in flight; used before freeing on shutdown. */
 void monitor_stop(struct monitor *m);

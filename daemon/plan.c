@@ -29,6 +29,15 @@ int64_t plan_next_due(int64_t planned, uint64_t interval_us, int64_t now, uint64
     return next;
 }
 
+int64_t plan_retry_due(int64_t now, uint64_t retry_us, int64_t next_planned)
+{
+    int64_t at = now + (int64_t)retry_us;
+
+    if (retry_us == 0 || at > next_planned - (int64_t)(retry_us / 2))
+        return 0;
+    return at;
+}
+
 int64_t plan_sweep_due(int64_t now, uint64_t interval_us, uint64_t hash, size_t count)
 {
     uint64_t spread = (uint64_t)count * 1000;

@@ -34,6 +34,14 @@ int64_t plan_after_sweep(int64_t phase, int64_t swept, uint64_t interval_us, int
  * fired in a burst; *missed counts them. */
 int64_t plan_next_due(int64_t planned, uint64_t interval_us, int64_t now, uint64_t *missed);
 
+/* A retry: a probe retry_us after one that ended at `now` saw a change
+ * still to be confirmed, between the runs of the plan, whose next is at
+ * `next_planned`. Returns when, or 0 when the retry would fall within
+ * half a retry_us of that run (it is left to the run: no two probes close
+ * together). The plan itself is not moved: after the retries, the run at
+ * next_planned comes as planned. */
+int64_t plan_retry_due(int64_t now, uint64_t retry_us, int64_t next_planned);
+
 /* Probes in flight, and whether they make progress (for the watchdog). */
 struct plan_flight {
     unsigned n;   /* in flight */

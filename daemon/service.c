@@ -358,6 +358,10 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
         tr->stored = true;
     }
     holding_after(svc->holding, rt, alerts, n);
+    /* A change the probes have not confirmed yet (nor cleared): with
+     * retry_interval, the next probe comes sooner. */
+    if (ts->streak > 0)
+        monitor_retry(svc->monitor, rt, clock_mono_us());
 }
 
 static void on_forget(struct target_rt *rt, void *arg)

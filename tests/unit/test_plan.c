@@ -157,12 +157,52 @@ static void startup_sweep(void **state)
         assert_true(per_second[s] > 800 && per_second[s] < 1200);
 }
 
+/* Retries come retry_us after a probe that saw a change, never close to
+ * a planned run, and the plan's runs stay where they were: after any
+ * number of retries the planned runs are phase + k intervals. */
+static void retries_keep_the_plan(void **state)
+{
+    (void)state;
+    const uint64_t iv = 60000000, retry = 10000000; /* 1 min, 10 s */
+    const int64_t phase = 7000000;
+    uint64_t missed;
+
+    /* Probes that end 0 to 2 s after they start, each seeing a change
+     * still to be confirmed: retries at +10 s until too close to the next
+     * planned run (at +60 s: the retry at +50 s would leave 10 s, the one
+     * after it is dropped). */
+    int64_t planned = phase, last_start = -1;
+    for (int round = 0; round < 200; round++) {
+        int64_t next = plan_next_due(planned, iv, planned, &missed);
+        assert_int_equal(next, phase + (int64_t)(round + 1) * (int64_t)iv);
+        int64_t start = planned, retries = 0;
+        for (;;) {
+            assert_true(last_start < 0 || start - last_start >= (int64_t)retry / 2);
+            last_start = start;
+            int64_t ended = start + (int64_t)(next_rand() % 2000000);
+            int64_t at = plan_retry_due(ended, retry, next);
+            if (at == 0)
+                break;
+            assert_int_equal(at, ended + (int64_t)retry);
+            assert_true(at <= next - (int64_t)retry / 2);
+            start = at;
+            retries++;
+        }
+        assert_true(retries >= 4 && retries <= 5);
+        planned = next;
+    }
+    /* Off, or with no room before the next run: no retry. */
+    assert_int_equal(plan_retry_due(0, 0, 100), 0);
+    assert_int_equal(plan_retry_due(0, 10, 14), 0);
+    assert_int_equal(plan_retry_due(0, 10, 15), 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_drift),          cmocka_unit_test(stall_skips_and_keeps_phase),
         cmocka_unit_test(first_runs_spread), cmocka_unit_test(startup_sweep),
-        cmocka_unit_test(flight_progress),
+        cmocka_unit_test(flight_progress),   cmocka_unit_test(retries_keep_the_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

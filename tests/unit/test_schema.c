@@ -267,7 +267,8 @@ static struct config *load_with(struct tmp *s, const char *key, const char *valu
 }
 
 /* The keys that change only how answers are judged and alerted, never
- * the request or its plan: a reload keeps the probe for these alone. A
+ * the request or its plan (retry_interval adds runs between the plan's,
+ * read as each result comes): a reload keeps the probe for these alone. A
  * second statement of the flags, on purpose: a key wrongly left without
  * OPT_PROBE would keep sending the old request after a reload. */
 static bool judged_only(const char *key)
@@ -276,7 +277,7 @@ static bool judged_only(const char *key)
         "name",         "expect",         "severity",          "max_latency",
         "labels",       "webhooks",       "failure_threshold", "recovery_threshold",
         "remind_every", "flap_threshold", "flap_window",       "header_matches",
-        "redact_query", "maintenance",    "depends_on",
+        "redact_query", "maintenance",    "depends_on",        "retry_interval",
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
