@@ -83,6 +83,34 @@ static void last_probe(const struct htarget *h, struct probe_result *r, struct v
     v->slow = h->slow;
 }
 
+static json_t *window_json(const struct window *w, int64_t from_ms, int64_t until_ms)
+{
+    json_t *o = json_object();
+
+    text_json_set(o, "window", w->name ? text_json(w->name) : json_null());
+    text_json_set(o, "comment", w->comment ? text_json(w->comment) : json_null());
+    text_json_set(o, "from", time_json(from_ms));
+    text_json_set(o, "until", time_json(until_ms));
+    return o;
+}
+
+/* null for a target with no windows; else the one that holds its alerts
+ * now ("until" is when the hold ends, windows that take over included)
+ * and the next to come. */
+static json_t *maintenance_json(const struct target_conf *t, int64_t now_ms)
+{
+    struct view_maint m;
+
+    if (!view_maintenance(t, now_ms, &m))
+        return json_null();
+    json_t *o = json_object();
+    text_json_set(o, "now", m.now ? window_json(m.now, m.now_from, m.now_until) : json_null());
+    text_json_set(o, "next",
+                  m.next ? window_json(m.next, m.next_span.start_ms, m.next_span.end_ms)
+                         : json_null());
+    return o;
+}
+
 json_t *api_target_json(const struct view *v, const struct view_target *t)
 {
     struct probe_result r;
@@ -117,6 +145,7 @@ json_t *api_target_json(const struct view *v, const struct view_target *t)
             up, spans[i].name,
             ratio_json(t->hist ? htarget_uptime(t->hist, spans[i].span_ms, v->now_ms) : -1));
     text_json_set(o, "uptime", up);
+    text_json_set(o, "maintenance", maintenance_json(t->conf, v->now_ms));
     json_t *labels = json_object();
     for (size_t i = 0; i < t->conf->nlabels; i++)
         text_json_set(labels, t->conf->labels[i].key, text_json(t->conf->labels[i].value));

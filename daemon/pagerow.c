@@ -83,6 +83,37 @@ static void name_cell(struct buf *b, const struct view_target *t)
     put(b, "</th>");
 }
 
+/* The window that holds the target's alerts now, or the next one if it
+ * comes within a day. */
+static void maintenance(struct buf *b, const struct view *v, const struct view_target *t)
+{
+    struct view_maint m;
+    const struct window *w;
+
+    if (!view_maintenance(t->conf, v->now_ms, &m))
+        return;
+    if (m.now) {
+        w = m.now;
+        tag(b, TIER_NONE, "maintenance");
+        put(b, "<small>alerts held until ");
+        pagerow_time(b, m.now_until, v->now_ms);
+    } else if (m.next && m.next_span.start_ms - v->now_ms < 24 * 3600 * 1000LL) {
+        w = m.next;
+        put(b, "<small>maintenance from ");
+        pagerow_time(b, m.next_span.start_ms, v->now_ms);
+        put(b, " to ");
+        pagerow_time(b, m.next_span.end_ms, v->now_ms);
+    } else {
+        return;
+    }
+    if (w->name) {
+        put(b, " (");
+        markup_text(b, w->name);
+        put(b, ")");
+    }
+    put(b, "</small>");
+}
+
 static void state_cell(struct buf *b, const struct view *v, const struct view_target *t)
 {
     enum target_state s = confirmed(t);
@@ -102,6 +133,7 @@ static void state_cell(struct buf *b, const struct view *v, const struct view_ta
     } else if (s == ST_UNKNOWN) {
         put(b, "<small>not probed yet</small>");
     }
+    maintenance(b, v, t);
     put(b, "</td>");
 }
 

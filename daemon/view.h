@@ -24,6 +24,19 @@ struct view_target {
     const struct htarget *hist; /* last probes, counters, incidents, uptime */
 };
 
+/* A target's maintenance, as of now: the window that holds its alerts
+ * (until the windows that take over from it end) and the next one to
+ * come. */
+struct view_maint {
+    const struct window *now; /* or NULL */
+    int64_t now_from, now_until;
+    const struct window *next; /* or NULL */
+    struct window_span next_span;
+};
+
+/* False when the target has no maintenance windows at all. */
+bool view_maintenance(const struct target_conf *t, int64_t now_ms, struct view_maint *m);
+
 /* Deliveries of one webhook since start, by outcome. */
 struct view_webhook {
     const char *name;

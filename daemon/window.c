@@ -351,3 +351,22 @@ bool windows_active(const struct window *ws, size_t n, int64_t now_ms, int64_t *
     }
     return true;
 }
+
+bool windows_next(const struct window *ws, size_t n, int64_t now_ms, struct window_span *span,
+                  const struct window **which)
+{
+    struct window_span s;
+    bool found = false;
+
+    for (size_t i = 0; i < n; i++) {
+        if (window_next(&ws[i], now_ms, &s) &&
+            (!found || s.start_ms < span->start_ms ||
+             (s.start_ms == span->start_ms && s.end_ms > span->end_ms))) {
+            *span = s;
+            if (which)
+                *which = &ws[i];
+            found = true;
+        }
+    }
+    return found;
+}

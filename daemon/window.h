@@ -103,4 +103,10 @@ bool window_next(const struct window *w, int64_t now_ms, struct window_span *spa
 bool windows_active(const struct window *ws, size_t n, int64_t now_ms, int64_t *until,
                     const struct window **which);
 
+/* The first showing of any of n windows to start after now (of two that
+ * start together, the longer), and the window it is of; false when none
+ * is to come. */
+bool windows_next(const struct window *ws, size_t n, int64_t now_ms, struct window_span *span,
+                  const struct window **which);
+
 #endif

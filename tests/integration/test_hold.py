@@ -34,8 +34,10 @@ def window_setup(name):
     srv, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     start = int(time.time()) - 1
     until = start + 1 + WINDOW_S
+    port = h.free_port()
     cfg = h.config(d, """\
 defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1, recovery_threshold: 1}
+http: {listen: '127.0.0.1:%d'}
 alerts:
   webhooks:
     - {name: ops, url: '%s', retry_initial: 200ms}
@@ -44,8 +46,10 @@ targets:
     url: '%s'
     maintenance:
       - {name: deploy, from: '%s', until: '%s'}
-""" % (rcv.hook("/hook"), name, srv.url("/site/" + name), rfc3339(start), rfc3339(until)))
+""" % (port, rcv.hook("/hook"), name, srv.url("/site/" + name), rfc3339(start),
+       rfc3339(until)))
     dm = h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "state")])
+    dm.port = port
     dm.wait_log(name + r": unknown -> up")
     return srv, rcv, dm, until
 
@@ -56,6 +60,14 @@ def test_window_holds_a_down_alert_and_raises_it_at_its_end():
     held = dm.wait_log(r'shop: down alert held: maintenance window "deploy" until ')
     assert time.time() < until, "the window ended before the alert was held: %s" % held
     assert delivered(rcv) == [], "delivered inside the window"
+    # The API and the status page say so.
+    api = json.loads(h.http_get("http://127.0.0.1:%d/api/v1/targets/shop" % dm.port))
+    held_now = api["maintenance"]["now"]
+    assert held_now["window"] == "deploy", api["maintenance"]
+    end = datetime.datetime.fromisoformat(held_now["until"].replace("Z", "+00:00")).timestamp()
+    assert end == until, (held_now, until)
+    page = h.http_get("http://127.0.0.1:%d/" % dm.port)
+    assert '>maintenance</span><small>alerts held until' in page, page
 
     dm.wait_log(r"shop: maintenance is over; raised now: down", timeout=WINDOW_S + 10)
     h.wait_until(lambda: len(delivered(rcv)) == 1, 10, "the held alert delivered")

@@ -374,6 +374,56 @@ static void one_target(void **state)
     json_decref(o);
 }
 
+/* A window that holds now, the next to come, or none at all. */
+static void maintenance(void **state)
+{
+    char err[256];
+    struct window ws[2] = {
+        {.name = (char *)"deploy",
+         .comment = (char *)"release 4.2",
+         .from = (char *)"2024-03-09T23:00:00Z",
+         .until = (char *)"2024-03-10T01:00:00Z"},
+        {.from = (char *)"2024-03-10T04:00:00+02:00", .until = (char *)"2024-03-10T05:00:00+02:00"},
+    };
+    (void)state;
+
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(window_finish(&ws[i], err, sizeof(err)), 0);
+    confs[0].windows = ws;
+    confs[0].nwindows = 2;
+
+    json_t *o = call(api_target_handler, "/api/v1/targets/shop", 200);
+    json_t *m = json_object_get(o, "maintenance");
+    json_t *held = json_object_get(m, "now"), *next = json_object_get(m, "next");
+    assert_string_equal(str(held, "window"), "deploy");
+    assert_string_equal(str(held, "comment"), "release 4.2");
+    assert_string_equal(str(held, "from"), "2024-03-09T23:00:00.000Z");
+    assert_string_equal(str(held, "until"), "2024-03-10T01:00:00.000Z");
+    assert_true(json_is_null(json_object_get(next, "window")));
+    assert_string_equal(str(next, "from"), "2024-03-10T02:00:00.000Z");
+    json_decref(o);
+
+    now = T0 + 2 * HOUR + 30 * MIN; /* after the first, inside the second */
+    o = call(api_target_handler, "/api/v1/targets/shop", 200);
+    m = json_object_get(o, "maintenance");
+    assert_string_equal(str(json_object_get(m, "now"), "until"), "2024-03-10T03:00:00.000Z");
+    assert_true(json_is_null(json_object_get(m, "next")));
+    json_decref(o);
+
+    now = T0 + 4 * HOUR; /* both over */
+    o = call(api_target_handler, "/api/v1/targets/shop", 200);
+    m = json_object_get(o, "maintenance");
+    assert_true(json_is_null(json_object_get(m, "now")) &&
+                json_is_null(json_object_get(m, "next")));
+    json_decref(o);
+
+    o = call(api_target_handler, "/api/v1/targets/fresh", 200); /* no windows */
+    assert_true(json_is_null(json_object_get(o, "maintenance")));
+    json_decref(o);
+    confs[0].windows = NULL;
+    confs[0].nwindows = 0;
+}
+
 static void incidents(void **state)
 {
     (void)state;
@@ -724,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(targets_handler_in_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(one_target, setup, teardown),
         cmocka_unit_test_setup_teardown(incidents, setup, teardown),
+        cmocka_unit_test_setup_teardown(maintenance, setup, teardown),
         cmocka_unit_test_setup_teardown(uptime_series, setup, teardown),
         cmocka_unit_test_setup_teardown(healthz, setup, teardown),
         cmocka_unit_test(times),

@@ -92,6 +92,40 @@ static void small_page_reads_well(void **state)
     fx_free(&f);
 }
 
+/* A window that holds a target's alerts now, and one that comes within
+ * the day, are shown with its state. */
+static void maintenance_shown(void **state)
+{
+    struct fx f;
+    struct hreply rp;
+    char err[256];
+    struct window held = {.name = (char *)"db <upgrade>",
+                          .from = (char *)"2026-03-15T11:00:00Z",
+                          .until = (char *)"2026-03-15T13:30:00Z"};
+    struct window soon = {.from = (char *)"2026-03-15T20:00:00Z",
+                          .until = (char *)"2026-03-15T21:00:00Z"};
+    (void)state;
+
+    assert_int_equal(window_finish(&held, err, sizeof(err)), 0);
+    assert_int_equal(window_finish(&soon, err, sizeof(err)), 0);
+    small_config(&f);
+    f.conf[1].windows = &held; /* blog, failing */
+    f.conf[1].nwindows = 1;
+    f.conf[0].windows = &soon; /* shop */
+    f.conf[0].nwindows = 1;
+    fx_get(&f, page_handler, "/", "", &rp);
+    const char *h = rp.body.data;
+    assert_reads_well(h);
+    assert_non_null(strstr(h, "<span class=\"tag t-none\">maintenance</span><small>alerts held "
+                              "until <time datetime=\"2026-03-15T13:30:00.000Z\">13:30 UTC</time> "
+                              "(db &lt;upgrade&gt;)</small>"));
+    assert_non_null(strstr(h, "<small>maintenance from <time datetime=\"2026-03-15T20:00:00.000Z\">"
+                              "20:00 UTC</time> to <time datetime=\"2026-03-15T21:00:00.000Z\">"
+                              "21:00 UTC</time></small>"));
+    free(rp.body.data);
+    fx_free(&f);
+}
+
 /* What a configuration or a site says can neither open a tag nor end an
  * attribute, and stays valid UTF-8 on one line. */
 static void hostile_text_is_escaped(void **state)
@@ -566,6 +600,7 @@ int main(void)
         cmocka_unit_test(uptime_figures),
         cmocka_unit_test(codes_with_phrase_and_meaning),
         cmocka_unit_test(incidents_shown),
+        cmocka_unit_test(maintenance_shown),
         cmocka_unit_test(refresh_when_configured),
         cmocka_unit_test(stylesheet),
         cmocka_unit_test(groups_paginated),

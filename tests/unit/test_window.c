@@ -395,6 +395,20 @@ static void several(void **state)
     assert_ptr_equal(which, &ws[2]);
     assert_false(windows_active(ws, 3, utc(2025, 6, 1, 3, 30), &until, &which));
     assert_false(windows_active(ws, 0, utc(2025, 6, 1, 1, 30), &until, &which));
+    /* What comes next: the one-off that starts first, then the
+     * recurring one; after the one-offs, only the recurring one. */
+    struct window_span sp;
+    assert_true(windows_next(ws, 3, utc(2025, 6, 1, 0, 0), &sp, &which));
+    assert_int_equal(sp.start_ms, utc(2025, 6, 1, 1, 0));
+    assert_ptr_equal(which, &ws[0]);
+    assert_true(windows_next(ws, 3, utc(2025, 6, 1, 1, 30), &sp, &which));
+    assert_int_equal(sp.start_ms, utc(2025, 6, 1, 2, 0));
+    assert_ptr_equal(which, &ws[1]);
+    assert_true(windows_next(ws, 3, utc(2025, 6, 1, 2, 45), &sp, &which));
+    assert_int_equal(sp.start_ms, utc(2025, 6, 2, 2, 30));
+    assert_int_equal(sp.end_ms, utc(2025, 6, 2, 3, 30));
+    assert_ptr_equal(which, &ws[2]);
+    assert_false(windows_next(ws, 2, utc(2025, 6, 1, 2, 45), &sp, &which));
     /* The next day only the recurring one holds. */
     assert_true(windows_active(ws, 3, utc(2025, 6, 2, 2, 30), &until, NULL));
     assert_int_equal(until, utc(2025, 6, 2, 3, 30));
