@@ -8,7 +8,6 @@ leaves mid-answer, or a reload mid-answer, leaves the daemon well and
 the client with an answer it can tell is broken."""
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import urllib.parse
 import urllib.request
 
 import harness as h
+from stack import Prometheus
 
 # Run with the Python that has prometheus_client (Debian's), as the
 # schema checks are.
@@ -64,70 +64,6 @@ def sample(body, name, **labels):
             if all('%s="%s"' % kv in line for kv in labels.items()):
                 return float(line.rsplit(" ", 1)[1])
     return None
-
-
-class Prometheus:
-    """A real Prometheus scraping the given targets every second, with its
-    TSDB in a temporary directory; stopped when the test ends."""
-
-    def __init__(self, targets):
-        binary = shutil.which("prometheus") or "/usr/sbin/prometheus"
-        if not os.access(binary, os.X_OK):
-            raise h.Skip("prometheus is not installed (apt-get install prometheus)")
-        d = h.tmpdir()
-        cfg = h.write(os.path.join(d, "prometheus.yml"),
-                      "global: {scrape_interval: 1s, scrape_timeout: 1s, "
-                      "evaluation_interval: 1s}\n"
-                      "scrape_configs:\n  - job_name: upmon\n"
-                      "    static_configs: [{targets: [%s]}]\n" %
-                      ", ".join("'%s'" % t for t in targets))
-        self.log = open(os.path.join(d, "prometheus.log"), "w+")
-        for _ in range(5):
-            self.port = h.free_port()
-            self.proc = subprocess.Popen(
-                [binary, "--config.file=" + cfg, "--storage.tsdb.path=" + os.path.join(d, "tsdb"),
-                 "--web.listen-address=127.0.0.1:%d" % self.port],
-                stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=h._die_with_parent)
-            h.cleanup(self.stop)
-            h.wait_until(lambda: self.proc.poll() is not None or self._ready(), WAIT,
-                         lambda: "Prometheus ready; its log:\n" + self.tail())
-            if self.proc.poll() is None:
-                return
-            if "address already in use" not in self.tail():
-                raise RuntimeError("prometheus did not start:\n" + self.tail())
-        raise RuntimeError("prometheus found no free port")
-
-    def tail(self):
-        self.log.flush()
-        self.log.seek(0)
-        return "".join(self.log.readlines()[-20:])
-
-    def _ready(self):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port,
-                                        timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def api(self, path, **params):
-        url = "http://127.0.0.1:%d/api/v1/%s?%s" % (self.port, path,
-                                                    urllib.parse.urlencode(params))
-        with urllib.request.urlopen(url, timeout=10) as r:
-            o = json.loads(r.read())
-        assert o["status"] == "success", o
-        return o["data"]
-
-    def value(self, expr):
-        """The value of an instant query that yields one series, or None."""
-        result = self.api("query", query=expr)["result"]
-        assert len(result) <= 1, result
-        return float(result[0]["value"][1]) if result else None
-
-    def stop(self):
-        h.terminate(self.proc, 10)
-        self.log.close()
 
 
 def test_prometheus_sees_a_target_go_down_and_up():
