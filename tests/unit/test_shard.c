@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "shard.h"
+#include "tmpdir.h"
 
 #define NAMES 10000
 
@@ -20,7 +21,7 @@ static char names[NAMES][32];
 
 static int setup(void **state)
 {
-    (void)state;
+    (void)state; /* called directly too */
     for (int i = 0; i < NAMES; i++)
         snprintf(names[i], sizeof(names[i]), "site-%d.example.com", i);
     return 0;
@@ -125,6 +126,70 @@ static void test_growth(void **state)
     }
 }
 
+/* The configuration: every instance validates the whole list, then keeps
+ * its shard's targets; --shard (env.shard) goes over instance.shard. */
+static struct config *load(struct tmp *s, const char *instance, struct shard over, struct diags *d)
+{
+    char text[4096], path[128];
+    int n = snprintf(text, sizeof(text), "%stargets:\n", instance);
+
+    for (int i = 0; i < 12; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "  - {name: %s, url: \"http://127.0.0.1:9/\"}\n", names[i]);
+    write_file(s->dir, "main.yaml", text);
+    snprintf(path, sizeof(path), "%s/main.yaml", s->dir);
+    struct config_env env = s->env;
+    env.shard = over;
+    return config_load(path, &env, d);
+}
+
+static void test_config(void **state)
+{
+    struct tmp *s = *state;
+    struct diags d = {0};
+    char summary[256];
+    unsigned seen[12] = {0};
+
+    /* Unsharded: everything, no shard in the summary. */
+    struct config *cfg = load(s, "instance: {location: fra1}\n", (struct shard){0, 0}, &d);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->location, "fra1");
+    assert_null(cfg->shard_spec);
+    assert_int_equal(cfg->ntargets, 12);
+    config_summary(cfg, summary, sizeof(summary));
+    assert_null(strstr(summary, "shard"));
+    config_free(cfg);
+
+    /* The three shards of the file's 2/3 and of --shard split the list. */
+    for (unsigned k = 1; k <= 3; k++) {
+        struct shard over = {k == 2 ? 0 : k, k == 2 ? 0 : 3};
+        cfg = load(s, "instance:\n  shard: 2/3\n", over, &d);
+        assert_non_null(cfg);
+        assert_null(cfg->location);
+        assert_int_equal(cfg->shard.index, k);
+        assert_int_equal(cfg->shard.count, 3);
+        assert_int_equal(cfg->ntargets_all, 12);
+        for (size_t i = 0; i < cfg->ntargets; i++) {
+            assert_int_equal(shard_owner(cfg->targets[i].name, 3), k);
+            for (int j = 0; j < 12; j++)
+                seen[j] += strcmp(cfg->targets[i].name, names[j]) == 0;
+        }
+        char want[128];
+        snprintf(want, sizeof(want), "; shard %u/3: owns %zu of 12 targets", k, cfg->ntargets);
+        config_summary(cfg, summary, sizeof(summary));
+        assert_non_null(strstr(summary, want));
+        config_free(cfg);
+    }
+    for (int j = 0; j < 12; j++)
+        assert_int_equal(seen[j], 1);
+
+    /* A bad shard is an error of the file, for every instance alike. */
+    assert_null(load(s, "instance: {shard: 4/3}\n", (struct shard){1, 3}, &d));
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.msgs[0], "shard \"4/3\" must be I/N"));
+    diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,5 +198,11 @@ int main(void)
         cmocka_unit_test(test_one_owner),
         cmocka_unit_test(test_growth),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    const struct CMUnitTest config_tests[] = {
+        cmocka_unit_test(test_config),
+    };
+    if (setup(NULL) != 0)
+        return 1;
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return failed + cmocka_run_group_tests(config_tests, make_tmp, remove_tmp);
 }
