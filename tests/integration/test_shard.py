@@ -8,6 +8,7 @@ the alerts."""
 import json
 import os
 import signal
+import subprocess
 import urllib.request
 
 import harness as h
@@ -91,13 +92,30 @@ def test_bad_shards():
         assert p.returncode == 78 and "upmon.yaml:3:" in p.stderr, (i, p.stderr)
 
 
-def scrape(base):
+def scrape(base, accept=None):
     """/metrics, or "" while nothing answers yet."""
+    req = urllib.request.Request(base + "/metrics", headers={"Accept": accept} if accept else {})
     try:
-        with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=5) as r:
             return r.read().decode()
     except OSError:
         return ""
+
+
+def check_exposition(base):
+    """Both formats, with the location on every sample, pass promtool and
+    the strict OpenMetrics parser (those installed)."""
+    d = h.tmpdir()
+    checker = os.path.join(h.SRC, "tests", "metrics", "check_exposition.py")
+    for mode, accept in (("promtool", None),
+                         ("openmetrics", "application/openmetrics-text;version=1.0.0")):
+        path = h.write(os.path.join(d, "metrics." + mode), scrape(base, accept))
+        p = subprocess.run([h.SCHEMA_PYTHON, checker, mode, path], capture_output=True,
+                           text=True, timeout=120)
+        if p.returncode == 77:
+            h.note(p.stdout.strip())
+            continue
+        assert p.returncode == 0, (mode, p.stdout, p.stderr)
 
 
 def probed(text):
@@ -143,6 +161,7 @@ targets:
             assert line.split("{", 1)[1].startswith('location="fra1"'), line
     assert 'label_location="rack4"' in probed(text)[mine[0]], probed(text)
     assert 'upmon_instance_info{location="fra1",shard="1/2"} 1' in text.splitlines(), text
+    check_exposition(base)
 
     # Alerts: only for the shard's targets, with the instance's location.
     def downs(path):
