@@ -676,6 +676,30 @@ static void parse_http(struct ctx *c, const yaml_node_t *map)
         err_pos(c, g.pos[cred], "give token_file or token_credential, not both");
 }
 
+/* Every instance validates the whole watch list alike, so a bad file
+ * fails everywhere; then keeps the targets its shard owns. A target that
+ * depends_on one kept elsewhere is not held by it (holding.c skips a
+ * parent it does not run). --shard goes over instance.shard. */
+static void keep_own_shard(struct config *cfg, const struct config_env *env)
+{
+    size_t kept = 0;
+
+    if (env && env->shard.count) {
+        free(cfg->shard_spec);
+        cfg->shard_spec = xasprintf("%u/%u", env->shard.index, env->shard.count);
+    }
+    cfg->ntargets_all = cfg->ntargets;
+    if (cfg->shard_spec == NULL || shard_parse(cfg->shard_spec, &cfg->shard) < 0)
+        return;
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        if (shard_owns(&cfg->shard, cfg->targets[i].name))
+            cfg->targets[kept++] = cfg->targets[i];
+        else
+            target_conf_clear(&cfg->targets[i]);
+    }
+    cfg->ntargets = kept;
+}
+
 struct config *config_load(const char *path, const struct config_env *env, struct diags *diags)
 {
     struct config *cfg = xcalloc(1, sizeof(*cfg));
@@ -691,6 +715,7 @@ struct config *config_load(const char *path, const struct config_env *env, struc
     schema_defaults(&schema_engine, cfg);
     schema_defaults(&schema_http, cfg);
     schema_defaults(&schema_history, cfg);
+    schema_defaults(&schema_instance, cfg);
     c.cfg = cfg;
     c.env = env;
     L.c = &c;
@@ -730,6 +755,9 @@ struct config *config_load(const char *path, const struct config_env *env, struc
             if (nodes.history && !is_null(nodes.history) &&
                 want_mapping(&c, nodes.history, "history"))
                 schema_parse(&c, &schema_history, nodes.history, cfg, "history key", false, &g);
+            if (nodes.instance && !is_null(nodes.instance) &&
+                want_mapping(&c, nodes.instance, "instance"))
+                schema_parse(&c, &schema_instance, nodes.instance, cfg, "instance key", false, &g);
             if (nodes.maintenance)
                 config_parse_maintenance(&c, nodes.maintenance);
             if (targets)
@@ -766,6 +794,7 @@ struct config *config_load(const char *path, const struct config_env *env, struc
         config_free(cfg);
         return NULL;
     }
+    keep_own_shard(cfg, env);
     return cfg;
 }
 
@@ -780,6 +809,7 @@ void config_free(struct config *cfg)
     schema_clear(&schema_engine, cfg);
     schema_clear(&schema_http, cfg);
     schema_clear(&schema_history, cfg);
+    schema_clear(&schema_instance, cfg);
     config_free_maintenance(cfg);
     for (size_t i = 0; i < cfg->nfiles; i++)
         free(cfg->files[i]);
@@ -796,14 +826,18 @@ size_t config_watch_files(const struct config *cfg)
 void config_summary(const struct config *cfg, char *out, size_t len)
 {
     size_t disabled = 0;
+    int n;
 
     for (size_t i = 0; i < cfg->ntargets; i++)
         if (!cfg->targets[i].enabled)
             disabled++;
-    snprintf(out, len, "%zu target%s (%zu disabled) from %zu watch file%s, %zu webhook%s",
-             cfg->ntargets, cfg->ntargets == 1 ? "" : "s", disabled, config_watch_files(cfg),
-             config_watch_files(cfg) == 1 ? "" : "s", cfg->nwebhooks,
-             cfg->nwebhooks == 1 ? "" : "s");
+    n = snprintf(out, len, "%zu target%s (%zu disabled) from %zu watch file%s, %zu webhook%s",
+                 cfg->ntargets, cfg->ntargets == 1 ? "" : "s", disabled, config_watch_files(cfg),
+                 config_watch_files(cfg) == 1 ? "" : "s", cfg->nwebhooks,
+                 cfg->nwebhooks == 1 ? "" : "s");
+    if (cfg->shard.count && n >= 0 && (size_t)n < len)
+        snprintf(out + n, len - (size_t)n, "; shard %u/%u: owns %zu of %zu targets",
+                 cfg->shard.index, cfg->shard.count, cfg->ntargets, cfg->ntargets_all);
 }
 
 bool target_conf_equal(const struct target_conf *a, const struct target_conf *b)

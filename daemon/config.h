@@ -15,6 +15,7 @@
 
 #include "assertion.h"
 #include "codes.h"
+#include "shard.h"
 #include "window.h"
 
 #ifndef UPMON_CONFIG_PATH
@@ -235,11 +236,20 @@ struct config {
     bool history;
     uint64_t history_retention_ms;
     uint64_t history_compact_after_ms;
+
+    /* This instance among several: where it runs (a label on every metric
+     * and alert; NULL: unset) and its shard of the watch list. Only the
+     * targets the shard owns are kept, out of ntargets_all validated. */
+    char *location;
+    char *shard_spec; /* "I/N" as given (or by --shard), NULL: unsharded */
+    struct shard shard;
+    size_t ntargets_all;
 };
 
 /* What the loader takes from the environment, passed in so tests control it. */
 struct config_env {
     const char *credentials_dir; /* $CREDENTIALS_DIRECTORY, or NULL */
+    struct shard shard;          /* --shard, over instance.shard; count 0: not given */
 };
 
 struct config *config_load(const char *path, const struct config_env *env, struct diags *diags);

@@ -18,6 +18,7 @@
 
 #include "eventtype.h"
 #include "redact.h"
+#include "shard.h"
 #include "util.h"
 
 /* ---- choices ---- */
@@ -101,6 +102,21 @@ static int check_icon_emoji(struct ctx *c, const yaml_node_t *v, const char *val
             n - 2)
         return 0;
     err_at(c, v, "icon_emoji must be an emoji name between colons, such as :rotating_light:");
+    return -1;
+}
+
+static int check_location(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    return check_short_text(c, v, value, "location");
+}
+
+static int check_shard(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    struct shard s;
+
+    if (shard_parse(value, &s) == 0)
+        return 0;
+    err_at(c, v, "shard \"%s\" must be I/N, 1 <= I <= N <= %d", value, SHARD_MAX);
     return -1;
 }
 
@@ -668,9 +684,10 @@ json_t *config_values(const struct config *cfg)
     json_t *maintenance = json_array();
     for (size_t i = 0; i < cfg->nmaintenance; i++)
         json_array_append_new(maintenance, schema_values(&schema_maint_rule, &cfg->maintenance[i]));
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "engine", schema_values(&schema_engine, cfg),
-                     "http", schema_values(&schema_http, cfg), "history",
-                     schema_values(&schema_history, cfg), "alerts", alerts, "maintenance",
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "engine",
+                     schema_values(&schema_engine, cfg), "http", schema_values(&schema_http, cfg),
+                     "history", schema_values(&schema_history, cfg), "instance",
+                     schema_values(&schema_instance, cfg), "alerts", alerts, "maintenance",
                      maintenance, "targets", targets);
 }
 
@@ -917,9 +934,18 @@ static const struct opt history_opts[] = {
      .min = HOUR, .max = 90 * DAY, .def = "2d",
      .doc = "How long per-minute buckets are kept before they are folded into hourly ones."},
 };
-#undef C
 const struct schema_level schema_history = {"history", history_opts, ARRAY_SIZE(history_opts)};
 _Static_assert(ARRAY_SIZE(history_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
+
+static const struct opt instance_opts[] = {
+    {.name = "location", .type = OPT_STRING, .offset = C(location), .check = check_location,
+     .doc = "Where this instance probes from, such as fra1: a label on every metric and alert."},
+    {.name = "shard", .type = OPT_STRING, .offset = C(shard_spec), .check = check_shard,
+     .doc = "I/N: probe only the targets shard I of N owns (unset: every target)."},
+};
+#undef C
+const struct schema_level schema_instance = {"instance", instance_opts, ARRAY_SIZE(instance_opts)};
+_Static_assert(ARRAY_SIZE(instance_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");
 
 /* The keys of a maintenance window; the main file's windows have them
  * too (struct maint_rule starts with its window), and two more. */
@@ -973,6 +999,8 @@ static const struct opt main_opts[] = {
      .doc = "The HTTP server: status page, JSON API and /metrics."},
     {.name = "history", .type = OPT_NODE, .offset = N(history), .sub = &schema_history,
      .doc = "What is kept of each target's past."},
+    {.name = "instance", .type = OPT_NODE, .offset = N(instance), .sub = &schema_instance,
+     .doc = "This instance among several: its location and its shard of the targets."},
     {.name = "maintenance", .type = OPT_NODE, .offset = N(maintenance), .ops = &maintenance_ops,
      .doc = "Maintenance windows for the targets they select, by label or by name."},
     {.name = "targets", .type = OPT_NODE, .offset = N(targets), .ops = &targets_ops,

@@ -168,27 +168,35 @@ void expo_family(struct expo *e, const struct expo_family *f)
     buf_append(e->b, "\n", 1);
 }
 
+/* Appends part to the label list at p, after a comma when one came. */
+static char *label_part(char *p, bool *first, const char *part, size_t len)
+{
+    if (len == 0)
+        return p;
+    if (!*first)
+        *p++ = ',';
+    *first = false;
+    memcpy(p, part, len);
+    return p + len;
+}
+
 void expo_sample(struct expo *e, const char *name, const char *suffix, const char *labels,
                  size_t llen, const char *extra, const char *value)
 {
     size_t nl = strlen(name), sl = strlen(suffix), el = extra ? strlen(extra) : 0;
     size_t vl = strlen(value);
-    char *p = buf_reserve(e->b, nl + sl + llen + el + vl + 5);
+    char *p = buf_reserve(e->b, nl + sl + e->ncommon + llen + el + vl + 6);
 
     memcpy(p, name, nl);
     p += nl;
     memcpy(p, suffix, sl);
     p += sl;
-    if (llen || el) {
+    if (e->ncommon || llen || el) {
+        bool first = true;
         *p++ = '{';
-        memcpy(p, labels, llen);
-        p += llen;
-        if (el) {
-            if (llen)
-                *p++ = ',';
-            memcpy(p, extra, el);
-            p += el;
-        }
+        p = label_part(p, &first, e->common, e->ncommon);
+        p = label_part(p, &first, labels, llen);
+        p = label_part(p, &first, extra, el);
         *p++ = '}';
     }
     *p++ = ' ';

@@ -29,6 +29,10 @@ struct expo {
     struct buf *b;
     bool om;            /* OpenMetrics, else the text format */
     struct buf scratch; /* expo_free frees it */
+    /* Labels every sample carries first, escaped (location="fra1"), or
+     * none (ncommon 0). */
+    const char *common;
+    size_t ncommon;
 };
 
 /* A le label, le="BOUND", with its quotes and NUL. */
@@ -37,8 +41,8 @@ struct expo {
 /* Writes a family's metadata (TYPE, UNIT, HELP); its samples follow. */
 void expo_family(struct expo *e, const struct expo_family *f);
 
-/* One sample: NAME SUFFIX{LABELS,EXTRA} VALUE, where labels (llen bytes)
- * and extra (one more label, or NULL) are escaped already. */
+/* One sample: NAME SUFFIX{COMMON,LABELS,EXTRA} VALUE, where labels (llen
+ * bytes) and extra (one more label, or NULL) are escaped already. */
 void expo_sample(struct expo *e, const char *name, const char *suffix, const char *labels,
                  size_t llen, const char *extra, const char *value);
 

@@ -55,7 +55,7 @@ static struct hold_cond cond_of(struct holding *h, struct target_rt *rt, int64_t
         struct hold *hold;
         const struct tstate *ts;
         if (p == NULL)
-            continue; /* disabled */
+            continue; /* disabled, or of another shard */
         h->ops.target(p, h->ops.arg, &hold, &ts);
         if (failing_parent(ts)) {
             c.parent = true;

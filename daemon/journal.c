@@ -10,12 +10,13 @@
 #include "log.h"
 #include "payload.h"
 
-int journal_send(const struct alert *a, const struct target_conf *t, const char *host)
+int journal_send(const struct alert *a, const struct target_conf *t, const char *host,
+                 const char *instance_location)
 {
     static bool failing;
     char *fields[PAYLOAD_JOURNAL_MAX];
     struct iovec iov[PAYLOAD_JOURNAL_MAX];
-    size_t n = payload_journal(a, t, host, fields);
+    size_t n = payload_journal(a, t, host, instance_location, fields);
 
     for (size_t i = 0; i < n; i++) {
         iov[i].iov_base = fields[i];

@@ -7,6 +7,7 @@
 
 /* Returns 0, or -1 when the journal refused the entry (logged once per
  * outage of the journal). */
-int journal_send(const struct alert *a, const struct target_conf *t, const char *host);
+int journal_send(const struct alert *a, const struct target_conf *t, const char *host,
+                 const char *instance_location);
 
 #endif

@@ -19,8 +19,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: upmond [-c FILE] [--state-dir DIR] [-v|-q] [--stats]\n"
-               "       upmond --check-config [-v] [-c FILE]\n"
+    fprintf(f, "Usage: upmond [-c FILE] [--state-dir DIR] [--shard I/N] [-v|-q] [--stats]\n"
+               "       upmond --check-config [-v] [-c FILE] [--shard I/N]\n"
                "       upmond --print-schema[=config|watch-list]\n"
                "       upmond --once [--json] [-c FILE]\n"
                "       upmond --version | --help\n"
@@ -32,6 +32,9 @@ static void usage(FILE *f)
                "/var/lib/upmon)\n"
                "      --check-config  validate the configuration, print a summary or every error\n"
                "                      (with -v, also every key of every target, as JSON)\n"
+               "      --shard I/N     probe only the targets shard I of N owns (over the\n"
+               "                      configuration's instance.shard); with --check-config,\n"
+               "                      list them\n"
                "      --print-schema[=config|watch-list]\n"
                "                      print the JSON Schema of the main file or of a watch list\n"
                "      --once          probe every target once, print the results and exit\n"
@@ -73,7 +76,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_STATE_DIR = 256, OPT_CHECK, OPT_ONCE, OPT_JSON, OPT_STATS, OPT_SCHEMA };
+    enum { OPT_STATE_DIR = 256, OPT_CHECK, OPT_ONCE, OPT_JSON, OPT_STATS, OPT_SCHEMA, OPT_SHARD };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"state-dir", required_argument, NULL, OPT_STATE_DIR},
@@ -82,6 +85,7 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"stats", no_argument, NULL, OPT_STATS},
         {"print-schema", optional_argument, NULL, OPT_SCHEMA},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},
@@ -114,6 +118,13 @@ int main(int argc, char **argv)
             break;
         case OPT_SCHEMA:
             return print_schema(optarg);
+        case OPT_SHARD:
+            if (shard_parse(optarg, &opts.env.shard) < 0) {
+                fprintf(stderr, "upmond: --shard \"%s\" must be I/N, 1 <= I <= N <= %d\n", optarg,
+                        SHARD_MAX);
+                return EXIT_USAGE;
+            }
+            break;
         case 'v':
             level = LOG_DEBUG;
             break;
@@ -183,6 +194,10 @@ int main(int argc, char **argv)
             json_dumpf(values, stdout, JSON_INDENT(2));
             putchar('\n');
             json_decref(values);
+        } else if (cfg->shard.count) {
+            /* What this shard owns, one name a line, for scripts. */
+            for (size_t i = 0; i < cfg->ntargets; i++)
+                printf("%s\n", cfg->targets[i].name);
         }
         config_free(cfg);
         status = 0;

@@ -36,6 +36,7 @@ enum fam {
     F_FLAPPING,
     F_CERT,
     F_BUILD,
+    F_INSTANCE,
     F_START,
     F_STARTED,
     F_COMPLETED,
@@ -76,6 +77,8 @@ static const struct expo_family families[F_COUNT] = {
                 "When the certificate that ends first in the chain the last probe saw ends."},
     [F_BUILD] = {"upmon_build", EXPO_INFO, false,
                  "The version of upmond and of the libcurl it runs."},
+    [F_INSTANCE] = {"upmon_instance", EXPO_INFO, false,
+                    "This instance among several: its location and its shard of the targets."},
     [F_START] = {"process_start_time_seconds", EXPO_GAUGE, true,
                  "When the daemon started (Unix time)."},
     [F_STARTED] = {"upmon_probes_started", EXPO_COUNTER, false,
@@ -124,7 +127,8 @@ static const char *const outcomes[] = {"delivered", "retried", "refused", "expir
 
 struct out {
     struct expo e;
-    struct buf wl; /* a label set of the daemon's own */
+    struct buf wl;     /* a label set of the daemon's own */
+    struct buf common; /* location="...", on every sample, or empty */
 };
 
 static bool name_char(unsigned char c)
@@ -134,9 +138,10 @@ static bool name_char(unsigned char c)
 
 /* A target label's name as a metric label: as it is when it is a valid
  * label name, not reserved to Prometheus (a leading "__") and not one of
- * reserved_labels; else "label_" and the name with every character but
- * letters, digits and '_' made '_'. */
-static void put_label_name(struct buf *b, const char *k)
+ * reserved_labels, nor "location" when the instance has one (every
+ * sample carries it then); else "label_" and the name with every
+ * character but letters, digits and '_' made '_'. */
+static void put_label_name(struct buf *b, const char *k, bool location)
 {
     bool plain = k[0] != '\0' && !(k[0] >= '0' && k[0] <= '9') && !(k[0] == '_' && k[1] == '_');
     size_t len = strlen(k);
@@ -145,6 +150,8 @@ static void put_label_name(struct buf *b, const char *k)
         plain = name_char((unsigned char)k[i]);
     for (size_t i = 0; plain && i < ARRAY_SIZE(reserved_labels); i++)
         plain = strcmp(k, reserved_labels[i]) != 0;
+    if (location && strcmp(k, "location") == 0)
+        plain = false;
     if (plain) {
         buf_append(b, k, len);
         return;
@@ -192,7 +199,7 @@ static void tlabels_make(struct out *o, const struct view *v, struct tlabels *tl
     for (size_t j = 0; j < t->nlabels; j++) {
         size_t mark = tl->text.len, start = mark + 1;
         buf_append(&tl->text, ",", 1);
-        put_label_name(&tl->text, t->labels[j].key);
+        put_label_name(&tl->text, t->labels[j].key, o->common.len > 0);
         size_t nlen = tl->text.len - start;
         bool dup = false;
         for (size_t k = 0; !dup && k < nnames; k++)
@@ -463,6 +470,12 @@ static void daemon_health(struct out *o, const struct view *v)
         put_label(o, &o->wl, "libcurl", v->libcurl);
     }
     sample_u64(o, F_BUILD, o->wl.data, o->wl.len, NULL, 1);
+    /* Its location is on every sample already. */
+    family(o, F_INSTANCE);
+    o->wl.len = 0;
+    if (v->cfg && v->cfg->shard.count)
+        buf_printf(&o->wl, "shard=\"%u/%u\"", v->cfg->shard.index, v->cfg->shard.count);
+    sample_u64(o, F_INSTANCE, o->wl.data, o->wl.len, NULL, 1);
     family(o, F_START);
     sample_seconds(o, F_START, "", 0, NULL, v->started_ms, 3);
 
@@ -515,6 +528,12 @@ bool metrics_step(const struct view *v, struct metrics_state *m, struct buf *out
     size_t from = out->len;
 
     m->o.e.b = out;
+    if (m->fam == 0 && m->next == 0 && v->cfg && v->cfg->location) {
+        m->o.common.len = 0;
+        put_label(&m->o, &m->o.common, "location", v->cfg->location);
+        m->o.e.common = m->o.common.data;
+        m->o.e.ncommon = m->o.common.len;
+    }
     for (; m->fam <= F_CERT; m->fam++, m->next = 0) {
         if (m->next == 0)
             family(&m->o, m->fam);
@@ -535,6 +554,7 @@ void metrics_free(struct metrics_state *m)
         return;
     tlabels_free(&m->tl);
     buf_free(&m->o.wl);
+    buf_free(&m->o.common);
     buf_free(&m->o.e.scratch);
     free(m);
 }

@@ -72,7 +72,8 @@ static json_t *labels_object(const struct target_conf *t)
     return o;
 }
 
-json_t *payload_event(const struct alert *a, const struct target_conf *t, const char *host)
+json_t *payload_event(const struct alert *a, const struct target_conf *t, const char *host,
+                      const char *instance_location)
 {
     char summary[1024];
     const char *phrase = codes_phrase(a->code);
@@ -103,6 +104,8 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
     }
     text_json_set(o, "labels", labels_object(t));
     text_json_set(o, "host", text_json(host));
+    text_json_set(o, "instance_location",
+                  instance_location ? text_json(instance_location) : json_null());
     text_json_set(o, "summary", text_json(summary));
     return o;
 }
@@ -118,7 +121,8 @@ static char *dump(json_t *o)
     return s;
 }
 
-static char *body_standard(const struct alert *a, const struct target_conf *t, const char *host)
+static char *body_standard(const struct alert *a, const struct target_conf *t, const char *host,
+                           const char *instance_location)
 {
     char type[64];
     json_t *o = json_object();
@@ -126,7 +130,7 @@ static char *body_standard(const struct alert *a, const struct target_conf *t, c
     payload_type(a->type, type, sizeof(type));
     text_json_set(o, "type", text_json(type));
     text_json_set(o, "timestamp", iso_or_null(a->time_ms));
-    text_json_set(o, "data", payload_event(a, t, host));
+    text_json_set(o, "data", payload_event(a, t, host, instance_location));
     return dump(o);
 }
 
@@ -182,7 +186,8 @@ static void slack_field(json_t *fields, const char *title, const char *value, bo
  * (which Slack, Mattermost and Rocket.Chat all render) with the colour of
  * the severity and the facts of the alert as fields. */
 static char *body_slack(const struct webhook_conf *w, const struct alert *a,
-                        const struct target_conf *t, const char *host)
+                        const struct target_conf *t, const char *host,
+                        const char *instance_location)
 {
     char summary[1024], line[RESULT_MESSAGE_MAX + 64];
     const char *phrase = codes_phrase(a->code);
@@ -194,6 +199,8 @@ static char *body_slack(const struct webhook_conf *w, const struct alert *a,
         slack_field(fields, "Code", line, true);
     }
     slack_field(fields, "Monitor", host, true);
+    if (instance_location)
+        slack_field(fields, "Monitor location", instance_location, true);
     if (a->error != PERR_NONE) {
         if (a->message[0])
             snprintf(line, sizeof(line), "%s: %s", probe_error_name(a->error), a->message);
@@ -406,17 +413,17 @@ static char *body_alertmanager(const struct alert *a, const struct target_conf *
 }
 
 char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,
-                   const char *host)
+                   const char *host, const char *instance_location)
 {
     switch (w->format) {
     case WEBHOOK_SLACK:
-        return body_slack(w, a, t, host);
+        return body_slack(w, a, t, host, instance_location);
     case WEBHOOK_ALERTMANAGER:
         return body_alertmanager(a, t, host, w->name);
     case WEBHOOK_STANDARD:
         break;
     }
-    return body_standard(a, t, host);
+    return body_standard(a, t, host, instance_location);
 }
 
 int payload_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
@@ -470,7 +477,7 @@ static char *field(const char *key, const char *value)
 }
 
 size_t payload_journal(const struct alert *a, const struct target_conf *t, const char *host,
-                       char **fields)
+                       const char *instance_location, char **fields)
 {
     char summary[1024], num[64], when[40], detail[ALERT_DETAIL_MAX];
     const char *phrase = codes_phrase(a->code);
@@ -491,6 +498,8 @@ size_t payload_journal(const struct alert *a, const struct target_conf *t, const
     fields[n++] = field("UPMON_SEVERITY", codes_severity_name(a->severity));
     fields[n++] = field("UPMON_CLASS", codes_class_name(a->cls));
     fields[n++] = field("UPMON_HOST", host);
+    if (instance_location)
+        fields[n++] = field("UPMON_INSTANCE_LOCATION", instance_location);
     /* Always there, whatever the answer: the catalog's texts name it. */
     fields[n++] = field("UPMON_DETAIL", detail);
     if (a->code) {

@@ -13,14 +13,19 @@
 #include "config.h"
 #include "state.h"
 
+/* host is this machine's name; instance_location the instance's
+ * (instance.location, NULL when unset), not a->location, which is where
+ * a redirect leads. */
+
 /* The event as a JSON object: the "data" of a standard webhook. */
-json_t *payload_event(const struct alert *a, const struct target_conf *t, const char *host);
+json_t *payload_event(const struct alert *a, const struct target_conf *t, const char *host,
+                      const char *instance_location);
 
 /* The body for webhook w, in its format (its name is alertmanager's
  * receiver; username and icons go into a slack body). Returns a malloc'd
  * string. */
 char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,
-                   const char *host);
+                   const char *host, const char *instance_location);
 
 /* "upmon.target.down" and so on. */
 void payload_type(enum event_type e, char *out, size_t len);
@@ -34,7 +39,7 @@ int payload_sign(const char *secret, const char *id, int64_t timestamp, const ch
  * PAYLOAD_JOURNAL_MAX) and returns how many. */
 #define PAYLOAD_JOURNAL_MAX 64
 size_t payload_journal(const struct alert *a, const struct target_conf *t, const char *host,
-                       char **fields);
+                       const char *instance_location, char **fields);
 /* The fixed MESSAGE_ID of an event type (32 hex digits). */
 const char *payload_message_id(enum event_type e);
 /* journald PRIORITY: critical 2, warning 4, ok (recovered) 5. */

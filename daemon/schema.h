@@ -108,7 +108,8 @@ struct given {
 };
 
 extern const struct schema_level schema_target, schema_webhook, schema_alerts, schema_engine,
-    schema_http, schema_history, schema_main, schema_watch, schema_window, schema_maint_rule;
+    schema_http, schema_history, schema_instance, schema_main, schema_watch, schema_window,
+    schema_maint_rule;
 
 /* The index of a key in its level; aborts for a name not there (a
  * programming error, caught by every test that loads a file). */
@@ -145,7 +146,8 @@ json_t *schema_level_json(const struct schema_level *l, bool defaults);
 /* The nodes of a main file or a watch list, walked by the loader in its
  * own order (defaults before targets, whatever the file's order). */
 struct doc_nodes {
-    const yaml_node_t *defaults, *watch, *alerts, *engine, *http, *history, *maintenance, *targets;
+    const yaml_node_t *defaults, *watch, *alerts, *engine, *http, *history, *instance, *maintenance,
+        *targets;
 };
 
 /* Reads one webhook mapping into cfg (the loader, config.c). */

@@ -304,8 +304,8 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
                                             : LOG_NOTICE,
                "alert %s: %s", eventtype_name(a->type), line);
     if (svc->cfg->journald)
-        journal_send(a, t, svc->host);
-    webhooks_enqueue(svc->webhooks, a, t, svc->host);
+        journal_send(a, t, svc->host, svc->cfg->location);
+    webhooks_enqueue(svc->webhooks, a, t, svc->host, svc->cfg->location);
 }
 
 static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,

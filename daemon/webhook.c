@@ -749,7 +749,7 @@ void webhooks_resume(struct webhooks *w)
 }
 
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
-                      const char *host)
+                      const char *host, const char *instance_location)
 {
     for (size_t i = 0; i < w->nhooks; i++) {
         const struct webhook_conf *c = w->hooks[i].conf;
@@ -758,7 +758,7 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
             continue;
         char id[40];
         new_id(id, sizeof(id));
-        char *body = payload_body(c, a, t, host);
+        char *body = payload_body(c, a, t, host, instance_location);
         struct delivery_row row = {
             .id = id,
             .webhook = c->name,

@@ -38,7 +38,7 @@ void webhooks_resume(struct webhooks *w);
 
 /* Queues the deliveries one alert makes. */
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
-                      const char *host);
+                      const char *host, const char *instance_location);
 
 /* Deliveries not yet done (waiting, in flight or parked). */
 unsigned webhooks_pending(const struct webhooks *w);

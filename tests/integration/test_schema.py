@@ -46,6 +46,7 @@ def levels():
         "engine": main["engine"]["properties"],
         "http": main["http"]["properties"],
         "history": main["history"]["properties"],
+        "instance": main["instance"]["properties"],
         "window": window,
         # The main file's windows: a window's keys, and what selects targets.
         "maintenance selector": {k: v for k, v in rule.items() if k not in window},
@@ -62,6 +63,7 @@ SECTIONS = {
     "ENGINE": "engine",
     "HTTP SERVER": "http",
     "HISTORY": "history",
+    "INSTANCE": "instance",
     "Window keys": "window",
     "Windows of the main file": "maintenance selector",
 }

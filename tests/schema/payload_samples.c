@@ -77,7 +77,8 @@ static void sample(const char *what, const struct alert *a, const struct target_
         } else if (w.format == WEBHOOK_SLACK && count % 3 == 2) {
             w.icon_emoji = ":rotating_light:";
         }
-        char *body = payload_body(&w, a, t, "mon1.example");
+        /* Every other alert from an instance with a location. */
+        char *body = payload_body(&w, a, t, "mon1.example", count % 2 ? "fra1" : NULL);
         char *path = xasprintf("%s/%s/%04u-%s-%s.json", outdir, formats[f], count,
                                eventtype_name(a->type), what);
         write_file(path, body);
@@ -91,7 +92,7 @@ static void sample(const char *what, const struct alert *a, const struct target_
 static void journal_sample(const char *what, const struct alert *a, const struct target_conf *t)
 {
     char *fields[PAYLOAD_JOURNAL_MAX];
-    size_t n = payload_journal(a, t, "mon1.example", fields);
+    size_t n = payload_journal(a, t, "mon1.example", NULL, fields);
     json_t *o = json_object();
 
     for (size_t i = 0; i < n; i++) {

@@ -1027,7 +1027,7 @@ static void secret_credential_good(void **state)
 
 static void client_options(void **state)
 {
-    static const struct config_env env = {TLS_DIR};
+    static const struct config_env env = {.credentials_dir = TLS_DIR};
     struct config *cfg = load_ok(DATA("client-good.yaml"), &env);
     const struct target_conf *a = &cfg->targets[0], *b = &cfg->targets[1];
 
@@ -1121,7 +1121,7 @@ static void bad_redact_query(void **state)
 
 static void client_options_bad(void **state)
 {
-    static const struct config_env env = {TLS_DIR};
+    static const struct config_env env = {.credentials_dir = TLS_DIR};
 #define F(rest) AT("client.yaml", rest)
 #define P(f)    CONFIG_DIR "/../tls/" f
 

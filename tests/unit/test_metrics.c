@@ -203,6 +203,10 @@ static const char expected_text[] =
     "# HELP upmon_build_info The version of upmond and of the libcurl it runs.\n"
     "# TYPE upmon_build_info gauge\n"
     "upmon_build_info{version=\"" UPMON_VERSION "\",libcurl=\"8.5.0\"} 1\n"
+    "# HELP upmon_instance_info This instance among several: its location and its shard of the "
+    "targets.\n"
+    "# TYPE upmon_instance_info gauge\n"
+    "upmon_instance_info 1\n"
     "# HELP process_start_time_seconds When the daemon started (Unix time).\n"
     "# TYPE process_start_time_seconds gauge\n"
     "process_start_time_seconds 1699999000\n"
@@ -388,6 +392,51 @@ static void hostile_labels(void **state)
     assert_true(has_line(text, "upmon_webhook_pending_deliveries{webhook=\"o\\\"ps\"} 2"));
     assert_null(strstr(text, "dup"));
     free(text);
+    free(f);
+}
+
+/* An instance with a location: every sample carries it, first, and a
+ * target label of that name gives way; the shard is on the instance's
+ * info. Otherwise the same lines. */
+static void location_on_every_sample(void **state)
+{
+    struct fixture *f = malloc(sizeof(*f));
+    struct kv labels[] = {{.key = "location", .value = "rack 4"}, {.key = "team", .value = "ops"}};
+    (void)state;
+
+    small_view(f);
+    char *plain = render(&f->v, METRICS_TEXT);
+    f->cfg.location = "fra\"1";
+    f->cfg.shard = (struct shard){2, 3};
+    f->tc[0].labels = labels;
+    f->tc[0].nlabels = 2;
+    char *text = render(&f->v, METRICS_TEXT);
+    size_t samples = 0;
+    for (char *line = text; *line; line = strchr(line, '\n') + 1) {
+        if (line[0] == '#')
+            continue;
+        samples++;
+        char *brace = strchr(line, '{');
+        if (brace == NULL || strncmp(brace, "{location=\"fra\\\"1\"", 17) != 0)
+            fail_msg("without its location: %.*s", (int)(strchr(line, '\n') - line), line);
+    }
+    assert_true(samples > 100);
+    assert_true(has_line(text, "upmon_probe_success{location=\"fra\\\"1\",target=\"web\","
+                               "label_location=\"rack 4\",team=\"ops\"} 1"));
+    assert_true(has_line(text, "upmon_probes_started_total{location=\"fra\\\"1\"} 10"));
+    assert_true(has_line(text, "upmon_instance_info{location=\"fra\\\"1\",shard=\"2/3\"} 1"));
+    assert_true(has_line(text, "upmon_webhook_deliveries_total{location=\"fra\\\"1\","
+                               "webhook=\"ops\",outcome=\"delivered\"} 7"));
+    /* Without a location, a target's own location label stays as it is. */
+    f->cfg.location = NULL;
+    char *own = render(&f->v, METRICS_TEXT);
+    assert_true(has_line(own, "upmon_probe_success{target=\"web\",location=\"rack 4\","
+                              "team=\"ops\"} 1"));
+    assert_true(has_line(own, "upmon_instance_info{shard=\"2/3\"} 1"));
+    assert_true(has_line(plain, "upmon_instance_info 1"));
+    free(own);
+    free(text);
+    free(plain);
     free(f);
 }
 
@@ -770,12 +819,12 @@ static void handler_in_steps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(text_lines_exact),        cmocka_unit_test(openmetrics_lines),
-        cmocka_unit_test(hostile_labels),          cmocka_unit_test(negotiation),
-        cmocka_unit_test(accept_offers),           cmocka_unit_test(handler_negotiates),
-        cmocka_unit_test(every_metric_documented), cmocka_unit_test(write_samples),
-        cmocka_unit_test(ten_thousand_targets),    cmocka_unit_test(steps_of_any_size),
-        cmocka_unit_test(handler_in_steps),
+        cmocka_unit_test(text_lines_exact),   cmocka_unit_test(openmetrics_lines),
+        cmocka_unit_test(hostile_labels),     cmocka_unit_test(location_on_every_sample),
+        cmocka_unit_test(negotiation),        cmocka_unit_test(accept_offers),
+        cmocka_unit_test(handler_negotiates), cmocka_unit_test(every_metric_documented),
+        cmocka_unit_test(write_samples),      cmocka_unit_test(ten_thousand_targets),
+        cmocka_unit_test(steps_of_any_size),  cmocka_unit_test(handler_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

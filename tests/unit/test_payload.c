@@ -84,7 +84,7 @@ static void standard_body(void **state)
     (void)state;
     struct target_conf t = target();
     struct alert a = down();
-    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1", NULL);
     json_error_t err;
     json_t *o = json_loads(body, 0, &err);
 
@@ -118,7 +118,7 @@ static void standard_body(void **state)
 static json_t *slack_as(const struct webhook_conf *w, const struct alert *a,
                         const struct target_conf *t)
 {
-    char *body = payload_body(w, a, t, "mon1");
+    char *body = payload_body(w, a, t, "mon1", NULL);
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     assert_non_null(o);
@@ -247,7 +247,7 @@ static void slack_escapes_markup(void **state)
     t.url = t.shown_url = "https://example.com/?x=1&y=<2>";
     t.labels = odd_labels;
     t.nlabels = 1;
-    char *body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
+    char *body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1", NULL);
     json_t *o = json_loads(body, 0, NULL);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "text")),
@@ -259,7 +259,7 @@ static void slack_escapes_markup(void **state)
     a.type = EVT_REDIRECT;
     a.code = 302;
     snprintf(a.location, sizeof(a.location), "https://example.net/<@U123>&amp;");
-    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1", NULL);
     o = json_loads(body, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "text")),
                         "a&lt;b&gt;&amp;c redirects: 302 Found -&gt; "
@@ -276,7 +276,7 @@ static void slack_escapes_markup(void **state)
     a.code = 0;
     a.error = PERR_PROTOCOL;
     snprintf(a.message, sizeof(a.message), "<!channel> \"quoted\" \xc3\xbc");
-    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1");
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1", NULL);
     o = json_loads(body, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(o, "text")),
                         "a&lt;b&gt;&amp;c is down: protocol: &lt;!channel&gt; \"quoted\" \xc3\xbc "
@@ -316,7 +316,7 @@ static void slack_username_and_icon(void **state)
     /* Another format carries none of them. */
     w.username = "upmon";
     w.format = WEBHOOK_STANDARD;
-    char *body = payload_body(&w, &a, &t, "mon1");
+    char *body = payload_body(&w, &a, &t, "mon1", NULL);
     assert_null(strstr(body, "username"));
     assert_null(strstr(body, "icon"));
     free(body);
@@ -324,7 +324,7 @@ static void slack_username_and_icon(void **state)
 
 static json_t *am(const struct alert *a, const struct target_conf *t)
 {
-    char *body = payload_body(HOOK(WEBHOOK_ALERTMANAGER, "pager"), a, t, "mon1");
+    char *body = payload_body(HOOK(WEBHOOK_ALERTMANAGER, "pager"), a, t, "mon1", NULL);
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     assert_non_null(o);
@@ -411,7 +411,7 @@ static void journal_fields(void **state)
     struct target_conf t = target();
     struct alert a = down();
     char *f[PAYLOAD_JOURNAL_MAX];
-    size_t n = payload_journal(&a, &t, "mon1", f);
+    size_t n = payload_journal(&a, &t, "mon1", NULL, f);
     const char *want[] = {
         "MESSAGE=homepage is down: 503 Service Unavailable (https://example.com/)",
         "PRIORITY=2",
@@ -440,6 +440,57 @@ static void journal_fields(void **state)
     }
 }
 
+/* The instance's location, when it has one, beside the host in the
+ * standard body, the slack fields and the journal; never mixed with
+ * a->location, where a redirect leads. */
+static void instance_location(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    struct alert a = down();
+    char *f[PAYLOAD_JOURNAL_MAX];
+
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1", NULL);
+    json_t *o = json_loads(body, 0, NULL);
+    json_t *d = json_object_get(o, "data");
+    assert_true(json_is_null(json_object_get(d, "instance_location")));
+    json_decref(o);
+    free(body);
+
+    snprintf(a.location, sizeof(a.location), "https://example.net/");
+    body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1", "fra1");
+    o = json_loads(body, 0, NULL);
+    d = json_object_get(o, "data");
+    assert_string_equal(json_string_value(json_object_get(d, "instance_location")), "fra1");
+    assert_string_equal(json_string_value(json_object_get(d, "location")), "https://example.net/");
+    json_decref(o);
+    free(body);
+
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1", "fra<1>");
+    o = json_loads(body, 0, NULL);
+    assert_string_equal(slack_field(o, "Monitor"), "mon1");
+    assert_string_equal(slack_field(o, "Monitor location"), "fra&lt;1&gt;");
+    json_decref(o);
+    free(body);
+    body = payload_body(HOOK(WEBHOOK_SLACK, "chat"), &a, &t, "mon1", NULL);
+    o = json_loads(body, 0, NULL);
+    assert_null(slack_field(o, "Monitor location"));
+    json_decref(o);
+    free(body);
+
+    size_t n = payload_journal(&a, &t, "mon1", "fra1", f), found = 0;
+    for (size_t i = 0; i < n; i++) {
+        found += strcmp(f[i], "UPMON_INSTANCE_LOCATION=fra1") == 0;
+        free(f[i]);
+    }
+    assert_int_equal(found, 1);
+    n = payload_journal(&a, &t, "mon1", NULL, f);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strstr(f[i], "UPMON_INSTANCE_LOCATION"));
+        free(f[i]);
+    }
+}
+
 /* A certificate near its end: every sink says which one and when. */
 static void cert_expiring_says_which_certificate(void **state)
 {
@@ -458,7 +509,7 @@ static void cert_expiring_says_which_certificate(void **state)
     snprintf(a.cert_subject, sizeof(a.cert_subject), "%s", subject);
     snprintf(a.cert_issuer, sizeof(a.cert_issuer), "%s", issuer);
 
-    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1", NULL);
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     json_t *d = json_object_get(o, "data");
@@ -488,7 +539,7 @@ static void cert_expiring_says_which_certificate(void **state)
     json_decref(o);
 
     char *f[PAYLOAD_JOURNAL_MAX];
-    size_t n = payload_journal(&a, &t, "mon1", f);
+    size_t n = payload_journal(&a, &t, "mon1", NULL, f);
     int seen = 0;
     for (size_t i = 0; i < n; i++) {
         seen += strcmp(f[i], "UPMON_CERT_EXPIRES=2021-03-02T15:02:10.000Z") == 0;
@@ -572,7 +623,7 @@ static void wire_text_never_drops_a_key(void **state)
         a.code = 302;
         snprintf(a.location, sizeof(a.location), "%s", cases[i].sent);
 
-        char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+        char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1", NULL);
         json_t *o = json_loads(body, 0, NULL);
         free(body);
         assert_non_null(o);
@@ -617,7 +668,7 @@ static void wire_text_never_drops_a_key(void **state)
         json_decref(o);
 
         char *f[PAYLOAD_JOURNAL_MAX];
-        size_t nf = payload_journal(&a, &t, "mon1", f);
+        size_t nf = payload_journal(&a, &t, "mon1", NULL, f);
         int seen = 0;
         for (size_t k = 0; k < nf; k++) {
             assert_true(is_utf8(f[k]));
@@ -641,7 +692,7 @@ static void wire_text_never_drops_a_key(void **state)
     a.cls = CLASS_TRANSPORT;
     a.error = PERR_PROTOCOL;
     snprintf(a.message, sizeof(a.message), "Weird server reply: \xff\x1b]0;x\x07");
-    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1");
+    char *body = payload_body(HOOK(WEBHOOK_STANDARD, "ops"), &a, &t, "mon1", NULL);
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     assert_non_null(o);
@@ -706,6 +757,7 @@ int main(void)
         cmocka_unit_test(slack_username_and_icon),
         cmocka_unit_test(alertmanager_body),
         cmocka_unit_test(journal_fields),
+        cmocka_unit_test(instance_location),
         cmocka_unit_test(cert_expiring_says_which_certificate),
         cmocka_unit_test(wire_text_never_drops_a_key),
         cmocka_unit_test(report_never_drops_a_key),
