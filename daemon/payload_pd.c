@@ -17,10 +17,36 @@
 /* PagerDuty's limit on payload.summary. */
 #define PD_SUMMARY_MAX 1024
 
+/* The kind of trouble a target was in before an event, or NULL for
+ * none. */
+static const char *previous_kind(enum alert_previous p)
+{
+    switch (p) {
+    case PREV_UNKNOWN:
+    case PREV_UP:
+        return NULL;
+    case PREV_REDIRECTING:
+        return "redirect";
+    case PREV_SLOW:
+        return "slow";
+    case PREV_FLAPPING:
+        return "flapping";
+    case PREV_CLIENT_ERROR:
+    case PREV_SERVER_ERROR:
+    case PREV_UNREACHABLE:
+    case PREV_CONTENT:
+    case PREV_UNEXPECTED:
+        break;
+    }
+    return "down";
+}
+
 /* The kind of trouble an event is about: for a recovery, the kind it
  * ends. */
 static const char *incident_kind(const struct alert *a)
 {
+    if (a->type == EVT_RECOVERED)
+        return previous_kind(a->previous) ? previous_kind(a->previous) : "down";
     switch (a->type) {
     case EVT_REDIRECT:
         return "redirect";
@@ -31,16 +57,6 @@ static const char *incident_kind(const struct alert *a)
     case EVT_FLAPPING:
         return "flapping";
     case EVT_RECOVERED:
-        switch (a->previous) {
-        case PREV_REDIRECTING:
-            return "redirect";
-        case PREV_SLOW:
-            return "slow";
-        case PREV_FLAPPING:
-            return "flapping";
-        default:
-            return "down";
-        }
     case EVT_DOWN:
     case EVT_CHANGED:
     case EVT_REMINDER:
@@ -49,13 +65,14 @@ static const char *incident_kind(const struct alert *a)
     return "down";
 }
 
-void pagerduty_dedup_key(const struct alert *a, const struct target_conf *t,
-                         char out[PD_DEDUP_KEY_LEN])
+/* The key of the incident of kind that began at since (or of the
+ * certificate that ends at cert_not_after). */
+static void incident_key(const struct target_conf *t, const char *kind, int64_t since,
+                         int64_t cert_not_after, char out[PD_DEDUP_KEY_LEN])
 {
-    const char *kind = incident_kind(a);
-    long long anchor = strcmp(kind, "cert_expiring") == 0 ? (long long)a->cert_not_after
+    long long anchor = strcmp(kind, "cert_expiring") == 0 ? (long long)cert_not_after
                        : strcmp(kind, "flapping") == 0    ? 0
-                                                          : (long long)a->since_ms;
+                                                          : (long long)since;
     char when[32];
     unsigned char md[SHA256_DIGEST_LENGTH];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -75,6 +92,12 @@ void pagerduty_dedup_key(const struct alert *a, const struct target_conf *t,
     memcpy(out, "upmon-", 6);
     for (int i = 0; i < 16; i++)
         snprintf(out + 6 + 2 * i, 3, "%02x", md[i]);
+}
+
+void pagerduty_dedup_key(const struct alert *a, const struct target_conf *t,
+                         char out[PD_DEDUP_KEY_LEN])
+{
+    incident_key(t, incident_kind(a), a->since_ms, a->cert_not_after, out);
 }
 
 const char *pagerduty_severity(enum severity s)
@@ -118,21 +141,34 @@ static char *dump(json_t *o)
     return s;
 }
 
+/* A resolve of key, as from host. */
+static char *resolve_body(const char *key, const char *host)
+{
+    json_t *o = json_object();
+    char *client = xasprintf("upmon on %s", host);
+
+    text_json_set(o, "event_action", text_json("resolve"));
+    text_json_set(o, "dedup_key", text_json(key));
+    text_json_set(o, "client", text_json(client));
+    free(client);
+    return dump(o);
+}
+
 char *payload_pagerduty(const struct alert *a, const struct target_conf *t, const char *host)
 {
     char key[PD_DEDUP_KEY_LEN], summary[PD_SUMMARY_MAX], when[40];
-    bool resolve = a->type == EVT_RECOVERED;
-    json_t *o = json_object();
+    json_t *o;
 
     pagerduty_dedup_key(a, t, key);
-    text_json_set(o, "event_action", text_json(resolve ? "resolve" : "trigger"));
+    /* A resolve needs no more: PagerDuty keeps what the trigger said. */
+    if (a->type == EVT_RECOVERED)
+        return resolve_body(key, host);
+    o = json_object();
+    text_json_set(o, "event_action", text_json("trigger"));
     text_json_set(o, "dedup_key", text_json(key));
     char *client = xasprintf("upmon on %s", host);
     text_json_set(o, "client", text_json(client));
     free(client);
-    /* A resolve needs no more: PagerDuty keeps what the trigger said. */
-    if (resolve)
-        return dump(o);
 
     alert_message(a, t, summary, sizeof(summary));
     report_time(a->time_ms, when, sizeof(when));
@@ -161,6 +197,37 @@ char *payload_pagerduty(const struct alert *a, const struct target_conf *t, cons
     text_json_append(links, link);
     text_json_set(o, "links", links);
     return dump(o);
+}
+
+char *pagerduty_superseded(const struct alert *a, const struct target_conf *t, const char *host)
+{
+    const char *before = previous_kind(a->previous);
+    char key[PD_DEDUP_KEY_LEN];
+    int64_t since = 0;
+
+    switch (a->type) {
+    case EVT_DOWN:
+    case EVT_REDIRECT:
+        /* Out of flapping, previous_since_ms is not that of a state, and
+         * flapping's key needs none. */
+        since = a->previous_since_ms;
+        break;
+    case EVT_FLAPPING: /* the state it began flapping in is the alert's */
+        since = a->since_ms;
+        break;
+    case EVT_CHANGED:
+    case EVT_RECOVERED:
+    case EVT_REMINDER:
+    case EVT_SLOW:
+    case EVT_CERT_EXPIRING:
+        return NULL;
+    }
+    /* Slowness ends with the up state it was in, unsaid: an alert does not
+     * tell whether that state was slow. */
+    if (before == NULL || strcmp(before, "slow") == 0)
+        return NULL;
+    incident_key(t, before, since, 0, key);
+    return resolve_body(key, host);
 }
 
 char *pagerduty_keyed(const char *body, const char *routing_key)

@@ -25,6 +25,15 @@ void pagerduty_dedup_key(const struct alert *a, const struct target_conf *t,
  * level between warning and critical. */
 const char *pagerduty_severity(enum severity s);
 
+/* The resolve that goes before an alert's own event when the alert ends
+ * one kind of trouble by starting another: an outage that becomes a
+ * redirect (or the other way round), a redirect to a new Location, flapping
+ * that begins in an outage or a redirect, or settles into one. NULL when
+ * there is none. Only down and redirect alerts out of another state carry
+ * the since_ms of that state (state.h): they and flapping are the
+ * incidents resolved this way. */
+char *pagerduty_superseded(const struct alert *a, const struct target_conf *t, const char *host);
+
 /* The event without its routing key (a malloc'd JSON string): what the
  * outbox keeps. */
 char *payload_pagerduty(const struct alert *a, const struct target_conf *t, const char *host);

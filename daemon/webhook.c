@@ -779,6 +779,29 @@ void webhooks_resume(struct webhooks *w)
         log_notice("%u webhook deliveries pending from before the restart", w->count);
 }
 
+/* One delivery of body (taken) for webhook c. */
+static void enqueue_body(struct webhooks *w, const struct webhook_conf *c, const struct alert *a,
+                         const struct target_conf *t, const char *id, char *body)
+{
+    struct delivery_row row = {
+        .id = id,
+        .webhook = c->name,
+        .event = eventtype_name(a->type),
+        .target = t->name,
+        .body = body,
+        .created_ms = a->time_ms,
+        .next_ms = a->time_ms,
+        .attempts = 0,
+        .last_error = NULL,
+    };
+    /* Written first; attempted once committed (committed_cb). */
+    store_outbox_add(w->store, &row);
+    struct delivery *d = delivery_new(w, &row);
+    TAILQ_INSERT_TAIL(&w->fresh, d, ready);
+    free(body);
+    trim(w, d->hs);
+}
+
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
                       const char *host)
 {
@@ -788,27 +811,18 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
             a->filter_severity < c->min_severity)
             continue;
         char id[40];
+        /* PagerDuty takes one event a request: the incident an alert ends
+         * by starting another is resolved first, in a delivery of its own. */
+        char *before = c->format == WEBHOOK_PAGERDUTY ? pagerduty_superseded(a, t, host) : NULL;
+        if (before) {
+            new_id(id, sizeof(id));
+            enqueue_body(w, c, a, t, id, before);
+        }
         new_id(id, sizeof(id));
         /* A mail's Message-ID is its delivery's id: the same on every attempt. */
         char *body = c->format == WEBHOOK_EMAIL ? payload_mail(c, a, t, host, id)
                                                 : payload_body(c, a, t, host);
-        struct delivery_row row = {
-            .id = id,
-            .webhook = c->name,
-            .event = eventtype_name(a->type),
-            .target = t->name,
-            .body = body,
-            .created_ms = a->time_ms,
-            .next_ms = a->time_ms,
-            .attempts = 0,
-            .last_error = NULL,
-        };
-        /* Written first; attempted once committed (committed_cb). */
-        store_outbox_add(w->store, &row);
-        struct delivery *d = delivery_new(w, &row);
-        TAILQ_INSERT_TAIL(&w->fresh, d, ready);
-        free(body);
-        trim(w, d->hs);
+        enqueue_body(w, c, a, t, id, body);
     }
 }
 

@@ -328,6 +328,31 @@ def test_pagerduty_events():
                 assert ROUTING_KEY.encode() not in fh.read(), f
 
 
+def test_pagerduty_redirect_then_outage():
+    """An alert that ends one kind of trouble by starting another resolves
+    the first incident before it triggers its own: nothing is left open."""
+    pd = PagerDuty()
+    d = h.tmpdir()
+    srv = h.http_fixture()
+    key = h.write(os.path.join(d, "pd-key"), ROUTING_KEY + "\n")
+    cfg = setup(d, srv.url("/site/api"), "api",
+                "url: '%s', format: pagerduty, routing_key_file: %s" % (pd.url(), key))
+    dm = start(d, cfg)
+    dm.wait_log(r": unknown -> up")
+    srv.get("/_set?name=api&status=301&location=https://example.net/moved")
+    count(pd.events, 1, "events")
+    srv.get("/_set?name=api&status=503")
+    count(pd.events, 3, "events")
+    srv.get("/_set?name=api&status=200")
+    ev = count(pd.events, 4, "events")
+    got = [(e["json"]["event_action"], e["json"]["dedup_key"]) for e in ev]
+    kr, kd = got[0][1], got[2][1]
+    assert kr != kd, got
+    assert got == [("trigger", kr), ("resolve", kr), ("trigger", kd), ("resolve", kd)], got
+    assert ev[0]["json"]["payload"]["class"] == "redirect"
+    assert ev[2]["json"]["payload"]["class"] == "down"
+
+
 def test_pagerduty_400_is_not_retried():
     pd = PagerDuty(plan=[(400, {})])
     d = h.tmpdir()

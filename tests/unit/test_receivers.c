@@ -150,6 +150,85 @@ static void dedup_key_per_incident(void **state)
     assert_string_not_equal(k[6], k[7]);
 }
 
+/* The resolve that goes first, or NULL: its key checked against want. */
+static void superseded(const struct alert *a, const char *want)
+{
+    struct target_conf t = target();
+    char *body = pagerduty_superseded(a, &t, "mon1");
+
+    if (want == NULL) {
+        assert_null(body);
+        return;
+    }
+    assert_non_null(body);
+    json_t *o = json_loads(body, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "event_action")), "resolve");
+    assert_string_equal(json_string_value(json_object_get(o, "dedup_key")), want);
+    json_decref(o);
+    free(body);
+}
+
+/* An alert that ends one kind of trouble by starting another resolves
+ * the first incident: nothing is left open. */
+static void superseded_incidents(void **state)
+{
+    (void)state;
+    struct target_conf t = target();
+    char redirect_key[PD_DEDUP_KEY_LEN], down_key[PD_DEDUP_KEY_LEN], flap_key[PD_DEDUP_KEY_LEN];
+    struct alert a;
+
+    a = alert(EVT_REDIRECT, OUTAGE_1);
+    a.state = ST_REDIRECTING;
+    pagerduty_dedup_key(&a, &t, redirect_key);
+    a = alert(EVT_DOWN, OUTAGE_1);
+    pagerduty_dedup_key(&a, &t, down_key);
+    a = alert(EVT_FLAPPING, OUTAGE_1);
+    pagerduty_dedup_key(&a, &t, flap_key);
+
+    /* A redirect becomes an outage. */
+    a = alert(EVT_DOWN, OUTAGE_2);
+    a.previous = PREV_REDIRECTING;
+    a.previous_since_ms = OUTAGE_1;
+    superseded(&a, redirect_key);
+    /* An outage becomes a redirect. */
+    a = alert(EVT_REDIRECT, OUTAGE_2);
+    a.state = ST_REDIRECTING;
+    a.previous = PREV_SERVER_ERROR;
+    a.previous_since_ms = OUTAGE_1;
+    superseded(&a, down_key);
+    /* A redirect to a new Location: the old one ends. */
+    a.previous = PREV_REDIRECTING;
+    superseded(&a, redirect_key);
+    /* Flapping begins in an outage, and settles into another. */
+    a = alert(EVT_FLAPPING, OUTAGE_1);
+    a.previous = PREV_SERVER_ERROR;
+    superseded(&a, down_key);
+    a = alert(EVT_DOWN, OUTAGE_2);
+    a.previous = PREV_FLAPPING;
+    superseded(&a, flap_key);
+
+    /* Nothing was open before, or the incident goes on, or ends itself. */
+    a = alert(EVT_DOWN, OUTAGE_1);
+    superseded(&a, NULL);
+    a = alert(EVT_FLAPPING, OUTAGE_1);
+    a.previous = PREV_UP;
+    superseded(&a, NULL);
+    a = alert(EVT_CHANGED, OUTAGE_1);
+    a.previous = PREV_SERVER_ERROR;
+    superseded(&a, NULL);
+    a = alert(EVT_REMINDER, OUTAGE_1);
+    a.previous = PREV_SERVER_ERROR;
+    superseded(&a, NULL);
+    a = recovered(PREV_REDIRECTING, OUTAGE_1);
+    superseded(&a, NULL);
+    a = alert(EVT_SLOW, OUTAGE_1);
+    superseded(&a, NULL);
+    a = alert(EVT_CERT_EXPIRING, OUTAGE_1);
+    a.previous = PREV_SERVER_ERROR;
+    superseded(&a, NULL);
+}
+
 static void severities(void **state)
 {
     (void)state;
@@ -636,6 +715,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dedup_key_per_incident),
+        cmocka_unit_test(superseded_incidents),
         cmocka_unit_test(severities),
         cmocka_unit_test(pagerduty_trigger_and_resolve),
         cmocka_unit_test(pagerduty_summary_is_bounded),
