@@ -436,12 +436,12 @@ static void parse_defaults(struct ctx *c, const yaml_node_t *map, struct partial
 /* ---- webhooks ---- */
 
 /* The first key given of those only a slack-format body carries, or -1. */
-static int slack_only_key(const struct given *g)
+static int slack_only_key(const struct given *g, enum webhook_format f)
 {
     const unsigned keys[] = {W.username, W.icon_url, W.icon_emoji};
 
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-        if (g->set & KEY_BIT(keys[i]))
+        if ((g->set & KEY_BIT(keys[i])) && !(f == WEBHOOK_EMAIL && keys[i] == W.username))
             return (int)keys[i];
     return -1;
 }
@@ -475,15 +475,17 @@ void config_parse_webhook(struct ctx *c, const yaml_node_t *map)
                     g.pos[(g.set & KEY_BIT(W.secret_file)) ? W.secret_file : W.secret_credential],
                     "the %s format is not signed; a secret is only used by the standard format",
                     webhook_format_name(w.format));
-        else if (w.format != WEBHOOK_SLACK && slack_only_key(&g) >= 0)
-            err_pos(c, g.pos[slack_only_key(&g)], "%s applies only to format: slack",
-                    schema_webhook.opts[slack_only_key(&g)].name);
+        else if (w.format != WEBHOOK_SLACK && slack_only_key(&g, w.format) >= 0)
+            err_pos(c, g.pos[slack_only_key(&g, w.format)], "%s applies only to format: slack",
+                    schema_webhook.opts[slack_only_key(&g, w.format)].name);
         else if ((g.set & KEY_BIT(W.icon_url)) && (g.set & KEY_BIT(W.icon_emoji)))
             err_pos(c, g.pos[W.icon_emoji], "give icon_url or icon_emoji, not both");
         else if (w.secret && !secret_valid(w.secret))
             err_pos(c,
                     g.pos[(g.set & KEY_BIT(W.secret_file)) ? W.secret_file : W.secret_credential],
                     "the secret in %s must be \"whsec_\" followed by base64", w.secret_source);
+        else if (config_check_receiver(c, &w, &g, map) < 0)
+            goto discard;
         else {
             for (size_t i = 0; i < cfg->nwebhooks; i++) {
                 if (strcmp(cfg->webhooks[i].name, w.name) == 0) {

@@ -161,6 +161,16 @@ enum webhook_format {
     WEBHOOK_STANDARD,
     WEBHOOK_SLACK,
     WEBHOOK_ALERTMANAGER,
+    WEBHOOK_PAGERDUTY, /* PagerDuty Events API v2 (payload_pd.h) */
+    WEBHOOK_EMAIL,     /* a mail through SMTP (payload_mail.h, mailer.h) */
+};
+
+/* How an smtp:// URL is secured: STARTTLS or nothing sent (required),
+ * STARTTLS when the server offers it (optional), or plain text (off). */
+enum starttls {
+    STARTTLS_REQUIRED,
+    STARTTLS_OPTIONAL,
+    STARTTLS_OFF,
 };
 
 struct webhook_conf {
@@ -183,6 +193,18 @@ struct webhook_conf {
     char *username;
     char *icon_url;
     char *icon_emoji;
+    /* format pagerduty: the integration's routing key (never logged, not
+     * in the outbox: added at each attempt). */
+    char *routing_key;
+    char *routing_key_source;
+    /* format email: the envelope and header sender and recipients (plain
+     * addresses), and the SMTP login (username above, password). */
+    char *mail_from;
+    char **mail_to;
+    size_t nmail_to;
+    enum starttls starttls;
+    char *password;
+    char *password_source;
     const char *file;
     unsigned line, col;
 };

@@ -25,7 +25,8 @@
 
 static const struct choices event_choices = {"event", &eventtype_names};
 
-static const char *const format_list[] = {"standard", "slack", "alertmanager"};
+static const char *const format_list[] = {"standard", "slack", "alertmanager", "pagerduty",
+                                          "email"};
 static const struct names format_names = {format_list, ARRAY_SIZE(format_list), "standard"};
 static const struct choices format_choices = {"webhook format", &format_names};
 
@@ -697,6 +698,7 @@ json_t *config_values(const struct config *cfg)
 // clang-format off
 
 _Static_assert(sizeof(enum webhook_format) == sizeof(int), "OPT_ENUM fields are int-sized");
+_Static_assert(sizeof(enum starttls) == sizeof(int), "OPT_ENUM fields are int-sized");
 _Static_assert(sizeof(enum ip_version) == sizeof(int), "OPT_ENUM fields are int-sized");
 
 #define HOUR 3600000ull
@@ -833,10 +835,11 @@ static const struct opt webhook_opts[] = {
     {.name = "name", .type = OPT_STRING, .offset = W(name), .flags = OPT_REQUIRED,
      .check = check_name, .doc = "The webhook's name, unique: targets route to it by name."},
     {.name = "url", .type = OPT_STRING, .offset = W(url),
-     .flags = OPT_REQUIRED | OPT_URL | OPT_SECRET, .check = check_url_value,
-     .doc = "The http or https URL alerts are POSTed to (its path may be its key)."},
+     .flags = OPT_REQUIRED | OPT_URL | OPT_SECRET, .check = check_webhook_url,
+     .doc = "The http or https URL alerts are POSTed to (its path may be its key); "
+            "format email: smtp:// or smtps://."},
     {.name = "format", .type = OPT_ENUM, .offset = W(format), .def = "standard",
-     .choices = &format_choices, .doc = "The body: standard (signed), slack or alertmanager."},
+     .choices = &format_choices, .doc = "The body: standard (signed), slack, alertmanager, pagerduty or email."},
     {.name = "secret_file", .type = OPT_CUSTOM, .offset = W(secret), .aux = W(secret_source),
      .flags = OPT_SECRET, .ops = &secret_file_ops,
      .doc = "A file whose first line is the signing secret, \"whsec_\" and base64."},
@@ -860,11 +863,30 @@ static const struct opt webhook_opts[] = {
     {.name = "retry_max", .type = OPT_DURATION, .offset = W(retry_max_ms), .min = 1000, .max = DAY,
      .def = "5m", .doc = "The longest back-off."},
     {.name = "username", .type = OPT_STRING, .offset = W(username), .check = check_username,
-     .doc = "format slack: the name the message is posted under."},
+     .doc = "format slack: the name the message is posted under; format email: the SMTP login."},
     {.name = "icon_url", .type = OPT_STRING, .offset = W(icon_url), .flags = OPT_URL,
      .check = check_icon_url, .doc = "format slack: the URL of the picture the message is posted with."},
     {.name = "icon_emoji", .type = OPT_STRING, .offset = W(icon_emoji), .check = check_icon_emoji,
      .doc = "format slack: an emoji, such as :rotating_light:, the message is posted with."},
+    {.name = "routing_key_file", .type = OPT_CUSTOM, .offset = W(routing_key),
+     .aux = W(routing_key_source), .flags = OPT_SECRET, .ops = &secret_file_ops,
+     .doc = "format pagerduty: a file whose first line is the integration's routing key."},
+    {.name = "routing_key_credential", .type = OPT_CUSTOM, .offset = W(routing_key),
+     .aux = W(routing_key_source), .flags = OPT_SECRET, .ops = &secret_credential_ops,
+     .doc = "format pagerduty: the name of a systemd credential that holds the routing key."},
+    {.name = "from", .type = OPT_STRING, .offset = W(mail_from), .check = check_mail_address,
+     .doc = "format email: the sender's address."},
+    {.name = "to", .type = OPT_CUSTOM, .offset = W(mail_to), .aux = W(nmail_to), .ops = &mail_to_ops,
+     .doc = "format email: the recipients' addresses (one, or a list)."},
+    {.name = "starttls", .type = OPT_ENUM, .offset = W(starttls), .def = "required",
+     .choices = &starttls_choices,
+     .doc = "format email, smtp://: required, optional (when offered) or off (plain text)."},
+    {.name = "password_file", .type = OPT_CUSTOM, .offset = W(password), .aux = W(password_source),
+     .flags = OPT_SECRET, .ops = &secret_file_ops,
+     .doc = "format email: a file whose first line is the SMTP password (with username)."},
+    {.name = "password_credential", .type = OPT_CUSTOM, .offset = W(password),
+     .aux = W(password_source), .flags = OPT_SECRET, .ops = &secret_credential_ops,
+     .doc = "format email: the name of a systemd credential that holds the SMTP password."},
 };
 #undef W
 const struct schema_level schema_webhook = {"webhook", webhook_opts, ARRAY_SIZE(webhook_opts)};

@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 
 #include "codes.h"
+#include "payload_pd.h"
 #include "report.h"
 #include "secret.h"
 #include "text.h"
@@ -420,6 +421,9 @@ char *payload_body(const struct webhook_conf *w, const struct alert *a, const st
         return body_slack(w, a, t, host, instance_location);
     case WEBHOOK_ALERTMANAGER:
         return body_alertmanager(a, t, host, w->name);
+    case WEBHOOK_PAGERDUTY:
+        return payload_pagerduty(a, t, host, instance_location);
+    case WEBHOOK_EMAIL: /* a message, made with its delivery's id: payload_mail.h */
     case WEBHOOK_STANDARD:
         break;
     }

@@ -1,7 +1,8 @@
 /* What alerts look like on the wire: the webhook bodies (standard, slack,
- * alertmanager), the Standard Webhooks signature, and the journald fields.
- * Pure: everything is built from an alert, the target's configuration and
- * the host name; JSON by jansson, HMAC and base64 by libcrypto. */
+ * alertmanager; pagerduty is payload_pd.h, e-mail payload_mail.h), the
+ * Standard Webhooks signature, and the journald fields. Pure: everything
+ * is built from an alert, the target's configuration and the host name;
+ * JSON by jansson, HMAC and base64 by libcrypto. */
 #ifndef UPMON_PAYLOAD_H
 #define UPMON_PAYLOAD_H
 

@@ -26,6 +26,11 @@ bool retry_transient(bool answered, long code)
     return !answered || code >= 500 || code == 408 || code == 429;
 }
 
+bool retry_smtp_transient(long reply)
+{
+    return reply < 500 || reply > 599;
+}
+
 int64_t retry_after_ms(const char *value, int64_t now_ms)
 {
     char *end;

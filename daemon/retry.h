@@ -16,6 +16,12 @@ uint64_t retry_backoff_ms(uint64_t initial, uint64_t max, unsigned attempt, doub
  * answer, 5xx, 408, 429. */
 bool retry_transient(bool answered, long code);
 
+/* The same for a mail that failed, by the last SMTP reply (0: none): a
+ * 4xx reply (greylisting, a full queue), no reply or a broken connection
+ * may pass later; a 5xx reply (no such mailbox, refused, login failed) is
+ * final (RFC 5321, 4.2.1). */
+bool retry_smtp_transient(long reply);
+
 /* A Retry-After header's value (seconds, or an HTTP date; a date passed
  * means now) as milliseconds after now_ms (wall clock), at most an hour;
  * -1 when it is neither. The next attempt waits for the longer of this

@@ -231,6 +231,24 @@ int check_url(struct ctx *c, const yaml_node_t *n, const char *what);
  * the origin. NULL when it is not a URL. */
 char *url_shown(const char *url, bool origin_only);
 
+/* ---- receivers besides plain webhooks (confreceivers.c) ---- */
+
+struct webhook_conf;
+extern const struct choices starttls_choices;
+extern const struct opt_ops mail_to_ops;
+/* A plain addr-spec (local@domain.example): nothing else goes into the
+ * envelope and the headers. */
+bool mail_address_valid(const char *s);
+int check_mail_address(struct ctx *c, const yaml_node_t *v, const char *value);
+/* check_url, or an smtp:// or smtps:// URL with a host. */
+int check_webhook_url(struct ctx *c, const yaml_node_t *v, const char *value);
+/* Whether a URL's host is localhost or a loopback address. */
+bool url_is_loopback(const char *url);
+/* The rules between a webhook's format and the keys of PagerDuty and
+ * e-mail; -1 when one is broken (reported at the key, or at map). */
+int config_check_receiver(struct ctx *c, const struct webhook_conf *w, const struct given *g,
+                          const yaml_node_t *map);
+
 /* Looks name up in a choice set, or reports it with a hint. */
 int get_choice(struct ctx *c, const yaml_node_t *n, const struct choices *ch, unsigned *out);
 

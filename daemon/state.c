@@ -225,11 +225,15 @@ static void transition_alert(struct step *st, enum target_state prev, enum sever
         return;
     }
     if (now_state == ST_REDIRECTING) {
-        emit(st, EVT_REDIRECT, previous, ts->s.severity, ts->s.severity);
+        a = emit(st, EVT_REDIRECT, previous, ts->s.severity, ts->s.severity);
+        if (a)
+            a->previous_since_ms = prev_since.wall_ms;
         return;
     }
     enum event_type type = (state_is_failing(prev) && !settled) ? EVT_CHANGED : EVT_DOWN;
-    emit(st, type, previous, ts->s.severity, ts->s.severity);
+    a = emit(st, type, previous, ts->s.severity, ts->s.severity);
+    if (a)
+        a->previous_since_ms = prev_since.wall_ms;
     ts->s.notified_ms = st->now.wall_ms;
     ts->notified_mono = st->now.mono_ms;
 }

@@ -116,6 +116,8 @@ struct alert {
                                       of the state recovered from */
     int64_t time_ms;               /* wall clock */
     int64_t since_ms;              /* when the state began (for recovered: the outage began) */
+    int64_t previous_since_ms;     /* down, changed, redirect out of another state (not out of
+                                      flapping): when that state began */
     int64_t duration_ms;           /* how long since then, on the monotonic clock */
     int code;
     enum code_class cls;

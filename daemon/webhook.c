@@ -11,8 +11,12 @@
 #include "clock.h"
 #include "log.h"
 #include "looptimer.h"
+#include "mailer.h"
 #include "payload.h"
+#include "payload_mail.h"
+#include "payload_pd.h"
 #include "retry.h"
+#include "secret.h"
 #include "tally.h"
 #include "util.h"
 
@@ -36,7 +40,8 @@ struct delivery {
     bool queued; /* due, waiting for a slot of its webhook */
     bool parked; /* its webhook is not in the configuration */
     struct timerq_item timer;
-    struct curl_slist *headers;
+    struct curl_slist *headers; /* of this attempt; for a mail, its recipients */
+    struct mail_upload mail;    /* format email: the message as curl reads it */
     char errbuf[CURL_ERROR_SIZE];
     struct chain *chain;      /* deliveries of its webhook and target, oldest first */
     struct delivery *later;   /* the next in its chain */
@@ -386,19 +391,23 @@ static void attempt_done(struct http_xfer *x, CURLcode rc)
     curl_slist_free_all(d->headers);
     d->headers = NULL;
 
-    if (rc == CURLE_OK && code >= 200 && code <= 299) {
+    /* A mail is sent when curl says so: its code is the last SMTP reply. */
+    if (rc == CURLE_OK && (d->mail.data || (code >= 200 && code <= 299))) {
         log_info("webhook %s: delivered %s %s of %s (attempt %u)", d->webhook, d->event, d->id,
                  d->target, d->attempts);
         hs->delivered++;
         finish(w, d);
     } else {
-        if (rc != CURLE_OK)
+        if (rc != CURLE_OK && d->mail.data && code)
+            snprintf(why, sizeof(why), "%s (SMTP reply %ld)",
+                     d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc), code);
+        else if (rc != CURLE_OK)
             snprintf(why, sizeof(why), "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
         else
             snprintf(why, sizeof(why), "answered %ld", code);
         const struct webhook_conf *c = h ? h->conf : &w->defaults;
         uint64_t max_age = c->max_age_ms;
-        if (!retry_transient(rc == CURLE_OK, code)) {
+        if (d->mail.data ? !retry_smtp_transient(code) : !retry_transient(rc == CURLE_OK, code)) {
             struct summary *s = &hs->sum[TROUBLE_REFUSED];
             if (first_held(s))
                 snprintf(s->one, sizeof(s->one),
@@ -450,19 +459,13 @@ static size_t discard_cb(char *data, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
-static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
+/* An HTTP POST of the delivery's body, with its headers. */
+static void post_setup(struct webhooks *w, const struct webhook_conf *c, struct delivery *d,
+                       CURL *e)
 {
-    const struct webhook_conf *c = h->conf;
-    CURL *e = curl_easy_init();
     char line[512];
     int64_t now_s = clock_wall_ms() / 1000;
 
-    if (e == NULL) {
-        plan(w, d, 1000);
-        return;
-    }
-    d->attempts++;
-    d->errbuf[0] = '\0';
     d->headers = curl_slist_append(d->headers, "Content-Type: application/json");
     snprintf(line, sizeof(line), "webhook-id: %s", d->id);
     d->headers = curl_slist_append(d->headers, line);
@@ -488,8 +491,36 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, w->user_agent);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(d->body));
+    /* PagerDuty's routing key is added at each attempt, never stored. */
+    char *keyed = c->format == WEBHOOK_PAGERDUTY && c->routing_key
+                      ? pagerduty_keyed(d->body, c->routing_key)
+                      : NULL;
+    if (keyed) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(keyed));
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, keyed);
+        secret_free(keyed);
+    } else {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(d->body));
+    }
+}
+
+static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
+{
+    const struct webhook_conf *c = h->conf;
+    CURL *e = curl_easy_init();
+
+    if (e == NULL) {
+        plan(w, d, 1000);
+        return;
+    }
+    d->attempts++;
+    d->errbuf[0] = '\0';
+    d->mail = (struct mail_upload){0};
+    if (c->format == WEBHOOK_EMAIL)
+        mailer_setup(e, c, d->body, &d->mail, &d->headers);
+    else
+        post_setup(w, c, d, e);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
     d->xfer.easy = e;
@@ -748,6 +779,29 @@ void webhooks_resume(struct webhooks *w)
         log_notice("%u webhook deliveries pending from before the restart", w->count);
 }
 
+/* One delivery of body (taken) for webhook c. */
+static void enqueue_body(struct webhooks *w, const struct webhook_conf *c, const struct alert *a,
+                         const struct target_conf *t, const char *id, char *body)
+{
+    struct delivery_row row = {
+        .id = id,
+        .webhook = c->name,
+        .event = eventtype_name(a->type),
+        .target = t->name,
+        .body = body,
+        .created_ms = a->time_ms,
+        .next_ms = a->time_ms,
+        .attempts = 0,
+        .last_error = NULL,
+    };
+    /* Written first; attempted once committed (committed_cb). */
+    store_outbox_add(w->store, &row);
+    struct delivery *d = delivery_new(w, &row);
+    TAILQ_INSERT_TAIL(&w->fresh, d, ready);
+    free(body);
+    trim(w, d->hs);
+}
+
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
                       const char *host, const char *instance_location)
 {
@@ -757,25 +811,18 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
             a->filter_severity < c->min_severity)
             continue;
         char id[40];
+        /* PagerDuty takes one event a request: the incident an alert ends
+         * by starting another is resolved first, in a delivery of its own. */
+        char *before = c->format == WEBHOOK_PAGERDUTY ? pagerduty_superseded(a, t, host) : NULL;
+        if (before) {
+            new_id(id, sizeof(id));
+            enqueue_body(w, c, a, t, id, before);
+        }
         new_id(id, sizeof(id));
-        char *body = payload_body(c, a, t, host, instance_location);
-        struct delivery_row row = {
-            .id = id,
-            .webhook = c->name,
-            .event = eventtype_name(a->type),
-            .target = t->name,
-            .body = body,
-            .created_ms = a->time_ms,
-            .next_ms = a->time_ms,
-            .attempts = 0,
-            .last_error = NULL,
-        };
-        /* Written first; attempted once committed (committed_cb). */
-        store_outbox_add(w->store, &row);
-        struct delivery *d = delivery_new(w, &row);
-        TAILQ_INSERT_TAIL(&w->fresh, d, ready);
-        free(body);
-        trim(w, d->hs);
+        /* A mail's Message-ID is its delivery's id: the same on every attempt. */
+        char *body = c->format == WEBHOOK_EMAIL ? payload_mail(c, a, t, host, instance_location, id)
+                                                : payload_body(c, a, t, host, instance_location);
+        enqueue_body(w, c, a, t, id, body);
     }
 }
 

@@ -58,12 +58,30 @@ static void retry_after(void **state)
     assert_int_equal(retry_after_ms("", now), -1);
 }
 
+/* SMTP: a 4xx reply or none may pass later; a 5xx reply is final. */
+static void smtp_transient(void **state)
+{
+    (void)state;
+    assert_true(retry_smtp_transient(0));   /* no reply: connection refused, timeout */
+    assert_true(retry_smtp_transient(421)); /* service closing */
+    assert_true(retry_smtp_transient(450)); /* mailbox busy */
+    assert_true(retry_smtp_transient(451)); /* local error, greylisting */
+    assert_true(retry_smtp_transient(452)); /* insufficient storage */
+    assert_true(retry_smtp_transient(250)); /* taken, then the connection broke */
+    assert_false(retry_smtp_transient(500));
+    assert_false(retry_smtp_transient(535)); /* authentication failed */
+    assert_false(retry_smtp_transient(550)); /* no such mailbox */
+    assert_false(retry_smtp_transient(554));
+    assert_false(retry_smtp_transient(599));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backoff),
         cmocka_unit_test(transient),
         cmocka_unit_test(retry_after),
+        cmocka_unit_test(smtp_transient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

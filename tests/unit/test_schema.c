@@ -144,6 +144,12 @@ static void sample_values(const struct opt *o, char *a, char *b, size_t len)
         {"webhooks", "[]", "[hook]"},
         {"secret_file", "a.secret", "b.secret"},
         {"secret_credential", "a.secret", "b.secret"},
+        {"routing_key_file", "a.secret", "b.secret"},
+        {"routing_key_credential", "a.secret", "b.secret"},
+        {"password_file", "a.secret", "b.secret"},
+        {"password_credential", "a.secret", "b.secret"},
+        {"from", "a@example.com", "b@example.com"},
+        {"to", "a@example.com", "[a@example.com, b@example.com]"},
         {"flap_window", "20", "21"}, /* not under the default flap_threshold */
         {"ca_file", TLS "/cert-a.pem", TLS "/cert-b.pem"},
         {"ca_path", TLS, UPMON_TEST_DATA "/config"},
@@ -225,16 +231,42 @@ static bool slack_only(const char *key)
            strcmp(key, "icon_emoji") == 0;
 }
 
+/* What a webhook needs besides key for key to apply: its format and the
+ * keys that format requires (not key itself). */
+static void webhook_context(const char *key, char *out, size_t len)
+{
+    static const char *const email[] = {"from", "to", "starttls", "password_file",
+                                        "password_credential"};
+    bool is_email = false;
+
+    for (size_t i = 0; i < ARRAY_SIZE(email); i++)
+        is_email |= strcmp(key, email[i]) == 0;
+    if (slack_only(key))
+        snprintf(out, len, "      format: slack\n");
+    else if (strncmp(key, "routing_key_", 12) == 0)
+        snprintf(out, len, "      format: pagerduty\n");
+    else if (is_email)
+        snprintf(out, len, "      format: email\n%s%s%s",
+                 strcmp(key, "from") ? "      from: upmon@example.com\n" : "",
+                 strcmp(key, "to") ? "      to: ops@example.com\n" : "",
+                 strncmp(key, "password_", 9) == 0 ? "      username: u\n" : "");
+    else
+        out[0] = '\0';
+}
+
 static struct config *load_with(struct tmp *s, const char *key, const char *value, bool webhook)
 {
     const char *name[2] = {"t", "hook"};
     const char *url[2] = {"'http://127.0.0.1/'", "'http://127.0.0.1/hook'"};
     const char *extra[2] = {"", ""};
-    char text[4096], path[128], line[SAMPLE_MAX + 64];
+    char text[4096], path[128], line[SAMPLE_MAX + 256], context[256] = "";
     struct diags d = {0};
 
-    snprintf(line, sizeof(line), "%s%s: %s\n%s", webhook ? "      " : "    ", key, value,
-             webhook && slack_only(key) ? "      format: slack\n" : "");
+    if (webhook)
+        webhook_context(key, context, sizeof(context));
+    snprintf(line, sizeof(line), "%s%s: %s\n%s", webhook ? "      " : "    ", key, value, context);
+    if (strstr(context, "format: email"))
+        url[1] = "'smtp://127.0.0.1:2525'";
     if (strcmp(key, "name") == 0)
         name[webhook] = value;
     else if (strcmp(key, "url") == 0)

@@ -94,6 +94,17 @@ static void down_redirect_recovered(void **state)
     assert_int_equal(a[0].filter_severity, SEV_WARNING);
     assert_int_equal(a[0].since_ms, 3 * S);
     tstate_free(&ts);
+    /* The redirect says when the outage it ends began, and the outage
+     * when the up state did. */
+    tstate_init(&ts);
+    run(&ts, &t, p, 3, a);
+    assert_int_equal(a[0].since_ms, 3 * S);
+    assert_int_equal(a[0].previous_since_ms, 2 * S);
+    tstate_free(&ts);
+    tstate_init(&ts);
+    run(&ts, &t, p, 2, a);
+    assert_int_equal(a[0].previous_since_ms, 1 * S);
+    tstate_free(&ts);
 }
 
 static void up_at_start_is_silent_down_at_start_is_not(void **state)
