@@ -12,6 +12,7 @@
 #include "log.h"
 #include "looptimer.h"
 #include "payload.h"
+#include "payload_am.h"
 #include "retry.h"
 #include "tally.h"
 #include "util.h"
@@ -55,6 +56,10 @@ struct delivery {
 struct chain {
     char *key; /* "webhook\x1ftarget" */
     struct delivery *first, *last;
+    /* format alertmanager: what it has been sent as firing, and when an
+     * alert of the target was last queued (monotonic ms). */
+    struct am_sent am;
+    int64_t am_queued_mono;
 };
 
 TAILQ_HEAD(dlist, delivery);
@@ -115,6 +120,7 @@ struct webhooks {
     struct looptimer *logtimers; /* of the held log lines */
     struct strmap chains;        /* key -> struct chain */
     struct strmap states;        /* webhook name -> struct hookstate */
+    char *external_url;          /* http.external_url, or NULL */
     bool shutting_down;
 };
 
@@ -456,10 +462,21 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
     CURL *e = curl_easy_init();
     char line[512];
     int64_t now_s = clock_wall_ms() / 1000;
+    const char *body = d->body;
+    char *fresh = NULL, *url = NULL;
 
     if (e == NULL) {
         plan(w, d, 1000);
         return;
+    }
+    /* Alertmanager: its endpoint, and firing alerts that end well after
+     * this attempt, however late retries made it. */
+    if (c->format == WEBHOOK_ALERTMANAGER) {
+        url = am_endpoint(c->url);
+        fresh =
+            am_refresh(d->body, d->created_ms, clock_wall_ms(), 4 * (int64_t)c->resend_every_ms);
+        if (fresh)
+            body = fresh;
     }
     d->attempts++;
     d->errbuf[0] = '\0';
@@ -470,8 +487,7 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
     d->headers = curl_slist_append(d->headers, line);
     if (c->secret) {
         char sig[128];
-        if (payload_sign(c->secret, d->id, now_s, d->body, strlen(d->body), sig, sizeof(sig)) ==
-            0) {
+        if (payload_sign(c->secret, d->id, now_s, body, strlen(body), sig, sizeof(sig)) == 0) {
             snprintf(line, sizeof(line), "webhook-signature: %s", sig);
             d->headers = curl_slist_append(d->headers, line);
         }
@@ -481,15 +497,20 @@ static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
         d->headers = curl_slist_append(d->headers, hl);
         free(hl);
     }
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_URL, url ? url : c->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* as probes: no proxy from the environment */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, w->user_agent);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(d->body));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    if (fresh)
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, fresh);
+    else
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
+    free(fresh);
+    free(url);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
     d->xfer.easy = e;
@@ -648,6 +669,7 @@ void webhooks_free(struct webhooks *w)
     looptimer_free(w->timers);
     free(w->hooks);
     free(w->user_agent);
+    free(w->external_url);
     free(w);
 }
 
@@ -658,6 +680,8 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
 
     free(w->user_agent);
     w->user_agent = xstrdup(cfg->user_agent);
+    free(w->external_url);
+    w->external_url = cfg->http_external_url ? xstrdup(cfg->http_external_url) : NULL;
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         hooks[i].conf = &cfg->webhooks[i];
         hooks[i].state = hookstate_get(w, cfg->webhooks[i].name);
@@ -685,6 +709,24 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
         trim(w, w->hooks[i].state);
 }
 
+/* The chain of a webhook and target; NULL when there is none and create
+ * is false. */
+static struct chain *chain_get(struct webhooks *w, const char *webhook, const char *target,
+                               bool create)
+{
+    char *key = xasprintf("%s\x1f%s", webhook, target);
+    struct chain *c = strmap_get(&w->chains, key);
+
+    if (c == NULL && create) {
+        c = xcalloc(1, sizeof(*c));
+        c->key = key;
+        strmap_put(&w->chains, c->key, c);
+    } else {
+        free(key);
+    }
+    return c;
+}
+
 static struct delivery *delivery_new(struct webhooks *w, const struct delivery_row *row)
 {
     struct delivery *d = xcalloc(1, sizeof(*d));
@@ -703,15 +745,7 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
         instant_mono_of(row->created_ms, (struct instant){mono_ms(), clock_wall_ms()});
     d->attempts = row->attempts;
     timerq_item_init(&d->timer, due_cb);
-    char *key = xasprintf("%s\x1f%s", row->webhook, row->target);
-    struct chain *c = strmap_get(&w->chains, key);
-    if (c == NULL) {
-        c = xcalloc(1, sizeof(*c));
-        c->key = key;
-        strmap_put(&w->chains, c->key, c);
-    } else {
-        free(key);
-    }
+    struct chain *c = chain_get(w, row->webhook, row->target, true);
     d->chain = c;
     if (c->last)
         c->last->later = d;
@@ -748,6 +782,54 @@ void webhooks_resume(struct webhooks *w)
         log_notice("%u webhook deliveries pending from before the restart", w->count);
 }
 
+/* Writes a delivery to the outbox; its first attempt is once the write
+ * is committed (committed_cb). */
+static void queue(struct webhooks *w, const struct webhook_conf *c, const char *event,
+                  const char *target, const char *body, int64_t now_ms)
+{
+    char id[40];
+
+    new_id(id, sizeof(id));
+    struct delivery_row row = {
+        .id = id,
+        .webhook = c->name,
+        .event = event,
+        .target = target,
+        .body = body,
+        .created_ms = now_ms,
+        .next_ms = now_ms,
+        .attempts = 0,
+        .last_error = NULL,
+    };
+    store_outbox_add(w->store, &row);
+    struct delivery *d = delivery_new(w, &row);
+    TAILQ_INSERT_TAIL(&w->fresh, d, ready);
+    trim(w, d->hs);
+}
+
+/* The bodies an alert makes for webhook c: one, but for the alertmanager
+ * formats (payload_am.h), whose push tells what changed from what was
+ * sent. */
+static size_t bodies_of(struct webhooks *w, const struct webhook_conf *c, const struct alert *a,
+                        const struct target_conf *t, const char *host, char **out)
+{
+    if (c->format == WEBHOOK_ALERTMANAGER_WEBHOOK)
+        return am_notifications(a, t, host, c->name, out);
+    if (c->format != WEBHOOK_ALERTMANAGER) {
+        out[0] = payload_body(c, a, t, host);
+        return 1;
+    }
+    struct chain *ch = chain_get(w, c->name, t->name, true);
+    struct am_site site = {host, w->external_url};
+    if (!ch->am.known)
+        am_assume_previous(&ch->am, a);
+    out[0] = am_event_body(&ch->am, a, t, &site, 4 * (int64_t)c->resend_every_ms);
+    if (out[0] == NULL)
+        return 0;
+    ch->am_queued_mono = mono_ms();
+    return 1;
+}
+
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
                       const char *host)
 {
@@ -756,27 +838,42 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
         if (!target_routes_to(t, c->name) || !(c->events & (1u << a->type)) ||
             a->filter_severity < c->min_severity)
             continue;
-        char id[40];
-        new_id(id, sizeof(id));
-        char *body = payload_body(c, a, t, host);
-        struct delivery_row row = {
-            .id = id,
-            .webhook = c->name,
-            .event = eventtype_name(a->type),
-            .target = t->name,
-            .body = body,
-            .created_ms = a->time_ms,
-            .next_ms = a->time_ms,
-            .attempts = 0,
-            .last_error = NULL,
-        };
-        /* Written first; attempted once committed (committed_cb). */
-        store_outbox_add(w->store, &row);
-        struct delivery *d = delivery_new(w, &row);
-        TAILQ_INSERT_TAIL(&w->fresh, d, ready);
-        free(body);
-        trim(w, d->hs);
+        char *bodies[AM_NOTIFICATIONS_MAX];
+        size_t n = bodies_of(w, c, a, t, host, bodies);
+        for (size_t b = 0; b < n; b++) {
+            queue(w, c, eventtype_name(a->type), t->name, bodies[b], a->time_ms);
+            free(bodies[b]);
+        }
     }
+}
+
+void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
+                        const struct am_told *told, const struct alert *base, const char *host)
+{
+    struct hook *h = hook_by_name(w, webhook);
+    const struct webhook_conf *c = h ? h->conf : NULL;
+    int64_t now = mono_ms();
+
+    if (c == NULL || c->format != WEBHOOK_ALERTMANAGER || !target_routes_to(t, c->name))
+        return;
+    struct chain *ch = chain_get(w, webhook, t->name, am_told_firing(told) != 0);
+    /* Nothing to say, or said lately, or still to be said: a delivery
+     * waiting says it (re-sends do not pile up while Alertmanager is
+     * away, and none overtakes an older alert). */
+    if (ch == NULL || ch->first ||
+        (ch->am.known && now - ch->am_queued_mono < (int64_t)c->resend_every_ms / 2))
+        return;
+    int64_t wall = clock_wall_ms();
+    if (!ch->am.known)
+        am_seed(&ch->am, told, wall);
+    struct am_site site = {host, w->external_url};
+    char *body =
+        am_resend_body(&ch->am, told, base, t, &site, wall, 4 * (int64_t)c->resend_every_ms);
+    if (body) {
+        queue(w, c, "resend", t->name, body, wall);
+        ch->am_queued_mono = now;
+    }
+    free(body);
 }
 
 unsigned webhooks_pending(const struct webhooks *w)

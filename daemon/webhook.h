@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "payload_am.h"
 #include "state.h"
 #include "store.h"
 #include "view.h"
@@ -39,6 +40,14 @@ void webhooks_resume(struct webhooks *w);
 /* Queues the deliveries one alert makes. */
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
                       const char *host);
+
+/* format alertmanager: sends again what webhook has firing of target t,
+ * unless something was queued for t lately (within half its
+ * resend_every) or still waits to go. told is what receivers were last
+ * told (a webhook that knows nothing of t yet takes it from there); base
+ * the target as it is now (am_resend_body). */
+void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
+                        const struct am_told *told, const struct alert *base, const char *host);
 
 /* Deliveries not yet done (waiting, in flight or parked). */
 unsigned webhooks_pending(const struct webhooks *w);

@@ -40,7 +40,8 @@ for f in $p/sbin/upmond $p/bin/upmonctl $e/upmon/upmon.yaml $e/upmon/watch.d/exa
          $p/lib/systemd/catalog/upmon.catalog \
          $p/share/upmon/config.schema.json $p/share/upmon/watch-list.schema.json \
          $p/share/upmon/webhook-standard.schema.json $p/share/upmon/webhook-slack.schema.json \
-         $p/share/upmon/webhook-alertmanager.schema.json; do
+         $p/share/upmon/webhook-alertmanager.schema.json \
+         $p/share/upmon/webhook-alertmanager-webhook.schema.json; do
     [ -f "$dest/$f" ] || fail "missing $f"
 done
 [ -x "$dest/$p/sbin/upmond" ] || fail "upmond is not executable"
