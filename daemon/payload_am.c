@@ -284,6 +284,19 @@ void am_assume_previous(struct am_sent *s, const struct alert *a)
     s->starts_ms[k] = a->since_ms > 0 ? a->since_ms : a->time_ms;
 }
 
+void am_filter(struct am_sent *s, uint32_t events, enum severity min)
+{
+    static const enum event_type fired_by[AM_KINDS] = {[AM_DOWN] = EVT_DOWN,
+                                                       [AM_REDIRECTING] = EVT_REDIRECT,
+                                                       [AM_SLOW] = EVT_SLOW,
+                                                       [AM_FLAPPING] = EVT_FLAPPING,
+                                                       [AM_CERT] = EVT_CERT_EXPIRING};
+
+    for (int k = 0; k < AM_KINDS; k++)
+        if (s->sev[k] && (!(events & (1u << fired_by[k])) || s->sev[k] - 1 < (int)min))
+            s->sev[k] = 0;
+}
+
 /* The event a re-sent kind is shown as: a down target is still down. */
 static enum event_type resend_event(enum am_kind k)
 {

@@ -81,6 +81,12 @@ void am_seed(struct am_sent *s, const struct am_told *told, int64_t now_ms);
  * it, at the severity it says (a recovery's is exact). */
 void am_assume_previous(struct am_sent *s, const struct alert *a);
 
+/* Forgets what a webhook's filters would not have let through (seeded
+ * from the stored state, which knows no filters): a kind whose event is
+ * not among events (bits 1 << enum event_type), or whose severity is below
+ * min. */
+void am_filter(struct am_sent *s, uint32_t events, enum severity min);
+
 /* The re-send of what s has firing, as of now: each kind told still fires
  * with endsAt ttl_ms ahead; one told no longer (a certificate renewed, a
  * recovery this webhook filtered out) is resolved. base is the target as

@@ -848,7 +848,8 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
 }
 
 void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
-                        const struct am_told *told, const struct alert *base, const char *host)
+                        const struct am_told *told, const struct alert *base, const char *host,
+                        int64_t quiet_ms)
 {
     struct hook *h = hook_by_name(w, webhook);
     const struct webhook_conf *c = h ? h->conf : NULL;
@@ -860,12 +861,13 @@ void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct ta
     /* Nothing to say, or said lately, or still to be said: a delivery
      * waiting says it (re-sends do not pile up while Alertmanager is
      * away, and none overtakes an older alert). */
-    if (ch == NULL || ch->first ||
-        (ch->am.known && now - ch->am_queued_mono < (int64_t)c->resend_every_ms / 2))
+    if (ch == NULL || ch->first || (ch->am.known && now - ch->am_queued_mono < quiet_ms))
         return;
     int64_t wall = clock_wall_ms();
-    if (!ch->am.known)
+    if (!ch->am.known) {
         am_seed(&ch->am, told, wall);
+        am_filter(&ch->am, c->events, c->min_severity);
+    }
     struct am_site site = {host, w->external_url};
     char *body =
         am_resend_body(&ch->am, told, base, t, &site, wall, 4 * (int64_t)c->resend_every_ms);

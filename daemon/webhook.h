@@ -42,12 +42,14 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
                       const char *host);
 
 /* format alertmanager: sends again what webhook has firing of target t,
- * unless something was queued for t lately (within half its
- * resend_every) or still waits to go. told is what receivers were last
- * told (a webhook that knows nothing of t yet takes it from there); base
- * the target as it is now (am_resend_body). */
+ * unless something was queued for t within the last quiet_ms or still
+ * waits to go (so re-sends neither pile up while Alertmanager is away nor
+ * overtake an older alert). told is what receivers were last told (a
+ * webhook that knows nothing of t yet takes it from there, through its
+ * filters); base the target as it is now (am_resend_body). */
 void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
-                        const struct am_told *told, const struct alert *base, const char *host);
+                        const struct am_told *told, const struct alert *base, const char *host,
+                        int64_t quiet_ms);
 
 /* Deliveries not yet done (waiting, in flight or parked). */
 unsigned webhooks_pending(const struct webhooks *w);
