@@ -56,6 +56,7 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
                                (int64_t)c->resend_every_ms - r->every_ms);
         }
     }
+    webhooks_am_flush(r->w);
     if (r->next < n) {
         arm(r, 0); /* the rest after what else waits on the loop */
         return;

@@ -2,8 +2,9 @@
  * every webhook of format alertmanager gets it again every resend_every,
  * so that Alertmanager keeps it firing (payload_am.h). A round looks at
  * every target, a slice of them per turn of the loop, so ten thousand
- * targets do not hold it; a webhook takes a target only when nothing was
- * queued for it lately nor waits to go (webhooks_am_resend). The first
+ * targets do not hold it, and each slice's re-sends go to a webhook in
+ * one request; a webhook takes a target only when nothing was queued for
+ * it lately nor waits to go (webhooks_am_resend). The first
  * round is at once: after a restart, what fires is sent again from the
  * stored state. */
 #ifndef UPMON_AMRESEND_H

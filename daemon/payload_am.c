@@ -365,6 +365,27 @@ char *am_refresh(const char *body, int64_t created_ms, int64_t now_ms, int64_t t
     return dump(list);
 }
 
+size_t am_body_targets(const char *body, char ***out)
+{
+    json_t *list = json_loads(body, 0, NULL);
+    size_t i, n = 0;
+    json_t *alert;
+
+    *out = xcalloc(json_array_size(list) + 1, sizeof(**out));
+    json_array_foreach(list, i, alert)
+    {
+        const char *t =
+            json_string_value(json_object_get(json_object_get(alert, "labels"), "target"));
+        bool seen = t == NULL;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = strcmp((*out)[j], t) == 0;
+        if (!seen)
+            (*out)[n++] = xstrdup(t);
+    }
+    json_decref(list);
+    return n;
+}
+
 char *am_endpoint(const char *url)
 {
     CURLU *u = curl_url();

@@ -102,6 +102,10 @@ char *am_resend_body(struct am_sent *s, const struct am_told *told, const struct
  * when body is not such an array (it goes as it is). */
 char *am_refresh(const char *body, int64_t created_ms, int64_t now_ms, int64_t ttl_ms);
 
+/* The targets of the alerts of a body (their target labels), each once,
+ * into *out (malloc'd, as each name); returns how many. */
+size_t am_body_targets(const char *body, char ***out);
+
 /* The URL alerts are POSTed to: url itself, or with /api/v2/alerts when
  * its path is empty or "/" (the base URL, as Prometheus takes it). */
 char *am_endpoint(const char *url);

@@ -20,6 +20,8 @@
 /* max_pending is at least one more, so a delivery not in flight is
  * always there to drop. */
 #define PER_WEBHOOK_IN_FLIGHT 4
+/* Alertmanager's re-sends go in batches of at most this many targets. */
+#define AM_BATCH 500
 /* Each kind of trouble of a webhook is logged at most once this often,
  * with how many times it happened. */
 #define LOG_EVERY_US 60000000
@@ -39,7 +41,12 @@ struct delivery {
     struct timerq_item timer;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
-    struct chain *chain;      /* deliveries of its webhook and target, oldest first */
+    struct chain *chain; /* deliveries of its webhook and target, oldest first */
+    /* A batch of Alertmanager's re-sends (in its webhook's chain of
+     * batches): the chains of the targets it carries, held until it is
+     * done, so that nothing later of theirs overtakes it. */
+    struct chain **carries;
+    size_t ncarries;
     struct delivery *later;   /* the next in its chain */
     struct hookstate *hs;     /* of its webhook */
     struct backlog_node node; /* in its webhook's pending deliveries */
@@ -60,6 +67,7 @@ struct chain {
      * alert of the target was last queued (monotonic ms). */
     struct am_sent am;
     int64_t am_queued_mono;
+    unsigned blocked; /* batches not done that carry its target */
 };
 
 TAILQ_HEAD(dlist, delivery);
@@ -97,6 +105,12 @@ struct hookstate {
     uint64_t delivered;
     uint64_t troubles[TROUBLE_COUNT];
     struct summary sum[TROUBLE_COUNT];
+    /* Alertmanager's re-sends gathered in this pass of the loop: the
+     * alerts, and the chains of their targets. */
+    struct buf batch;
+    struct chain **bchains;
+    size_t nbatch, bcap;
+    int64_t bwall; /* the wall clock of the batch's alerts */
 };
 
 struct hook {
@@ -124,10 +138,11 @@ struct webhooks {
     bool shutting_down;
 };
 
-/* Whether d may be attempted now: it is the oldest of its chain. */
+/* Whether d may be attempted now: it is the oldest of its chain, and no
+ * batch of re-sends that carries its target waits. */
 static bool first_in_chain(const struct delivery *d)
 {
-    return d->chain->first == d;
+    return d->chain->first == d && d->chain->blocked == 0;
 }
 
 static double random_unit(void)
@@ -284,7 +299,7 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         c->first = d->later;
         if (c->first == NULL)
             c->last = NULL;
-        else if (c->first->durable && !w->shutting_down)
+        else if (c->first->durable && c->blocked == 0 && !w->shutting_down)
             plan(w, c->first, 0);
     } else {
         struct delivery *p = c->first;
@@ -295,6 +310,13 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         if (c->last == d)
             c->last = p;
     }
+    /* The targets a batch carried may go on. */
+    for (size_t i = 0; i < d->ncarries; i++) {
+        struct chain *held = d->carries[i];
+        if (--held->blocked == 0 && held->first && held->first->durable && !w->shutting_down)
+            plan(w, held->first, 0);
+    }
+    free(d->carries);
     if (d->inflight) {
         http_remove(w->http, &d->xfer);
         curl_easy_cleanup(d->xfer.easy);
@@ -662,6 +684,8 @@ void webhooks_free(struct webhooks *w)
         struct hookstate *hs = w->states.slots[i].value;
         if (w->states.slots[i].key) {
             free(hs->name);
+            buf_free(&hs->batch);
+            free(hs->bchains);
             free(hs);
         }
     }
@@ -765,6 +789,18 @@ static void resume_row(const struct delivery_row *row, void *arg)
     struct delivery *d = delivery_new(w, row);
 
     d->durable = true;
+    /* A batch of re-sends holds its targets again. */
+    if (row->target[0] == '\0') {
+        char **names;
+        d->ncarries = am_body_targets(row->body, &names);
+        d->carries = xcalloc(d->ncarries + 1, sizeof(*d->carries));
+        for (size_t i = 0; i < d->ncarries; i++) {
+            d->carries[i] = chain_get(w, row->webhook, names[i], true);
+            d->carries[i]->blocked++;
+            free(names[i]);
+        }
+        free(names);
+    }
     /* After a restart every pending delivery is tried at once, in order. */
     if (first_in_chain(d))
         plan(w, d, 0);
@@ -784,15 +820,15 @@ void webhooks_resume(struct webhooks *w)
 
 /* Writes a delivery to the outbox; its first attempt is once the write
  * is committed (committed_cb). */
-static void queue(struct webhooks *w, const struct webhook_conf *c, const char *event,
-                  const char *target, const char *body, int64_t now_ms)
+static struct delivery *queue(struct webhooks *w, const char *webhook, const char *event,
+                              const char *target, const char *body, int64_t now_ms)
 {
     char id[40];
 
     new_id(id, sizeof(id));
     struct delivery_row row = {
         .id = id,
-        .webhook = c->name,
+        .webhook = webhook,
         .event = event,
         .target = target,
         .body = body,
@@ -804,7 +840,7 @@ static void queue(struct webhooks *w, const struct webhook_conf *c, const char *
     store_outbox_add(w->store, &row);
     struct delivery *d = delivery_new(w, &row);
     TAILQ_INSERT_TAIL(&w->fresh, d, ready);
-    trim(w, d->hs);
+    return d;
 }
 
 /* The bodies an alert makes for webhook c: one, but for the alertmanager
@@ -841,10 +877,34 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
         char *bodies[AM_NOTIFICATIONS_MAX];
         size_t n = bodies_of(w, c, a, t, host, bodies);
         for (size_t b = 0; b < n; b++) {
-            queue(w, c, eventtype_name(a->type), t->name, bodies[b], a->time_ms);
+            struct delivery *d =
+                queue(w, c->name, eventtype_name(a->type), t->name, bodies[b], a->time_ms);
             free(bodies[b]);
+            trim(w, d->hs);
         }
     }
+}
+
+/* Queues the re-sends gathered for a webhook as one delivery, in the
+ * webhook's chain of batches (the target ""), holding the chains of its
+ * targets until it is done. */
+static void flush_batch(struct webhooks *w, struct hookstate *hs)
+{
+    char event[48];
+
+    if (hs->nbatch == 0)
+        return;
+    buf_append(&hs->batch, "]", 1);
+    snprintf(event, sizeof(event), "resend (%zu targets)", hs->nbatch);
+    struct delivery *d = queue(w, hs->name, event, "", hs->batch.data, hs->bwall);
+    d->carries = hs->bchains;
+    d->ncarries = hs->nbatch;
+    for (size_t i = 0; i < d->ncarries; i++)
+        d->carries[i]->blocked++;
+    hs->bchains = NULL;
+    hs->nbatch = hs->bcap = 0;
+    hs->batch.len = 0;
+    trim(w, d->hs);
 }
 
 void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
@@ -861,21 +921,38 @@ void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct ta
     /* Nothing to say, or said lately, or still to be said: a delivery
      * waiting says it (re-sends do not pile up while Alertmanager is
      * away, and none overtakes an older alert). */
-    if (ch == NULL || ch->first || (ch->am.known && now - ch->am_queued_mono < quiet_ms))
+    if (ch == NULL || ch->first || ch->blocked ||
+        (ch->am.known && now - ch->am_queued_mono < quiet_ms))
         return;
-    int64_t wall = clock_wall_ms();
+    struct hookstate *hs = h->state;
+    /* One time for the whole batch: its firing alerts are told from its
+     * resolved ones by their endsAt, against it (am_refresh). */
+    if (hs->nbatch == 0)
+        hs->bwall = clock_wall_ms();
     if (!ch->am.known) {
-        am_seed(&ch->am, told, wall);
+        am_seed(&ch->am, told, hs->bwall);
         am_filter(&ch->am, c->events, c->min_severity);
     }
     struct am_site site = {host, w->external_url};
     char *body =
-        am_resend_body(&ch->am, told, base, t, &site, wall, 4 * (int64_t)c->resend_every_ms);
-    if (body) {
-        queue(w, c, "resend", t->name, body, wall);
-        ch->am_queued_mono = now;
-    }
+        am_resend_body(&ch->am, told, base, t, &site, hs->bwall, 4 * (int64_t)c->resend_every_ms);
+    if (body == NULL)
+        return;
+    /* Its alerts join the batch's array. */
+    buf_append(&hs->batch, hs->nbatch ? "," : "[", 1);
+    buf_append(&hs->batch, body + 1, strlen(body) - 2);
     free(body);
+    xgrow((void **)&hs->bchains, &hs->bcap, hs->nbatch, sizeof(*hs->bchains));
+    hs->bchains[hs->nbatch++] = ch;
+    ch->am_queued_mono = now;
+    if (hs->nbatch >= AM_BATCH)
+        flush_batch(w, hs);
+}
+
+void webhooks_am_flush(struct webhooks *w)
+{
+    for (size_t i = 0; i < w->nhooks; i++)
+        flush_batch(w, w->hooks[i].state);
 }
 
 unsigned webhooks_pending(const struct webhooks *w)

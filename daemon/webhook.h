@@ -44,12 +44,18 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
 /* format alertmanager: sends again what webhook has firing of target t,
  * unless something was queued for t within the last quiet_ms or still
  * waits to go (so re-sends neither pile up while Alertmanager is away nor
- * overtake an older alert). told is what receivers were last told (a
+ * overtake an older alert). The re-sends of many targets go in one
+ * delivery, which holds back anything later of its targets until it is
+ * done; they are queued by webhooks_am_flush. told is what receivers were last told (a
  * webhook that knows nothing of t yet takes it from there, through its
  * filters); base the target as it is now (am_resend_body). */
 void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
                         const struct am_told *told, const struct alert *base, const char *host,
                         int64_t quiet_ms);
+
+/* Queues the re-sends gathered in this pass of the loop (in batches of
+ * many targets; those of one target are never split). */
+void webhooks_am_flush(struct webhooks *w);
 
 /* Deliveries not yet done (waiting, in flight or parked). */
 unsigned webhooks_pending(const struct webhooks *w);

@@ -360,6 +360,19 @@ static void late_attempt(void **state)
     json_decref(list);
     free(body);
     assert_null(am_refresh("{\"version\":\"4\"}", 0, 0, TTL));
+    /* The targets a batch carries, each once. */
+    char **names;
+    size_t n = am_body_targets("[{\"labels\":{\"target\":\"a\"}},{\"labels\":{\"target\":\"b\"}},"
+                               "{\"labels\":{\"target\":\"a\"}},{\"labels\":{}}]",
+                               &names);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "a");
+    assert_string_equal(names[1], "b");
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    assert_int_equal(am_body_targets("not json", &names), 0);
+    free(names);
     assert_null(am_refresh("not json", 0, 0, TTL));
 }
 
