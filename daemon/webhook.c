@@ -623,7 +623,7 @@ static void store_reset_cb(void *arg)
             .id = d->id,
             .webhook = d->webhook,
             .event = d->event,
-            .target = d->target,
+            .target = d->carries ? "" : d->target, /* a batch: its chain */
             .body = d->body,
             .created_ms = d->created_ms,
             .next_ms = d->next_ms,
@@ -783,6 +783,14 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     return d;
 }
 
+/* A batch is logged by how many targets it carries (its outbox row has
+ * none: it is in its webhook's chain of batches). */
+static void name_batch(struct delivery *d)
+{
+    free(d->target);
+    d->target = xasprintf("%zu target%s", d->ncarries, d->ncarries == 1 ? "" : "s");
+}
+
 static void resume_row(const struct delivery_row *row, void *arg)
 {
     struct webhooks *w = arg;
@@ -800,6 +808,7 @@ static void resume_row(const struct delivery_row *row, void *arg)
             free(names[i]);
         }
         free(names);
+        name_batch(d);
     }
     /* After a restart every pending delivery is tried at once, in order. */
     if (first_in_chain(d))
@@ -890,15 +899,13 @@ void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct ta
  * targets until it is done. */
 static void flush_batch(struct webhooks *w, struct hookstate *hs)
 {
-    char event[48];
-
     if (hs->nbatch == 0)
         return;
     buf_append(&hs->batch, "]", 1);
-    snprintf(event, sizeof(event), "resend (%zu targets)", hs->nbatch);
-    struct delivery *d = queue(w, hs->name, event, "", hs->batch.data, hs->bwall);
+    struct delivery *d = queue(w, hs->name, "resend", "", hs->batch.data, hs->bwall);
     d->carries = hs->bchains;
     d->ncarries = hs->nbatch;
+    name_batch(d);
     for (size_t i = 0; i < d->ncarries; i++)
         d->carries[i]->blocked++;
     hs->bchains = NULL;
