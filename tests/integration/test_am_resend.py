@@ -7,6 +7,8 @@ firing alert comes before the recovery and no firing one after it; the
 re-sends of many targets go in one request."""
 import json
 import os
+import signal
+import time
 
 import harness as h
 
@@ -31,7 +33,7 @@ def iso_s(t):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
-def start(targets):
+def start(targets, with_args=False):
     site, rcv, d = h.http_fixture(), h.receiver_fixture(), h.tmpdir()
     lines = "".join("  - {name: %s, url: '%s'}\n" % (n, site.url("/site/" + n)) for n in targets)
     cfg = h.config(d, """\
@@ -42,10 +44,11 @@ alerts:
        retry_max: 1s}
 targets:
 %s""" % (rcv.hook("/am", "alertmanager"), RESEND, lines))
-    dm = h.Daemon(["-c", cfg, "--state-dir", os.path.join(d, "state")])
+    args = ["-c", cfg, "--state-dir", os.path.join(d, "state")]
+    dm = h.Daemon(args)
     for n in targets:
         dm.wait_log(n + r": unknown -> up")
-    return site, rcv, dm
+    return (site, rcv, dm, args) if with_args else (site, rcv, dm)
 
 
 def test_resends_wait_for_a_failing_receiver_and_keep_their_order():
@@ -109,6 +112,54 @@ def test_resends_of_many_targets_go_in_one_request():
 
     for targets in h.wait_until(batches, 30, "three requests with the re-sends of 5 targets"):
         assert targets <= set(names), targets
+
+
+def test_a_batch_waiting_at_a_kill_still_comes_before_a_recovery():
+    site, rcv, dm, args = start(["shop", "other"], with_args=True)
+    site.get("/_set?name=shop&status=503")
+    site.get("/_set?name=other&status=503")
+    # Both outages delivered, then the receiver fails: the next re-sends of
+    # both wait, in batches.
+    h.wait_until(lambda: {a["labels"]["target"] for p in posts(rcv, "/am") if p[3] == "ok"
+                          for a in p[2]} == {"shop", "other"}, 20, "both outages delivered")
+    rcv.get("/_mode?m=fail")
+
+    asked = [0.0]
+
+    def pending():
+        if time.monotonic() - asked[0] > 0.2:  # a line per question
+            asked[0] = time.monotonic()
+            dm.send(signal.SIGUSR1)
+        stats = dm.grep(r"statistics: ")
+        return stats and json.loads(stats[-1].split("statistics: ", 1)[1])["webhook_pending"]
+
+    h.wait_until(lambda: pending() == 2, 20, "the re-sends of both waiting")
+    # shop recovers: its recovery waits behind the batch, killed with it.
+    site.get("/_set?name=shop&status=200")
+    dm.wait_log(r"shop: server_error -> up")
+    dm.kill()
+    first_ids = {p[1] for p in posts(rcv, "/am") if p[3] == "ok"}
+    rcv.get("/_mode?m=ok")
+    dm = h.Daemon(args)
+
+    def drained():
+        got = [p for p in posts(rcv, "/am") if p[3] == "ok"]
+        ends = [i for i, p in enumerate(got)
+                if any(a["labels"]["target"] == "shop" and iso_s(a["endsAt"]) <= p[0]
+                       for a in p[2])]
+        later = [p for p in got[ends[0] + 1:]
+                 if any(a["labels"]["target"] == "other" for a in p[2])] if ends else []
+        return len(later) >= 2 and got
+
+    got = h.wait_until(drained, 30, "shop's recovery after the restart, then other's re-sends")
+    shop = [(p[0], a) for p in got for a in p[2] if a["labels"]["target"] == "shop"]
+    firing = [i for i, (t, a) in enumerate(shop) if iso_s(a["endsAt"]) > t]
+    resolved = [i for i, (t, a) in enumerate(shop) if iso_s(a["endsAt"]) <= t]
+    assert max(firing) < min(resolved), shop
+    # The batch that carried shop, queued before the kill, came after it.
+    after = [p for p in posts(rcv, "/am") if p[3] == "ok" and p[1] not in first_ids]
+    assert any(a["labels"]["target"] == "shop" and iso_s(a["endsAt"]) > p[0]
+               for p in after for a in p[2]), after
 
 
 h.main(globals())
