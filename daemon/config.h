@@ -160,9 +160,10 @@ struct target_conf {
 enum webhook_format {
     WEBHOOK_STANDARD,
     WEBHOOK_SLACK,
-    WEBHOOK_ALERTMANAGER,
-    WEBHOOK_PAGERDUTY, /* PagerDuty Events API v2 (payload_pd.h) */
-    WEBHOOK_EMAIL,     /* a mail through SMTP (payload_mail.h, mailer.h) */
+    WEBHOOK_ALERTMANAGER,         /* alerts pushed into Alertmanager's /api/v2/alerts */
+    WEBHOOK_ALERTMANAGER_WEBHOOK, /* the notification Alertmanager sends its receivers */
+    WEBHOOK_PAGERDUTY,            /* PagerDuty Events API v2 (payload_pd.h) */
+    WEBHOOK_EMAIL,                /* a mail through SMTP (payload_mail.h, mailer.h) */
 };
 
 /* How an smtp:// URL is secured: STARTTLS or nothing sent (required),
@@ -186,6 +187,7 @@ struct webhook_conf {
     unsigned max_pending;      /* deliveries that may wait; the oldest beyond go */
     uint64_t retry_initial_ms; /* first back-off; doubles per attempt */
     uint64_t retry_max_ms;     /* longest back-off */
+    uint64_t resend_every_ms;  /* format alertmanager: a firing alert is sent again this often */
     struct kv *headers;
     size_t nheaders;
     /* How a slack-format message is posted (Slack, Mattermost, Rocket.Chat
@@ -252,6 +254,7 @@ struct config {
     unsigned http_max_connections;
     uint64_t http_timeout_ms; /* to read a request, and to write an answer */
     uint64_t http_refresh_ms; /* how often the status page reloads itself */
+    char *http_external_url;  /* where people reach the status page (links in alerts), or NULL */
 
     /* History: per-minute buckets, hourly after compact_after, kept for
      * retention; incidents as long. */

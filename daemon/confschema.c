@@ -25,8 +25,8 @@
 
 static const struct choices event_choices = {"event", &eventtype_names};
 
-static const char *const format_list[] = {"standard", "slack", "alertmanager", "pagerduty",
-                                          "email"};
+static const char *const format_list[] = {
+    "standard", "slack", "alertmanager", "alertmanager-webhook", "pagerduty", "email"};
 static const struct names format_names = {format_list, ARRAY_SIZE(format_list), "standard"};
 static const struct choices format_choices = {"webhook format", &format_names};
 
@@ -90,6 +90,12 @@ static int check_icon_url(struct ctx *c, const yaml_node_t *v, const char *value
 {
     (void)value;
     return check_url(c, v, "icon_url");
+}
+
+static int check_external_url(struct ctx *c, const yaml_node_t *v, const char *value)
+{
+    (void)value;
+    return check_url(c, v, "external_url");
 }
 
 /* An emoji as chat servers name it: :name:, the name of letters, digits
@@ -839,7 +845,9 @@ static const struct opt webhook_opts[] = {
      .doc = "The http or https URL alerts are POSTed to (its path may be its key); "
             "format email: smtp:// or smtps://."},
     {.name = "format", .type = OPT_ENUM, .offset = W(format), .def = "standard",
-     .choices = &format_choices, .doc = "The body: standard (signed), slack, alertmanager, pagerduty or email."},
+     .choices = &format_choices,
+     .doc = "The body: standard (signed), slack, alertmanager (alerts pushed into Alertmanager), "
+            "alertmanager-webhook (Alertmanager's own notification), pagerduty or email."},
     {.name = "secret_file", .type = OPT_CUSTOM, .offset = W(secret), .aux = W(secret_source),
      .flags = OPT_SECRET, .ops = &secret_file_ops,
      .doc = "A file whose first line is the signing secret, \"whsec_\" and base64."},
@@ -862,6 +870,10 @@ static const struct opt webhook_opts[] = {
      .max = HOUR, .def = "1s", .doc = "The first back-off after a failed attempt; it doubles."},
     {.name = "retry_max", .type = OPT_DURATION, .offset = W(retry_max_ms), .min = 1000, .max = DAY,
      .def = "5m", .doc = "The longest back-off."},
+    {.name = "resend_every", .type = OPT_DURATION, .offset = W(resend_every_ms), .min = 1000,
+     .max = HOUR, .def = "1m",
+     .doc = "format alertmanager: how often a firing alert is sent again, so that Alertmanager "
+            "keeps it firing."},
     {.name = "username", .type = OPT_STRING, .offset = W(username), .check = check_username,
      .doc = "format slack: the name the message is posted under; format email: the SMTP login."},
     {.name = "icon_url", .type = OPT_STRING, .offset = W(icon_url), .flags = OPT_URL,
@@ -942,6 +954,10 @@ static const struct opt http_opts[] = {
     {.name = "refresh", .type = OPT_DURATION, .offset = C(http_refresh_ms), .flags = OPT_ZERO_OFF,
      .min = 5000, .max = HOUR, .def = "60s",
      .doc = "How often the status page reloads itself (0: never)."},
+    {.name = "external_url", .type = OPT_STRING, .offset = C(http_external_url), .flags = OPT_URL,
+     .check = check_external_url,
+     .doc = "The URL people reach the status page at, for the links in alerts (Alertmanager's "
+            "generatorURL)."},
 };
 const struct schema_level schema_http = {"http", http_opts, ARRAY_SIZE(http_opts)};
 _Static_assert(ARRAY_SIZE(http_opts) <= SCHEMA_MAX_KEYS, "a level has at most 64 keys");

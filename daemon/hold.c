@@ -111,6 +111,11 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
     return true;
 }
 
+struct hold_told hold_told(const struct hold *h)
+{
+    return (struct hold_told){h->told_state, h->told_flapping, h->told_slow};
+}
+
 bool hold_pending(const struct hold *h)
 {
     for (int i = 0; i < HOLD_TRACKS; i++)

@@ -68,6 +68,15 @@ void hold_free(struct hold *h);
  * and receivers will know what it says. */
 bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64_t now_mono);
 
+/* What receivers were last told of the target: its state, and whether it
+ * flaps and is slow (for those that repeat it, such as Alertmanager's
+ * re-sends). */
+struct hold_told {
+    enum target_state state;
+    bool flapping, slow;
+};
+struct hold_told hold_told(const struct hold *h);
+
 /* Whether any alert is held. */
 bool hold_pending(const struct hold *h);
 

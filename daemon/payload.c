@@ -10,9 +10,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 #include "codes.h"
+#include "payload_am.h"
 #include "payload_pd.h"
 #include "report.h"
 #include "secret.h"
@@ -256,173 +256,29 @@ static char *body_slack(const struct webhook_conf *w, const struct alert *a,
     return dump(o);
 }
 
-/* Alertmanager's name for the alert an event fires; NULL for recovered,
- * which fires nothing. */
-static const char *alertname_of_event(enum event_type e)
-{
-    switch (e) {
-    case EVT_REDIRECT:
-        return "UpmonTargetRedirecting";
-    case EVT_SLOW:
-        return "UpmonTargetSlow";
-    case EVT_FLAPPING:
-        return "UpmonTargetFlapping";
-    case EVT_CERT_EXPIRING:
-        return "UpmonCertificateExpiring";
-    case EVT_RECOVERED:
-        return NULL;
-    case EVT_DOWN:
-    case EVT_CHANGED:
-    case EVT_REMINDER:
-        break;
-    }
-    return "UpmonTargetDown";
-}
-
-/* Alertmanager's name for the alert that what came before an event had
- * fired; NULL for up and unknown, which fire nothing. */
-static const char *alertname_of_previous(enum alert_previous p)
-{
-    switch (p) {
-    case PREV_REDIRECTING:
-        return "UpmonTargetRedirecting";
-    case PREV_SLOW:
-        return "UpmonTargetSlow";
-    case PREV_FLAPPING:
-        return "UpmonTargetFlapping";
-    case PREV_UP:
-    case PREV_UNKNOWN:
-        return NULL;
-    case PREV_CLIENT_ERROR:
-    case PREV_SERVER_ERROR:
-    case PREV_UNREACHABLE:
-    case PREV_CONTENT:
-    case PREV_UNEXPECTED:
-        break;
-    }
-    return "UpmonTargetDown"; /* every failing state */
-}
-
-/* What an event fires or, for recovered, resolves. */
-static const char *alertname(const struct alert *a)
-{
-    const char *name =
-        a->type == EVT_RECOVERED ? alertname_of_previous(a->previous) : alertname_of_event(a->type);
-    return name ? name : "UpmonTargetDown";
-}
-
-/* Stable per target and alert name, so a recovery resolves what its
- * outage fired. */
-static void fingerprint(const struct target_conf *t, const char *name, char out[17])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, t->name, strlen(t->name) + 1);
-    EVP_DigestUpdate(ctx, name, strlen(name));
-    EVP_DigestFinal_ex(ctx, md, NULL);
-    EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static json_t *am_alert(const struct alert *a, const struct target_conf *t, const char *host,
-                        const char *name, bool resolved)
-{
-    char summary[1024], fp[17];
-    json_t *labels = labels_object(t);
-
-    alert_message(a, t, summary, sizeof(summary));
-    fingerprint(t, name, fp);
-    text_json_set(labels, "alertname", text_json(name));
-    text_json_set(labels, "target", text_json(t->name));
-    text_json_set(labels, "instance", text_json(t->shown_url));
-    text_json_set(labels, "severity",
-                  text_json(codes_severity_name(resolved ? a->filter_severity : a->severity)));
-    text_json_set(labels, "monitor", text_json(host));
-
-    json_t *ann = json_object();
-    text_json_set(ann, "summary", text_json(summary));
-    text_json_set(ann, "event", text_json(eventtype_name(a->type)));
-    text_json_set(ann, "state", text_json(state_name(a->state)));
-    if (a->code)
-        text_json_set(ann, "code", json_sprintf("%d", a->code));
-    if (a->error != PERR_NONE)
-        text_json_set(ann, "error", text_json(probe_error_name(a->error)));
-    if (a->location[0])
-        text_json_set(ann, "location", text_json(a->location));
-    if (a->cert_not_after > 0) {
-        char when[40];
-        report_time(a->cert_not_after * 1000, when, sizeof(when));
-        text_json_set(ann, "cert_expires", text_json(when));
-        if (a->cert_subject[0])
-            text_json_set(ann, "cert_subject", text_json(a->cert_subject));
-        if (a->cert_issuer[0])
-            text_json_set(ann, "cert_issuer", text_json(a->cert_issuer));
-    }
-
-    json_t *alert = json_object();
-    text_json_set(alert, "status", text_json(resolved ? "resolved" : "firing"));
-    text_json_set(alert, "labels", labels);
-    text_json_set(alert, "annotations", ann);
-    text_json_set(alert, "startsAt", iso_or_null(a->since_ms > 0 ? a->since_ms : a->time_ms));
-    text_json_set(alert, "endsAt",
-                  resolved ? iso_or_null(a->time_ms) : text_json("0001-01-01T00:00:00Z"));
-    text_json_set(alert, "generatorURL", text_json(t->shown_url));
-    text_json_set(alert, "fingerprint", text_json(fp));
-    return alert;
-}
-
-/* The v4 webhook payload. An event that supersedes another kind of alert
- * (a redirect turning into an outage, flapping settling) resolves that one
- * in the same message, so nothing is left firing. */
-static char *body_alertmanager(const struct alert *a, const struct target_conf *t, const char *host,
-                               const char *receiver)
-{
-    bool resolved = a->type == EVT_RECOVERED;
-    const char *name = alertname(a);
-    const char *before = alertname_of_previous(a->previous);
-    char gk[512];
-    json_t *alerts = json_array();
-    json_t *main_alert = am_alert(a, t, host, name, resolved);
-
-    text_json_append(alerts, json_incref(main_alert));
-    if (!resolved && before && strcmp(before, name) != 0 && a->type != EVT_CERT_EXPIRING &&
-        a->type != EVT_FLAPPING)
-        text_json_append(alerts, am_alert(a, t, host, before, true));
-
-    json_t *group = json_object();
-    text_json_set(group, "alertname", text_json(name));
-    text_json_set(group, "target", text_json(t->name));
-    snprintf(gk, sizeof(gk), "{}:{alertname=\"%s\", target=\"%s\"}", name, t->name);
-
-    json_t *o = json_object();
-    text_json_set(o, "version", text_json("4"));
-    text_json_set(o, "groupKey", text_json(gk));
-    text_json_set(o, "truncatedAlerts", json_integer(0));
-    text_json_set(o, "status", text_json(resolved ? "resolved" : "firing"));
-    text_json_set(o, "receiver", text_json(receiver));
-    text_json_set(o, "groupLabels", group);
-    text_json_set(o, "commonLabels", json_deep_copy(json_object_get(main_alert, "labels")));
-    text_json_set(o, "commonAnnotations",
-                  json_deep_copy(json_object_get(main_alert, "annotations")));
-    text_json_set(o, "externalURL", text_json(""));
-    text_json_set(o, "alerts", alerts);
-    json_decref(main_alert);
-    return dump(o);
-}
-
 char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,
                    const char *host, const char *instance_location)
 {
     switch (w->format) {
     case WEBHOOK_SLACK:
         return body_slack(w, a, t, host, instance_location);
-    case WEBHOOK_ALERTMANAGER:
-        return body_alertmanager(a, t, host, w->name);
     case WEBHOOK_PAGERDUTY:
         return payload_pagerduty(a, t, host, instance_location);
+    case WEBHOOK_ALERTMANAGER: {
+        /* With no record of what was sent: what the event says. */
+        struct am_sent sent;
+        struct am_site site = {host, NULL, instance_location};
+        am_assume_previous(&sent, a);
+        char *body = am_event_body(&sent, a, t, &site, 4 * (int64_t)w->resend_every_ms);
+        return body ? body : xstrdup("[]");
+    }
+    case WEBHOOK_ALERTMANAGER_WEBHOOK: {
+        char *out[AM_NOTIFICATIONS_MAX];
+        size_t n = am_notifications(a, t, host, instance_location, w->name, out);
+        for (size_t i = 1; i < n; i++)
+            free(out[i]);
+        return out[0];
+    }
     case WEBHOOK_EMAIL: /* a message, made with its delivery's id: payload_mail.h */
     case WEBHOOK_STANDARD:
         break;

@@ -1,8 +1,9 @@
-/* What alerts look like on the wire: the webhook bodies (standard, slack,
- * alertmanager; pagerduty is payload_pd.h, e-mail payload_mail.h), the
- * Standard Webhooks signature, and the journald fields. Pure: everything
- * is built from an alert, the target's configuration and the host name;
- * JSON by jansson, HMAC and base64 by libcrypto. */
+/* What alerts look like on the wire: the webhook bodies (standard, slack;
+ * alertmanager in payload_am.h, pagerduty in payload_pd.h, e-mail in
+ * payload_mail.h), the Standard Webhooks signature, and the journald
+ * fields. Pure: everything is built from an alert, the target's
+ * configuration and the host name; JSON by jansson, HMAC and base64 by
+ * libcrypto. */
 #ifndef UPMON_PAYLOAD_H
 #define UPMON_PAYLOAD_H
 
@@ -24,7 +25,9 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
 
 /* The body for webhook w, in its format (its name is alertmanager's
  * receiver; username and icons go into a slack body). Returns a malloc'd
- * string. */
+ * string. The alertmanager formats may make more than one body of an
+ * alert, or none, and the push keeps what was sent: webhooks build those
+ * with payload_am.h; this is the first body, made with no record. */
 char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,
                    const char *host, const char *instance_location);
 

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "amresend.h"
 #include "clock.h"
 #include "codes.h"
 #include "histdb.h"
@@ -45,7 +46,8 @@ struct service {
     uint64_t next_incident;
     struct webhooks *webhooks;
     struct reloader *reloader;
-    struct holding *holding; /* maintenance windows and dependencies */
+    struct holding *holding;   /* maintenance windows and dependencies */
+    struct amresend *amresend; /* Alertmanager's re-sends */
     struct config *cfg;
     char host[256];
     struct strmap saved; /* name -> struct tstate_saved, from the store */
@@ -305,7 +307,7 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
                "alert %s: %s", eventtype_name(a->type), line);
     if (svc->cfg->journald)
         journal_send(a, t, svc->host, svc->cfg->location);
-    webhooks_enqueue(svc->webhooks, a, t, svc->host, svc->cfg->location);
+    webhooks_enqueue(svc->webhooks, a, t, svc->host);
 }
 
 static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,
@@ -320,6 +322,13 @@ static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,
 static void hold_raise(struct target_rt *rt, const struct alert *a, void *arg)
 {
     raise_alert(arg, a, rt->conf);
+}
+
+static void am_target(struct target_rt *rt, void *arg, struct am_told *told, struct alert *base)
+{
+    struct tracked *tr = tracked(arg, rt);
+
+    amresend_target(&tr->hold, &tr->ts, &tr->hist, told, base);
 }
 
 static void on_result(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
@@ -461,6 +470,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
         holding_configure(svc->holding, svc->monitor);
+        amresend_configure(svc->amresend, svc->monitor, cfg);
         config_free(svc->cfg);
         svc->cfg = cfg;
         svc->reload_failed = false;
@@ -628,7 +638,9 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     svc.webhooks = webhooks_new(svc.base, svc.http, svc.store);
     struct holding_ops hold_ops = {hold_target, hold_raise, &svc};
     svc.holding = holding_new(svc.base, &hold_ops);
-    if (svc.webhooks == NULL || svc.holding == NULL) {
+    struct amresend_ops am_ops = {am_target, &svc};
+    svc.amresend = svc.webhooks ? amresend_new(svc.base, svc.webhooks, &am_ops, svc.host) : NULL;
+    if (svc.webhooks == NULL || svc.holding == NULL || svc.amresend == NULL) {
         log_err("cannot set up webhook delivery");
         goto out;
     }
@@ -673,6 +685,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     }
     track_targets(&svc);
     holding_configure(svc.holding, svc.monitor);
+    amresend_configure(svc.amresend, svc.monitor, cfg); /* what fires is sent again at once */
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
     svc.started_ms = clock_wall_ms();
     if ((svc.httpd = httpd_new(svc.base, fill_view, &svc)) == NULL) {
@@ -711,6 +724,7 @@ out:
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);
     holding_free(svc.holding);
+    amresend_free(svc.amresend);
     http_free(svc.http);
     store_close(svc.store);
     histdb_close(svc.histdb); /* after the monitor: the minutes under way were handed over */

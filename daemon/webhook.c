@@ -15,6 +15,7 @@
 #include "payload.h"
 #include "payload_mail.h"
 #include "payload_pd.h"
+#include "payload_am.h"
 #include "retry.h"
 #include "secret.h"
 #include "tally.h"
@@ -23,6 +24,8 @@
 /* max_pending is at least one more, so a delivery not in flight is
  * always there to drop. */
 #define PER_WEBHOOK_IN_FLIGHT 4
+/* Alertmanager's re-sends go in batches of at most this many targets. */
+#define AM_BATCH 500
 /* Each kind of trouble of a webhook is logged at most once this often,
  * with how many times it happened. */
 #define LOG_EVERY_US 60000000
@@ -43,7 +46,12 @@ struct delivery {
     struct curl_slist *headers; /* of this attempt; for a mail, its recipients */
     struct mail_upload mail;    /* format email: the message as curl reads it */
     char errbuf[CURL_ERROR_SIZE];
-    struct chain *chain;      /* deliveries of its webhook and target, oldest first */
+    struct chain *chain; /* deliveries of its webhook and target, oldest first */
+    /* A batch of Alertmanager's re-sends (in its webhook's chain of
+     * batches): the chains of the targets it carries, held until it is
+     * done, so that nothing later of theirs overtakes it. */
+    struct chain **carries;
+    size_t ncarries;
     struct delivery *later;   /* the next in its chain */
     struct hookstate *hs;     /* of its webhook */
     struct backlog_node node; /* in its webhook's pending deliveries */
@@ -60,6 +68,11 @@ struct delivery {
 struct chain {
     char *key; /* "webhook\x1ftarget" */
     struct delivery *first, *last;
+    /* format alertmanager: what it has been sent as firing, and when an
+     * alert of the target was last queued (monotonic ms). */
+    struct am_sent am;
+    int64_t am_queued_mono;
+    unsigned blocked; /* batches not done that carry its target */
 };
 
 TAILQ_HEAD(dlist, delivery);
@@ -97,6 +110,12 @@ struct hookstate {
     uint64_t delivered;
     uint64_t troubles[TROUBLE_COUNT];
     struct summary sum[TROUBLE_COUNT];
+    /* Alertmanager's re-sends gathered in this pass of the loop: the
+     * alerts, and the chains of their targets. */
+    struct buf batch;
+    struct chain **bchains;
+    size_t nbatch, bcap;
+    int64_t bwall; /* the wall clock of the batch's alerts */
 };
 
 struct hook {
@@ -120,13 +139,16 @@ struct webhooks {
     struct looptimer *logtimers; /* of the held log lines */
     struct strmap chains;        /* key -> struct chain */
     struct strmap states;        /* webhook name -> struct hookstate */
+    char *external_url;          /* http.external_url, or NULL */
+    char *location;              /* instance.location, or NULL */
     bool shutting_down;
 };
 
-/* Whether d may be attempted now: it is the oldest of its chain. */
+/* Whether d may be attempted now: it is the oldest of its chain, and no
+ * batch of re-sends that carries its target waits. */
 static bool first_in_chain(const struct delivery *d)
 {
-    return d->chain->first == d;
+    return d->chain->first == d && d->chain->blocked == 0;
 }
 
 static double random_unit(void)
@@ -283,7 +305,7 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         c->first = d->later;
         if (c->first == NULL)
             c->last = NULL;
-        else if (c->first->durable && !w->shutting_down)
+        else if (c->first->durable && c->blocked == 0 && !w->shutting_down)
             plan(w, c->first, 0);
     } else {
         struct delivery *p = c->first;
@@ -294,6 +316,13 @@ static void delivery_free(struct webhooks *w, struct delivery *d)
         if (c->last == d)
             c->last = p;
     }
+    /* The targets a batch carried may go on. */
+    for (size_t i = 0; i < d->ncarries; i++) {
+        struct chain *held = d->carries[i];
+        if (--held->blocked == 0 && held->first && held->first->durable && !w->shutting_down)
+            plan(w, held->first, 0);
+    }
+    free(d->carries);
     if (d->inflight) {
         http_remove(w->http, &d->xfer);
         curl_easy_cleanup(d->xfer.easy);
@@ -465,7 +494,18 @@ static void post_setup(struct webhooks *w, const struct webhook_conf *c, struct 
 {
     char line[512];
     int64_t now_s = clock_wall_ms() / 1000;
+    const char *body = d->body;
+    char *fresh = NULL, *url = NULL;
 
+    /* Alertmanager: its endpoint, and firing alerts that end well after
+     * this attempt, however late retries made it. */
+    if (c->format == WEBHOOK_ALERTMANAGER) {
+        url = am_endpoint(c->url);
+        fresh =
+            am_refresh(d->body, d->created_ms, clock_wall_ms(), 4 * (int64_t)c->resend_every_ms);
+        if (fresh)
+            body = fresh;
+    }
     d->headers = curl_slist_append(d->headers, "Content-Type: application/json");
     snprintf(line, sizeof(line), "webhook-id: %s", d->id);
     d->headers = curl_slist_append(d->headers, line);
@@ -473,8 +513,7 @@ static void post_setup(struct webhooks *w, const struct webhook_conf *c, struct 
     d->headers = curl_slist_append(d->headers, line);
     if (c->secret) {
         char sig[128];
-        if (payload_sign(c->secret, d->id, now_s, d->body, strlen(d->body), sig, sizeof(sig)) ==
-            0) {
+        if (payload_sign(c->secret, d->id, now_s, body, strlen(body), sig, sizeof(sig)) == 0) {
             snprintf(line, sizeof(line), "webhook-signature: %s", sig);
             d->headers = curl_slist_append(d->headers, line);
         }
@@ -484,7 +523,7 @@ static void post_setup(struct webhooks *w, const struct webhook_conf *c, struct 
         d->headers = curl_slist_append(d->headers, hl);
         free(hl);
     }
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_URL, url ? url : c->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* as probes: no proxy from the environment */
@@ -499,10 +538,15 @@ static void post_setup(struct webhooks *w, const struct webhook_conf *c, struct 
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(keyed));
         curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, keyed);
         secret_free(keyed);
+    } else if (fresh) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(fresh));
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, fresh);
     } else {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(d->body));
     }
+    free(fresh);
+    free(url);
 }
 
 static void attempt(struct webhooks *w, struct hook *h, struct delivery *d)
@@ -611,7 +655,7 @@ static void store_reset_cb(void *arg)
             .id = d->id,
             .webhook = d->webhook,
             .event = d->event,
-            .target = d->target,
+            .target = d->carries ? "" : d->target, /* a batch: its chain */
             .body = d->body,
             .created_ms = d->created_ms,
             .next_ms = d->next_ms,
@@ -672,6 +716,8 @@ void webhooks_free(struct webhooks *w)
         struct hookstate *hs = w->states.slots[i].value;
         if (w->states.slots[i].key) {
             free(hs->name);
+            buf_free(&hs->batch);
+            free(hs->bchains);
             free(hs);
         }
     }
@@ -679,6 +725,8 @@ void webhooks_free(struct webhooks *w)
     looptimer_free(w->timers);
     free(w->hooks);
     free(w->user_agent);
+    free(w->location);
+    free(w->external_url);
     free(w);
 }
 
@@ -689,6 +737,10 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
 
     free(w->user_agent);
     w->user_agent = xstrdup(cfg->user_agent);
+    free(w->external_url);
+    w->external_url = cfg->http_external_url ? xstrdup(cfg->http_external_url) : NULL;
+    free(w->location);
+    w->location = cfg->location ? xstrdup(cfg->location) : NULL;
     for (size_t i = 0; i < cfg->nwebhooks; i++) {
         hooks[i].conf = &cfg->webhooks[i];
         hooks[i].state = hookstate_get(w, cfg->webhooks[i].name);
@@ -716,6 +768,24 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg)
         trim(w, w->hooks[i].state);
 }
 
+/* The chain of a webhook and target; NULL when there is none and create
+ * is false. */
+static struct chain *chain_get(struct webhooks *w, const char *webhook, const char *target,
+                               bool create)
+{
+    char *key = xasprintf("%s\x1f%s", webhook, target);
+    struct chain *c = strmap_get(&w->chains, key);
+
+    if (c == NULL && create) {
+        c = xcalloc(1, sizeof(*c));
+        c->key = key;
+        strmap_put(&w->chains, c->key, c);
+    } else {
+        free(key);
+    }
+    return c;
+}
+
 static struct delivery *delivery_new(struct webhooks *w, const struct delivery_row *row)
 {
     struct delivery *d = xcalloc(1, sizeof(*d));
@@ -734,15 +804,7 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
         instant_mono_of(row->created_ms, (struct instant){mono_ms(), clock_wall_ms()});
     d->attempts = row->attempts;
     timerq_item_init(&d->timer, due_cb);
-    char *key = xasprintf("%s\x1f%s", row->webhook, row->target);
-    struct chain *c = strmap_get(&w->chains, key);
-    if (c == NULL) {
-        c = xcalloc(1, sizeof(*c));
-        c->key = key;
-        strmap_put(&w->chains, c->key, c);
-    } else {
-        free(key);
-    }
+    struct chain *c = chain_get(w, row->webhook, row->target, true);
     d->chain = c;
     if (c->last)
         c->last->later = d;
@@ -756,12 +818,33 @@ static struct delivery *delivery_new(struct webhooks *w, const struct delivery_r
     return d;
 }
 
+/* A batch is logged by how many targets it carries (its outbox row has
+ * none: it is in its webhook's chain of batches). */
+static void name_batch(struct delivery *d)
+{
+    free(d->target);
+    d->target = xasprintf("%zu target%s", d->ncarries, d->ncarries == 1 ? "" : "s");
+}
+
 static void resume_row(const struct delivery_row *row, void *arg)
 {
     struct webhooks *w = arg;
     struct delivery *d = delivery_new(w, row);
 
     d->durable = true;
+    /* A batch of re-sends holds its targets again. */
+    if (row->target[0] == '\0') {
+        char **names;
+        d->ncarries = am_body_targets(row->body, &names);
+        d->carries = xcalloc(d->ncarries + 1, sizeof(*d->carries));
+        for (size_t i = 0; i < d->ncarries; i++) {
+            d->carries[i] = chain_get(w, row->webhook, names[i], true);
+            d->carries[i]->blocked++;
+            free(names[i]);
+        }
+        free(names);
+        name_batch(d);
+    }
     /* After a restart every pending delivery is tried at once, in order. */
     if (first_in_chain(d))
         plan(w, d, 0);
@@ -779,51 +862,158 @@ void webhooks_resume(struct webhooks *w)
         log_notice("%u webhook deliveries pending from before the restart", w->count);
 }
 
-/* One delivery of body (taken) for webhook c. */
-static void enqueue_body(struct webhooks *w, const struct webhook_conf *c, const struct alert *a,
-                         const struct target_conf *t, const char *id, char *body)
+/* Writes a delivery to the outbox; its first attempt is once the write
+ * is committed (committed_cb). */
+static struct delivery *queue(struct webhooks *w, const char *webhook, const char *event,
+                              const char *target, const char *body, int64_t now_ms, const char *id)
 {
     struct delivery_row row = {
         .id = id,
-        .webhook = c->name,
-        .event = eventtype_name(a->type),
-        .target = t->name,
+        .webhook = webhook,
+        .event = event,
+        .target = target,
         .body = body,
-        .created_ms = a->time_ms,
-        .next_ms = a->time_ms,
+        .created_ms = now_ms,
+        .next_ms = now_ms,
         .attempts = 0,
         .last_error = NULL,
     };
-    /* Written first; attempted once committed (committed_cb). */
     store_outbox_add(w->store, &row);
     struct delivery *d = delivery_new(w, &row);
     TAILQ_INSERT_TAIL(&w->fresh, d, ready);
-    free(body);
-    trim(w, d->hs);
+    return d;
+}
+
+/* The bodies an alert makes for webhook c, in order, each with the id of
+ * its delivery: one, but for the alertmanager formats (payload_am.h),
+ * whose push tells what changed from what was sent, and pagerduty, which
+ * resolves first the incident an alert ends by starting another (one
+ * event a request). */
+#define BODIES_MAX 2
+static size_t bodies_of(struct webhooks *w, const struct webhook_conf *c, const struct alert *a,
+                        const struct target_conf *t, const char *host, char **out, char ids[][40])
+{
+    for (size_t i = 0; i < BODIES_MAX; i++)
+        new_id(ids[i], sizeof(ids[i]));
+    switch (c->format) {
+    case WEBHOOK_ALERTMANAGER_WEBHOOK:
+        return am_notifications(a, t, host, w->location, c->name, out);
+    case WEBHOOK_PAGERDUTY: {
+        size_t n = 0;
+        char *before = pagerduty_superseded(a, t, host);
+        if (before)
+            out[n++] = before;
+        out[n++] = payload_body(c, a, t, host, w->location);
+        return n;
+    }
+    case WEBHOOK_EMAIL: /* its Message-ID is its delivery's id: the same on every attempt */
+        out[0] = payload_mail(c, a, t, host, w->location, ids[0]);
+        return 1;
+    case WEBHOOK_STANDARD:
+    case WEBHOOK_SLACK:
+        out[0] = payload_body(c, a, t, host, w->location);
+        return 1;
+    case WEBHOOK_ALERTMANAGER:
+        break;
+    }
+    struct chain *ch = chain_get(w, c->name, t->name, true);
+    struct am_site site = {host, w->external_url, w->location};
+    if (!ch->am.known)
+        am_assume_previous(&ch->am, a);
+    out[0] = am_event_body(&ch->am, a, t, &site, 4 * (int64_t)c->resend_every_ms);
+    if (out[0] == NULL)
+        return 0;
+    ch->am_queued_mono = mono_ms();
+    return 1;
 }
 
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
-                      const char *host, const char *instance_location)
+                      const char *host)
 {
     for (size_t i = 0; i < w->nhooks; i++) {
         const struct webhook_conf *c = w->hooks[i].conf;
         if (!target_routes_to(t, c->name) || !(c->events & (1u << a->type)) ||
             a->filter_severity < c->min_severity)
             continue;
-        char id[40];
-        /* PagerDuty takes one event a request: the incident an alert ends
-         * by starting another is resolved first, in a delivery of its own. */
-        char *before = c->format == WEBHOOK_PAGERDUTY ? pagerduty_superseded(a, t, host) : NULL;
-        if (before) {
-            new_id(id, sizeof(id));
-            enqueue_body(w, c, a, t, id, before);
+        char *bodies[BODIES_MAX], ids[BODIES_MAX][40];
+        size_t n = bodies_of(w, c, a, t, host, bodies, ids);
+        for (size_t b = 0; b < n; b++) {
+            struct delivery *d =
+                queue(w, c->name, eventtype_name(a->type), t->name, bodies[b], a->time_ms, ids[b]);
+            free(bodies[b]);
+            trim(w, d->hs);
         }
-        new_id(id, sizeof(id));
-        /* A mail's Message-ID is its delivery's id: the same on every attempt. */
-        char *body = c->format == WEBHOOK_EMAIL ? payload_mail(c, a, t, host, instance_location, id)
-                                                : payload_body(c, a, t, host, instance_location);
-        enqueue_body(w, c, a, t, id, body);
     }
+}
+
+/* Queues the re-sends gathered for a webhook as one delivery, in the
+ * webhook's chain of batches (the target ""), holding the chains of its
+ * targets until it is done. */
+static void flush_batch(struct webhooks *w, struct hookstate *hs)
+{
+    if (hs->nbatch == 0)
+        return;
+    buf_append(&hs->batch, "]", 1);
+    char id[40];
+    new_id(id, sizeof(id));
+    struct delivery *d = queue(w, hs->name, "resend", "", hs->batch.data, hs->bwall, id);
+    d->carries = hs->bchains;
+    d->ncarries = hs->nbatch;
+    name_batch(d);
+    for (size_t i = 0; i < d->ncarries; i++)
+        d->carries[i]->blocked++;
+    hs->bchains = NULL;
+    hs->nbatch = hs->bcap = 0;
+    hs->batch.len = 0;
+    trim(w, d->hs);
+}
+
+void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
+                        const struct am_told *told, const struct alert *base, const char *host,
+                        int64_t quiet_ms)
+{
+    struct hook *h = hook_by_name(w, webhook);
+    const struct webhook_conf *c = h ? h->conf : NULL;
+    int64_t now = mono_ms();
+
+    if (c == NULL || c->format != WEBHOOK_ALERTMANAGER || !target_routes_to(t, c->name))
+        return;
+    struct chain *ch = chain_get(w, webhook, t->name, am_told_firing(told) != 0);
+    /* Nothing to say, or said lately, or still to be said: a delivery
+     * waiting says it (re-sends do not pile up while Alertmanager is
+     * away, and none overtakes an older alert). */
+    if (ch == NULL || ch->first || ch->blocked ||
+        (ch->am.known && now - ch->am_queued_mono < quiet_ms))
+        return;
+    struct hookstate *hs = h->state;
+    /* One time for the whole batch: its firing alerts are told from its
+     * resolved ones by their endsAt, against it (am_refresh). */
+    if (hs->nbatch == 0)
+        hs->bwall = clock_wall_ms();
+    if (!ch->am.known) {
+        am_seed(&ch->am, told, hs->bwall);
+        am_filter(&ch->am, c->events, c->min_severity);
+    }
+    struct am_site site = {host, w->external_url, w->location};
+    char *body =
+        am_resend_body(&ch->am, told, base, t, &site, hs->bwall, 4 * (int64_t)c->resend_every_ms);
+    if (body == NULL)
+        return;
+    /* Its alerts join the batch's array. */
+    buf_append(&hs->batch, hs->nbatch ? "," : "[", 1);
+    buf_append(&hs->batch, body + 1, strlen(body) - 2);
+    free(body);
+    xgrow((void **)&hs->bchains, &hs->bcap, hs->nbatch, sizeof(*hs->bchains));
+    hs->bchains[hs->nbatch++] = ch;
+    ch->am_queued_mono = now;
+    if (hs->nbatch >= AM_BATCH)
+        flush_batch(w, hs);
+}
+
+void webhooks_am_flush(struct webhooks *w)
+{
+    for (size_t i = 0; i < w->nhooks; i++)
+        flush_batch(w, w->hooks[i].state);
 }
 
 unsigned webhooks_pending(const struct webhooks *w)

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "payload_am.h"
 #include "state.h"
 #include "store.h"
 #include "view.h"
@@ -36,9 +37,26 @@ void webhooks_configure(struct webhooks *w, const struct config *cfg);
 /* Picks up what the outbox holds from before a restart. */
 void webhooks_resume(struct webhooks *w);
 
-/* Queues the deliveries one alert makes. */
+/* Queues the deliveries one alert makes (with the location of the
+ * configuration last given to webhooks_configure). */
 void webhooks_enqueue(struct webhooks *w, const struct alert *a, const struct target_conf *t,
-                      const char *host, const char *instance_location);
+                      const char *host);
+
+/* format alertmanager: sends again what webhook has firing of target t,
+ * unless something was queued for t within the last quiet_ms or still
+ * waits to go (so re-sends neither pile up while Alertmanager is away nor
+ * overtake an older alert). The re-sends of many targets go in one
+ * delivery, which holds back anything later of its targets until it is
+ * done; they are queued by webhooks_am_flush. told is what receivers were last told (a
+ * webhook that knows nothing of t yet takes it from there, through its
+ * filters); base the target as it is now (am_resend_body). */
+void webhooks_am_resend(struct webhooks *w, const char *webhook, const struct target_conf *t,
+                        const struct am_told *told, const struct alert *base, const char *host,
+                        int64_t quiet_ms);
+
+/* Queues the re-sends gathered in this pass of the loop (in batches of
+ * many targets; those of one target are never split). */
+void webhooks_am_flush(struct webhooks *w);
 
 /* Deliveries not yet done (waiting, in flight or parked). */
 unsigned webhooks_pending(const struct webhooks *w);

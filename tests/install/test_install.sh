@@ -42,7 +42,8 @@ for f in $p/sbin/upmond $p/bin/upmonctl $e/upmon/upmon.yaml $e/upmon/watch.d/exa
          $p/share/upmon/webhook-standard.schema.json $p/share/upmon/webhook-slack.schema.json \
          $p/share/upmon/webhook-alertmanager.schema.json \
          $p/share/upmon/prometheus/upmon.rules.yml $p/share/upmon/grafana/upmon.json \
-         $p/share/doc/upmon/scale-out.md; do
+         $p/share/doc/upmon/scale-out.md \
+         $p/share/upmon/webhook-alertmanager-webhook.schema.json; do
     [ -f "$dest/$f" ] || fail "missing $f"
 done
 [ -x "$dest/$p/sbin/upmond" ] || fail "upmond is not executable"

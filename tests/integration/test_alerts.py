@@ -243,9 +243,9 @@ alerts:
   webhooks:
     - {name: std, url: '%s'}
     - {name: chat, url: '%s', format: slack}
-    - {name: pager, url: '%s', format: alertmanager}
+    - {name: pager, url: '%s', format: alertmanager-webhook}
 targets:
-%s""" % (rcv.hook("/std"), rcv.hook("/chat", "slack"), rcv.hook("/pager", "alertmanager"),
+%s""" % (rcv.hook("/std"), rcv.hook("/chat", "slack"), rcv.hook("/pager", "alertmanager-webhook"),
          "".join("  - {name: %s, url: '%s'}\n" % (n, srv.url("/wire/location-" + k))
                  for k, n in names.items())))
     dm = start(d, cfg)
@@ -448,12 +448,12 @@ alerts:
   journald: false
   webhooks:
     - {name: chat, url: '%s', format: slack, username: upmon on mon1, icon_emoji: ':bell:'}
-    - {name: pager, url: '%s', format: alertmanager, min_severity: critical}
+    - {name: pager, url: '%s', format: alertmanager-webhook, min_severity: critical}
     - {name: none, url: '%s', events: [recovered]}
 targets:
   - {name: a, url: '%s', webhooks: [chat, pager, none]}
   - {name: b, url: '%s', webhooks: [chat], severity: {404: warning}}
-""" % (rcv.hook("/chat", "slack"), rcv.hook("/pager", "alertmanager"), rcv.hook("/none"),
+""" % (rcv.hook("/chat", "slack"), rcv.hook("/pager", "alertmanager-webhook"), rcv.hook("/none"),
        srv.url("/status/503"), srv.url("/status/404")))
     dm = start(d, cfg)
     h.wait_until(lambda: len(deliveries(rcv)) >= 3, 10, "three deliveries")

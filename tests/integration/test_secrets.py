@@ -126,7 +126,7 @@ alerts:
     - {name: std, url: '%s', secret_credential: signing, retry_initial: 200ms,
        headers: {X-Hook-Token: {credential: header-token}}}
     - {name: slack, url: '%s', format: slack}
-    - {name: am, url: '%s', format: alertmanager}
+    - {name: am, url: '%s', format: alertmanager-webhook}
 targets:
   - {name: basic, url: 'http://127.0.0.1:%d/basic',
      basic_auth: {username: monitor, password_file: basic-pw}}
@@ -143,7 +143,7 @@ targets:
      redact_query: [session]}
   - {name: handoff, url: 'http://127.0.0.1:%d/handoff', redact_query: code}
 """ % (rcv.hook("/std"), rcv.hook("/slack/" + SECRETS["hookpath"], "slack"),
-       rcv.hook("/am", "alertmanager"), port, port, port, SECRETS["urlpw"], port,
+       rcv.hook("/am", "alertmanager-webhook"), port, port, port, SECRETS["urlpw"], port,
        SECRETS["urlpw"], port, port, SECRETS["proxypw"], proxy.port, tls.url("/"), pki.ca, ccert,
        port, SECRETS["apikey"], SECRETS["session"], port))
     env = {"CREDENTIALS_DIRECTORY": creds}

@@ -145,6 +145,20 @@ MUTATIONS = {
         ("an empty username", _set(["username"], "")),
     ],
     "alertmanager": [
+        ("an unknown alert name", _set([0, "labels", "alertname"], "Down")),
+        ("no endsAt", _drop([0, "endsAt"])),
+        ("a status", _set([0, "status"], "firing")),
+        ("a fingerprint", _set([0, "fingerprint"], "0123456789abcdef")),
+        ("a label missing", _drop([0, "labels", "monitor"])),
+        ("an empty label value", _set([0, "labels", "team"], "")),
+        ("a label name with a dash", _set([0, "labels", "a-b"], "x")),
+        ("an annotation code as a number", _set([0, "annotations", "code"], 503)),
+        ("a phrase without its code", lambda doc: (doc[0]["annotations"].pop("code", None),
+                                                   doc[0]["annotations"].update(phrase="OK"))),
+        ("an unknown annotation", _set([0, "annotations", "location"], "https://x/")),
+        ("no alerts", lambda doc: doc.clear()),
+    ],
+    "alertmanager-webhook": [
         ("a version other than 4", _set(["version"], 4)),
         ("an unknown alert name", _set(["alerts", 0, "labels", "alertname"], "Down")),
         ("a firing alert that ended", _set(["alerts", 0, "endsAt"], "2025-01-15T09:30:00.123Z")),
@@ -155,6 +169,7 @@ MUTATIONS = {
          _set(["alerts", 0, "annotations", "cert_subject"], "CN=x")),
         ("a resolved message with a firing alert", _set(["status"], "resolved")),
         ("no alerts", _set(["alerts"], [])),
+        ("two alerts", lambda doc: doc["alerts"].append(doc["alerts"][0])),
     ],
 }
 
@@ -243,7 +258,11 @@ def check_samples(directory, program):
     if failures:
         return failures, {}
     counts = {fmt: len(b) for fmt, b in bodies.items()}
-    if len(set(counts.values())) != 1 or not counts["standard"]:
+    # Every alert makes a body in every format, but for a push that would
+    # tell Alertmanager nothing.
+    counts_all = {fmt: n for fmt, n in counts.items() if fmt != "alertmanager"}
+    if (len(set(counts_all.values())) != 1 or not counts["standard"]
+            or not 0 < counts["alertmanager"] <= counts["standard"]):
         return ["bodies per format: %s" % counts], {}
     failures += check_coverage(directory, bodies)
     return failures, {fmt: b[0] for fmt, b in bodies.items()}
@@ -251,7 +270,8 @@ def check_samples(directory, program):
 
 def check_enums(directory, names):
     """The schemas' enums against the daemon's own tables."""
-    std, am = ws.load("standard", directory), ws.load("alertmanager", directory)
+    std, am = ws.load("standard", directory), ws.load("alertmanager-webhook", directory)
+    push = ws.load("alertmanager", directory)
     want = [
         (std, "/properties/type/enum", ["upmon.target." + e for e in names["event"]]),
         (std, "/properties/data/properties/event/enum", names["event"]),
@@ -264,10 +284,15 @@ def check_enums(directory, names):
         (am, "/$defs/annotations/properties/state/enum", names["state"]),
         (am, "/$defs/annotations/properties/error/enum", names["error"]),
         (am, "/$defs/labels/properties/severity/enum", names["severity"]),
+        (push, "/$defs/annotations/properties/event/enum", names["event"]),
+        (push, "/$defs/annotations/properties/state/enum", names["state"]),
+        (push, "/$defs/annotations/properties/error/enum", names["error"]),
+        (push, "/$defs/labels/properties/severity/enum", names["severity"]),
     ]
     failures = []
     for schema, ptr, names_ in want:
-        fmt = "standard" if schema is std else "alertmanager"
+        fmt = ("standard" if schema is std else "alertmanager-webhook" if schema is am
+               else "alertmanager")
         got = pointer(schema, ptr)
         if sorted(got, key=str) != sorted(names_, key=str):
             failures.append("%s schema %s is %s; the daemon's names are %s" %
@@ -296,6 +321,14 @@ def check_coverage(directory, bodies):
             for f in a["fields"]:
                 seen["slack field"].add(f["title"])
     for doc in bodies["alertmanager"]:
+        seen["push number of alerts"].add(min(len(doc), 2))
+        for a in doc:
+            seen["push alertname"].add(a["labels"]["alertname"])
+            seen["push severity"].add(a["labels"]["severity"])
+            for k in ("code", "phrase", "error", "error_message", "redirect_location",
+                      "cert_expires"):
+                seen["push annotation %s is there" % k].add(k in a["annotations"])
+    for doc in bodies["alertmanager-webhook"]:
         seen["status"].add(doc["status"])
         seen["number of alerts"].add(len(doc["alerts"]))
         for a in doc["alerts"]:
@@ -303,7 +336,7 @@ def check_coverage(directory, bodies):
             seen["alert status"].add(a["status"])
             for k in ("code", "error", "location", "cert_expires", "cert_subject"):
                 seen["annotation %s is there" % k].add(k in a["annotations"])
-    std, am = ws.load("standard", directory), ws.load("alertmanager", directory)
+    std, am = ws.load("standard", directory), ws.load("alertmanager-webhook", directory)
     attachment = ws.load("slack", directory)["properties"]["attachments"]["items"]["properties"]
     data = std["properties"]["data"]["properties"]
     want = {
@@ -316,7 +349,10 @@ def check_coverage(directory, bodies):
         "status": am["$defs"]["status"]["enum"],
         "alert status": am["$defs"]["status"]["enum"],
         "alertname": am["$defs"]["alertname"]["enum"],
-        "number of alerts": [1, 2],
+        "number of alerts": [1],
+        "push number of alerts": [1, 2],
+        "push alertname": am["$defs"]["alertname"]["enum"],
+        "push severity": ["warning", "critical"],
         "slack color": attachment["color"]["enum"],
         "slack field": attachment["fields"]["items"]["properties"]["title"]["enum"],
     }

@@ -3,7 +3,8 @@
  *
  *   payload_samples DIR
  *
- * writes DIR/standard/, DIR/slack/ and DIR/alertmanager/, one file per body
+ * writes DIR/standard/, DIR/slack/, DIR/alertmanager/ and
+ * DIR/alertmanager-webhook/, one file per body
  * (the same alert has the same number in each), and DIR/names.json: the
  * daemon's own name tables, which the schemas' enums must match. It also
  * writes DIR/journal/, the journal fields of each alert the state machine
@@ -39,6 +40,7 @@ static const char *const formats[] = {
     [WEBHOOK_STANDARD] = "standard",
     [WEBHOOK_SLACK] = "slack",
     [WEBHOOK_ALERTMANAGER] = "alertmanager",
+    [WEBHOOK_ALERTMANAGER_WEBHOOK] = "alertmanager-webhook",
 };
 
 static void fail(const char *what, const char *path)
@@ -69,7 +71,8 @@ static void sample(const char *what, const struct alert *a, const struct target_
 {
     count++;
     for (size_t f = 0; f < ARRAY_SIZE(formats); f++) {
-        struct webhook_conf w = {.name = "pager", .format = (enum webhook_format)f};
+        struct webhook_conf w = {
+            .name = "pager", .format = (enum webhook_format)f, .resend_every_ms = 60000};
         /* A slack webhook with its own name and picture, or not. */
         if (w.format == WEBHOOK_SLACK && count % 3 == 1) {
             w.username = "upmon <mon1> & co";
@@ -79,6 +82,12 @@ static void sample(const char *what, const struct alert *a, const struct target_
         }
         /* Every other alert from an instance with a location. */
         char *body = payload_body(&w, a, t, "mon1.example", count % 2 ? "fra1" : NULL);
+        /* A push that tells Alertmanager nothing (a recovery from what
+         * never fired) is never sent. */
+        if (strcmp(body, "[]") == 0) {
+            free(body);
+            continue;
+        }
         char *path = xasprintf("%s/%s/%04u-%s-%s.json", outdir, formats[f], count,
                                eventtype_name(a->type), what);
         write_file(path, body);

@@ -13,7 +13,7 @@ import re
 import jsonschema
 from jsonschema.validators import Draft202012Validator
 
-FORMATS = ("standard", "slack", "alertmanager")
+FORMATS = ("standard", "slack", "alertmanager", "alertmanager-webhook")
 SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "schema")
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "payload.h"
+#include "payload_am.h"
 #include "report.h"
 #include "secret.h"
 
@@ -324,7 +325,7 @@ static void slack_username_and_icon(void **state)
 
 static json_t *am(const struct alert *a, const struct target_conf *t)
 {
-    char *body = payload_body(HOOK(WEBHOOK_ALERTMANAGER, "pager"), a, t, "mon1", NULL);
+    char *body = payload_body(HOOK(WEBHOOK_ALERTMANAGER_WEBHOOK, "pager"), a, t, "mon1", NULL);
     json_t *o = json_loads(body, 0, NULL);
     free(body);
     assert_non_null(o);
@@ -383,14 +384,28 @@ static void alertmanager_body(void **state)
         json_string_value(json_object_get(json_object_get(redir, "commonLabels"), "alertname")),
         "UpmonTargetRedirecting");
     assert_int_equal(json_array_size(json_object_get(fire, "alerts")), 1);
-    /* A redirect that becomes an outage: the outage fires and the redirect
-     * is resolved in the same message, with the redirect's fingerprint. */
+    /* A redirect that becomes an outage: the outage fires, and the
+     * redirect is resolved in a notification of its own, with the
+     * redirect's fingerprint: one alert name per notification. */
     struct alert worse = down();
     worse.previous = PREV_REDIRECTING;
-    json_t *both = am(&worse, &t);
+    char *bodies[AM_NOTIFICATIONS_MAX];
+    assert_int_equal(am_notifications(&worse, &t, "mon1", NULL, "pager", bodies), 2);
+    json_t *first = json_loads(bodies[0], 0, NULL), *both = json_loads(bodies[1], 0, NULL);
+    free(bodies[0]);
+    free(bodies[1]);
+    assert_int_equal(json_array_size(json_object_get(first, "alerts")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(first, "groupLabels"), "alertname")),
+        "UpmonTargetDown");
+    json_decref(first);
     json_t *list = json_object_get(both, "alerts");
-    assert_int_equal(json_array_size(list), 2);
-    json_t *gone = json_array_get(list, 1);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(both, "status")), "resolved");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(both, "groupLabels"), "alertname")),
+        "UpmonTargetRedirecting");
+    json_t *gone = json_array_get(list, 0);
     assert_string_equal(json_string_value(json_object_get(gone, "status")), "resolved");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(gone, "labels"), "alertname")),
@@ -399,6 +414,17 @@ static void alertmanager_body(void **state)
                         json_string_value(json_object_get(
                             json_array_get(json_object_get(redir, "alerts"), 0), "fingerprint")));
     json_decref(both);
+    /* One that supersedes nothing is one notification; an instance's
+     * location is a label of its alerts. */
+    assert_int_equal(am_notifications(&a, &t, "mon1", "fra1", "pager", bodies), 1);
+    json_t *located = json_loads(bodies[0], 0, NULL);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(located, "alerts"), 0), "labels"),
+            "location")),
+        "fra1");
+    json_decref(located);
+    free(bodies[0]);
     json_decref(fire);
     json_decref(res);
     json_decref(other);
