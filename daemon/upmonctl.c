@@ -1,7 +1,7 @@
 /* upmonctl: what the running upmond sees, asked of its own HTTP server
  * over the unix socket (or a URL, with the token): the live table, a
- * target's history, the incidents. --json prints the API's answer as it
- * came. */
+ * target's history, the incidents; and the silences, which are changed
+ * over the unix socket only. --json prints the API's answer as it came. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -45,6 +45,11 @@ static void usage(FILE *f)
             "                         a target's uptime by step (default: the last 24h by hour)\n"
             "  incidents [--limit N] [--before TIME]\n"
             "                         the open incidents and the recent ones\n"
+            "  silence add (--target NAME | --label KEY=VALUE...) --for DURATION --comment TEXT\n"
+            "                         hold the alerts of a target, or of those whose labels\n"
+            "                         all match, for a while (1m to 30d); prints its id\n"
+            "  silence list           the silences in force and those ended in the last day\n"
+            "  silence expire ID      end a silence now: what it held is raised if still news\n"
             "\n"
             "Options:\n"
             "      --socket PATH      upmond's unix socket (default " DEFAULT_SOCKET ")\n"
@@ -64,9 +69,10 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* GETs path: 0 with the status and body, or -1 with why in err. */
-static int fetch(const struct client *c, const char *path, long *status, struct buf *body,
-                 char *err, size_t errlen)
+/* Asks for path (GET; or method with the JSON send): 0 with the status
+ * and body, or -1 with why in err. */
+static int fetch(const struct client *c, const char *method, const char *send, const char *path,
+                 long *status, struct buf *body, char *err, size_t errlen)
 {
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
@@ -87,8 +93,15 @@ static int fetch(const struct client *c, const char *path, long *status, struct 
     if (c->token) {
         auth = xasprintf("Authorization: Bearer %s", c->token);
         headers = curl_slist_append(headers, auth);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     }
+    if (send) {
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, send);
+    }
+    if (method)
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (headers)
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "upmonctl/" UPMON_VERSION);
@@ -119,24 +132,24 @@ static int fetch(const struct client *c, const char *path, long *status, struct 
     return rc;
 }
 
-/* Asks for path: its JSON when it answered 200 (and *raw the body, for
- * --json), or NULL having said why, unless it answered quiet. *status is
- * what it answered (0: no answer). */
-static json_t *ask(const struct client *c, const char *path, long quiet, long *status,
-                   struct buf *raw)
+/* Asks for path (with method and send as fetch): its JSON when it
+ * answered 2xx (and *raw the body, for --json), or NULL having said why,
+ * unless it answered quiet. *status is what it answered (0: no answer). */
+static json_t *ask_with(const struct client *c, const char *method, const char *send,
+                        const char *path, long quiet, long *status, struct buf *raw)
 {
     struct buf body = {0};
     char err[512];
     json_error_t je;
 
     *status = 0;
-    if (fetch(c, path, status, &body, err, sizeof(err)) < 0) {
+    if (fetch(c, method, send, path, status, &body, err, sizeof(err)) < 0) {
         fprintf(stderr, "upmonctl: %s\n", err);
         buf_free(&body);
         return NULL;
     }
     json_t *o = body.data ? json_loadb(body.data, body.len, 0, &je) : NULL;
-    if (*status != 200) {
+    if (*status < 200 || *status > 299) {
         const char *why = json_string_value(json_object_get(o, "error"));
         char shown[512];
         text_sanitize(shown, sizeof(shown), why ? why : "", why ? strlen(why) : 0,
@@ -156,6 +169,12 @@ static json_t *ask(const struct client *c, const char *path, long quiet, long *s
     else
         buf_free(&body);
     return o;
+}
+
+static json_t *ask(const struct client *c, const char *path, long quiet, long *status,
+                   struct buf *raw)
+{
+    return ask_with(c, NULL, NULL, path, quiet, status, raw);
 }
 
 static void print_raw(struct buf *raw)
@@ -424,6 +443,130 @@ static int cmd_incidents(const struct client *c, const char *limit, const char *
     return 0;
 }
 
+/* What a silence holds, as people type it: "shop" or "team=web env=prod". */
+static void silence_what(const json_t *sil, char *out, size_t len)
+{
+    const char *t = json_string_value(json_object_get(sil, "target"));
+    const json_t *labels = json_object_get(sil, "labels"), *v;
+    const char *k;
+    struct buf b = {0};
+
+    if (t)
+        buf_append(&b, t, strlen(t));
+    json_object_foreach((json_t *)labels, k, v)
+    {
+        const char *val = json_string_value(v);
+        if (b.len)
+            buf_append(&b, " ", 1);
+        buf_append(&b, k, strlen(k));
+        buf_append(&b, "=", 1);
+        buf_append(&b, val ? val : "", val ? strlen(val) : 0);
+    }
+    text_sanitize(out, len, b.data ? b.data : "", b.len, TEXT_ESCAPE | TEXT_ELLIPSIS);
+    buf_free(&b);
+}
+
+static int cmd_silence_add(const struct client *c, const char *target, char **labels,
+                           size_t nlabels, const char *duration, const char *comment)
+{
+    struct buf raw = {0};
+    long status;
+
+    if ((target == NULL) == (nlabels == 0) || duration == NULL || comment == NULL) {
+        fprintf(stderr, "upmonctl: silence add takes --target NAME or --label KEY=VALUE, "
+                        "--for DURATION and --comment TEXT\n");
+        return EXIT_USAGE;
+    }
+    json_t *o = json_object();
+    if (target)
+        text_json_set(o, "target", text_json(target));
+    if (nlabels) {
+        json_t *l = json_object();
+        for (size_t i = 0; i < nlabels; i++) {
+            char *eq = strchr(labels[i], '=');
+            if (eq == NULL || eq == labels[i]) {
+                fprintf(stderr, "upmonctl: --label takes KEY=VALUE, not \"%s\"\n", labels[i]);
+                json_decref(l);
+                json_decref(o);
+                return EXIT_USAGE;
+            }
+            *eq = '\0';
+            text_json_set(l, labels[i], text_json(eq + 1));
+        }
+        text_json_set(o, "labels", l);
+    }
+    text_json_set(o, "duration", text_json(duration));
+    text_json_set(o, "comment", text_json(comment));
+    char *send = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    json_t *got = ask_with(c, "POST", send, "/api/v1/silences", 0, &status, c->json ? &raw : NULL);
+    free(send);
+    if (got == NULL)
+        return EXIT_FAIL;
+    if (c->json)
+        print_raw(&raw);
+    else
+        printf("%lld\n", (long long)json_integer_value(json_object_get(got, "id")));
+    json_decref(got);
+    return 0;
+}
+
+static int cmd_silence_list(const struct client *c)
+{
+    struct buf raw = {0};
+    long status;
+    json_t *o = ask(c, "/api/v1/silences", 0, &status, c->json ? &raw : NULL);
+    char end[32], what[256], comment[256];
+
+    if (o == NULL)
+        return EXIT_FAIL;
+    if (c->json) {
+        print_raw(&raw);
+        json_decref(o);
+        return 0;
+    }
+    const json_t *list = json_object_get(o, "silences");
+    if (json_array_size(list) == 0)
+        printf("no silences\n");
+    else
+        printf("%-5s  %-8s  %-19s  %-24s  %s\n", "ID", "STATE", "END (UTC)", "HOLDS", "COMMENT");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *sil = json_array_get(list, i);
+        const char *state = json_string_value(json_object_get(sil, "state"));
+        const char *com = json_string_value(json_object_get(sil, "comment"));
+        silence_what(sil, what, sizeof(what));
+        text_sanitize(comment, sizeof(comment), com ? com : "", com ? strlen(com) : 0,
+                      TEXT_ESCAPE | TEXT_ELLIPSIS);
+        printf("%-5lld  %-8s  %-19s  %-24s  %s\n",
+               (long long)json_integer_value(json_object_get(sil, "id")), state ? state : "-",
+               shown_time(json_object_get(sil, "end"), end, sizeof(end)), what, comment);
+    }
+    json_decref(o);
+    return 0;
+}
+
+static int cmd_silence_expire(const struct client *c, const char *id)
+{
+    struct buf raw = {0};
+    long status;
+
+    if (id[0] == '\0' || strspn(id, "0123456789") != strlen(id) || strlen(id) > 19) {
+        fprintf(stderr, "upmonctl: a silence's id is a number, not \"%s\"\n", id);
+        return EXIT_USAGE;
+    }
+    char *path = xasprintf("/api/v1/silences/%s", id);
+    json_t *o = ask_with(c, "DELETE", NULL, path, 0, &status, c->json ? &raw : NULL);
+    free(path);
+    if (o == NULL)
+        return EXIT_FAIL;
+    if (c->json)
+        print_raw(&raw);
+    else
+        printf("silence %s expired\n", id);
+    json_decref(o);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     enum {
@@ -435,7 +578,11 @@ int main(int argc, char **argv)
         OPT_SINCE,
         OPT_STEP,
         OPT_LIMIT,
-        OPT_BEFORE
+        OPT_BEFORE,
+        OPT_TARGET,
+        OPT_LABEL,
+        OPT_FOR,
+        OPT_COMMENT
     };
     static const struct option longopts[] = {
         {"socket", required_argument, NULL, OPT_SOCKET},
@@ -447,13 +594,20 @@ int main(int argc, char **argv)
         {"step", required_argument, NULL, OPT_STEP},
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"before", required_argument, NULL, OPT_BEFORE},
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"label", required_argument, NULL, OPT_LABEL},
+        {"for", required_argument, NULL, OPT_FOR},
+        {"comment", required_argument, NULL, OPT_COMMENT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct client c = {.socket = DEFAULT_SOCKET};
     const char *token_file = NULL, *since = NULL, *step = NULL, *limit = NULL, *before = NULL;
-    bool plugin = false;
+    const char *target = NULL, *duration = NULL, *comment = NULL;
+    char **labels = xcalloc((size_t)argc, sizeof(*labels));
+    size_t nlabels = 0;
+    bool plugin = false, silence_opts = false;
     int ch, rc;
 
     /* Options go before or after the command, as people type them. */
@@ -486,34 +640,61 @@ int main(int argc, char **argv)
         case OPT_BEFORE:
             before = optarg;
             break;
+        case OPT_TARGET:
+            target = optarg;
+            silence_opts = true;
+            break;
+        case OPT_LABEL:
+            labels[nlabels++] = optarg;
+            silence_opts = true;
+            break;
+        case OPT_FOR:
+            duration = optarg;
+            silence_opts = true;
+            break;
+        case OPT_COMMENT:
+            comment = optarg;
+            silence_opts = true;
+            break;
         case 'h':
             usage(stdout);
+            free(labels);
             return 0;
         case 'V':
             printf("upmonctl %s\n", UPMON_VERSION);
+            free(labels);
             return 0;
         default:
             usage(stderr);
+            free(labels);
             return EXIT_USAGE;
         }
     }
     const char *cmd = optind < argc ? argv[optind] : NULL;
+    const char *sub = optind + 1 < argc ? argv[optind + 1] : "";
     int nargs = argc - optind - 1;
+    bool silence = cmd && strcmp(cmd, "silence") == 0;
     if (cmd == NULL || (strcmp(cmd, "status") == 0 && nargs != 0) ||
         (strcmp(cmd, "history") == 0 && nargs != 1) ||
         (strcmp(cmd, "incidents") == 0 && nargs != 0) ||
         (strcmp(cmd, "status") != 0 && strcmp(cmd, "history") != 0 &&
-         strcmp(cmd, "incidents") != 0) ||
+         strcmp(cmd, "incidents") != 0 && !silence) ||
+        (silence &&
+         !((strcmp(sub, "add") == 0 && nargs == 1) || (strcmp(sub, "list") == 0 && nargs == 1) ||
+           (strcmp(sub, "expire") == 0 && nargs == 2))) ||
+        (silence_opts && !(silence && strcmp(sub, "add") == 0)) ||
         (plugin && strcmp(cmd, "status") != 0) ||
         ((since || step) && strcmp(cmd, "history") != 0) ||
         ((limit || before) && strcmp(cmd, "incidents") != 0) || (token_file && !c.url)) {
         usage(stderr);
+        free(labels);
         return EXIT_USAGE;
     }
     if (token_file) {
         char err[256];
         if ((c.token = secret_read(token_file, err, sizeof(err))) == NULL) {
             fprintf(stderr, "upmonctl: %s\n", err);
+            free(labels);
             return EXIT_USAGE;
         }
     }
@@ -525,8 +706,15 @@ int main(int argc, char **argv)
         rc = cmd_status(&c, plugin);
     else if (strcmp(cmd, "history") == 0)
         rc = cmd_history(&c, argv[optind + 1], since, step);
+    else if (silence && strcmp(sub, "add") == 0)
+        rc = cmd_silence_add(&c, target, labels, nlabels, duration, comment);
+    else if (silence && strcmp(sub, "list") == 0)
+        rc = cmd_silence_list(&c);
+    else if (silence)
+        rc = cmd_silence_expire(&c, argv[optind + 2]);
     else
         rc = cmd_incidents(&c, limit, before);
+    free(labels);
     fflush(stdout);
     secret_free(c.token);
     curl_global_cleanup();
