@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import time
 
 import harness as h
@@ -105,6 +106,8 @@ def test_silence_holds_survives_restarts_and_raises_once_when_expired():
     assert [(x["target"], x["event"]) for x in delivered(st.rcv)] == [("blog", "down")]
     st.srv.get("/_set?name=blog&status=200")
     h.wait_until(lambda: len(delivered(st.rcv)) == 2, 10, "blog's recovery")
+    dm.wait_log(r"alert down: blog")
+    assert not dm.grep(r"alert \w+: shop"), dm.grep(r"alert ")
 
     def listed(dm):
         p = ctl(dm, "silence", "list")
@@ -131,6 +134,7 @@ def test_silence_holds_survives_restarts_and_raises_once_when_expired():
         listed(dm)
         wait_probes(st.port, "shop", 3)
         assert [x["target"] for x in delivered(st.rcv)] == ["blog", "blog"], delivered(st.rcv)
+        assert not dm.grep(r"alert \w+: shop"), dm.grep(r"alert ")
 
     p = ctl(dm, "silence", "expire", sid)
     assert p.returncode == 0 and p.stdout.strip() == "silence %s expired" % sid, p
@@ -143,6 +147,7 @@ def test_silence_holds_survives_restarts_and_raises_once_when_expired():
     # Once: more probes, nothing more.
     wait_probes(st.port, "shop", 3)
     assert len(delivered(st.rcv)) == 3, delivered(st.rcv)
+    assert len(dm.grep(r"alert down: shop")) == 1, dm.grep(r"alert ")
     o = json.loads(ctl(dm, "--json", "silence", "list").stdout)
     assert [(s["id"], s["state"]) for s in o["silences"]] == [(int(sid), "expired")], o
     # Expired already, or never made.
@@ -256,6 +261,48 @@ def test_window_holds_a_down_across_a_restart():
     assert [x["event"] for x in delivered(st.rcv)] == ["down", "recovered"]
     rc, _ = dm.stop()
     assert rc == 0
+
+
+def test_a_database_of_schema_1_loads():
+    """A state database written before holds and silences were kept: its
+    rows load (a target down then is down now, and known to receivers as
+    such: nothing is raised), and it gains the new columns and table."""
+    st = Setup()
+    os.makedirs(os.path.join(st.d, "state"))
+    db = sqlite3.connect(os.path.join(st.d, "state", "upmon.db"))
+    db.executescript("""
+        CREATE TABLE target_state (
+         name TEXT PRIMARY KEY, state TEXT NOT NULL, severity TEXT NOT NULL,
+         location TEXT NOT NULL, since_ms INTEGER NOT NULL, notified_ms INTEGER NOT NULL,
+         cert_warned INTEGER NOT NULL, slow INTEGER NOT NULL, flapping INTEGER NOT NULL);
+        CREATE TABLE outbox (
+         id TEXT PRIMARY KEY, webhook TEXT NOT NULL, event TEXT NOT NULL, target TEXT NOT NULL,
+         body TEXT NOT NULL, created_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL,
+         attempts INTEGER NOT NULL, last_error TEXT);
+        PRAGMA user_version = 1;
+    """)
+    now_ms = int(time.time() * 1000)
+    db.execute("INSERT INTO target_state VALUES ('shop', 'server_error', 'critical', '', ?, ?,"
+               " 0, 0, 0)", (now_ms - 60000, now_ms - 60000))
+    db.commit()
+    db.close()
+    st.srv.get("/_set?name=shop&status=503")
+    dm = st.start()
+    wait_probes(st.port, "shop", 2)
+    assert probes_of(st.port, "shop")[1]["confirmed"] == "server_error"
+    assert not dm.grep(r"alert \w+: shop"), dm.grep(r"alert ")
+    assert delivered(st.rcv) == []
+    rc, _ = dm.stop()
+    assert rc == 0
+    db = sqlite3.connect(os.path.join(st.d, "state", "upmon.db"))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    row = db.execute("SELECT state, told_state, held_state FROM target_state"
+                     " WHERE name = 'shop'").fetchone()
+    # Not written again (nothing changed): the row keeps no hold, and
+    # still reads as told what it says.
+    assert row == ("server_error", None, None), row
+    assert db.execute("SELECT COUNT(*) FROM silences").fetchone()[0] == 0
+    db.close()
 
 
 if __name__ == "__main__":
