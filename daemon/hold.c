@@ -171,6 +171,8 @@ unsigned hold_release(struct hold *h, const struct tstate_saved *s, struct hold_
     for (int t = 0; t < HOLD_TRACKS; t++) {
         if (!h->held[t] || c.window || c.silence || (t == HOLD_STATE && c.parent))
             continue;
+        if (t == HOLD_STATE && h->restored && !h->probed)
+            continue; /* made up at start: said with what the next probe sees */
         struct alert a = *h->held[t];
         bool news;
         free(h->held[t]);

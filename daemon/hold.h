@@ -53,8 +53,9 @@ struct hold {
      * never told anything take that for what they knew. */
     enum alert_previous held_from;
     /* The state alert held was made up from the saved state after a
-     * restart (hold_restore): its probe's details are the next probe's. */
-    bool restored;
+     * restart (hold_restore): its probe's details are the next probe's,
+     * and it is not let go before that probe (probed). */
+    bool restored, probed;
 };
 
 #define HOLD_BY_WINDOW  1u
@@ -92,9 +93,10 @@ bool hold_saved_same(const struct hold_saved *a, const struct hold_saved *b);
 void hold_restore(struct hold *h, const struct tstate_saved *s, const struct hold_saved *hs,
                   struct instant now);
 
-/* A probe of the target (its result r judged v): a held state alert
+/* A probe of the target (its result r judged v), before what it confirms
+ * (call it before letting go what no longer holds): a held state alert
  * made up by hold_restore takes the probe's code, error and message when
- * the probe sees the state it is about. */
+ * the probe sees the state it is about, and may be let go from now on. */
 void hold_detail(struct hold *h, const struct probe_result *r, const struct verdict *v);
 
 /* Frees what is held (a target removed from the configuration). */

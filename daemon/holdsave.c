@@ -98,6 +98,7 @@ void hold_detail(struct hold *h, const struct probe_result *r, const struct verd
 {
     struct alert *a = h->held[HOLD_STATE];
 
+    h->probed = true;
     if (!h->restored || a == NULL || v->state != a->state)
         return;
     a->code = r->code;

@@ -385,10 +385,10 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
             log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
                      state_name(v->state), probe_error_name(v->error), r->message);
     }
+    hold_detail(&tr->hold, r, v);
     holding_before(svc->holding, rt);
     struct instant at = now();
     unsigned n = state_step(ts, rt->conf, r, v, at, alerts, &changed);
-    hold_detail(&tr->hold, r, v);
     struct hchanges ch;
     htarget_observe(&tr->hist, r, v, ts->s.state, ts->s.since_ms, at.wall_ms, &svc->next_incident,
                     &ch);

@@ -226,10 +226,12 @@ def test_writes_only_over_the_unix_socket_and_checked():
     assert rc == 0
 
 
-def test_window_holds_a_down_across_a_restart():
+def window_down_killed(window_s):
+    """A target in a window from now for window_s seconds, down and held,
+    and the daemon killed; returns the setup and the window's end."""
     ist = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
     start = int(time.time()) - 1
-    until = start + 1 + WINDOW_S
+    until = start + 1 + window_s
 
     def rfc3339(t):
         return datetime.datetime.fromtimestamp(t, ist).isoformat(timespec="seconds")
@@ -246,11 +248,14 @@ def test_window_holds_a_down_across_a_restart():
     st.srv.get("/_set?name=shop&status=503")
     dm.wait_log(r'shop: down alert held: maintenance window "deploy" until ')
     dm.kill()  # SIGKILL: what was committed is all there is
-    dm = st.start()
-    assert time.time() < until, "the window ended before the restart"
+    return st, until
+
+
+def raised_once_then_recovery(st, dm, until):
     dm.wait_log(r"shop: maintenance is over; raised now: down", timeout=WINDOW_S + 10)
     h.wait_until(lambda: len(delivered(st.rcv)) == 1, 10, "the held alert delivered")
     got = delivered(st.rcv)[0]
+    # With what a probe after the restart saw.
     assert (got["event"], got["state"], got["previous_state"], got["code"]) == \
         ("down", "server_error", "up", 503), got
     raised = datetime.datetime.fromisoformat(got["time"].replace("Z", "+00:00")).timestamp()
@@ -261,6 +266,20 @@ def test_window_holds_a_down_across_a_restart():
     assert [x["event"] for x in delivered(st.rcv)] == ["down", "recovered"]
     rc, _ = dm.stop()
     assert rc == 0
+
+
+def test_window_holds_a_down_across_a_restart():
+    st, until = window_down_killed(WINDOW_S)
+    dm = st.start()
+    assert time.time() < until, "the window ended before the restart"
+    raised_once_then_recovery(st, dm, until)
+
+
+def test_window_ended_while_stopped_raises_at_the_first_probe():
+    st, until = window_down_killed(4 if not SANITIZED else 10)
+    h.wait_until(lambda: time.time() > until + 1, 20, "the window's end")
+    dm = st.start()
+    raised_once_then_recovery(st, dm, until)
 
 
 def test_a_database_of_schema_1_loads():

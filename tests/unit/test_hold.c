@@ -420,6 +420,9 @@ static void restored_hold_raises_at_the_end(void **state)
     hold_restore(&back, &now, &hs, at);
     assert_true(hold_pending(&back));
     assert_int_equal(back.held_by, HOLD_BY_WINDOW);
+    /* Not let go before a probe: it would say nothing of the answer. */
+    assert_int_equal(release(&back, ST_SERVER_ERROR, NONE, out), 0);
+    assert_true(hold_pending(&back));
     /* The next probe gives it its details. */
     struct probe_result r;
     struct verdict v = {.state = ST_SERVER_ERROR, .cls = CLASS_SERVER_ERROR};
@@ -455,6 +458,13 @@ static void restored_hold_recovered_or_unknown(void **state)
     hold_save(&h, &hs);
     hold_free(&h);
     hold_restore(&back, &down, &hs, at);
+    /* The first probe sees it up: no details taken, and nothing to say. */
+    struct probe_result up;
+    struct verdict upv = {.state = ST_UP};
+    probe_result_init(&up);
+    up.code = 200;
+    hold_detail(&back, &up, &upv);
+    assert_int_equal(back.held[HOLD_STATE]->code, 0);
     assert_int_equal(release(&back, ST_UP, NONE, out), 0);
     assert_false(hold_pending(&back));
 
