@@ -4,9 +4,11 @@ fixture site and the fixture webhook receiver: a silence added with
 upmonctl holds a target's down alert, is listed, survives a restart
 (SIGTERM and SIGKILL), and when it is expired by hand the target, still
 failing, raises its alert once; writes over TCP are refused whatever the
-token, and bad requests get clear errors; a down held by a maintenance
-window when the daemon is killed is raised at the window's end after the
-restart."""
+token, and bad requests get clear errors; a silence that runs its time
+lets go too; a down held by a maintenance window when the daemon is killed
+is raised at the window's end after the restart, or at the first probe
+when the window ended while it was stopped; a database of the schema
+before these loads."""
 import datetime
 import json
 import os
@@ -66,8 +68,8 @@ alerts:
 targets:
 %s""" % (self.sock, self.port, tok, self.rcv.hook("/hook"), targets) + extra)
 
-    def start(self):
-        dm = h.Daemon(["-c", self.cfg, "--state-dir", os.path.join(self.d, "state")])
+    def start(self, env=None):
+        dm = h.Daemon(["-c", self.cfg, "--state-dir", os.path.join(self.d, "state")], env=env)
         dm.sock = self.sock
         dm.wait_log(r"info: upmond .* started")
         return dm
@@ -322,6 +324,37 @@ def test_a_database_of_schema_1_loads():
     assert row == ("server_error", None, None), row
     assert db.execute("SELECT COUNT(*) FROM silences").fetchone()[0] == 0
     db.close()
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_a_silence_that_runs_its_time_lets_go():
+    """A silence's end is on the wall clock: stepped past it (libfaketime,
+    the monotonic clock left alone, as a real step leaves it), the held
+    down is raised with the next probe, and the silence is listed ended."""
+    if not os.path.exists(FAKETIME):
+        raise h.Skip("libfaketime is not installed (apt-get install libfaketime)")
+    st = Setup()
+    spec = h.write(os.path.join(st.d, "faketime"), "+0\n")
+    env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": spec, "FAKETIME_NO_CACHE": "1",
+           "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    dm = st.start(env)
+    dm.wait_log(r"shop: unknown -> up")
+    p = ctl(dm, "silence", "add", "--label", "team=web", "--for", "1m", "--comment", "short")
+    assert p.returncode == 0, p
+    st.srv.get("/_set?name=shop&status=503")
+    dm.wait_log(r"shop: down alert held: silence 1 until ")
+    h.write(spec, "+2m\n")
+    dm.wait_log(r"shop: the silence is over; raised now: down")
+    h.wait_until(lambda: len(delivered(st.rcv)) == 1, 10, "the held down")
+    assert (delivered(st.rcv)[0]["target"], delivered(st.rcv)[0]["event"]) == ("shop", "down")
+    o = json.loads(ctl(dm, "--json", "silence", "list").stdout)
+    assert [(s["id"], s["state"]) for s in o["silences"]] == [(1, "ended")], o
+    assert probes_of(st.port, "shop")[1]["silences"] == []
+    rc, _ = dm.stop()
+    assert rc == 0
 
 
 if __name__ == "__main__":
