@@ -11,6 +11,7 @@
 #include "histdb.h"
 #include "report.h"
 #include "route.h"
+#include "silence.h"
 #include "state.h"
 #include "text.h"
 
@@ -363,6 +364,7 @@ void api_target_handler(const struct view *v, const struct hrequest *rq, struct 
                   h && h->open ? incident_json(t->conf->name, h->open, v->now_ms) : json_null());
     text_json_set(inc, "recent", closed_incidents(v, t, 0, TARGET_INCIDENTS));
     text_json_set(o, "incidents", inc);
+    text_json_set(o, "silences", silence_ids_json(v->silences, v->nsilences, t->conf, v->now_ms));
     reply_json(rp, o);
 }
 

@@ -39,6 +39,10 @@ struct kv {
     bool secret;
 };
 
+/* Whether s may name a label: letters, digits and underscores, not
+ * starting with a digit, at most 48 bytes. */
+bool label_name_valid(const char *s);
+
 /* A status code or a whole class: 404 is {404, 404}, 4xx is {400, 499}. */
 struct code_range {
     uint16_t lo, hi;

@@ -143,6 +143,11 @@ static bool valid_label_name(const char *s)
     return true;
 }
 
+bool label_name_valid(const char *s)
+{
+    return valid_label_name(s) && strlen(s) <= 48;
+}
+
 static int get_labels(struct ctx *c, const yaml_node_t *n, struct kv **kv, size_t *nkv)
 {
     int rc = 0;

@@ -87,14 +87,14 @@ static void tell(struct hold *h, const struct alert *a)
 bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64_t now_mono)
 {
     int track = track_of(a);
-    bool held;
+    bool held, quiet = c.window || c.silence; /* these hold every alert */
 
     if (track == HOLD_STATE)
-        held = c.window || (c.parent && (a->type != EVT_RECOVERED || h->held[HOLD_STATE]));
+        held = quiet || (c.parent && (a->type != EVT_RECOVERED || h->held[HOLD_STATE]));
     else if (track < 0) /* a reminder */
-        held = c.window || c.parent;
+        held = quiet || c.parent;
     else
-        held = c.window;
+        held = quiet;
     if (!held) {
         tell(h, a);
         return false;
@@ -102,11 +102,14 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
     if (track == HOLD_STATE && !h->held[HOLD_STATE])
         h->held_from = a->previous;
     if (track >= 0) {
+        if (track == HOLD_STATE)
+            h->restored = false;
         if (h->held[track] == NULL)
             h->held[track] = xmalloc(sizeof(*h->held[track]));
         *h->held[track] = *a;
         h->held_mono[track] = now_mono;
-        h->held_by |= (c.window ? HOLD_BY_WINDOW : 0) | (c.parent ? HOLD_BY_PARENT : 0);
+        h->held_by |= (c.window ? HOLD_BY_WINDOW : 0) | (c.parent ? HOLD_BY_PARENT : 0) |
+                      (c.silence ? HOLD_BY_SILENCE : 0);
     }
     return true;
 }
@@ -131,6 +134,7 @@ void hold_free(struct hold *h)
         h->held[i] = NULL;
     }
     h->held_by = 0;
+    h->restored = false;
 }
 
 /* The state alert that tells receivers where the target is, from what
@@ -170,15 +174,18 @@ unsigned hold_release(struct hold *h, const struct tstate_saved *s, struct hold_
     unsigned n = 0;
 
     for (int t = 0; t < HOLD_TRACKS; t++) {
-        if (!h->held[t] || c.window || (t == HOLD_STATE && c.parent))
+        if (!h->held[t] || c.window || c.silence || (t == HOLD_STATE && c.parent))
             continue;
+        if (t == HOLD_STATE && h->restored && !h->probed)
+            continue; /* made up at start: said with what the next probe sees */
         struct alert a = *h->held[t];
         bool news;
         free(h->held[t]);
         h->held[t] = NULL;
-        if (t == HOLD_STATE)
+        if (t == HOLD_STATE) {
+            h->restored = false;
             news = state_news(h, s, &a);
-        else if (t == HOLD_SLOW) /* slow now, or not, and receivers think otherwise */
+        } else if (t == HOLD_SLOW) /* slow now, or not, and receivers think otherwise */
             news = (s->slow && s->state == ST_UP) != h->told_slow &&
                    (a.type == EVT_SLOW) == (s->slow && s->state == ST_UP);
         else /* the certificate warned about is still the one sent */

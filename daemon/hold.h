@@ -10,12 +10,11 @@
  * raises one alert, saying where it is and what it was as they knew it;
  * one that came back inside the hold raises nothing.
  *
- * A window holds every alert. A failing parent holds the alerts of the
- * target's state (down, changed, redirect, flapping, reminders); a
- * recovery goes out unless the failure it ends was itself held, so an
- * incident receivers know of is closed when it ends. A parent counts as
- * failing from its first bad probe: the children of a gateway that died
- * often confirm before it does. */
+ * A window holds every alert, and so does a silence (silence.h). A failing parent holds the alerts
+ * of the target's state (down, changed, redirect, flapping, reminders); a recovery goes out unless
+ * the failure it ends was itself held, so an incident receivers know of is closed when it ends. A
+ * parent counts as failing from its first bad probe: the children of a gateway that died often
+ * confirm before it does. */
 #ifndef UPMON_HOLD_H
 #define UPMON_HOLD_H
 
@@ -26,8 +25,9 @@
 
 /* What holds a target's alerts now. */
 struct hold_cond {
-    bool window; /* inside a maintenance window */
-    bool parent; /* a target it depends on fails, or its last probe did */
+    bool window;  /* inside a maintenance window */
+    bool parent;  /* a target it depends on fails, or its last probe did */
+    bool silence; /* a silence holds it */
 };
 
 /* Held alerts are kept per kind, each weighed on its own. */
@@ -52,14 +52,52 @@ struct hold {
     /* What the target was before the first state alert held: receivers
      * never told anything take that for what they knew. */
     enum alert_previous held_from;
+    /* The state alert held was made up from the saved state after a
+     * restart (hold_restore): its probe's details are the next probe's,
+     * and it is not let go before that probe (probed). */
+    bool restored, probed;
 };
 
-#define HOLD_BY_WINDOW 1u
-#define HOLD_BY_PARENT 2u
+#define HOLD_BY_WINDOW  1u
+#define HOLD_BY_PARENT  2u
+#define HOLD_BY_SILENCE 4u
+
+/* What of a hold survives a restart (the store keeps it with the
+ * target's state): what receivers were told, and what was held. */
+struct hold_saved {
+    bool known; /* false: nothing kept (an older upmond): told as the state says */
+    enum target_state told_state;
+    uint64_t told_location;
+    bool told_flapping, told_slow;
+    bool held_state, held_slow; /* a state or slowness alert was held */
+    unsigned held_by;
+    enum alert_previous held_from;
+};
 
 /* A target whose alerts have all gone out: receivers know it as s says
  * (a target known from before a restart was told of then). */
 void hold_init(struct hold *h, const struct tstate_saved *s);
+
+/* What of h to keep across a restart. Whether it says anything a
+ * target's saved state does not: receivers were told otherwise, or
+ * something is held. */
+void hold_save(const struct hold *h, struct hold_saved *out);
+bool hold_saved_news(const struct hold_saved *hs, const struct tstate_saved *s);
+bool hold_saved_same(const struct hold_saved *a, const struct hold_saved *b);
+
+/* A target known from before a restart: receivers know it as hs says
+ * (as s says when hs is NULL or unknown). An alert held then is held
+ * again, made up from s as the target is now (the time it was held is
+ * taken as now); the next probe that sees the same state gives it its
+ * details (hold_detail). A certificate's held warning is not kept. */
+void hold_restore(struct hold *h, const struct tstate_saved *s, const struct hold_saved *hs,
+                  struct instant now);
+
+/* A probe of the target (its result r judged v), before what it confirms
+ * (call it before letting go what no longer holds): a held state alert
+ * made up by hold_restore takes the probe's code, error and message when
+ * the probe sees the state it is about, and may be let go from now on. */
+void hold_detail(struct hold *h, const struct probe_result *r, const struct verdict *v);
 
 /* Frees what is held (a target removed from the configuration). */
 void hold_free(struct hold *h);

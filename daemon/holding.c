@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "report.h"
+#include "silence.h"
 #include "util.h"
 
 struct holding {
@@ -39,6 +40,7 @@ static bool failing_parent(const struct tstate *ts)
 struct why {
     int64_t until;
     const struct window *window;
+    const struct silence *silence;
     const char *parent;
 };
 
@@ -46,10 +48,12 @@ static struct hold_cond cond_of(struct holding *h, struct target_rt *rt, int64_t
                                 struct why *why)
 {
     const struct target_conf *t = rt->conf;
-    struct hold_cond c = {false, false};
+    struct hold_cond c = {false, false, false};
 
     memset(why, 0, sizeof(*why));
     c.window = windows_active(t->windows, t->nwindows, wall, &why->until, &why->window);
+    why->silence = h->ops.silence ? h->ops.silence(rt, wall, h->ops.arg) : NULL;
+    c.silence = why->silence != NULL;
     for (size_t i = 0; i < t->ndepends_on && !c.parent; i++) {
         struct target_rt *p = strmap_get(&h->by_name, t->depends_on[i]);
         struct hold *hold;
@@ -83,6 +87,33 @@ static void raise_all(struct holding *h, struct target_rt *rt, const struct aler
         h->ops.raise(rt, &a[i], h->ops.arg);
 }
 
+/* What let go of a target's alerts (HOLD_BY_* bits), for the journal. */
+static void over_text(unsigned by, char *out, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *text;
+    } parts[] = {
+        {HOLD_BY_WINDOW, "maintenance is over"},
+        {HOLD_BY_SILENCE, "the silence is over"},
+        {HOLD_BY_PARENT, "the targets it depends on are back"},
+    };
+    size_t n = 0, said = 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+        n += (by & parts[i].bit) != 0;
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+        if (!(by & parts[i].bit))
+            continue;
+        said++;
+        snprintf(out + strlen(out), len - strlen(out), "%s%s",
+                 said == 1   ? ""
+                 : said == n ? " and "
+                             : ", ",
+                 parts[i].text);
+    }
+}
+
 /* Lets go of what no longer holds one target, saying so when its last
  * held alert goes. */
 static void release(struct holding *h, struct target_rt *rt, struct instant at)
@@ -99,10 +130,8 @@ static void release(struct holding *h, struct target_rt *rt, struct instant at)
     struct hold_cond c = cond_of(h, rt, at.wall_ms, &why);
     unsigned n = hold_release(hold, &ts->s, c, at, out);
     if (!hold_pending(hold)) {
-        const char *over = by == HOLD_BY_WINDOW   ? "maintenance is over"
-                           : by == HOLD_BY_PARENT ? "the targets it depends on are back"
-                                                  : "maintenance is over and the targets it "
-                                                    "depends on are back";
+        char over[128] = "";
+        over_text(by, over, sizeof(over));
         char raised[64] = "";
         for (unsigned i = 0; i < n; i++)
             snprintf(raised + strlen(raised), sizeof(raised) - strlen(raised), "%s%s",
@@ -116,6 +145,8 @@ static void release(struct holding *h, struct target_rt *rt, struct instant at)
         arm(h, why.until);
     }
     raise_all(h, rt, out, n);
+    if (h->ops.changed)
+        h->ops.changed(rt, h->ops.arg);
 }
 
 /* Every target with held alerts, looked at again. */
@@ -181,6 +212,11 @@ void holding_configure(struct holding *h, struct monitor *m)
     release_all(h); /* a window or a parent removed holds nothing */
 }
 
+void holding_recheck(struct holding *h)
+{
+    release_all(h);
+}
+
 void holding_before(struct holding *h, struct target_rt *rt)
 {
     struct hold *hold;
@@ -202,7 +238,8 @@ void holding_after(struct holding *h, struct target_rt *rt, const struct alert *
     h->ops.target(rt, h->ops.arg, &hold, &ts);
     /* Most probes raise nothing: what holds the target is looked up for
      * those that do. */
-    struct hold_cond c = n ? cond_of(h, rt, at.wall_ms, &why) : (struct hold_cond){false, false};
+    struct hold_cond c =
+        n ? cond_of(h, rt, at.wall_ms, &why) : (struct hold_cond){false, false, false};
     for (unsigned i = 0; i < n; i++) {
         bool was = hold_pending(hold);
         if (!hold_alert(hold, &alerts[i], c, at.mono_ms)) {
@@ -217,6 +254,10 @@ void holding_after(struct holding *h, struct target_rt *rt, const struct alert *
                        eventtype_name(alerts[i].type), why.window->name ? " \"" : "",
                        why.window->name ? why.window->name : "", why.window->name ? "\"" : "",
                        until);
+        } else if (c.silence) {
+            report_time(why.silence->end_ms, until, sizeof(until));
+            log_notice("%s: %s alert held: silence %llu until %s", rt->conf->name,
+                       eventtype_name(alerts[i].type), (unsigned long long)why.silence->id, until);
         } else {
             log_notice("%s: %s alert held: %s, which it depends on, is failing", rt->conf->name,
                        eventtype_name(alerts[i].type), why.parent);
@@ -224,6 +265,8 @@ void holding_after(struct holding *h, struct target_rt *rt, const struct alert *
     }
     if (hold_pending(hold) && c.window)
         arm(h, why.until);
+    if (n && h->ops.changed)
+        h->ops.changed(rt, h->ops.arg);
     /* Those behind it, once it is back. */
     if (h->was_failing && !failing_parent(ts))
         release_all(h);

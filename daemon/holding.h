@@ -1,5 +1,5 @@
 /* Holding alerts on the loop: what holds each target now (its maintenance
- * windows at the wall clock's time, the targets it depends on), a timer
+ * windows at the wall clock's time, a silence, the targets it depends on), a timer
  * for the end of the windows that hold alerts, and the journal's account
  * of both. The decisions are hold.h's; the caller keeps each target's
  * struct hold beside its alert state, and raises what is let through. */
@@ -20,6 +20,12 @@ struct holding_ops {
     /* An alert to raise now. */
     void (*raise)(struct target_rt *rt, const struct alert *a, void *arg);
     void *arg;
+    /* The silence that holds the target at wall (silence.h), or NULL.
+     * Whoever keeps the silences calls holding_recheck when one ends. */
+    const struct silence *(*silence)(struct target_rt *rt, int64_t wall, void *arg);
+    /* The target's hold may have changed what it keeps across a restart
+     * (hold_save): something was held, raised or let go. */
+    void (*changed)(struct target_rt *rt, void *arg);
 };
 
 struct holding;
@@ -42,6 +48,10 @@ void holding_detach(struct holding *h);
  * alerts is held or raised. When the target is one others depend on and
  * it stops failing, what held them is looked at again. */
 void holding_before(struct holding *h, struct target_rt *rt);
+
+/* What holds every target is looked at again (a silence ended, or was
+ * expired by hand): what no longer holds is let go now. */
+void holding_recheck(struct holding *h);
 void holding_after(struct holding *h, struct target_rt *rt, const struct alert *alerts, unsigned n);
 
 #endif

@@ -42,6 +42,7 @@
 #include "text.h"
 
 #define MAX_HEADERS_SIZE 8192 /* the request line and headers, bytes */
+#define MAX_BODY_SIZE    4096 /* a request's body (adding a silence); longer: 413 */
 #define LISTEN_BACKLOG   128
 
 static const char too_many[] = "HTTP/1.1 503 Service Unavailable\r\n"
@@ -248,7 +249,7 @@ static void add_headers(struct evhttp_request *req, const struct hreply *rp)
     add_header(hd, "Referrer-Policy", "no-referrer");
     add_header(hd, "Connection", "close");
     if (rp->status == 405)
-        add_header(hd, "Allow", "GET, HEAD");
+        add_header(hd, "Allow", rp->allow ? rp->allow : "GET, HEAD");
     if (rp->status == 401)
         add_header(hd, "WWW-Authenticate", "Bearer realm=\"upmon\"");
 }
@@ -388,12 +389,19 @@ static void request_cb(struct evhttp_request *req, void *arg)
     if (c)
         evtimer_add(&c->deadline, &h->timeout);
 
-    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+    bool write = cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_DELETE;
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD && !write) {
         route_error(target, 405, "only GET and HEAD", &rp);
         send_reply(req, &rp, false);
         return;
     }
     bool head = cmd == EVHTTP_REQ_HEAD;
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    if (!write && body && evbuffer_get_length(body)) {
+        route_error(target, 400, "a GET or HEAD request has no body", &rp);
+        send_reply(req, &rp, head);
+        return;
+    }
     int status = route_find(target ? target : "", &h->match, err, sizeof(err));
     if (status) {
         route_error(target, status, err, &rp);
@@ -404,6 +412,18 @@ static void request_cb(struct evhttp_request *req, void *arg)
     const struct route *r = h->match.route;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     bool local = over_unix(fd);
+    /* Changes (silences) are made through the unix socket only: its
+     * permissions say who may, and a token that reads pages is not one
+     * that should stop them. */
+    if (write && (!route_writes(r) || !local)) {
+        if (!route_writes(r))
+            route_error(h->match.path, 405, "only GET and HEAD", &rp);
+        else
+            route_error(h->match.path, 403, "changes are made through upmond's unix socket only",
+                        &rp);
+        send_reply(req, &rp, false);
+        return;
+    }
     bool token_ok = route_token_ok(evhttp_find_header(in, "Authorization"), v.cfg->http_token);
     if (r->token && v.cfg->http_token && !local && !token_ok) {
         route_error(h->match.path, 401, "this needs the bearer token (http.token_file)", &rp);
@@ -418,14 +438,25 @@ static void request_cb(struct evhttp_request *req, void *arg)
         .accept = accept ? accept : "",
         .head = head,
         .trusted = local || token_ok,
+        .method = cmd == EVHTTP_REQ_POST     ? HM_POST
+                  : cmd == EVHTTP_REQ_DELETE ? HM_DELETE
+                                             : HM_GET,
     };
+    if (write && body && evbuffer_get_length(body)) {
+        rq.body_len = evbuffer_get_length(body);
+        rq.body = (const char *)evbuffer_pullup(body, -1);
+    }
     r->handler(&v, &rq, &rp);
     if (LOG_DEBUG <= log_max_level) {
         char shown[256]; /* a path may hold any byte but controls: made text */
         text_sanitize(shown, sizeof(shown), h->match.path, strlen(h->match.path),
                       TEXT_ESCAPE | TEXT_ELLIPSIS);
-        log_debug("http: %s %s: %d%s", head ? "HEAD" : "GET", shown, rp.status,
-                  rp.more && !head ? ", in parts" : "");
+        log_debug("http: %s %s: %d%s",
+                  head                     ? "HEAD"
+                  : rq.method == HM_POST   ? "POST"
+                  : rq.method == HM_DELETE ? "DELETE"
+                                           : "GET",
+                  shown, rp.status, rp.more && !head ? ", in parts" : "");
     }
     if (rp.more && !head && c) {
         stream_start(c, req, &rp, v.generation);
@@ -601,13 +632,14 @@ struct httpd *httpd_new(struct event_base *base, httpd_view_fn view, void *arg)
     evhttp_set_gencb(h->http, request_cb, h);
     evhttp_set_bevcb(h->http, bev_cb, h);
     /* Every method evhttp knows reaches request_cb, which answers 405 to
-     * all but GET and HEAD (evhttp's own refusal would be 501). */
+     * all but GET and HEAD, and POST and DELETE on the routes that take
+     * them (evhttp's own refusal would be 501). */
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_max_headers_size(h->http, MAX_HEADERS_SIZE);
-    evhttp_set_max_body_size(h->http, 0);
+    evhttp_set_max_body_size(h->http, MAX_BODY_SIZE);
     return h;
 }
 

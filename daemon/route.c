@@ -12,6 +12,7 @@
 #include "badge.h"
 #include "metrics.h"
 #include "page.h"
+#include "silence.h"
 #include "text.h"
 
 /* One row per route; the first that matches answers. */
@@ -26,6 +27,21 @@ static const struct route routes[] = {
     {"/api/v1/targets/*/uptime", api_uptime_handler, true},
     {"/api/v1/incidents", api_incidents_handler, true},
 };
+
+/* Routes that take POST and DELETE too, looked at after those above. */
+static const struct route writable[] = {
+    {"/api/v1/silences", api_silences_handler, true},
+    {"/api/v1/silences/*", api_silence_handler, true},
+    {"/api/v1/silences/*/expire", api_silence_expire_handler, true},
+};
+
+bool route_writes(const struct route *r)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(writable); i++)
+        if (r == &writable[i])
+            return true;
+    return false;
+}
 
 static int hexval(char c)
 {
@@ -267,13 +283,15 @@ int route_find(const char *target, struct route_match *m, char *err, size_t errl
     }
     m->path = dp;
 
-    for (size_t r = 0; r < ARRAY_SIZE(routes); r++) {
+    for (size_t r = 0; r < ARRAY_SIZE(routes) + ARRAY_SIZE(writable); r++) {
+        const struct route *rt =
+            r < ARRAY_SIZE(routes) ? &routes[r] : &writable[r - ARRAY_SIZE(routes)];
         const char *tail;
         size_t cut;
-        if (match(&routes[r], seg, nseg, &tail, &cut)) {
+        if (match(rt, seg, nseg, &tail, &cut)) {
             if (cut)
                 ((char *)tail)[cut] = '\0';
-            m->route = &routes[r];
+            m->route = rt;
             m->tail = tail;
             return 0;
         }

@@ -28,6 +28,10 @@ struct route {
     bool token; /* over TCP, asks for http's bearer token when one is set */
 };
 
+/* Whether the route takes POST and DELETE too (over a unix socket only:
+ * httpd.c); its handler tells them apart (hrequest.method). */
+bool route_writes(const struct route *r);
+
 /* A request target taken apart. Every string points into buf. */
 struct route_match {
     const struct route *route;

@@ -27,6 +27,7 @@
 #include "monitor.h"
 #include "notify.h"
 #include "reloader.h"
+#include "silencing.h"
 #include "state.h"
 #include "stats.h"
 #include "store.h"
@@ -46,11 +47,12 @@ struct service {
     uint64_t next_incident;
     struct webhooks *webhooks;
     struct reloader *reloader;
-    struct holding *holding;   /* maintenance windows and dependencies */
+    struct holding *holding; /* maintenance windows, silences and dependencies */
+    struct silencing *silencing;
     struct amresend *amresend; /* Alertmanager's re-sends */
     struct config *cfg;
     char host[256];
-    struct strmap saved; /* name -> struct tstate_saved, from the store */
+    struct strmap saved; /* name -> struct saved_row, from the store */
     bool stopping;
     bool reload_failed;
     size_t reload_errors;
@@ -130,7 +132,14 @@ struct tracked {
     bool stored;
     bool unrestored; /* its history is still to be read from the database */
     struct hold hold;
+    struct hold_saved kept; /* what of the hold the store has, or is about to */
     struct htarget hist;
+};
+
+/* A target's row in the store, as read at start. */
+struct saved_row {
+    struct tstate_saved s;
+    struct hold_saved hold;
 };
 
 static struct tracked *tracked(struct service *svc, struct target_rt *rt)
@@ -140,12 +149,15 @@ static struct tracked *tracked(struct service *svc, struct target_rt *rt)
     if (tr)
         return tr;
     tr = rt->user = xcalloc(1, sizeof(*tr));
-    const struct tstate_saved *saved = strmap_get(&svc->saved, rt->conf->name);
-    if (saved)
-        tstate_restore(&tr->ts, saved, now());
-    else
+    const struct saved_row *saved = strmap_get(&svc->saved, rt->conf->name);
+    if (saved) {
+        tstate_restore(&tr->ts, &saved->s, now());
+        hold_restore(&tr->hold, &tr->ts.s, &saved->hold, now());
+    } else {
         tstate_init(&tr->ts);
-    hold_init(&tr->hold, &tr->ts.s);
+        hold_init(&tr->hold, &tr->ts.s);
+    }
+    hold_save(&tr->hold, &tr->kept);
     tr->stored = saved != NULL;
     htarget_init(&tr->hist);
     tr->unrestored = true;
@@ -175,7 +187,7 @@ static void store_reset_cb(void *arg)
     for (size_t i = 0; i < n; i++) {
         struct tracked *tr = targets[i]->user;
         if (tr && tr->stored)
-            store_state_save(svc->store, targets[i]->conf->name, &tr->ts.s);
+            store_state_save(svc->store, targets[i]->conf->name, &tr->ts.s, &tr->kept);
     }
 }
 
@@ -331,6 +343,35 @@ static void am_target(struct target_rt *rt, void *arg, struct am_told *told, str
     amresend_target(&tr->hold, &tr->ts, &tr->hist, told, base);
 }
 
+static const struct silence *hold_silence(struct target_rt *rt, int64_t wall, void *arg)
+{
+    struct service *svc = arg;
+
+    return svc->silencing ? silencing_holding(svc->silencing, rt->conf, wall) : NULL;
+}
+
+static void save_state(struct service *svc, struct target_rt *rt, struct tracked *tr)
+{
+    hold_save(&tr->hold, &tr->kept);
+    store_state_save(svc->store, rt->conf->name, &tr->ts.s, &tr->kept);
+    tr->stored = true;
+}
+
+/* What receivers were told, and what is held, go with the target's row:
+ * a window's end after a restart raises what it held before. */
+static void hold_changed(struct target_rt *rt, void *arg)
+{
+    struct service *svc = arg;
+    struct tracked *tr = tracked(svc, rt);
+    struct hold_saved now;
+
+    hold_save(&tr->hold, &now);
+    if (hold_saved_same(&now, &tr->kept) ||
+        (!tr->stored && !hold_saved_news(&now, &tr->ts.s) && !worth_storing(&tr->ts.s)))
+        return;
+    save_state(svc, rt, tr);
+}
+
 static void on_result(struct target_rt *rt, const struct probe_result *r, const struct verdict *v,
                       void *arg)
 {
@@ -353,6 +394,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
             log_info("%s: %s -> %s (%s: %s)", rt->conf->name, state_name(raw_before),
                      state_name(v->state), probe_error_name(v->error), r->message);
     }
+    hold_detail(&tr->hold, r, v);
     holding_before(svc->holding, rt);
     struct instant at = now();
     unsigned n = state_step(ts, rt->conf, r, v, at, alerts, &changed);
@@ -362,10 +404,8 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
     hand_over(svc, rt->conf->name, ch.minute_closed ? &ch.closed : NULL, ch.incident);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
-    if (changed && (tr->stored || worth_storing(&ts->s))) {
-        store_state_save(svc->store, rt->conf->name, &ts->s);
-        tr->stored = true;
-    }
+    if (changed && (tr->stored || worth_storing(&ts->s)))
+        save_state(svc, rt, tr);
     holding_after(svc->holding, rt, alerts, n);
     /* A change the probes have not confirmed yet (nor cleared): with
      * retry_interval, the next probe comes sooner. */
@@ -524,7 +564,11 @@ static void fill_view(struct view *v, void *arg)
         .incidents = histdb_incidents,
         .rows_free = histdb_rows_free,
         .generation = svc->generation,
+        .silencer = svc->silencing,
+        .silence_add = silencing_add,
+        .silence_expire = silencing_expire,
     };
+    v->silences = silencing_list(svc->silencing, &v->nsilences);
 }
 
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -541,17 +585,19 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
         log_err("probes have stopped completing; withholding the watchdog ping");
 }
 
-static void load_saved(const char *name, const struct tstate_saved *saved, void *arg)
+static void load_saved(const char *name, const struct tstate_saved *saved,
+                       const struct hold_saved *hold, void *arg)
 {
     struct service *svc = arg;
-    struct tstate_saved *copy = xmalloc(sizeof(*copy));
+    struct saved_row *copy = xmalloc(sizeof(*copy));
 
-    *copy = *saved;
-    copy->location = saved->location ? xstrdup(saved->location) : NULL;
+    copy->s = *saved;
+    copy->s.location = saved->location ? xstrdup(saved->location) : NULL;
+    copy->hold = *hold;
     char *key = xstrdup(name);
     if (strmap_put(&svc->saved, key, copy) != NULL) {
         free(key);
-        free(copy->location);
+        free(copy->s.location);
         free(copy);
     }
 }
@@ -560,9 +606,9 @@ static void free_saved(struct service *svc)
 {
     for (size_t i = 0; i < svc->saved.cap; i++) {
         if (svc->saved.slots[i].key) {
-            struct tstate_saved *saved = svc->saved.slots[i].value;
+            struct saved_row *saved = svc->saved.slots[i].value;
             free((char *)svc->saved.slots[i].key);
-            free(saved->location);
+            free(saved->s.location);
             free(saved);
         }
     }
@@ -636,11 +682,18 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         goto out;
     }
     svc.webhooks = webhooks_new(svc.base, svc.http, svc.store);
-    struct holding_ops hold_ops = {hold_target, hold_raise, &svc};
+    struct holding_ops hold_ops = {.target = hold_target,
+                                   .raise = hold_raise,
+                                   .arg = &svc,
+                                   .silence = hold_silence,
+                                   .changed = hold_changed};
     svc.holding = holding_new(svc.base, &hold_ops);
     struct amresend_ops am_ops = {am_target, &svc};
     svc.amresend = svc.webhooks ? amresend_new(svc.base, svc.webhooks, &am_ops, svc.host) : NULL;
-    if (svc.webhooks == NULL || svc.holding == NULL || svc.amresend == NULL) {
+    if (svc.holding)
+        svc.silencing = silencing_new(svc.base, svc.store, svc.holding);
+    if (svc.webhooks == NULL || svc.holding == NULL || svc.amresend == NULL ||
+        svc.silencing == NULL) {
         log_err("cannot set up webhook delivery");
         goto out;
     }
@@ -723,6 +776,7 @@ out:
     reloader_free(svc.reloader); /* a load in flight is waited for, and dropped */
     monitor_free(svc.monitor);
     webhooks_free(svc.webhooks);
+    silencing_free(svc.silencing);
     holding_free(svc.holding);
     amresend_free(svc.amresend);
     http_free(svc.http);

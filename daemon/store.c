@@ -17,7 +17,7 @@
 #include "log.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2 /* 2: what of a hold a restart needs, silences */
 
 enum stmt {
     Q_BEGIN,
@@ -30,6 +30,9 @@ enum stmt {
     Q_OUTBOX_UPDATE,
     Q_OUTBOX_DELETE,
     Q_OUTBOX_LOAD,
+    Q_SILENCE_SAVE,
+    Q_SILENCE_DELETE,
+    Q_SILENCE_LOAD,
     Q_COUNT
 };
 
@@ -38,11 +41,13 @@ static const char *const sql[Q_COUNT] = {
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
     [Q_STATE_SAVE] = "INSERT OR REPLACE INTO target_state (name, state, severity, location, "
-                     "since_ms, notified_ms, cert_warned, slow, flapping) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "since_ms, notified_ms, cert_warned, slow, flapping, told_state, "
+                     "told_location, told_flapping, told_slow, held_state, held_slow, held_by, "
+                     "held_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_STATE_DELETE] = "DELETE FROM target_state WHERE name = ?",
     [Q_STATE_LOAD] = "SELECT name, state, severity, location, since_ms, notified_ms, "
-                     "cert_warned, slow, flapping FROM target_state",
+                     "cert_warned, slow, flapping, told_state, told_location, told_flapping, "
+                     "told_slow, held_state, held_slow, held_by, held_from FROM target_state",
     [Q_OUTBOX_ADD] = "INSERT OR REPLACE INTO outbox (id, webhook, event, target, body, "
                      "created_ms, next_ms, attempts, last_error) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -51,17 +56,38 @@ static const char *const sql[Q_COUNT] = {
     [Q_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ?",
     [Q_OUTBOX_LOAD] = "SELECT id, webhook, event, target, body, created_ms, next_ms, attempts, "
                       "last_error FROM outbox ORDER BY rowid",
+    [Q_SILENCE_SAVE] = "INSERT OR REPLACE INTO silences (id, target, labels, comment, start_ms, "
+                       "end_ms, expired) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_SILENCE_DELETE] = "DELETE FROM silences WHERE id = ?",
+    [Q_SILENCE_LOAD] = "SELECT id, target, labels, comment, start_ms, end_ms, expired FROM "
+                       "silences ORDER BY id",
 };
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS target_state ("
     " name TEXT PRIMARY KEY, state TEXT NOT NULL, severity TEXT NOT NULL,"
     " location TEXT NOT NULL, since_ms INTEGER NOT NULL, notified_ms INTEGER NOT NULL,"
-    " cert_warned INTEGER NOT NULL, slow INTEGER NOT NULL, flapping INTEGER NOT NULL);"
+    " cert_warned INTEGER NOT NULL, slow INTEGER NOT NULL, flapping INTEGER NOT NULL,"
+    " told_state TEXT, told_location INTEGER, told_flapping INTEGER, told_slow INTEGER,"
+    " held_state INTEGER, held_slow INTEGER, held_by INTEGER, held_from TEXT);"
+    "CREATE TABLE IF NOT EXISTS silences ("
+    " id INTEGER PRIMARY KEY, target TEXT, labels TEXT, comment TEXT NOT NULL,"
+    " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expired INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     " id TEXT PRIMARY KEY, webhook TEXT NOT NULL, event TEXT NOT NULL, target TEXT NOT NULL,"
     " body TEXT NOT NULL, created_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, last_error TEXT);";
+
+/* The columns schema 2 added to a database of schema 1, empty there: a
+ * row without them keeps nothing of its target's hold. */
+static const char migrate_2[] = "ALTER TABLE target_state ADD COLUMN told_state TEXT;"
+                                "ALTER TABLE target_state ADD COLUMN told_location INTEGER;"
+                                "ALTER TABLE target_state ADD COLUMN told_flapping INTEGER;"
+                                "ALTER TABLE target_state ADD COLUMN told_slow INTEGER;"
+                                "ALTER TABLE target_state ADD COLUMN held_state INTEGER;"
+                                "ALTER TABLE target_state ADD COLUMN held_slow INTEGER;"
+                                "ALTER TABLE target_state ADD COLUMN held_by INTEGER;"
+                                "ALTER TABLE target_state ADD COLUMN held_from TEXT;";
 
 /* A write not yet committed. Writes are kept here, one entry per key with
  * the latest winning, and applied in one transaction per pass of the loop;
@@ -76,9 +102,11 @@ enum op {
 
 struct pending {
     enum op op;
-    char *key; /* target name or delivery id */
+    char *key; /* target name, delivery id or silence id */
     struct tstate_saved state;
+    struct hold_saved hold;  /* unknown: none kept */
     struct delivery_row row; /* strings owned; id unused (the key) */
+    struct silence_row srow; /* strings owned */
 };
 
 struct pending_set {
@@ -100,7 +128,7 @@ struct store {
     bool scheduled;       /* commit_ev armed */
     bool healthy;         /* the last commit reached the disk */
     int64_t failed_at_us; /* when the last commit failed */
-    struct pending_set states, deliveries;
+    struct pending_set states, deliveries, silences;
     bool wipe; /* empty the tables first: they are rewritten from memory */
     void (*on_commit)(void *);
     void *on_commit_arg;
@@ -163,8 +191,13 @@ static void pending_clear(struct pending *p)
     free((char *)p->row.target);
     free((char *)p->row.body);
     free((char *)p->row.last_error);
+    free((char *)p->srow.target);
+    free((char *)p->srow.labels);
+    free((char *)p->srow.comment);
     memset(&p->state, 0, sizeof(p->state));
+    memset(&p->hold, 0, sizeof(p->hold));
     memset(&p->row, 0, sizeof(p->row));
+    memset(&p->srow, 0, sizeof(p->srow));
     p->op = OP_NONE;
 }
 
@@ -253,7 +286,36 @@ static int apply(struct store *s, const struct pending *p, bool delivery)
     sqlite3_bind_int64(v, 7, p->state.cert_warned);
     sqlite3_bind_int(v, 8, p->state.slow);
     sqlite3_bind_int(v, 9, p->state.flapping);
+    if (p->hold.known) {
+        const struct hold_saved *h = &p->hold;
+        bind_text(v, 10, state_name(h->told_state));
+        sqlite3_bind_int64(v, 11, (int64_t)h->told_location);
+        sqlite3_bind_int(v, 12, h->told_flapping);
+        sqlite3_bind_int(v, 13, h->told_slow);
+        sqlite3_bind_int(v, 14, h->held_state);
+        sqlite3_bind_int(v, 15, h->held_slow);
+        sqlite3_bind_int(v, 16, (int)h->held_by);
+        bind_text(v, 17, alert_previous_name(h->held_from));
+    }
     return exec(s, Q_STATE_SAVE);
+}
+
+static int apply_silence(struct store *s, const struct pending *p)
+{
+    sqlite3_stmt *q = s->q[p->op == OP_DELETE ? Q_SILENCE_DELETE : Q_SILENCE_SAVE];
+
+    if (p->op == OP_NONE)
+        return 0;
+    sqlite3_bind_int64(q, 1, (int64_t)strtoull(p->key, NULL, 10));
+    if (p->op == OP_DELETE)
+        return exec(s, Q_SILENCE_DELETE);
+    bind_text(q, 2, p->srow.target);
+    bind_text(q, 3, p->srow.labels);
+    bind_text(q, 4, p->srow.comment);
+    sqlite3_bind_int64(q, 5, p->srow.start_ms);
+    sqlite3_bind_int64(q, 6, p->srow.end_ms);
+    sqlite3_bind_int(q, 7, p->srow.expired);
+    return exec(s, Q_SILENCE_SAVE);
 }
 
 static int open_db(struct store *s, char *err, size_t errlen);
@@ -281,12 +343,18 @@ static int commit(struct store *s)
         return -1;
     }
     what = "cannot empty the database";
-    if (s->wipe && sqlite3_exec(s->db, "DELETE FROM target_state; DELETE FROM outbox", NULL, NULL,
-                                NULL) != SQLITE_OK)
+    if (s->wipe && sqlite3_exec(s->db,
+                                "DELETE FROM target_state; DELETE FROM outbox; "
+                                "DELETE FROM silences",
+                                NULL, NULL, NULL) != SQLITE_OK)
         goto rollback;
     what = "cannot save a target state";
     for (size_t i = 0; i < s->states.n; i++)
         if (apply(s, s->states.items[i], false) < 0)
+            goto rollback;
+    what = "cannot save a silence";
+    for (size_t i = 0; i < s->silences.n; i++)
+        if (apply_silence(s, s->silences.items[i]) < 0)
             goto rollback;
     what = "cannot write the outbox";
     for (size_t i = 0; i < s->deliveries.n; i++)
@@ -297,6 +365,7 @@ static int commit(struct store *s)
         goto rollback;
     set_free(&s->states);
     set_free(&s->deliveries);
+    set_free(&s->silences);
     s->wipe = false;
     return 0;
 rollback:
@@ -318,6 +387,7 @@ static void rewrite_from_memory(struct store *s)
         return; /* stopping: what is pending is all there is to write */
     set_free(&s->states);
     set_free(&s->deliveries);
+    set_free(&s->silences);
     s->wipe = true;
     for (size_t i = 0; i < ARRAY_SIZE(s->on_reset); i++)
         if (s->on_reset[i].cb)
@@ -366,7 +436,7 @@ static void flush(struct store *s, bool force)
     int64_t now = clock_mono_us();
 
     check_file(s);
-    bool pending = s->states.n || s->deliveries.n || s->wipe;
+    bool pending = s->states.n || s->deliveries.n || s->silences.n || s->wipe;
 
     if (pending && (s->healthy || force || now - s->failed_at_us >= RETRY_US)) {
         if (commit(s) == 0) {
@@ -380,7 +450,7 @@ static void flush(struct store *s, bool force)
             s->failed_at_us = now;
         }
     }
-    if (!s->healthy && (s->states.n || s->deliveries.n || s->wipe))
+    if (!s->healthy && pending)
         schedule(s, RETRY_US - (now - s->failed_at_us));
     /* What waits for a commit (a delivery's first attempt) goes ahead
      * either way: from memory when the disk failed. */
@@ -465,6 +535,15 @@ static int open_db(struct store *s, char *err, size_t errlen)
 
     if (rc != SQLITE_OK)
         return rc;
+    sqlite3_stmt *probe;
+    if (sqlite3_prepare_v2(s->db, "SELECT told_state FROM target_state", -1, &probe, NULL) ==
+        SQLITE_OK)
+        sqlite3_finalize(probe);
+    else if ((rc = sqlite3_exec(s->db, migrate_2, NULL, NULL, NULL)) != SQLITE_OK) {
+        errbuf_set(err, errlen, "cannot add the columns of schema 2 to %s: %s", s->path,
+                   sqlite3_errmsg(s->db));
+        return rc;
+    }
     for (int i = 0; i < Q_COUNT; i++) {
         if ((rc = sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
                                      NULL)) != SQLITE_OK) {
@@ -539,9 +618,13 @@ void store_close(struct store *s)
                     "be saved; they are lost with this stop",
                     s->path, deliveries, deliveries == 1 ? "y" : "ies", states,
                     states == 1 ? "" : "s");
+        if (set_count(&s->silences))
+            log_err("state database %s: changes to %zu silence%s could not be saved", s->path,
+                    set_count(&s->silences), set_count(&s->silences) == 1 ? "" : "s");
     }
     set_free(&s->states);
     set_free(&s->deliveries);
+    set_free(&s->silences);
     close_db(s);
     if (s->commit_ev)
         event_free(s->commit_ev);
@@ -574,7 +657,20 @@ int store_state_load(struct store *s, store_state_cb cb, void *arg)
         saved.cert_warned = sqlite3_column_int64(q, 6);
         saved.slow = sqlite3_column_int(q, 7) != 0;
         saved.flapping = sqlite3_column_int(q, 8) != 0;
-        cb(column_text(q, 0), &saved, arg);
+        struct hold_saved hold = {0};
+        hold.known = sqlite3_column_type(q, 9) != SQLITE_NULL &&
+                     state_parse(column_text(q, 9), &hold.told_state) == 0;
+        hold.told_location = (uint64_t)sqlite3_column_int64(q, 10);
+        hold.told_flapping = sqlite3_column_int(q, 11) != 0;
+        hold.told_slow = sqlite3_column_int(q, 12) != 0;
+        hold.held_state = sqlite3_column_int(q, 13) != 0;
+        hold.held_slow = sqlite3_column_int(q, 14) != 0;
+        hold.held_by = (unsigned)sqlite3_column_int(q, 15);
+        hold.held_from = PREV_UNKNOWN;
+        for (int p = 0; p < PREV_COUNT; p++)
+            if (strcmp(column_text(q, 16), alert_previous_name((enum alert_previous)p)) == 0)
+                hold.held_from = (enum alert_previous)p;
+        cb(column_text(q, 0), &saved, &hold, arg);
     }
     sqlite3_reset(q);
     if (rc != SQLITE_DONE) {
@@ -584,12 +680,15 @@ int store_state_load(struct store *s, store_state_cb cb, void *arg)
     return 0;
 }
 
-void store_state_save(struct store *s, const char *name, const struct tstate_saved *v)
+void store_state_save(struct store *s, const char *name, const struct tstate_saved *v,
+                      const struct hold_saved *hold)
 {
     struct pending *p = entry(&s->states, name);
 
     pending_clear(p);
     p->state = *v;
+    if (hold)
+        p->hold = *hold;
     p->state.location = dup_or_null(v->location);
     p->op = OP_PUT;
     schedule(s, 0);
@@ -666,6 +765,61 @@ void store_outbox_update(struct store *s, const char *id, unsigned attempts, int
 void store_outbox_delete(struct store *s, const char *id)
 {
     struct pending *p = entry(&s->deliveries, id);
+
+    pending_clear(p);
+    p->op = OP_DELETE;
+    schedule(s, 0);
+}
+
+int store_silence_load(struct store *s, store_silence_cb cb, void *arg)
+{
+    sqlite3_stmt *q = s->q[Q_SILENCE_LOAD];
+    int rc;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct silence_row row = {
+            .id = (uint64_t)sqlite3_column_int64(q, 0),
+            .target = sqlite3_column_type(q, 1) == SQLITE_NULL ? NULL : column_text(q, 1),
+            .labels = sqlite3_column_type(q, 2) == SQLITE_NULL ? NULL : column_text(q, 2),
+            .comment = column_text(q, 3),
+            .start_ms = sqlite3_column_int64(q, 4),
+            .end_ms = sqlite3_column_int64(q, 5),
+            .expired = sqlite3_column_int(q, 6) != 0,
+        };
+        cb(&row, arg);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        report(s, "cannot read the silences");
+        return -1;
+    }
+    return 0;
+}
+
+static char *silence_key(uint64_t id, char *out, size_t len)
+{
+    snprintf(out, len, "%llu", (unsigned long long)id);
+    return out;
+}
+
+void store_silence_save(struct store *s, const struct silence_row *row)
+{
+    char key[24];
+    struct pending *p = entry(&s->silences, silence_key(row->id, key, sizeof(key)));
+
+    pending_clear(p);
+    p->op = OP_PUT;
+    p->srow = *row;
+    p->srow.target = dup_or_null(row->target);
+    p->srow.labels = dup_or_null(row->labels);
+    p->srow.comment = dup_or_null(row->comment);
+    schedule(s, 0);
+}
+
+void store_silence_delete(struct store *s, uint64_t id)
+{
+    char key[24];
+    struct pending *p = entry(&s->silences, silence_key(id, key, sizeof(key)));
 
     pending_clear(p);
     p->op = OP_DELETE;

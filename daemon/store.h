@@ -1,5 +1,6 @@
 /* Durable state: an SQLite database (WAL mode) in the state directory that
- * holds each target's alert state and the outbox of webhook deliveries.
+ * holds each target's alert state (with what of its held alerts a restart
+ * needs), the silences, and the outbox of webhook deliveries.
  *
  * Writes made during one pass of the loop share one transaction, committed
  * from a zero-delay timer right after: a burst of ten thousand alerts costs
@@ -20,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "hold.h"
 #include "state.h"
 
 struct store;
@@ -56,11 +58,31 @@ void store_flush(struct store *s);
  * of store_on_reset can still write again what a lost file held. */
 void store_sync(struct store *s);
 
-/* saved (its location too) is valid during the call only. */
-typedef void (*store_state_cb)(const char *name, const struct tstate_saved *saved, void *arg);
+/* saved (its location too) and hold are valid during the call only; hold
+ * is unknown in a row written before holds were kept. */
+typedef void (*store_state_cb)(const char *name, const struct tstate_saved *saved,
+                               const struct hold_saved *hold, void *arg);
 int store_state_load(struct store *s, store_state_cb cb, void *arg);
-void store_state_save(struct store *s, const char *name, const struct tstate_saved *saved);
+/* The target's state, and what of its hold a restart needs (NULL: none). */
+void store_state_save(struct store *s, const char *name, const struct tstate_saved *saved,
+                      const struct hold_saved *hold);
 void store_state_delete(struct store *s, const char *name);
+
+/* A silence (silence.h) as the store keeps it. */
+struct silence_row {
+    uint64_t id;
+    const char *target; /* or NULL */
+    const char *labels; /* a JSON object, or NULL */
+    const char *comment;
+    int64_t start_ms, end_ms; /* wall clock */
+    bool expired;
+};
+
+/* row is valid during the call only. */
+typedef void (*store_silence_cb)(const struct silence_row *row, void *arg);
+int store_silence_load(struct store *s, store_silence_cb cb, void *arg);
+void store_silence_save(struct store *s, const struct silence_row *row);
+void store_silence_delete(struct store *s, uint64_t id);
 
 typedef void (*store_delivery_cb)(const struct delivery_row *row, void *arg);
 int store_outbox_load(struct store *s, store_delivery_cb cb, void *arg);

@@ -1,7 +1,7 @@
 /* upmonctl: what the running upmond sees, asked of its own HTTP server
  * over the unix socket (or a URL, with the token): the live table, a
- * target's history, the incidents. --json prints the API's answer as it
- * came. */
+ * target's history, the incidents; and the silences, which are changed
+ * over the unix socket only. --json prints the API's answer as it came. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -18,18 +18,10 @@
 #include "secret.h"
 #include "text.h"
 #include "util.h"
+#include "upmonctl.h"
 #include "verdict.h"
 
 #define DEFAULT_SOCKET "/run/upmon/upmond.sock"
-
-#define EXIT_FAIL  1 /* upmond could not be asked, or said no */
-#define EXIT_USAGE 2
-
-struct client {
-    const char *socket, *url;
-    char *token;
-    bool json, color;
-};
 
 static void usage(FILE *f)
 {
@@ -45,6 +37,11 @@ static void usage(FILE *f)
             "                         a target's uptime by step (default: the last 24h by hour)\n"
             "  incidents [--limit N] [--before TIME]\n"
             "                         the open incidents and the recent ones\n"
+            "  silence add (--target NAME | --label KEY=VALUE...) --for DURATION --comment TEXT\n"
+            "                         hold the alerts of a target, or of those whose labels\n"
+            "                         all match, for a while (1m to 30d); prints its id\n"
+            "  silence list           the silences in force and those ended in the last day\n"
+            "  silence expire ID      end a silence now: what it held is raised if still news\n"
             "\n"
             "Options:\n"
             "      --socket PATH      upmond's unix socket (default " DEFAULT_SOCKET ")\n"
@@ -64,9 +61,10 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* GETs path: 0 with the status and body, or -1 with why in err. */
-static int fetch(const struct client *c, const char *path, long *status, struct buf *body,
-                 char *err, size_t errlen)
+/* Asks for path (GET; or method with the JSON send): 0 with the status
+ * and body, or -1 with why in err. */
+static int fetch(const struct client *c, const char *method, const char *send, const char *path,
+                 long *status, struct buf *body, char *err, size_t errlen)
 {
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
@@ -87,8 +85,15 @@ static int fetch(const struct client *c, const char *path, long *status, struct 
     if (c->token) {
         auth = xasprintf("Authorization: Bearer %s", c->token);
         headers = curl_slist_append(headers, auth);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     }
+    if (send) {
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, send);
+    }
+    if (method)
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (headers)
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "upmonctl/" UPMON_VERSION);
@@ -119,24 +124,24 @@ static int fetch(const struct client *c, const char *path, long *status, struct 
     return rc;
 }
 
-/* Asks for path: its JSON when it answered 200 (and *raw the body, for
- * --json), or NULL having said why, unless it answered quiet. *status is
- * what it answered (0: no answer). */
-static json_t *ask(const struct client *c, const char *path, long quiet, long *status,
-                   struct buf *raw)
+/* Asks for path (with method and send as fetch): its JSON when it
+ * answered 2xx (and *raw the body, for --json), or NULL having said why,
+ * unless it answered quiet. *status is what it answered (0: no answer). */
+json_t *ask_with(const struct client *c, const char *method, const char *send, const char *path,
+                 long quiet, long *status, struct buf *raw)
 {
     struct buf body = {0};
     char err[512];
     json_error_t je;
 
     *status = 0;
-    if (fetch(c, path, status, &body, err, sizeof(err)) < 0) {
+    if (fetch(c, method, send, path, status, &body, err, sizeof(err)) < 0) {
         fprintf(stderr, "upmonctl: %s\n", err);
         buf_free(&body);
         return NULL;
     }
     json_t *o = body.data ? json_loadb(body.data, body.len, 0, &je) : NULL;
-    if (*status != 200) {
+    if (*status < 200 || *status > 299) {
         const char *why = json_string_value(json_object_get(o, "error"));
         char shown[512];
         text_sanitize(shown, sizeof(shown), why ? why : "", why ? strlen(why) : 0,
@@ -158,14 +163,19 @@ static json_t *ask(const struct client *c, const char *path, long quiet, long *s
     return o;
 }
 
-static void print_raw(struct buf *raw)
+json_t *ask(const struct client *c, const char *path, long quiet, long *status, struct buf *raw)
+{
+    return ask_with(c, NULL, NULL, path, quiet, status, raw);
+}
+
+void print_raw(struct buf *raw)
 {
     fwrite(raw->data, 1, raw->len, stdout);
     buf_free(raw);
 }
 
 /* "2024-03-10 12:00:00" of the API's time, or "-". */
-static const char *shown_time(const json_t *t, char *out, size_t len)
+const char *shown_time(const json_t *t, char *out, size_t len)
 {
     int64_t ms;
     const char *s = json_string_value(t);
@@ -435,7 +445,11 @@ int main(int argc, char **argv)
         OPT_SINCE,
         OPT_STEP,
         OPT_LIMIT,
-        OPT_BEFORE
+        OPT_BEFORE,
+        OPT_TARGET,
+        OPT_LABEL,
+        OPT_FOR,
+        OPT_COMMENT
     };
     static const struct option longopts[] = {
         {"socket", required_argument, NULL, OPT_SOCKET},
@@ -447,13 +461,20 @@ int main(int argc, char **argv)
         {"step", required_argument, NULL, OPT_STEP},
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"before", required_argument, NULL, OPT_BEFORE},
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"label", required_argument, NULL, OPT_LABEL},
+        {"for", required_argument, NULL, OPT_FOR},
+        {"comment", required_argument, NULL, OPT_COMMENT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct client c = {.socket = DEFAULT_SOCKET};
     const char *token_file = NULL, *since = NULL, *step = NULL, *limit = NULL, *before = NULL;
-    bool plugin = false;
+    const char *target = NULL, *duration = NULL, *comment = NULL;
+    char **labels = xcalloc((size_t)argc, sizeof(*labels));
+    size_t nlabels = 0;
+    bool plugin = false, silence_opts = false;
     int ch, rc;
 
     /* Options go before or after the command, as people type them. */
@@ -486,34 +507,61 @@ int main(int argc, char **argv)
         case OPT_BEFORE:
             before = optarg;
             break;
+        case OPT_TARGET:
+            target = optarg;
+            silence_opts = true;
+            break;
+        case OPT_LABEL:
+            labels[nlabels++] = optarg;
+            silence_opts = true;
+            break;
+        case OPT_FOR:
+            duration = optarg;
+            silence_opts = true;
+            break;
+        case OPT_COMMENT:
+            comment = optarg;
+            silence_opts = true;
+            break;
         case 'h':
             usage(stdout);
+            free(labels);
             return 0;
         case 'V':
             printf("upmonctl %s\n", UPMON_VERSION);
+            free(labels);
             return 0;
         default:
             usage(stderr);
+            free(labels);
             return EXIT_USAGE;
         }
     }
     const char *cmd = optind < argc ? argv[optind] : NULL;
+    const char *sub = optind + 1 < argc ? argv[optind + 1] : "";
     int nargs = argc - optind - 1;
+    bool silence = cmd && strcmp(cmd, "silence") == 0;
     if (cmd == NULL || (strcmp(cmd, "status") == 0 && nargs != 0) ||
         (strcmp(cmd, "history") == 0 && nargs != 1) ||
         (strcmp(cmd, "incidents") == 0 && nargs != 0) ||
         (strcmp(cmd, "status") != 0 && strcmp(cmd, "history") != 0 &&
-         strcmp(cmd, "incidents") != 0) ||
+         strcmp(cmd, "incidents") != 0 && !silence) ||
+        (silence &&
+         !((strcmp(sub, "add") == 0 && nargs == 1) || (strcmp(sub, "list") == 0 && nargs == 1) ||
+           (strcmp(sub, "expire") == 0 && nargs == 2))) ||
+        (silence_opts && !(silence && strcmp(sub, "add") == 0)) ||
         (plugin && strcmp(cmd, "status") != 0) ||
         ((since || step) && strcmp(cmd, "history") != 0) ||
         ((limit || before) && strcmp(cmd, "incidents") != 0) || (token_file && !c.url)) {
         usage(stderr);
+        free(labels);
         return EXIT_USAGE;
     }
     if (token_file) {
         char err[256];
         if ((c.token = secret_read(token_file, err, sizeof(err))) == NULL) {
             fprintf(stderr, "upmonctl: %s\n", err);
+            free(labels);
             return EXIT_USAGE;
         }
     }
@@ -525,8 +573,15 @@ int main(int argc, char **argv)
         rc = cmd_status(&c, plugin);
     else if (strcmp(cmd, "history") == 0)
         rc = cmd_history(&c, argv[optind + 1], since, step);
+    else if (silence && strcmp(sub, "add") == 0)
+        rc = cmd_silence_add(&c, target, labels, nlabels, duration, comment);
+    else if (silence && strcmp(sub, "list") == 0)
+        rc = cmd_silence_list(&c);
+    else if (silence)
+        rc = cmd_silence_expire(&c, argv[optind + 2]);
     else
         rc = cmd_incidents(&c, limit, before);
+    free(labels);
     fflush(stdout);
     secret_free(c.token);
     curl_global_cleanup();

@@ -17,6 +17,7 @@
 
 struct histdb;
 struct incident_row;
+struct silence;
 
 struct view_target {
     const struct target_conf *conf;
@@ -89,6 +90,15 @@ struct view {
      * them, so an answer made in steps (hreply.more) can go on walking
      * them only while this stays the same. */
     uint64_t generation;
+    /* Silences (silence.h): those in force and those ended lately,
+     * oldest first; and the daemon's hands to add one (a copy of s,
+     * whose id it sets) and to expire one by id, each returning 0 or the
+     * status to answer with a reason in err. NULL hands: none. */
+    const struct silence *silences;
+    size_t nsilences;
+    void *silencer;
+    int (*silence_add)(void *silencer, struct silence *s, char *err, size_t errlen);
+    int (*silence_expire)(void *silencer, uint64_t id, char *err, size_t errlen);
 };
 
 /* A request's query, decoded: key=value pairs in order. */
@@ -103,6 +113,13 @@ struct query {
 /* The first value of key, or NULL. */
 const char *query_get(const struct query *q, const char *key);
 
+/* A request's method: HEAD is a GET whose body is not sent. */
+enum hmethod {
+    HM_GET,
+    HM_POST,
+    HM_DELETE,
+};
+
 /* What a handler is asked. */
 struct hrequest {
     const char *path; /* decoded and checked: starts with '/', no "..", no NUL */
@@ -111,6 +128,11 @@ struct hrequest {
     const char *accept; /* the Accept header, "" when none */
     bool head;          /* HEAD: the body is built, then not sent */
     bool trusted;       /* over a unix socket, or with the right token (none set: false) */
+    /* POST and DELETE reach only the routes that take them, and only
+     * over a unix socket (httpd.c); their body, at most a few kilobytes. */
+    enum hmethod method;
+    const char *body;
+    size_t body_len;
 };
 
 /* What it answers. */
@@ -118,6 +140,7 @@ struct hreply {
     int status;               /* 200 unless set */
     const char *content_type; /* a static string */
     const char *cache;        /* Cache-Control, or NULL for "no-store" */
+    const char *allow;        /* Allow of a 405, or NULL for "GET, HEAD" */
     struct buf body;
     /* An answer too long to make in one go (/metrics of ten thousand
      * targets is tens of megabytes) is made in steps, so the loop runs

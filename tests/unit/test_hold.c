@@ -4,14 +4,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "hold.h"
 
-static const struct hold_cond NONE = {false, false}, WINDOW = {true, false}, PARENT = {false, true},
-                              BOTH = {true, true};
+static const struct hold_cond NONE = {false, false, false}, WINDOW = {true, false, false},
+                              PARENT = {false, true, false}, BOTH = {true, true, false},
+                              SILENCE = {false, false, true};
 
 static struct alert alert(enum event_type type, enum target_state state,
                           enum alert_previous previous)
@@ -370,6 +372,116 @@ static void new_target(void **state)
     assert_int_equal(out[0].previous, PREV_UP);
 }
 
+/* A silence holds as a window does, and says so in held_by. */
+static void silence_holds_as_a_window(void **state)
+{
+    struct hold h = fresh(ST_UP);
+    struct alert d = DOWN(ST_UP), r = REMINDER(ST_SERVER_ERROR), out[HOLD_TRACKS];
+    (void)state;
+
+    assert_true(hold_alert(&h, &d, SILENCE, 5000));
+    assert_true(hold_alert(&h, &r, SILENCE, 6000));
+    assert_int_equal(h.held_by, HOLD_BY_SILENCE);
+    assert_int_equal(release(&h, ST_SERVER_ERROR, SILENCE, out), 0);
+    assert_int_equal(release(&h, ST_SERVER_ERROR, NONE, out), 1);
+    assert_int_equal(out[0].type, EVT_DOWN);
+    assert_int_equal(out[0].previous, PREV_UP);
+    assert_int_equal(h.held_by, 0);
+    /* A recovery inside a silence raises nothing at its end. */
+    struct alert d2 = DOWN(ST_UP), rec = RECOVERED(ST_SERVER_ERROR);
+    h = fresh(ST_UP);
+    hold_alert(&h, &d2, SILENCE, 0);
+    hold_alert(&h, &rec, SILENCE, 0);
+    assert_int_equal(release(&h, ST_UP, NONE, out), 0);
+    assert_false(hold_pending(&h));
+}
+
+/* Saved and restored across a restart: a down held by a window is
+ * still held, made up from the saved state, and raised at the end. */
+static void restored_hold_raises_at_the_end(void **state)
+{
+    struct hold h = fresh(ST_UP), back;
+    struct alert d = DOWN(ST_UP), out[HOLD_TRACKS];
+    struct hold_saved hs;
+    struct tstate_saved now = saved(ST_SERVER_ERROR);
+    struct instant at = {.mono_ms = 1000, .wall_ms = 50000};
+    (void)state;
+
+    assert_true(hold_alert(&h, &d, WINDOW, 5000));
+    hold_save(&h, &hs);
+    assert_true(hs.known && hs.held_state && !hs.held_slow);
+    assert_int_equal(hs.told_state, ST_UP);
+    assert_int_equal(hs.held_by, HOLD_BY_WINDOW);
+    assert_true(hold_saved_news(&hs, &now));
+    hold_free(&h);
+
+    now.severity = SEV_CRITICAL;
+    now.since_ms = 20000;
+    hold_restore(&back, &now, &hs, at);
+    assert_true(hold_pending(&back));
+    assert_int_equal(back.held_by, HOLD_BY_WINDOW);
+    /* Not let go before a probe: it would say nothing of the answer. */
+    assert_int_equal(release(&back, ST_SERVER_ERROR, NONE, out), 0);
+    assert_true(hold_pending(&back));
+    /* The next probe gives it its details. */
+    struct probe_result r;
+    struct verdict v = {.state = ST_SERVER_ERROR, .cls = CLASS_SERVER_ERROR};
+    probe_result_init(&r);
+    r.code = 503;
+    snprintf(r.message, sizeof(r.message), "Service Unavailable");
+    hold_detail(&back, &r, &v);
+    assert_int_equal(release(&back, ST_SERVER_ERROR, WINDOW, out), 0);
+    assert_int_equal(release(&back, ST_SERVER_ERROR, NONE, out), 1);
+    assert_int_equal(out[0].type, EVT_DOWN);
+    assert_int_equal(out[0].state, ST_SERVER_ERROR);
+    assert_int_equal(out[0].previous, PREV_UP);
+    assert_int_equal(out[0].code, 503);
+    assert_string_equal(out[0].message, "Service Unavailable");
+    assert_int_equal(out[0].severity, SEV_CRITICAL);
+    /* down since 20000, held from 50000 (mono 1000) to LATER */
+    assert_int_equal(out[0].duration_ms, 30000 + (LATER.mono_ms - 1000));
+    assert_false(hold_pending(&back));
+}
+
+/* Restored, the target recovered inside the window: nothing to raise.
+ * A row kept by an older upmond (nothing known): told as the state says. */
+static void restored_hold_recovered_or_unknown(void **state)
+{
+    struct hold h = fresh(ST_UP), back;
+    struct alert d = DOWN(ST_UP), out[HOLD_TRACKS];
+    struct hold_saved hs, none = {0};
+    struct tstate_saved down = saved(ST_SERVER_ERROR);
+    struct instant at = {.mono_ms = 1000, .wall_ms = 50000};
+    (void)state;
+
+    hold_alert(&h, &d, WINDOW, 0);
+    hold_save(&h, &hs);
+    hold_free(&h);
+    hold_restore(&back, &down, &hs, at);
+    /* The first probe sees it up: no details taken, and nothing to say. */
+    struct probe_result up;
+    struct verdict upv = {.state = ST_UP};
+    probe_result_init(&up);
+    up.code = 200;
+    hold_detail(&back, &up, &upv);
+    assert_int_equal(back.held[HOLD_STATE]->code, 0);
+    assert_int_equal(release(&back, ST_UP, NONE, out), 0);
+    assert_false(hold_pending(&back));
+
+    hold_restore(&back, &down, &none, at);
+    assert_false(hold_pending(&back));
+    assert_int_equal(back.told_state, ST_SERVER_ERROR);
+    hold_save(&back, &hs);
+    assert_false(hold_saved_news(&hs, &down));
+    assert_true(hold_saved_same(&hs, &hs));
+    /* A detail for no made-up alert changes nothing. */
+    struct probe_result r;
+    struct verdict v = {.state = ST_SERVER_ERROR};
+    probe_result_init(&r);
+    hold_detail(&back, &r, &v);
+    assert_false(hold_pending(&back));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +500,9 @@ int main(void)
         cmocka_unit_test(flapping),
         cmocka_unit_test(redirects),
         cmocka_unit_test(new_target),
+        cmocka_unit_test(silence_holds_as_a_window),
+        cmocka_unit_test(restored_hold_raises_at_the_end),
+        cmocka_unit_test(restored_hold_recovered_or_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
