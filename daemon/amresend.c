@@ -114,11 +114,12 @@ void amresend_target(const struct hold *hold, const struct tstate *ts, const str
 
     *told = (struct am_told){
         .state = ht.state,
-        .severity = ts->s.severity,
-        .since_ms = ts->s.since_ms,
+        .severity = ht.severity,
+        .since_ms = ht.since_ms,
         .slow = ht.slow,
         .flapping = ht.flapping,
-        .cert = ts->s.cert_warned != 0,
+        /* A warning given and not held (a renewal clears the state's). */
+        .cert = ts->s.cert_warned != 0 && !ht.cert_held,
     };
     memset(base, 0, sizeof(*base));
     base->state = ht.state;

@@ -24,6 +24,8 @@ void hold_init(struct hold *h, const struct tstate_saved *s)
 {
     memset(h, 0, sizeof(*h));
     h->told_state = s->state;
+    h->told_severity = s->severity;
+    h->told_since_ms = s->since_ms;
     h->told_location = location_hash(s->state, s->location);
     h->told_flapping = s->flapping;
     h->told_slow = s->slow;
@@ -62,6 +64,8 @@ static void tell(struct hold *h, const struct alert *a)
     case EVT_CHANGED:
     case EVT_REDIRECT:
         h->told_state = a->state;
+        h->told_severity = a->severity;
+        h->told_since_ms = a->since_ms;
         h->told_location = location_hash(a->state, a->location);
         h->told_flapping = false;
         h->told_slow = false; /* slowness ends unsaid when the state leaves up */
@@ -71,6 +75,8 @@ static void tell(struct hold *h, const struct alert *a)
             h->told_slow = false;
         } else {
             h->told_state = ST_UP;
+            h->told_severity = SEV_OK;
+            h->told_since_ms = a->time_ms;
             h->told_location = 0;
             h->told_flapping = false;
         }
@@ -84,18 +90,48 @@ static void tell(struct hold *h, const struct alert *a)
     }
 }
 
-bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64_t now_mono)
+/* Whether told is trouble an alert can go on with or end. */
+static bool troubled(enum target_state told)
+{
+    return state_is_failing(told) || told == ST_REDIRECTING;
+}
+
+/* Dates an alert about the trouble receivers were told of from when they
+ * were told it began (see hold.h). */
+static void align(const struct hold *h, struct alert *a)
+{
+    if (h->told_since_ms <= 0 || !troubled(h->told_state))
+        return;
+    bool goes_on = a->type == EVT_CHANGED || a->type == EVT_REMINDER ||
+                   (a->type == EVT_RECOVERED && a->previous != PREV_SLOW);
+    if (goes_on && a->since_ms != h->told_since_ms) {
+        a->duration_ms += a->since_ms - h->told_since_ms;
+        a->since_ms = h->told_since_ms;
+    }
+    /* A new kind of trouble ends the one receivers know of (a redirect
+     * that turns into an outage): its start is theirs too. */
+    if ((a->type == EVT_DOWN || a->type == EVT_REDIRECT) && a->previous_since_ms > 0)
+        a->previous_since_ms = h->told_since_ms;
+}
+
+bool hold_alert(struct hold *h, struct alert *a, struct hold_cond c, int64_t now_mono)
 {
     int track = track_of(a);
     bool held, quiet = c.window || c.silence; /* these hold every alert */
+    /* The end of trouble receivers know of: it closes their incident, and
+     * what re-sends keep firing, whatever holds the target. */
+    bool closes_known = a->type == EVT_RECOVERED && track >= 0 && !h->held[track];
 
-    if (track == HOLD_STATE)
-        held = quiet || (c.parent && (a->type != EVT_RECOVERED || h->held[HOLD_STATE]));
+    if (closes_known)
+        held = false;
+    else if (track == HOLD_STATE)
+        held = quiet || c.parent;
     else if (track < 0) /* a reminder */
         held = quiet || c.parent;
     else
         held = quiet;
     if (!held) {
+        align(h, a);
         tell(h, a);
         return false;
     }
@@ -116,7 +152,8 @@ bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64
 
 struct hold_told hold_told(const struct hold *h)
 {
-    return (struct hold_told){h->told_state, h->told_flapping, h->told_slow};
+    return (struct hold_told){h->told_state,    h->told_severity, h->told_since_ms,
+                              h->told_flapping, h->told_slow,     h->held[HOLD_CERT] != NULL};
 }
 
 bool hold_pending(const struct hold *h)
@@ -176,8 +213,10 @@ unsigned hold_release(struct hold *h, const struct tstate_saved *s, struct hold_
     for (int t = 0; t < HOLD_TRACKS; t++) {
         if (!h->held[t] || c.window || c.silence || (t == HOLD_STATE && c.parent))
             continue;
-        if (t == HOLD_STATE && h->restored && !h->probed)
-            continue; /* made up at start: said with what the next probe sees */
+        /* Made up at start: said with what the next probe that sees its
+         * state finds, unless the target has moved on from it. */
+        if (t == HOLD_STATE && h->restored && !h->probed && s->state == h->held[t]->state)
+            continue;
         struct alert a = *h->held[t];
         bool news;
         free(h->held[t]);
@@ -197,6 +236,7 @@ unsigned hold_release(struct hold *h, const struct tstate_saved *s, struct hold_
         if (a.type != EVT_RECOVERED)
             a.duration_ms += now.mono_ms - h->held_mono[t];
         a.time_ms = now.wall_ms;
+        align(h, &a);
         tell(h, &a);
         out[n++] = a;
     }

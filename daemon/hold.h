@@ -10,11 +10,20 @@
  * raises one alert, saying where it is and what it was as they knew it;
  * one that came back inside the hold raises nothing.
  *
- * A window holds every alert, and so does a silence (silence.h). A failing parent holds the alerts
- * of the target's state (down, changed, redirect, flapping, reminders); a recovery goes out unless
- * the failure it ends was itself held, so an incident receivers know of is closed when it ends. A
- * parent counts as failing from its first bad probe: the children of a gateway that died often
- * confirm before it does. */
+ * A window holds every alert, and so does a silence (silence.h), but one:
+ * the recovery from trouble receivers know of. A failing parent holds the
+ * alerts of the target's state (down, changed, redirect, flapping,
+ * reminders). A recovery goes out unless the trouble it ends was itself
+ * held, so an incident receivers know of is closed when it ends, and an
+ * alert Alertmanager keeps firing by re-sends stops with the outage. A
+ * parent counts as failing from its first bad probe: the children of a
+ * gateway that died often confirm before it does.
+ *
+ * An alert that goes on with, or ends, the trouble receivers were told of
+ * (changed, a reminder, a recovery) is dated from when they were told it
+ * began: a hold can let the target recover and fail again unsaid, and
+ * receivers (PagerDuty's dedup key, "down for 2h") count from what they
+ * heard. */
 #ifndef UPMON_HOLD_H
 #define UPMON_HOLD_H
 
@@ -41,7 +50,9 @@ enum hold_track {
 struct hold {
     /* What receivers were last told. */
     enum target_state told_state;
-    uint64_t told_location; /* hash of the redirect target */
+    enum severity told_severity; /* of told_state */
+    int64_t told_since_ms;       /* wall clock: when told_state began, as they heard */
+    uint64_t told_location;      /* hash of the redirect target */
     bool told_flapping, told_slow;
     /* The latest alert held on each track (NULL: none), and when
      * (monotonic ms). Allocated while held: an alert is a kilobyte and a
@@ -67,9 +78,13 @@ struct hold {
 struct hold_saved {
     bool known; /* false: nothing kept (an older upmond): told as the state says */
     enum target_state told_state;
+    enum severity told_severity;
+    int64_t told_since_ms;
     uint64_t told_location;
     bool told_flapping, told_slow;
     bool held_state, held_slow; /* a state or slowness alert was held */
+    bool held_cert;             /* a certificate's warning was held: it is not kept, so the
+                                   saved state must not say it was given */
     unsigned held_by;
     enum alert_previous held_from;
 };
@@ -103,15 +118,19 @@ void hold_detail(struct hold *h, const struct probe_result *r, const struct verd
 void hold_free(struct hold *h);
 
 /* Whether one of the target's alerts is to be held. If not, it goes out
- * and receivers will know what it says. */
-bool hold_alert(struct hold *h, const struct alert *a, struct hold_cond c, int64_t now_mono);
+ * (dated from the trouble receivers know, as above) and receivers will
+ * know what it says. */
+bool hold_alert(struct hold *h, struct alert *a, struct hold_cond c, int64_t now_mono);
 
-/* What receivers were last told of the target: its state, and whether it
- * flaps and is slow (for those that repeat it, such as Alertmanager's
- * re-sends). */
+/* What receivers were last told of the target: its state with its
+ * severity and start, and whether it flaps and is slow (for those that
+ * repeat it, such as Alertmanager's re-sends). */
 struct hold_told {
     enum target_state state;
+    enum severity severity; /* of state */
+    int64_t since_ms;       /* when state began, as receivers heard */
     bool flapping, slow;
+    bool cert_held; /* a certificate's warning is held: not told */
 };
 struct hold_told hold_told(const struct hold *h);
 

@@ -227,7 +227,7 @@ void holding_before(struct holding *h, struct target_rt *rt)
     release(h, rt, now());
 }
 
-void holding_after(struct holding *h, struct target_rt *rt, const struct alert *alerts, unsigned n)
+void holding_after(struct holding *h, struct target_rt *rt, struct alert *alerts, unsigned n)
 {
     struct hold *hold;
     const struct tstate *ts;

@@ -52,6 +52,6 @@ void holding_before(struct holding *h, struct target_rt *rt);
 /* What holds every target is looked at again (a silence ended, or was
  * expired by hand): what no longer holds is let go now. */
 void holding_recheck(struct holding *h);
-void holding_after(struct holding *h, struct target_rt *rt, const struct alert *alerts, unsigned n);
+void holding_after(struct holding *h, struct target_rt *rt, struct alert *alerts, unsigned n);
 
 #endif

@@ -18,11 +18,14 @@ void hold_save(const struct hold *h, struct hold_saved *out)
     *out = (struct hold_saved){
         .known = true,
         .told_state = h->told_state,
+        .told_severity = h->told_severity,
+        .told_since_ms = h->told_since_ms,
         .told_location = h->told_location,
         .told_flapping = h->told_flapping,
         .told_slow = h->told_slow,
         .held_state = h->held[HOLD_STATE] != NULL,
         .held_slow = h->held[HOLD_SLOW] != NULL,
+        .held_cert = h->held[HOLD_CERT] != NULL,
         .held_by = h->held_by,
         .held_from = h->held_from,
     };
@@ -30,7 +33,8 @@ void hold_save(const struct hold *h, struct hold_saved *out)
 
 bool hold_saved_news(const struct hold_saved *hs, const struct tstate_saved *s)
 {
-    return hs->held_state || hs->held_slow || hs->told_state != s->state ||
+    return hs->held_state || hs->held_slow || hs->held_cert || hs->told_state != s->state ||
+           hs->told_severity != s->severity || hs->told_since_ms != s->since_ms ||
            hs->told_location != location_of(s) || hs->told_flapping != s->flapping ||
            hs->told_slow != s->slow;
 }
@@ -38,9 +42,11 @@ bool hold_saved_news(const struct hold_saved *hs, const struct tstate_saved *s)
 bool hold_saved_same(const struct hold_saved *a, const struct hold_saved *b)
 {
     return a->known == b->known && a->told_state == b->told_state &&
-           a->told_location == b->told_location && a->told_flapping == b->told_flapping &&
-           a->told_slow == b->told_slow && a->held_state == b->held_state &&
-           a->held_slow == b->held_slow && a->held_by == b->held_by && a->held_from == b->held_from;
+           a->told_severity == b->told_severity && a->told_since_ms == b->told_since_ms &&
+           a->held_cert == b->held_cert && a->told_location == b->told_location &&
+           a->told_flapping == b->told_flapping && a->told_slow == b->told_slow &&
+           a->held_state == b->held_state && a->held_slow == b->held_slow &&
+           a->held_by == b->held_by && a->held_from == b->held_from;
 }
 
 /* The alert of where the target is now, as far as the saved state says:
@@ -71,6 +77,10 @@ void hold_restore(struct hold *h, const struct tstate_saved *s, const struct hol
     if (hs == NULL || !hs->known)
         return;
     h->told_state = hs->told_state;
+    if (hs->told_since_ms > 0) { /* kept by this version: an older one kept neither */
+        h->told_severity = hs->told_severity;
+        h->told_since_ms = hs->told_since_ms;
+    }
     h->told_location = hs->told_location;
     h->told_flapping = hs->told_flapping;
     h->told_slow = hs->told_slow;
@@ -98,9 +108,9 @@ void hold_detail(struct hold *h, const struct probe_result *r, const struct verd
 {
     struct alert *a = h->held[HOLD_STATE];
 
-    h->probed = true;
     if (!h->restored || a == NULL || v->state != a->state)
         return;
+    h->probed = true;
     a->code = r->code;
     a->cls = v->cls;
     a->error = v->error;

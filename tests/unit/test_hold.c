@@ -132,20 +132,22 @@ static void changes_inside_are_one_down(void **state)
     assert_int_equal(out[0].previous, PREV_UP);
 }
 
-/* Receivers were told it is down; in the window it recovered: the
- * recovery goes out at the end, from what they knew. */
+/* Receivers were told it is down; in the window or a silence it
+ * recovered: the recovery goes out at once, closing the incident they
+ * know of (and what Alertmanager's re-sends keep firing). */
 static void told_down_recovers_inside(void **state)
 {
     struct hold h = fresh(ST_CLIENT_ERROR);
-    struct alert r = RECOVERED(ST_SERVER_ERROR), out[HOLD_TRACKS];
+    struct alert r = RECOVERED(ST_CLIENT_ERROR), out[HOLD_TRACKS];
     (void)state;
 
     r.duration_ms = 7000;
-    assert_true(hold_alert(&h, &r, WINDOW, 0));
-    assert_int_equal(release(&h, ST_UP, NONE, out), 1);
-    assert_int_equal(out[0].type, EVT_RECOVERED);
-    assert_int_equal(out[0].previous, PREV_CLIENT_ERROR);
-    assert_int_equal(out[0].duration_ms, 7000); /* the outage's length, unchanged */
+    assert_false(hold_alert(&h, &r, WINDOW, 0));
+    assert_int_equal(r.duration_ms, 7000); /* the outage's length, unchanged */
+    assert_int_equal(h.told_state, ST_UP);
+    assert_int_equal(release(&h, ST_UP, NONE, out), 0);
+    h = fresh(ST_CLIENT_ERROR);
+    assert_false(hold_alert(&h, &r, SILENCE, 0));
     assert_int_equal(h.told_state, ST_UP);
 }
 
@@ -163,18 +165,52 @@ static void told_down_changes_inside(void **state)
     assert_int_equal(out[0].type, EVT_CHANGED);
     assert_int_equal(out[0].previous, PREV_SERVER_ERROR);
 
+    /* Up (said at once) then down again inside: the new outage is raised
+     * at the end. */
     h = fresh(ST_SERVER_ERROR);
-    hold_alert(&h, &r, WINDOW, 0);
-    hold_alert(&h, &d, WINDOW, 0);
-    assert_int_equal(release(&h, ST_SERVER_ERROR, NONE, out), 0);
-    /* Up then down as another failure: "changed", though the alert held
-     * last was a down. */
-    h = fresh(ST_CLIENT_ERROR);
-    hold_alert(&h, &r, WINDOW, 0);
-    hold_alert(&h, &d, WINDOW, 0);
+    assert_false(hold_alert(&h, &r, WINDOW, 0));
+    assert_true(hold_alert(&h, &d, WINDOW, 0));
     assert_int_equal(release(&h, ST_SERVER_ERROR, NONE, out), 1);
+    assert_int_equal(out[0].type, EVT_DOWN);
+    assert_int_equal(out[0].previous, PREV_UP);
+}
+
+/* What goes on with the trouble receivers know of is dated from when
+ * they heard it began, though a hold let the state machine start it anew
+ * (a parent hid a recovery and a new failure): PagerDuty's incident key
+ * and the outage's length stay theirs. */
+static void dated_from_what_receivers_heard(void **state)
+{
+    struct tstate_saved s = saved(ST_SERVER_ERROR);
+    struct hold h;
+    struct alert c = CHANGED(ST_UNREACHABLE, ST_SERVER_ERROR), rem = REMINDER(ST_SERVER_ERROR),
+                 r = RECOVERED(ST_UNREACHABLE), out[HOLD_TRACKS];
+    (void)state;
+
+    s.since_ms = 1000;
+    s.severity = SEV_CRITICAL;
+    hold_init(&h, &s);
+    c.since_ms = rem.since_ms = r.since_ms = 40000;
+    c.duration_ms = 5000;
+    assert_true(hold_alert(&h, &c, WINDOW, 0));
+    assert_int_equal(release(&h, ST_UNREACHABLE, NONE, out), 1);
     assert_int_equal(out[0].type, EVT_CHANGED);
-    assert_int_equal(out[0].previous, PREV_CLIENT_ERROR);
+    assert_int_equal(out[0].since_ms, 1000);
+    /* its 5 s, the 65 s it was held, and the 39 s before the start the
+     * state machine knew */
+    assert_int_equal(out[0].duration_ms, 109000);
+    assert_false(hold_alert(&h, &rem, NONE, 0));
+    assert_int_equal(rem.since_ms, 1000);
+    assert_false(hold_alert(&h, &r, NONE, 0));
+    assert_int_equal(r.since_ms, 1000);
+    /* A new outage after it is its own. */
+    struct alert d = DOWN(ST_UP);
+    d.since_ms = 90000;
+    assert_false(hold_alert(&h, &d, NONE, 0));
+    assert_int_equal(d.since_ms, 90000);
+    struct hold_told t = hold_told(&h);
+    assert_int_equal(t.state, ST_SERVER_ERROR);
+    assert_int_equal(t.since_ms, 90000);
 }
 
 /* A failing parent holds a child's down; when it recovers, a child still
@@ -261,18 +297,19 @@ static void slowness(void **state)
     assert_int_equal(out[0].type, EVT_SLOW);
     assert_true(h.told_slow);
 
-    /* Fast again and slow again inside: nothing. */
-    assert_true(hold_alert(&h, &fast, WINDOW, 0));
+    /* Fast again inside, when receivers know it slow: said at once; slow
+     * again inside: raised at the end; and fast again inside after that
+     * held slowness: nothing. */
+    assert_false(hold_alert(&h, &fast, WINDOW, 0));
+    assert_false(h.told_slow);
     assert_true(hold_alert(&h, &slow, WINDOW, 0));
-    assert_int_equal(hold_release(&h, &s, NONE, LATER, out), 0);
-
-    /* Fast again inside, and still at the end: said. */
+    assert_int_equal(hold_release(&h, &s, NONE, LATER, out), 1);
+    assert_int_equal(out[0].type, EVT_SLOW);
+    h = fresh(ST_UP);
+    assert_true(hold_alert(&h, &slow, WINDOW, 0));
     assert_true(hold_alert(&h, &fast, WINDOW, 0));
     s.slow = false;
-    assert_int_equal(hold_release(&h, &s, NONE, LATER, out), 1);
-    assert_int_equal(out[0].type, EVT_RECOVERED);
-    assert_int_equal(out[0].previous, PREV_SLOW);
-    assert_false(h.told_slow);
+    assert_int_equal(hold_release(&h, &s, NONE, LATER, out), 0);
 }
 
 /* A certificate renewed before the window ended is not news. */
@@ -491,6 +528,7 @@ int main(void)
         cmocka_unit_test(changes_inside_are_one_down),
         cmocka_unit_test(told_down_recovers_inside),
         cmocka_unit_test(told_down_changes_inside),
+        cmocka_unit_test(dated_from_what_receivers_heard),
         cmocka_unit_test(parent_holds_children),
         cmocka_unit_test(parent_lets_recoveries_through),
         cmocka_unit_test(what_a_parent_holds),
