@@ -52,6 +52,13 @@ void mailer_setup(CURL *e, const struct webhook_conf *w, const char *message,
     curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl(w->starttls));
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, from); /* curl copies it */
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, *rcpt);
+    /* One address the server refuses (a mailbox gone) does not keep the
+     * message from the others; only all refused fails it. */
+#if CURL_AT_LEAST_VERSION(8, 2, 0)
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#else
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L); /* its name before curl 8.2 */
+#endif
     if (w->username && w->password) {
         curl_easy_setopt(e, CURLOPT_USERNAME, w->username);
         curl_easy_setopt(e, CURLOPT_PASSWORD, w->password);

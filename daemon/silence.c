@@ -378,8 +378,10 @@ static void expire(const struct view *v, const struct hrequest *rq, struct hrepl
         return;
     }
     const struct silence *s = find(v, rq, rp, &id); /* as it is now */
+    /* Judged as of its end at least: the clock read to end it may be a
+     * millisecond past the request's. */
     if (s)
-        reply(rp, 200, silence_json(s, v->now_ms));
+        reply(rp, 200, silence_json(s, s->end_ms > v->now_ms ? s->end_ms : v->now_ms));
 }
 
 void api_silence_handler(const struct view *v, const struct hrequest *rq, struct hreply *rp)

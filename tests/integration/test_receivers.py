@@ -32,17 +32,25 @@ class Smtp:
     """An SMTP server on 127.0.0.1 with a kernel-chosen port. Each DATA is
     answered by the next reply of plan (then 250); every attempt and every
     accepted message is kept. AUTH is offered without TLS (loopback only),
-    and the logins seen are kept."""
+    and the logins seen are kept. The addresses of refuse are refused at
+    RCPT, as a mailbox that is gone."""
 
-    def __init__(self, plan=()):
+    def __init__(self, plan=(), refuse=()):
         self.lock = threading.Lock()
         self.plan = list(plan)
+        self.refuse = set(refuse)
         self.attempts = []  # (reply, message bytes)
         self.accepted = []  # (envelope sender, recipients, message bytes)
         self.logins = []
         outer = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address in outer.refuse:
+                    return "550 5.1.1 No such user"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 with outer.lock:
                     reply = outer.plan.pop(0) if outer.plan else "250 OK"
@@ -257,6 +265,20 @@ def test_550_is_not_retried():
     msgs = count(smtp.messages, 1, "messages")
     assert msgs[0][2]["X-Upmon-Event"] == "recovered"
     assert [r for r, _ in smtp.tried()] == ["550 5.1.1 No such user", "250 OK"]
+
+
+def test_a_refused_address_does_not_stop_the_others():
+    smtp = Smtp(refuse=["oncall@example.org"])
+    d = h.tmpdir()
+    srv = h.http_fixture()
+    cfg = setup(d, srv.url("/site/api"), "api", mail_hook(smtp))
+    dm = start(d, cfg)
+    dm.wait_log(r": unknown -> up")
+    srv.get("/_set?name=api&status=503")
+    msgs = count(smtp.messages, 1, "messages")
+    assert msgs[0][1] == ["ops@example.com"], msgs[0][1]
+    assert msgs[0][2]["To"] == "ops@example.com, oncall@example.org"
+    dm.wait_log(r"webhook rx: delivered down msg_\w+ of api")
 
 
 def test_starttls_required_sends_nothing_in_clear():
