@@ -2,7 +2,7 @@
  * to the sinks (journal, webhooks) and the store, and speaks to systemd.
  * Signals arrive as libevent signal events, so nothing runs inside a
  * signal handler. What goes to and comes from the history database is
- * service_history.c. */
+ * service_history.c, what the HTTP server's pages see service_view.c. */
 #include "service.h"
 
 #include <errno.h>
@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "amresend.h"
@@ -97,7 +96,7 @@ struct saved_row {
     struct hold_saved hold;
 };
 
-static struct tracked *tracked(struct service *svc, struct target_rt *rt)
+struct tracked *service_tracked(struct service *svc, struct target_rt *rt)
 {
     struct tracked *tr = rt->user;
 
@@ -154,7 +153,7 @@ static void track_targets(struct service *svc)
     size_t n = monitor_targets(svc->monitor, &targets);
 
     for (size_t i = 0; i < n; i++)
-        tracked(svc, targets[i]);
+        service_tracked(svc, targets[i]);
     service_restore_history(svc);
 }
 
@@ -178,7 +177,7 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
 static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,
                         const struct tstate **ts)
 {
-    struct tracked *tr = tracked(arg, rt);
+    struct tracked *tr = service_tracked(arg, rt);
 
     *hold = &tr->hold;
     *ts = &tr->ts;
@@ -191,7 +190,7 @@ static void hold_raise(struct target_rt *rt, const struct alert *a, void *arg)
 
 static void am_target(struct target_rt *rt, void *arg, struct am_told *told, struct alert *base)
 {
-    struct tracked *tr = tracked(arg, rt);
+    struct tracked *tr = service_tracked(arg, rt);
 
     amresend_target(&tr->hold, &tr->ts, &tr->hist, told, base);
 }
@@ -215,7 +214,7 @@ static void save_state(struct service *svc, struct target_rt *rt, struct tracked
 static void hold_changed(struct target_rt *rt, void *arg)
 {
     struct service *svc = arg;
-    struct tracked *tr = tracked(svc, rt);
+    struct tracked *tr = service_tracked(svc, rt);
     struct hold_saved now;
 
     hold_save(&tr->hold, &now);
@@ -229,7 +228,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
                       void *arg)
 {
     struct service *svc = arg;
-    struct tracked *tr = tracked(svc, rt);
+    struct tracked *tr = service_tracked(svc, rt);
     struct tstate *ts = &tr->ts;
     struct alert alerts[STATE_MAX_ALERTS];
     enum target_state before = ts->s.state, raw_before = ts->last_raw;
@@ -377,51 +376,6 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         return; /* systemd hears READY=1 once the last load is in */
     send_status(svc);
     notify_ready();
-}
-
-/* The daemon as the HTTP server's pages see it, for one request. */
-static void fill_view(struct view *v, void *arg)
-{
-    struct service *svc = arg;
-    struct target_rt **targets;
-    size_t n = monitor_targets(svc->monitor, &targets);
-    const struct monitor_stats *s = monitor_stats(svc->monitor);
-    size_t nwebhooks = webhooks_view(svc->webhooks, &svc->vwebhooks, &svc->vwebhooks_cap);
-
-    xgrow((void **)&svc->vtargets, &svc->vtargets_cap, n, sizeof(*svc->vtargets));
-    for (size_t i = 0; i < n; i++) {
-        struct tracked *tr = tracked(svc, targets[i]);
-        svc->vtargets[i] = (struct view_target){targets[i]->conf, &tr->ts, &tr->hist};
-    }
-    *v = (struct view){
-        .cfg = svc->cfg,
-        .targets = svc->vtargets,
-        .ntargets = n,
-        .schedule = {s->started, s->completed, s->late, s->skipped, s->dropped, s->cancelled,
-                     s->lateness, LATENESS_BUCKETS, LATENESS_BUCKET_US, s->lateness_sum_us,
-                     monitor_in_flight(svc->monitor)},
-        .webhooks = svc->vwebhooks,
-        .nwebhooks = nwebhooks,
-        .outbox = webhooks_pending(svc->webhooks),
-        .started_ms = svc->started_ms,
-        .reload_ms = svc->reload_ms,
-        .reload_ok = !svc->reload_failed,
-        .reloads = svc->reloads,
-        .reloads_failed = svc->reloads_failed,
-        .healthy = monitor_progressing(svc->monitor, clock_mono_us()),
-        .now_ms = clock_wall_ms(),
-        .host = svc->host,
-        .libcurl = curl_version_info(CURLVERSION_NOW)->version,
-        .histdb = svc->histdb,
-        .series = histdb_series,
-        .incidents = histdb_incidents,
-        .rows_free = histdb_rows_free,
-        .generation = svc->generation,
-        .silencer = svc->silencing,
-        .silence_add = silencing_add,
-        .silence_expire = silencing_expire,
-    };
-    v->silences = silencing_list(svc->silencing, &v->nsilences);
 }
 
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -594,7 +548,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     amresend_configure(svc.amresend, svc.monitor, cfg); /* what fires is sent again at once */
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
     svc.started_ms = clock_wall_ms();
-    if ((svc.httpd = httpd_new(svc.base, fill_view, &svc)) == NULL) {
+    if ((svc.httpd = httpd_new(svc.base, service_fill_view, &svc)) == NULL) {
         log_err("cannot set up the HTTP server");
         goto out;
     }

@@ -1,6 +1,6 @@
-/* What the daemon proper (service.c) and its history glue
- * (service_history.c) share: the service, and what it keeps of each
- * target. Not for other modules. */
+/* What the daemon proper (service.c), its history glue
+ * (service_history.c) and its view (service_view.c) share: the service,
+ * and what it keeps of each target. Not for other modules. */
 #ifndef UPMON_SERVICE_IMPL_H
 #define UPMON_SERVICE_IMPL_H
 
@@ -16,6 +16,7 @@
 #include "service.h"
 #include "state.h"
 #include "util.h"
+#include "view.h"
 
 struct service {
     const struct service_opts *opts;
@@ -62,6 +63,13 @@ struct tracked {
     struct hold_saved kept; /* what of the hold the store has, or is about to */
     struct htarget hist;
 };
+
+/* service.c: a target's alert state, hold and history, made on first
+ * sight (restored from the store's row, if any). */
+struct tracked *service_tracked(struct service *svc, struct target_rt *rt);
+
+/* service_view.c: the view of the HTTP server's pages (httpd.h). */
+void service_fill_view(struct view *v, void *arg);
 
 /* service_history.c: the history database on the loop. */
 /* Reads the history of the targets just tracked: one at a time for a few
