@@ -1,7 +1,8 @@
 /* The daemon proper: wires the monitor's results through the state machine
  * to the sinks (journal, webhooks) and the store, and speaks to systemd.
  * Signals arrive as libevent signal events, so nothing runs inside a
- * signal handler. */
+ * signal handler. What goes to and comes from the history database is
+ * service_history.c, what the HTTP server's pages see service_view.c. */
 #include "service.h"
 
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "amresend.h"
@@ -27,6 +27,7 @@
 #include "monitor.h"
 #include "notify.h"
 #include "reloader.h"
+#include "service_impl.h"
 #include "silencing.h"
 #include "state.h"
 #include "stats.h"
@@ -35,41 +36,6 @@
 
 #define STATUS_EVERY_US 1000000 /* STATUS= at most once a second */
 #define HIST_TICK_US    5000000 /* how soon a minute with no probe since is written */
-#define RESTORE_SINGLY  32      /* more targets to restore than this: one pass for all */
-
-struct service {
-    const struct service_opts *opts;
-    struct event_base *base;
-    struct http *http;
-    struct monitor *monitor;
-    struct store *store;
-    struct histdb *histdb; /* NULL: history is off, or its database could not be opened */
-    uint64_t next_incident;
-    struct webhooks *webhooks;
-    struct reloader *reloader;
-    struct holding *holding; /* maintenance windows, silences and dependencies */
-    struct silencing *silencing;
-    struct amresend *amresend; /* Alertmanager's re-sends */
-    struct config *cfg;
-    char host[256];
-    struct strmap saved; /* name -> struct saved_row, from the store */
-    bool stopping;
-    bool reload_failed;
-    size_t reload_errors;
-    unsigned counts[ST_COUNT]; /* targets per confirmed state */
-    bool status_dirty;
-    struct event *sigterm, *sigint, *sighup, *sigusr1;
-    struct event *status_timer, *watchdog_timer, *hist_timer;
-    /* The HTTP server, and what its view of the daemon is made of. */
-    struct httpd *httpd;
-    struct view_target *vtargets;
-    size_t vtargets_cap;
-    struct view_webhook *vwebhooks;
-    size_t vwebhooks_cap;
-    int64_t started_ms, reload_ms;
-    uint64_t generation; /* of the configuration in use: view.generation */
-    uint64_t reloads, reloads_failed;
-};
 
 static void count_state(struct service *svc, enum target_state from, enum target_state to)
 {
@@ -124,25 +90,13 @@ static struct instant now(void)
     return (struct instant){clock_mono_us() / 1000, clock_wall_ms()};
 }
 
-/* A target's alert state, whether the store has a row for it, what of
- * its alerts is held, and its history (kept in memory with history off
- * too: the pages show it). */
-struct tracked {
-    struct tstate ts;
-    bool stored;
-    bool unrestored; /* its history is still to be read from the database */
-    struct hold hold;
-    struct hold_saved kept; /* what of the hold the store has, or is about to */
-    struct htarget hist;
-};
-
 /* A target's row in the store, as read at start. */
 struct saved_row {
     struct tstate_saved s;
     struct hold_saved hold;
 };
 
-static struct tracked *tracked(struct service *svc, struct target_rt *rt)
+struct tracked *service_tracked(struct service *svc, struct target_rt *rt)
 {
     struct tracked *tr = rt->user;
 
@@ -191,42 +145,6 @@ static void store_reset_cb(void *arg)
     }
 }
 
-static struct htarget *find_unrestored(const char *name, void *arg)
-{
-    struct tracked *tr = strmap_get(arg, name);
-    return tr ? &tr->hist : NULL;
-}
-
-/* Reads the history of the targets just tracked: one at a time for a few
- * (a reload that adds some), in one pass over the recent rows for many
- * (the start). */
-static void restore_history(struct service *svc)
-{
-    struct target_rt **targets;
-    size_t n = monitor_targets(svc->monitor, &targets);
-    struct strmap fresh = {0};
-    int64_t wall = clock_wall_ms();
-
-    for (size_t i = 0; i < n; i++) {
-        struct tracked *tr = targets[i]->user;
-        if (tr && tr->unrestored && svc->histdb)
-            strmap_put(&fresh, targets[i]->conf->name, tr);
-        if (tr)
-            tr->unrestored = false;
-    }
-    if (fresh.n > RESTORE_SINGLY) {
-        int64_t t0 = clock_mono_us();
-        histdb_restore_all(svc->histdb, wall, find_unrestored, &fresh);
-        log_info("history of %zu targets read in %.0f ms", fresh.n,
-                 (double)(clock_mono_us() - t0) / 1000.0);
-    } else
-        for (size_t i = 0; i < fresh.cap; i++)
-            if (fresh.slots[i].key)
-                histdb_restore(svc->histdb, fresh.slots[i].key,
-                               &((struct tracked *)fresh.slots[i].value)->hist, wall);
-    strmap_free(&fresh);
-}
-
 /* Gives every target its alert state (restored or new), so STATUS counts
  * all of them from the start, and its history. */
 static void track_targets(struct service *svc)
@@ -235,74 +153,8 @@ static void track_targets(struct service *svc)
     size_t n = monitor_targets(svc->monitor, &targets);
 
     for (size_t i = 0; i < n; i++)
-        tracked(svc, targets[i]);
-    restore_history(svc);
-}
-
-/* What closed goes to the history database (a no-op without one). */
-static void hand_over(struct service *svc, const char *name, const struct hbucket *b,
-                      const struct incident *inc)
-{
-    if (b)
-        histdb_put_bucket(svc->histdb, name, b);
-    if (inc)
-        histdb_put_incident(svc->histdb, name, inc);
-}
-
-/* Writes the minutes of targets that have not probed since their minute
- * ended: a target probed every five minutes would otherwise keep its
- * minute in memory until the next probe. */
-static void hist_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct service *svc = arg;
-    struct target_rt **targets;
-    size_t n = monitor_targets(svc->monitor, &targets);
-    int64_t wall = clock_wall_ms();
-    struct hbucket b;
-    (void)fd;
-    (void)what;
-
-    for (size_t i = 0; i < n; i++) {
-        struct tracked *tr = targets[i]->user;
-        if (tr && htarget_tick(&tr->hist, wall, &b))
-            hand_over(svc, targets[i]->conf->name, &b, NULL);
-    }
-}
-
-/* history.enabled, at start and on every reload: the database opened or
- * closed, its retention set. */
-static void history_configure(struct service *svc, const struct config *cfg)
-{
-    char err[512];
-
-    if (!cfg->history) {
-        histdb_close(svc->histdb); /* writes what it was handed */
-        svc->histdb = NULL;
-        return;
-    }
-    if (svc->histdb) {
-        histdb_configure(svc->histdb, cfg);
-        return;
-    }
-    svc->histdb = histdb_open(svc->base, svc->opts->state_dir, cfg, err, sizeof(err));
-    if (svc->histdb == NULL) {
-        log_err("history database: %s; running without history", err);
-        return;
-    }
-    uint64_t next = histdb_next_incident_id(svc->histdb);
-    if (next <= svc->next_incident)
-        return;
-    /* Opened after start (history turned on by a reload, or a database
-     * that could not be opened before): incidents that began meanwhile
-     * have ids the database may hold for other targets. */
-    svc->next_incident = next;
-    struct target_rt **targets;
-    size_t n = svc->monitor ? monitor_targets(svc->monitor, &targets) : 0;
-    for (size_t i = 0; i < n; i++) {
-        struct tracked *tr = targets[i]->user;
-        if (tr)
-            htarget_renumber(&tr->hist, next, &svc->next_incident);
-    }
+        service_tracked(svc, targets[i]);
+    service_restore_history(svc);
 }
 
 static void raise_alert(struct service *svc, const struct alert *a, const struct target_conf *t)
@@ -325,7 +177,7 @@ static void raise_alert(struct service *svc, const struct alert *a, const struct
 static void hold_target(struct target_rt *rt, void *arg, struct hold **hold,
                         const struct tstate **ts)
 {
-    struct tracked *tr = tracked(arg, rt);
+    struct tracked *tr = service_tracked(arg, rt);
 
     *hold = &tr->hold;
     *ts = &tr->ts;
@@ -338,7 +190,7 @@ static void hold_raise(struct target_rt *rt, const struct alert *a, void *arg)
 
 static void am_target(struct target_rt *rt, void *arg, struct am_told *told, struct alert *base)
 {
-    struct tracked *tr = tracked(arg, rt);
+    struct tracked *tr = service_tracked(arg, rt);
 
     amresend_target(&tr->hold, &tr->ts, &tr->hist, told, base);
 }
@@ -362,7 +214,7 @@ static void save_state(struct service *svc, struct target_rt *rt, struct tracked
 static void hold_changed(struct target_rt *rt, void *arg)
 {
     struct service *svc = arg;
-    struct tracked *tr = tracked(svc, rt);
+    struct tracked *tr = service_tracked(svc, rt);
     struct hold_saved now;
 
     hold_save(&tr->hold, &now);
@@ -376,7 +228,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
                       void *arg)
 {
     struct service *svc = arg;
-    struct tracked *tr = tracked(svc, rt);
+    struct tracked *tr = service_tracked(svc, rt);
     struct tstate *ts = &tr->ts;
     struct alert alerts[STATE_MAX_ALERTS];
     enum target_state before = ts->s.state, raw_before = ts->last_raw;
@@ -401,7 +253,7 @@ static void on_result(struct target_rt *rt, const struct probe_result *r, const 
     struct hchanges ch;
     htarget_observe(&tr->hist, r, v, ts->s.state, ts->s.since_ms, at.wall_ms, &svc->next_incident,
                     &ch);
-    hand_over(svc, rt->conf->name, ch.minute_closed ? &ch.closed : NULL, ch.incident);
+    service_hand_over(svc, rt->conf->name, ch.minute_closed ? &ch.closed : NULL, ch.incident);
     if (ts->s.state != before)
         count_state(svc, before, ts->s.state);
     if (changed && (tr->stored || worth_storing(&ts->s)))
@@ -429,8 +281,8 @@ static void on_forget(struct target_rt *rt, void *arg)
     /* The minute under way is written as it is; the rows stay until
      * retention ends, and an incident of a target no longer watched
      * ends now. */
-    hand_over(svc, rt->conf->name, &tr->hist.minute,
-              svc->stopping ? NULL : htarget_end(&tr->hist, clock_wall_ms()));
+    service_hand_over(svc, rt->conf->name, &tr->hist.minute,
+                      svc->stopping ? NULL : htarget_end(&tr->hist, clock_wall_ms()));
     htarget_free(&tr->hist);
     tstate_free(&tr->ts);
     hold_free(&tr->hold);
@@ -503,7 +355,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         svc->reload_errors = diags->n;
         svc->reloads_failed++;
     } else {
-        history_configure(svc, cfg);
+        service_history_configure(svc, cfg);
         holding_detach(svc->holding);
         monitor_swap(svc->monitor, cfg, clock_mono_us());
         svc->generation++;
@@ -524,51 +376,6 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         return; /* systemd hears READY=1 once the last load is in */
     send_status(svc);
     notify_ready();
-}
-
-/* The daemon as the HTTP server's pages see it, for one request. */
-static void fill_view(struct view *v, void *arg)
-{
-    struct service *svc = arg;
-    struct target_rt **targets;
-    size_t n = monitor_targets(svc->monitor, &targets);
-    const struct monitor_stats *s = monitor_stats(svc->monitor);
-    size_t nwebhooks = webhooks_view(svc->webhooks, &svc->vwebhooks, &svc->vwebhooks_cap);
-
-    xgrow((void **)&svc->vtargets, &svc->vtargets_cap, n, sizeof(*svc->vtargets));
-    for (size_t i = 0; i < n; i++) {
-        struct tracked *tr = tracked(svc, targets[i]);
-        svc->vtargets[i] = (struct view_target){targets[i]->conf, &tr->ts, &tr->hist};
-    }
-    *v = (struct view){
-        .cfg = svc->cfg,
-        .targets = svc->vtargets,
-        .ntargets = n,
-        .schedule = {s->started, s->completed, s->late, s->skipped, s->dropped, s->cancelled,
-                     s->lateness, LATENESS_BUCKETS, LATENESS_BUCKET_US, s->lateness_sum_us,
-                     monitor_in_flight(svc->monitor)},
-        .webhooks = svc->vwebhooks,
-        .nwebhooks = nwebhooks,
-        .outbox = webhooks_pending(svc->webhooks),
-        .started_ms = svc->started_ms,
-        .reload_ms = svc->reload_ms,
-        .reload_ok = !svc->reload_failed,
-        .reloads = svc->reloads,
-        .reloads_failed = svc->reloads_failed,
-        .healthy = monitor_progressing(svc->monitor, clock_mono_us()),
-        .now_ms = clock_wall_ms(),
-        .host = svc->host,
-        .libcurl = curl_version_info(CURLVERSION_NOW)->version,
-        .histdb = svc->histdb,
-        .series = histdb_series,
-        .incidents = histdb_incidents,
-        .rows_free = histdb_rows_free,
-        .generation = svc->generation,
-        .silencer = svc->silencing,
-        .silence_add = silencing_add,
-        .silence_expire = silencing_expire,
-    };
-    v->silences = silencing_list(svc->silencing, &v->nsilences);
 }
 
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -674,7 +481,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
         goto out;
     }
     svc.next_incident = 1;
-    history_configure(&svc, cfg); /* its thread starts with the signals held */
+    service_history_configure(&svc, cfg); /* its thread starts with the signals held */
     svc.http = http_new(svc.base);
     store_on_reset(svc.store, store_reset_cb, &svc);
     if (svc.http == NULL || (svc.monitor = monitor_new(svc.base, svc.http, &cb)) == NULL) {
@@ -707,7 +514,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     svc.sighup = add_signal(&svc, SIGHUP, reload_cb);
     svc.sigusr1 = add_signal(&svc, SIGUSR1, usr1_cb);
     svc.status_timer = add_timer(&svc, STATUS_EVERY_US, status_cb);
-    svc.hist_timer = add_timer(&svc, HIST_TICK_US, hist_tick_cb);
+    svc.hist_timer = add_timer(&svc, HIST_TICK_US, service_hist_tick_cb);
     if (!svc.sigterm || !svc.sigint || !svc.sighup || !svc.sigusr1 || !svc.status_timer ||
         !svc.hist_timer) {
         log_err("cannot set up signal handling");
@@ -741,7 +548,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     amresend_configure(svc.amresend, svc.monitor, cfg); /* what fires is sent again at once */
     free_saved(&svc); /* only for start-up: a target added later starts afresh */
     svc.started_ms = clock_wall_ms();
-    if ((svc.httpd = httpd_new(svc.base, fill_view, &svc)) == NULL) {
+    if ((svc.httpd = httpd_new(svc.base, service_fill_view, &svc)) == NULL) {
         log_err("cannot set up the HTTP server");
         goto out;
     }

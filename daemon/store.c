@@ -1,4 +1,7 @@
-/* The SQLite store. */
+/* The state database: its file (opened, locked, moved aside when damaged,
+ * written anew when deleted), and the writes that wait for a commit, one
+ * transaction per pass of the loop. The rows of its tables are read and
+ * written by store_rows.c. */
 #include "store.h"
 
 #include <errno.h>
@@ -19,22 +22,7 @@
 
 #define SCHEMA_VERSION 2 /* 2: what of a hold a restart needs, silences */
 
-enum stmt {
-    Q_BEGIN,
-    Q_COMMIT,
-    Q_ROLLBACK,
-    Q_STATE_SAVE,
-    Q_STATE_DELETE,
-    Q_STATE_LOAD,
-    Q_OUTBOX_ADD,
-    Q_OUTBOX_UPDATE,
-    Q_OUTBOX_DELETE,
-    Q_OUTBOX_LOAD,
-    Q_SILENCE_SAVE,
-    Q_SILENCE_DELETE,
-    Q_SILENCE_LOAD,
-    Q_COUNT
-};
+#include "store_impl.h"
 
 static const char *const sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN",
@@ -89,76 +77,21 @@ static const char migrate_2[] = "ALTER TABLE target_state ADD COLUMN told_state 
                                 "ALTER TABLE target_state ADD COLUMN held_by INTEGER;"
                                 "ALTER TABLE target_state ADD COLUMN held_from TEXT;";
 
-/* A write not yet committed. Writes are kept here, one entry per key with
- * the latest winning, and applied in one transaction per pass of the loop;
- * they stay here until a commit succeeds, so a full or read-only disk
- * loses nothing that it takes later. */
-enum op {
-    OP_NONE,   /* nothing to write */
-    OP_PUT,    /* the whole row (a state, a new delivery) */
-    OP_UPDATE, /* a delivery's attempts, next_ms and last_error */
-    OP_DELETE,
-};
-
-struct pending {
-    enum op op;
-    char *key; /* target name, delivery id or silence id */
-    struct tstate_saved state;
-    struct hold_saved hold;  /* unknown: none kept */
-    struct delivery_row row; /* strings owned; id unused (the key) */
-    struct silence_row srow; /* strings owned */
-};
-
-struct pending_set {
-    struct pending **items; /* in the order first written: deliveries load by rowid */
-    size_t n, cap;
-    struct strmap index; /* key -> item */
-};
-
 #define RETRY_US 5000000 /* a failed commit is tried again after this */
 
-struct store {
-    sqlite3 *db;
-    sqlite3_stmt *q[Q_COUNT];
-    int lockfd; /* on the state directory */
-    char *path;
-    dev_t dev; /* of the database file, to notice it deleted or replaced */
-    ino_t ino;
-    struct event *commit_ev;
-    bool scheduled;       /* commit_ev armed */
-    bool healthy;         /* the last commit reached the disk */
-    int64_t failed_at_us; /* when the last commit failed */
-    struct pending_set states, deliveries, silences;
-    bool wipe; /* empty the tables first: they are rewritten from memory */
-    void (*on_commit)(void *);
-    void *on_commit_arg;
-    struct {
-        void (*cb)(void *arg);
-        void *arg;
-    } on_reset[4];
-};
-
-static void report(struct store *s, const char *what)
+void store_report(struct store *s, const char *what)
 {
     if (s->healthy)
         log_err("state database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     s->healthy = false;
 }
 
-static int exec(struct store *s, enum stmt q)
+int store_exec(struct store *s, enum stmt q)
 {
     int rc = sqlite3_step(s->q[q]);
     sqlite3_reset(s->q[q]);
     sqlite3_clear_bindings(s->q[q]);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
-static void bind_text(sqlite3_stmt *q, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
 }
 
 static void commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -173,7 +106,7 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Commits at the end of this pass of the loop (delay 0), or when a failed
  * commit is due to be tried again. */
-static void schedule(struct store *s, int64_t delay_us)
+void store_schedule(struct store *s, int64_t delay_us)
 {
     struct timeval tv = {(time_t)(delay_us / 1000000), (suseconds_t)(delay_us % 1000000)};
 
@@ -183,7 +116,7 @@ static void schedule(struct store *s, int64_t delay_us)
     s->scheduled = true;
 }
 
-static void pending_clear(struct pending *p)
+void store_pending_clear(struct pending *p)
 {
     free(p->state.location);
     free((char *)p->row.webhook);
@@ -204,7 +137,7 @@ static void pending_clear(struct pending *p)
 static void set_free(struct pending_set *set)
 {
     for (size_t i = 0; i < set->n; i++) {
-        pending_clear(set->items[i]);
+        store_pending_clear(set->items[i]);
         free(set->items[i]->key);
         free(set->items[i]);
     }
@@ -214,7 +147,7 @@ static void set_free(struct pending_set *set)
 }
 
 /* The entry of key, a new one (OP_NONE) if there is none. */
-static struct pending *entry(struct pending_set *set, const char *key)
+struct pending *store_entry(struct pending_set *set, const char *key)
 {
     struct pending *p = strmap_get(&set->index, key);
 
@@ -237,87 +170,6 @@ static size_t set_count(const struct pending_set *set)
     return n;
 }
 
-static char *dup_or_null(const char *v)
-{
-    return v ? xstrdup(v) : NULL;
-}
-
-/* Applies one pending write; -1 when the database refused it. */
-static int apply(struct store *s, const struct pending *p, bool delivery)
-{
-    enum stmt q;
-
-    switch (p->op) {
-    case OP_NONE:
-        return 0;
-    case OP_DELETE:
-        q = delivery ? Q_OUTBOX_DELETE : Q_STATE_DELETE;
-        bind_text(s->q[q], 1, p->key);
-        return exec(s, q);
-    case OP_UPDATE:
-        sqlite3_bind_int(s->q[Q_OUTBOX_UPDATE], 1, (int)p->row.attempts);
-        sqlite3_bind_int64(s->q[Q_OUTBOX_UPDATE], 2, p->row.next_ms);
-        bind_text(s->q[Q_OUTBOX_UPDATE], 3, p->row.last_error);
-        bind_text(s->q[Q_OUTBOX_UPDATE], 4, p->key);
-        return exec(s, Q_OUTBOX_UPDATE);
-    case OP_PUT:
-        break;
-    }
-    if (delivery) {
-        sqlite3_stmt *a = s->q[Q_OUTBOX_ADD];
-        bind_text(a, 1, p->key);
-        bind_text(a, 2, p->row.webhook);
-        bind_text(a, 3, p->row.event);
-        bind_text(a, 4, p->row.target);
-        bind_text(a, 5, p->row.body);
-        sqlite3_bind_int64(a, 6, p->row.created_ms);
-        sqlite3_bind_int64(a, 7, p->row.next_ms);
-        sqlite3_bind_int(a, 8, (int)p->row.attempts);
-        bind_text(a, 9, p->row.last_error);
-        return exec(s, Q_OUTBOX_ADD);
-    }
-    sqlite3_stmt *v = s->q[Q_STATE_SAVE];
-    bind_text(v, 1, p->key);
-    bind_text(v, 2, state_name(p->state.state));
-    bind_text(v, 3, codes_severity_name(p->state.severity));
-    bind_text(v, 4, p->state.location ? p->state.location : "");
-    sqlite3_bind_int64(v, 5, p->state.since_ms);
-    sqlite3_bind_int64(v, 6, p->state.notified_ms);
-    sqlite3_bind_int64(v, 7, p->state.cert_warned);
-    sqlite3_bind_int(v, 8, p->state.slow);
-    sqlite3_bind_int(v, 9, p->state.flapping);
-    if (p->hold.known) {
-        const struct hold_saved *h = &p->hold;
-        bind_text(v, 10, state_name(h->told_state));
-        sqlite3_bind_int64(v, 11, (int64_t)h->told_location);
-        sqlite3_bind_int(v, 12, h->told_flapping);
-        sqlite3_bind_int(v, 13, h->told_slow);
-        sqlite3_bind_int(v, 14, h->held_state);
-        sqlite3_bind_int(v, 15, h->held_slow);
-        sqlite3_bind_int(v, 16, (int)h->held_by);
-        bind_text(v, 17, alert_previous_name(h->held_from));
-    }
-    return exec(s, Q_STATE_SAVE);
-}
-
-static int apply_silence(struct store *s, const struct pending *p)
-{
-    sqlite3_stmt *q = s->q[p->op == OP_DELETE ? Q_SILENCE_DELETE : Q_SILENCE_SAVE];
-
-    if (p->op == OP_NONE)
-        return 0;
-    sqlite3_bind_int64(q, 1, (int64_t)strtoull(p->key, NULL, 10));
-    if (p->op == OP_DELETE)
-        return exec(s, Q_SILENCE_DELETE);
-    bind_text(q, 2, p->srow.target);
-    bind_text(q, 3, p->srow.labels);
-    bind_text(q, 4, p->srow.comment);
-    sqlite3_bind_int64(q, 5, p->srow.start_ms);
-    sqlite3_bind_int64(q, 6, p->srow.end_ms);
-    sqlite3_bind_int(q, 7, p->srow.expired);
-    return exec(s, Q_SILENCE_SAVE);
-}
-
 static int open_db(struct store *s, char *err, size_t errlen);
 static void close_db(struct store *s);
 static void rewrite_from_memory(struct store *s);
@@ -338,8 +190,8 @@ static int commit(struct store *s)
         rewrite_from_memory(s);
     }
 
-    if (exec(s, Q_BEGIN) < 0) {
-        report(s, what);
+    if (store_exec(s, Q_BEGIN) < 0) {
+        store_report(s, what);
         return -1;
     }
     what = "cannot empty the database";
@@ -350,18 +202,18 @@ static int commit(struct store *s)
         goto rollback;
     what = "cannot save a target state";
     for (size_t i = 0; i < s->states.n; i++)
-        if (apply(s, s->states.items[i], false) < 0)
+        if (store_apply(s, s->states.items[i], false) < 0)
             goto rollback;
     what = "cannot save a silence";
     for (size_t i = 0; i < s->silences.n; i++)
-        if (apply_silence(s, s->silences.items[i]) < 0)
+        if (store_apply_silence(s, s->silences.items[i]) < 0)
             goto rollback;
     what = "cannot write the outbox";
     for (size_t i = 0; i < s->deliveries.n; i++)
-        if (apply(s, s->deliveries.items[i], true) < 0)
+        if (store_apply(s, s->deliveries.items[i], true) < 0)
             goto rollback;
     what = "cannot commit";
-    if (exec(s, Q_COMMIT) < 0)
+    if (store_exec(s, Q_COMMIT) < 0)
         goto rollback;
     set_free(&s->states);
     set_free(&s->deliveries);
@@ -369,8 +221,8 @@ static int commit(struct store *s)
     s->wipe = false;
     return 0;
 rollback:
-    report(s, what);
-    exec(s, Q_ROLLBACK);
+    store_report(s, what);
+    store_exec(s, Q_ROLLBACK);
     return -1;
 }
 
@@ -451,7 +303,7 @@ static void flush(struct store *s, bool force)
         }
     }
     if (!s->healthy && pending)
-        schedule(s, RETRY_US - (now - s->failed_at_us));
+        store_schedule(s, RETRY_US - (now - s->failed_at_us));
     /* What waits for a commit (a delivery's first attempt) goes ahead
      * either way: from memory when the disk failed. */
     if (s->on_commit)
@@ -632,196 +484,4 @@ void store_close(struct store *s)
         close(s->lockfd);
     free(s->path);
     free(s);
-}
-
-static const char *column_text(sqlite3_stmt *q, int i)
-{
-    const unsigned char *t = sqlite3_column_text(q, i);
-    return t ? (const char *)t : "";
-}
-
-int store_state_load(struct store *s, store_state_cb cb, void *arg)
-{
-    sqlite3_stmt *q = s->q[Q_STATE_LOAD];
-    int rc;
-
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct tstate_saved saved;
-        memset(&saved, 0, sizeof(saved));
-        if (state_parse(column_text(q, 1), &saved.state) < 0 ||
-            codes_severity_parse(column_text(q, 2), &saved.severity) < 0)
-            continue; /* written by something else; start that target afresh */
-        saved.location = (char *)column_text(q, 3); /* copied by the callback */
-        saved.since_ms = sqlite3_column_int64(q, 4);
-        saved.notified_ms = sqlite3_column_int64(q, 5);
-        saved.cert_warned = sqlite3_column_int64(q, 6);
-        saved.slow = sqlite3_column_int(q, 7) != 0;
-        saved.flapping = sqlite3_column_int(q, 8) != 0;
-        struct hold_saved hold = {0};
-        hold.known = sqlite3_column_type(q, 9) != SQLITE_NULL &&
-                     state_parse(column_text(q, 9), &hold.told_state) == 0;
-        hold.told_location = (uint64_t)sqlite3_column_int64(q, 10);
-        hold.told_flapping = sqlite3_column_int(q, 11) != 0;
-        hold.told_slow = sqlite3_column_int(q, 12) != 0;
-        hold.held_state = sqlite3_column_int(q, 13) != 0;
-        hold.held_slow = sqlite3_column_int(q, 14) != 0;
-        hold.held_by = (unsigned)sqlite3_column_int(q, 15);
-        hold.held_from = PREV_UNKNOWN;
-        for (int p = 0; p < PREV_COUNT; p++)
-            if (strcmp(column_text(q, 16), alert_previous_name((enum alert_previous)p)) == 0)
-                hold.held_from = (enum alert_previous)p;
-        cb(column_text(q, 0), &saved, &hold, arg);
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
-        report(s, "cannot read target states");
-        return -1;
-    }
-    return 0;
-}
-
-void store_state_save(struct store *s, const char *name, const struct tstate_saved *v,
-                      const struct hold_saved *hold)
-{
-    struct pending *p = entry(&s->states, name);
-
-    pending_clear(p);
-    p->state = *v;
-    if (hold)
-        p->hold = *hold;
-    p->state.location = dup_or_null(v->location);
-    p->op = OP_PUT;
-    schedule(s, 0);
-}
-
-void store_state_delete(struct store *s, const char *name)
-{
-    struct pending *p = entry(&s->states, name);
-
-    pending_clear(p);
-    p->op = OP_DELETE;
-    schedule(s, 0);
-}
-
-int store_outbox_load(struct store *s, store_delivery_cb cb, void *arg)
-{
-    sqlite3_stmt *q = s->q[Q_OUTBOX_LOAD];
-    int rc;
-
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct delivery_row row = {
-            .id = column_text(q, 0),
-            .webhook = column_text(q, 1),
-            .event = column_text(q, 2),
-            .target = column_text(q, 3),
-            .body = column_text(q, 4),
-            .created_ms = sqlite3_column_int64(q, 5),
-            .next_ms = sqlite3_column_int64(q, 6),
-            .attempts = (unsigned)sqlite3_column_int(q, 7),
-            .last_error = sqlite3_column_type(q, 8) == SQLITE_NULL ? NULL : column_text(q, 8),
-        };
-        cb(&row, arg);
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
-        report(s, "cannot read the outbox");
-        return -1;
-    }
-    return 0;
-}
-
-void store_outbox_add(struct store *s, const struct delivery_row *row)
-{
-    struct pending *p = entry(&s->deliveries, row->id);
-
-    pending_clear(p);
-    p->op = OP_PUT;
-    p->row = *row;
-    p->row.id = NULL;
-    p->row.webhook = dup_or_null(row->webhook);
-    p->row.event = dup_or_null(row->event);
-    p->row.target = dup_or_null(row->target);
-    p->row.body = dup_or_null(row->body);
-    p->row.last_error = dup_or_null(row->last_error);
-    schedule(s, 0);
-}
-
-void store_outbox_update(struct store *s, const char *id, unsigned attempts, int64_t next_ms,
-                         const char *last_error)
-{
-    struct pending *p = entry(&s->deliveries, id);
-
-    if (p->op == OP_DELETE)
-        return;
-    if (p->op == OP_NONE)
-        p->op = OP_UPDATE; /* the row is in the database: these columns only */
-    p->row.attempts = attempts;
-    p->row.next_ms = next_ms;
-    free((char *)p->row.last_error);
-    p->row.last_error = dup_or_null(last_error);
-    schedule(s, 0);
-}
-
-void store_outbox_delete(struct store *s, const char *id)
-{
-    struct pending *p = entry(&s->deliveries, id);
-
-    pending_clear(p);
-    p->op = OP_DELETE;
-    schedule(s, 0);
-}
-
-int store_silence_load(struct store *s, store_silence_cb cb, void *arg)
-{
-    sqlite3_stmt *q = s->q[Q_SILENCE_LOAD];
-    int rc;
-
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct silence_row row = {
-            .id = (uint64_t)sqlite3_column_int64(q, 0),
-            .target = sqlite3_column_type(q, 1) == SQLITE_NULL ? NULL : column_text(q, 1),
-            .labels = sqlite3_column_type(q, 2) == SQLITE_NULL ? NULL : column_text(q, 2),
-            .comment = column_text(q, 3),
-            .start_ms = sqlite3_column_int64(q, 4),
-            .end_ms = sqlite3_column_int64(q, 5),
-            .expired = sqlite3_column_int(q, 6) != 0,
-        };
-        cb(&row, arg);
-    }
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
-        report(s, "cannot read the silences");
-        return -1;
-    }
-    return 0;
-}
-
-static char *silence_key(uint64_t id, char *out, size_t len)
-{
-    snprintf(out, len, "%llu", (unsigned long long)id);
-    return out;
-}
-
-void store_silence_save(struct store *s, const struct silence_row *row)
-{
-    char key[24];
-    struct pending *p = entry(&s->silences, silence_key(row->id, key, sizeof(key)));
-
-    pending_clear(p);
-    p->op = OP_PUT;
-    p->srow = *row;
-    p->srow.target = dup_or_null(row->target);
-    p->srow.labels = dup_or_null(row->labels);
-    p->srow.comment = dup_or_null(row->comment);
-    schedule(s, 0);
-}
-
-void store_silence_delete(struct store *s, uint64_t id)
-{
-    char key[24];
-    struct pending *p = entry(&s->silences, silence_key(id, key, sizeof(key)));
-
-    pending_clear(p);
-    p->op = OP_DELETE;
-    schedule(s, 0);
 }
