@@ -20,7 +20,9 @@
 #include "log.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 2 /* 2: what of a hold a restart needs, silences */
+/* 2: what of a hold a restart needs, silences; 3: the severity and start
+ * receivers were told of */
+#define SCHEMA_VERSION 3
 
 #include "store_impl.h"
 
@@ -31,11 +33,13 @@ static const char *const sql[Q_COUNT] = {
     [Q_STATE_SAVE] = "INSERT OR REPLACE INTO target_state (name, state, severity, location, "
                      "since_ms, notified_ms, cert_warned, slow, flapping, told_state, "
                      "told_location, told_flapping, told_slow, held_state, held_slow, held_by, "
-                     "held_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "held_from, told_severity, told_since_ms) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_STATE_DELETE] = "DELETE FROM target_state WHERE name = ?",
     [Q_STATE_LOAD] = "SELECT name, state, severity, location, since_ms, notified_ms, "
                      "cert_warned, slow, flapping, told_state, told_location, told_flapping, "
-                     "told_slow, held_state, held_slow, held_by, held_from FROM target_state",
+                     "told_slow, held_state, held_slow, held_by, held_from, told_severity, "
+                     "told_since_ms FROM target_state",
     [Q_OUTBOX_ADD] = "INSERT OR REPLACE INTO outbox (id, webhook, event, target, body, "
                      "created_ms, next_ms, attempts, last_error) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -57,7 +61,8 @@ static const char schema[] =
     " location TEXT NOT NULL, since_ms INTEGER NOT NULL, notified_ms INTEGER NOT NULL,"
     " cert_warned INTEGER NOT NULL, slow INTEGER NOT NULL, flapping INTEGER NOT NULL,"
     " told_state TEXT, told_location INTEGER, told_flapping INTEGER, told_slow INTEGER,"
-    " held_state INTEGER, held_slow INTEGER, held_by INTEGER, held_from TEXT);"
+    " held_state INTEGER, held_slow INTEGER, held_by INTEGER, held_from TEXT,"
+    " told_severity TEXT, told_since_ms INTEGER);"
     "CREATE TABLE IF NOT EXISTS silences ("
     " id INTEGER PRIMARY KEY, target TEXT, labels TEXT, comment TEXT NOT NULL,"
     " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, expired INTEGER NOT NULL);"
@@ -66,16 +71,24 @@ static const char schema[] =
     " body TEXT NOT NULL, created_ms INTEGER NOT NULL, next_ms INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, last_error TEXT);";
 
-/* The columns schema 2 added to a database of schema 1, empty there: a
- * row without them keeps nothing of its target's hold. */
-static const char migrate_2[] = "ALTER TABLE target_state ADD COLUMN told_state TEXT;"
-                                "ALTER TABLE target_state ADD COLUMN told_location INTEGER;"
-                                "ALTER TABLE target_state ADD COLUMN told_flapping INTEGER;"
-                                "ALTER TABLE target_state ADD COLUMN told_slow INTEGER;"
-                                "ALTER TABLE target_state ADD COLUMN held_state INTEGER;"
-                                "ALTER TABLE target_state ADD COLUMN held_slow INTEGER;"
-                                "ALTER TABLE target_state ADD COLUMN held_by INTEGER;"
-                                "ALTER TABLE target_state ADD COLUMN held_from TEXT;";
+/* The columns each schema added to the one before, empty in the rows of
+ * an older database: a row without them keeps nothing of its target's
+ * hold (2), or of the severity and start receivers were told (3). Each
+ * step is one transaction, found needed by its first column missing. */
+static const struct {
+    const char *column, *sql;
+} migrations[] = {
+    {"told_state", "ALTER TABLE target_state ADD COLUMN told_state TEXT;"
+                   "ALTER TABLE target_state ADD COLUMN told_location INTEGER;"
+                   "ALTER TABLE target_state ADD COLUMN told_flapping INTEGER;"
+                   "ALTER TABLE target_state ADD COLUMN told_slow INTEGER;"
+                   "ALTER TABLE target_state ADD COLUMN held_state INTEGER;"
+                   "ALTER TABLE target_state ADD COLUMN held_slow INTEGER;"
+                   "ALTER TABLE target_state ADD COLUMN held_by INTEGER;"
+                   "ALTER TABLE target_state ADD COLUMN held_from TEXT;"},
+    {"told_since_ms", "ALTER TABLE target_state ADD COLUMN told_since_ms INTEGER;"
+                      "ALTER TABLE target_state ADD COLUMN told_severity TEXT;"},
+};
 
 #define RETRY_US 5000000 /* a failed commit is tried again after this */
 
@@ -387,14 +400,24 @@ static int open_db(struct store *s, char *err, size_t errlen)
 
     if (rc != SQLITE_OK)
         return rc;
-    sqlite3_stmt *probe;
-    if (sqlite3_prepare_v2(s->db, "SELECT told_state FROM target_state", -1, &probe, NULL) ==
-        SQLITE_OK)
-        sqlite3_finalize(probe);
-    else if ((rc = sqlite3_exec(s->db, migrate_2, NULL, NULL, NULL)) != SQLITE_OK) {
-        errbuf_set(err, errlen, "cannot add the columns of schema 2 to %s: %s", s->path,
-                   sqlite3_errmsg(s->db));
-        return rc;
+    for (size_t m = 0; m < ARRAY_SIZE(migrations); m++) {
+        sqlite3_stmt *probe;
+        char *q = xasprintf("SELECT %s FROM target_state", migrations[m].column);
+        rc = sqlite3_prepare_v2(s->db, q, -1, &probe, NULL);
+        free(q);
+        if (rc == SQLITE_OK) {
+            sqlite3_finalize(probe);
+            continue;
+        }
+        char *step = xasprintf("BEGIN; %s COMMIT;", migrations[m].sql);
+        rc = sqlite3_exec(s->db, step, NULL, NULL, NULL);
+        free(step);
+        if (rc != SQLITE_OK) {
+            errbuf_set(err, errlen, "cannot add the columns of schema %zu to %s: %s", m + 2,
+                       s->path, sqlite3_errmsg(s->db));
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
     }
     for (int i = 0; i < Q_COUNT; i++) {
         if ((rc = sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],

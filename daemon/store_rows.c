@@ -65,7 +65,9 @@ int store_apply(struct store *s, const struct pending *p, bool delivery)
     bind_text(v, 4, p->state.location ? p->state.location : "");
     sqlite3_bind_int64(v, 5, p->state.since_ms);
     sqlite3_bind_int64(v, 6, p->state.notified_ms);
-    sqlite3_bind_int64(v, 7, p->state.cert_warned);
+    /* A certificate's warning held is not kept across a restart: saved as
+     * not given, so the next probe after one raises it again. */
+    sqlite3_bind_int64(v, 7, p->hold.known && p->hold.held_cert ? 0 : p->state.cert_warned);
     sqlite3_bind_int(v, 8, p->state.slow);
     sqlite3_bind_int(v, 9, p->state.flapping);
     if (p->hold.known) {
@@ -78,6 +80,8 @@ int store_apply(struct store *s, const struct pending *p, bool delivery)
         sqlite3_bind_int(v, 15, h->held_slow);
         sqlite3_bind_int(v, 16, (int)h->held_by);
         bind_text(v, 17, alert_previous_name(h->held_from));
+        bind_text(v, 18, codes_severity_name(h->told_severity));
+        sqlite3_bind_int64(v, 19, h->told_since_ms);
     }
     return store_exec(s, Q_STATE_SAVE);
 }
@@ -136,6 +140,11 @@ int store_state_load(struct store *s, store_state_cb cb, void *arg)
         for (int p = 0; p < PREV_COUNT; p++)
             if (strcmp(column_text(q, 16), alert_previous_name((enum alert_previous)p)) == 0)
                 hold.held_from = (enum alert_previous)p;
+        /* Kept since schema 3; none in an older row (hold_restore then
+         * takes the state's). */
+        if (sqlite3_column_type(q, 18) != SQLITE_NULL &&
+            codes_severity_parse(column_text(q, 17), &hold.told_severity) == 0)
+            hold.told_since_ms = sqlite3_column_int64(q, 18);
         cb(column_text(q, 0), &saved, &hold, arg);
     }
     sqlite3_reset(q);

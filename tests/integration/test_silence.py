@@ -316,12 +316,12 @@ def test_a_database_of_schema_1_loads():
     rc, _ = dm.stop()
     assert rc == 0
     db = sqlite3.connect(os.path.join(st.d, "state", "upmon.db"))
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-    row = db.execute("SELECT state, told_state, held_state FROM target_state"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    row = db.execute("SELECT state, told_state, held_state, told_since_ms FROM target_state"
                      " WHERE name = 'shop'").fetchone()
     # Not written again (nothing changed): the row keeps no hold, and
     # still reads as told what it says.
-    assert row == ("server_error", None, None), row
+    assert row == ("server_error", None, None, None), row
     assert db.execute("SELECT COUNT(*) FROM silences").fetchone()[0] == 0
     db.close()
 
