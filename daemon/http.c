@@ -71,8 +71,11 @@ static void timer_cb(evutil_socket_t fd, short kind, void *arg)
     socket_action(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
-/* CURLMOPT_TIMERFUNCTION: -1 deletes the timer, anything else (0 too)
- * re-arms it. */
+/* CURLMOPT_TIMERFUNCTION: -1 deletes the timer, anything else re-arms
+ * it. 0, which curl asks for whenever a transfer is added, makes the timer
+ * active at once: it then runs in this pass of the loop, after the
+ * callback under way, where a timer due now would only run after one more
+ * epoll_wait, with a timeout of 0, for every batch of probes started. */
 static int timer_func(CURLM *multi, long timeout_ms, void *arg)
 {
     struct http *h = arg;
@@ -80,6 +83,9 @@ static int timer_func(CURLM *multi, long timeout_ms, void *arg)
 
     if (timeout_ms < 0) {
         evtimer_del(h->timer);
+    } else if (timeout_ms == 0) {
+        evtimer_del(h->timer); /* no later run of the deadline it replaces */
+        event_active(h->timer, EV_TIMEOUT, 0);
     } else {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
         evtimer_add(h->timer, &tv);
