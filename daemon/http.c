@@ -8,7 +8,9 @@
  *     so they may start new transfers. */
 #include "http.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "util.h"
@@ -17,6 +19,7 @@ struct http {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
+    bool open_socket; /* set CURLOPT_OPENSOCKETFUNCTION (open_socket) */
 };
 
 /* One per socket curl asks us to watch. */
@@ -166,6 +169,7 @@ struct http *http_new(struct event_base *base)
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_func);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    h->open_socket = curl_version_info(CURLVERSION_NOW)->version_num < 0x080900;
     return h;
 }
 
@@ -181,9 +185,24 @@ void http_free(struct http *h)
     free(h);
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION, for a libcurl that makes its sockets
+ * without flags: made non-blocking and close-on-exec in the socket call
+ * itself, so no descriptor of a transfer is ever open without
+ * close-on-exec. (libcurl before 8.9 still sets O_NONBLOCK with its two
+ * fcntl calls; newer ones pass SOCK_NONBLOCK themselves unless a callback
+ * is set, and SOCK_CLOEXEC from 8.19 on, so they are left alone.) */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)arg;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->protocol);
+}
+
 int http_add(struct http *h, struct http_xfer *x)
 {
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
+    if (h->open_socket)
+        curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 #if CURL_AT_LEAST_VERSION(7, 87, 0)
     /* A transfer that ends (by its timeout, a reload or shutdown) while
      * its name is still being resolved must not make curl wait for the
