@@ -557,9 +557,9 @@ def instructions_upmond(upmond, site, tmp, seconds, n):
                         if int(line.split()[1]) > ir:
                             ir, dump = int(line.split()[1]), os.path.join(tmp, f)
     if dump and shutil.which("callgrind_annotate"):
-        # Where they go, by function (self cost), for the reader to cut.
-        p = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=90", dump],
-                           capture_output=True, text=True)
+        # Where they go: the functions that cost most, callees included.
+        p = subprocess.run(["callgrind_annotate", "--auto=no", "--inclusive=yes",
+                            "--threshold=100", dump], capture_output=True, text=True)
         print("\n".join([l for l in p.stdout.splitlines() if re.match(r"\s*[\d,]+ \(", l)][:40]))
     print("upmond, %d targets at 1 s under callgrind: %d probes in %d s, %.0f instructions "
           "per probe" % (n, served, seconds, ir / served if served else float("nan")))
