@@ -8,7 +8,9 @@
  *     so they may start new transfers. */
 #include "http.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "util.h"
@@ -17,6 +19,7 @@ struct http {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
+    bool open_socket; /* set CURLOPT_OPENSOCKETFUNCTION (open_socket) */
 };
 
 /* One per socket curl asks us to watch. */
@@ -71,8 +74,11 @@ static void timer_cb(evutil_socket_t fd, short kind, void *arg)
     socket_action(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
-/* CURLMOPT_TIMERFUNCTION: -1 deletes the timer, anything else (0 too)
- * re-arms it. */
+/* CURLMOPT_TIMERFUNCTION: -1 deletes the timer, anything else re-arms
+ * it. 0, which curl asks for whenever a transfer is added, makes the timer
+ * active at once: it then runs in this pass of the loop, after the
+ * callback under way, where a timer due now would only run after one more
+ * epoll_wait, with a timeout of 0, for every batch of probes started. */
 static int timer_func(CURLM *multi, long timeout_ms, void *arg)
 {
     struct http *h = arg;
@@ -80,6 +86,9 @@ static int timer_func(CURLM *multi, long timeout_ms, void *arg)
 
     if (timeout_ms < 0) {
         evtimer_del(h->timer);
+    } else if (timeout_ms == 0) {
+        evtimer_del(h->timer); /* no later run of the deadline it replaces */
+        event_active(h->timer, EV_TIMEOUT, 0);
     } else {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
         evtimer_add(h->timer, &tv);
@@ -160,6 +169,7 @@ struct http *http_new(struct event_base *base)
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_func);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    h->open_socket = curl_version_info(CURLVERSION_NOW)->version_num < 0x080900;
     return h;
 }
 
@@ -175,9 +185,24 @@ void http_free(struct http *h)
     free(h);
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION, for a libcurl that makes its sockets
+ * without flags: made non-blocking and close-on-exec in the socket call
+ * itself, so no descriptor of a transfer is ever open without
+ * close-on-exec. (libcurl before 8.9 still sets O_NONBLOCK with its two
+ * fcntl calls; newer ones pass SOCK_NONBLOCK themselves unless a callback
+ * is set, and SOCK_CLOEXEC from 8.19 on, so they are left alone.) */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)arg;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->protocol);
+}
+
 int http_add(struct http *h, struct http_xfer *x)
 {
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
+    if (h->open_socket)
+        curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 #if CURL_AT_LEAST_VERSION(7, 87, 0)
     /* A transfer that ends (by its timeout, a reload or shutdown) while
      * its name is still being resolved must not make curl wait for the

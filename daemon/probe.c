@@ -79,6 +79,10 @@ struct prober {
     long dns_cache_s;
     CURL **pool; /* idle easy handles, reset before reuse */
     size_t npool, cappool;
+    /* Probes ended, kept for the next: a struct probe is as large as
+     * makes malloc tidy its small free chunks on every allocation. */
+    struct probe **spare;
+    size_t nspare, capspare;
 };
 
 /* One host's lookup for a probe. */
@@ -170,6 +174,9 @@ void prober_free(struct prober *p)
     for (size_t i = 0; i < p->npool; i++)
         curl_easy_cleanup(p->pool[i]);
     free(p->pool);
+    for (size_t i = 0; i < p->nspare; i++)
+        free(p->spare[i]);
+    free(p->spare);
     if (p->share)
         curl_share_cleanup(p->share); /* no handle uses it any more */
     resolver_free(p->resolver);
@@ -719,7 +726,13 @@ static void probe_free(struct probe *pr)
         release_handle(pr->p, pr->xfer.easy);
     curl_slist_free_all(pr->resolve);
     buf_free(&pr->body);
-    free(pr);
+    struct prober *p = pr->p;
+    if (p->nspare < POOL_MAX) {
+        xgrow((void **)&p->spare, &p->capspare, p->nspare, sizeof(*p->spare));
+        p->spare[p->nspare++] = pr;
+    } else {
+        free(pr);
+    }
 }
 
 /* Makes the request a redirect asks for, to next, on the same handle:
@@ -1048,8 +1061,10 @@ static void lookup_cb(const struct resolve_answer *a, void *arg)
 struct probe *probe_new(struct prober *p, const struct probe_spec *spec,
                         const struct probe_callbacks *cb, void *arg, int64_t now, bool *ready)
 {
-    struct probe *pr = xcalloc(1, sizeof(*pr));
+    struct probe *pr = p->nspare > 0 ? p->spare[--p->nspare] : xmalloc(sizeof(*pr));
     const struct target_conf *t = spec->t;
+
+    memset(pr, 0, sizeof(*pr));
 
     pr->p = p;
     pr->spec = spec;

@@ -10,6 +10,9 @@ installed) in the same run, and prints one table with the ratios.
 
   tests/bench/bench.py [--build DIR] [--duration S] [--quick]
   tests/bench/bench.py --history ROUNDS   only history on against off, alternating
+  tests/bench/bench.py --syscalls N       only system calls per probe by kind (strace -c -f)
+                                          of upmond, Monit and wrk on nginx's default page
+  tests/bench/bench.py --instructions N   only instructions per probe of upmond (callgrind)
 
 Rows:
   load 10k          loading and validating a 10,000-target watch list
@@ -54,9 +57,11 @@ def cpu_of(ru):
 
 
 class Site:
-    """nginx (one worker) if installed, else the fixture server."""
+    """nginx (one worker) if installed, else the fixture server. With page,
+    nginx answers every path with its own default page (615 bytes on
+    Debian), the page the per-probe counts are taken on."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, page=None):
         self.tmp = tmp
         self.port = free_port()
         nginx = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx")
@@ -78,10 +83,12 @@ http {
   server {
     listen 127.0.0.1:%(p)d backlog=4096 reuseport;
     location = /nginx_status { stub_status; }
-    location / { return 200 "ok\\n"; }
+    location / { %(answer)s }
   }
 }
-""" % {"t": tmp, "p": self.port})
+""" % {"t": tmp, "p": self.port, "answer": (
+                "root %s; try_files /%s =404;" % os.path.split(page) if page
+                else 'return 200 "ok\\n";')})
             self.proc = subprocess.Popen([nginx, "-p", tmp, "-c", conf],
                                          stderr=subprocess.DEVNULL)
         else:
@@ -111,10 +118,10 @@ http {
         self.proc.wait()
 
 
-def watch_list(path, n, interval, url_of, extra="", defaults=""):
+def watch_list(path, n, interval, url_of, extra="", defaults="", timeout="5s"):
     with open(path, "w") as f:
-        f.write("defaults: {interval: %s, timeout: 5s%s}\n%stargets:\n" % (interval, defaults,
-                                                                         extra))
+        f.write("defaults: {interval: %s, timeout: %s%s}\n%stargets:\n" % (interval, timeout,
+                                                                        defaults, extra))
         for i in range(n):
             f.write("  - {name: site-%05d, url: '%s'}\n" % (i, url_of(i)))
     return path
@@ -392,6 +399,172 @@ def bench_scraped(upmond, site, tmp, seconds, n=10000):
     return row, fetch
 
 
+PAGE = "/var/www/html/index.nginx-debian.html"
+
+
+def wait_for(proc, pred, seconds):
+    """Polls pred() until true, the process ends or seconds pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def strace_counts(pid, site, seconds):
+    """Attaches `strace -c -f` to a running prober for `seconds`, away from
+    its start and its end, and returns ({call: (count, errors)}, requests
+    nginx served meanwhile)."""
+    out = os.path.join(site.tmp, "strace-%d.txt" % pid)
+    before = site.requests()
+    st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                          stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    st.send_signal(signal.SIGINT)  # detaches and writes the summary
+    st.wait()
+    served = site.requests() - before - 1
+    calls = {}
+    with open(out) as f:
+        for line in f:
+            parts = line.split()
+            # % time, seconds, usecs/call, calls, [errors,] syscall
+            if len(parts) in (5, 6) and parts[3].isdigit() and parts[-1] != "total":
+                calls[parts[-1]] = (int(parts[3]), int(parts[4]) if len(parts) == 6 else 0)
+    return calls, served
+
+
+def syscall_upmond(upmond, site, tmp, seconds, n):
+    cfg = watch_list(os.path.join(tmp, "sc.yaml"), n, "1s",
+                     lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
+                     timeout="900ms")
+    proc = subprocess.Popen([upmond, "-q", "-c", cfg, "--state-dir", os.path.join(tmp, "sc")],
+                            stderr=subprocess.DEVNULL)
+    try:
+        # Every target probed once: the first sweep is over.
+        start = site.requests()
+        wait_for(proc, lambda: site.requests() - start > 2 * n, 30)
+        return strace_counts(proc.pid, site, seconds)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def syscall_monit(monit, site, tmp, seconds, n):
+    rc = os.path.join(tmp, "monitrc-sc")
+    with open(rc, "w") as f:
+        f.write("set daemon 1\nset logfile %s/monit-sc.log\nset idfile %s/monit-sc.id\n"
+                "set statefile %s/monit-sc.state\n" % (tmp, tmp, tmp))
+        for i in range(n):
+            f.write('check host site-%d with address 127.0.0.1\n'
+                    '  if failed port %d protocol http request "/monit/%d" then alert\n'
+                    % (i, site.port, i))
+    os.chmod(rc, 0o600)
+    proc = subprocess.Popen([monit, "-I", "-c", rc], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        start = site.requests()
+        wait_for(proc, lambda: site.requests() - start > 2 * n, 30)
+        return strace_counts(proc.pid, site, seconds)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def syscall_wrk(wrk, site, seconds):
+    proc = subprocess.Popen([wrk, "-t1", "-c8", "-d%ds" % (seconds + 10), "-H",
+                             "Connection: close", "http://127.0.0.1:%d/wrk" % site.port],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        return strace_counts(proc.pid, site, seconds)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def syscall_table(upmond, site, tmp, seconds, n):
+    """System calls per probe by kind, as `strace -c -f` counts them, for
+    upmond (n targets at 1 s, full reads, history on), Monit (n `check
+    host`, one at a time) and wrk with Connection: close, on the same page;
+    divided by the requests nginx served while strace was attached.
+    strace slows each prober down, so fewer answers arrive per epoll_wait
+    than unobserved: the epoll_wait row is an upper bound; the rest is
+    fixed per probe."""
+    if not shutil.which("strace") or site.kind != "nginx":
+        sys.exit("bench: --syscalls needs strace and nginx")
+    runs = [("upmond", lambda: syscall_upmond(upmond, site, tmp, seconds, n))]
+    monit, wrk = shutil.which("monit"), shutil.which("wrk")
+    if monit:
+        runs.append(("monit", lambda: syscall_monit(monit, site, tmp, seconds, n)))
+    if wrk:
+        runs.append(("wrk", lambda: syscall_wrk(wrk, site, seconds)))
+    cols = []
+    for name, run in runs:
+        calls, served = run()
+        cols.append((name, calls, served))
+        print("%s: %d requests served while traced" % (name, served), flush=True)
+    kinds = sorted({k for _, c, _ in cols for k in c},
+                   key=lambda k: -max(c.get(k, (0, 0))[0] / max(s, 1) for _, c, s in cols))
+    print()
+    print("%-22s" % "calls per probe" + "".join("%12s" % name for name, _, _ in cols))
+    for k in kinds:
+        cells = []
+        for _, c, s in cols:
+            count, errors = c.get(k, (0, 0))
+            per = count / s if s else float("nan")
+            cells.append("%12s" % ("-" if count == 0 else
+                                   "%.2f" % per + ("(%.2f!)" % (errors / s) if errors else "")))
+        if any(c.strip() != "-" and float(c.split("(")[0]) >= 0.01 for c in cells):
+            print("%-22s" % k + "".join(cells))
+    print("%-22s" % "total" + "".join(
+        "%12.2f" % (sum(v[0] for v in c.values()) / s if s else float("nan"))
+        for _, c, s in cols))
+    print("(N!) = of which failed; rows under 0.01 per probe left out")
+
+
+def instructions_upmond(upmond, site, tmp, seconds, n):
+    """Instructions upmond executes per probe, as callgrind counts them
+    (deterministic, unlike CPU time on a busy machine): n targets at 1 s,
+    counted from after the first sweep for `seconds`, divided by the
+    requests nginx served meanwhile."""
+    if not shutil.which("valgrind") or site.kind != "nginx":
+        sys.exit("bench: --instructions needs valgrind and nginx")
+    cfg = watch_list(os.path.join(tmp, "ir.yaml"), n, "1s",
+                     lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
+                     timeout="900ms")
+    out = os.path.join(tmp, "callgrind.out")
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                             upmond, "-q", "-c", cfg, "--state-dir", os.path.join(tmp, "ir")],
+                            stderr=subprocess.DEVNULL)
+    try:
+        start = site.requests()
+        wait_for(proc, lambda: site.requests() - start > 2 * n, 120)
+        subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True)
+        before = site.requests()
+        time.sleep(seconds)
+        subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True)
+        served = site.requests() - before - 1
+    finally:
+        proc.terminate()
+        proc.wait()
+    ir, dump = 0, None
+    for f in os.listdir(tmp):  # the dump asked for: totals since the counters were zeroed
+        if f.startswith("callgrind.out."):
+            with open(os.path.join(tmp, f)) as fh:
+                for line in fh:
+                    if line.startswith("totals:") or line.startswith("summary:"):
+                        if int(line.split()[1]) > ir:
+                            ir, dump = int(line.split()[1]), os.path.join(tmp, f)
+    if dump and shutil.which("callgrind_annotate"):
+        # Where they go: the functions that cost most, callees included.
+        p = subprocess.run(["callgrind_annotate", "--auto=no", "--inclusive=yes",
+                            "--threshold=100", dump], capture_output=True, text=True)
+        print("\n".join([l for l in p.stdout.splitlines() if re.match(r"\s*[\d,]+ \(", l)][:40]))
+    print("upmond, %d targets at 1 s under callgrind: %d probes in %d s, %.0f instructions "
+          "per probe" % (n, served, seconds, ir / served if served else float("nan")))
+
+
 def fmt(v, spec):
     if v is None or (isinstance(v, float) and v != v):
         return "-"
@@ -409,6 +582,12 @@ def main():
                     help="only the 10k/10s row with /metrics and / fetched in a loop")
     ap.add_argument("--history", type=int, metavar="ROUNDS",
                     help="only compare history on with history off, alternating, ROUNDS times")
+    ap.add_argument("--syscalls", type=int, metavar="N",
+                    help="only system calls per probe by kind, under strace: upmond with N "
+                    "targets at 1 s, Monit with N check host, wrk; nginx's default page")
+    ap.add_argument("--instructions", type=int, metavar="N",
+                    help="only instructions per probe of upmond with N targets at 1 s, under "
+                    "callgrind; nginx's default page")
     args = ap.parse_args()
     seconds = 15 if args.quick else args.duration
     upmond = os.path.join(args.build, "daemon", "upmond")
@@ -419,7 +598,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     tmp = tempfile.mkdtemp(prefix="upmon-bench-")
-    site = Site(tmp)
+    site = Site(tmp, PAGE if args.syscalls or args.instructions else None)
     print("site: %s on 127.0.0.1:%d; %d s per run; %d cores" % (site.kind, site.port, seconds,
                                                                 os.cpu_count()), flush=True)
     rows, notes = [], []
@@ -430,6 +609,16 @@ def main():
             for path, (count, ms, mb) in fetch.items():
                 print("GET %-8s: %s ms median over %d fetches, %.1f MB" %
                       (path, fmt(ms, ".1f"), count, mb))
+        finally:
+            site.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    if args.syscalls or args.instructions:
+        try:
+            if args.syscalls:
+                syscall_table(upmond, site, tmp, seconds, args.syscalls)
+            else:
+                instructions_upmond(upmond, site, tmp, seconds, args.instructions)
         finally:
             site.stop()
             shutil.rmtree(tmp, ignore_errors=True)
