@@ -602,33 +602,30 @@ def main():
     print("site: %s on 127.0.0.1:%d; %d s per run; %d cores" % (site.kind, site.port, seconds,
                                                                 os.cpu_count()), flush=True)
     rows, notes = [], []
+    # A mode that measures one thing: its figures, then the site is gone.
+    only = None
     if args.scraped:
-        try:
+        def only():
             row, fetch = bench_scraped(upmond, site, tmp, seconds)
             print(row)
             for path, (count, ms, mb) in fetch.items():
                 print("GET %-8s: %s ms median over %d fetches, %.1f MB" %
                       (path, fmt(ms, ".1f"), count, mb))
-        finally:
-            site.stop()
-            shutil.rmtree(tmp, ignore_errors=True)
-        return
-    if args.syscalls or args.instructions:
+    elif args.syscalls:
+        def only():
+            syscall_table(upmond, site, tmp, seconds, args.syscalls)
+    elif args.instructions:
+        def only():
+            instructions_upmond(upmond, site, tmp, seconds, args.instructions)
+    elif args.reads:
+        def only():
+            compare_reads(upmond, site, tmp, seconds, args.reads)
+    elif args.history:
+        def only():
+            compare_history(upmond, site, tmp, seconds, args.history)
+    if only:
         try:
-            if args.syscalls:
-                syscall_table(upmond, site, tmp, seconds, args.syscalls)
-            else:
-                instructions_upmond(upmond, site, tmp, seconds, args.instructions)
-        finally:
-            site.stop()
-            shutil.rmtree(tmp, ignore_errors=True)
-        return
-    if args.reads or args.history:
-        try:
-            if args.reads:
-                compare_reads(upmond, site, tmp, seconds, args.reads)
-            else:
-                compare_history(upmond, site, tmp, seconds, args.history)
+            only()
         finally:
             site.stop()
             shutil.rmtree(tmp, ignore_errors=True)
