@@ -160,5 +160,43 @@ targets:
     assert all(not x["summary"].endswith("depend on it") for x in rest)
 
 
+def test_a_certificate_warning_held_at_a_stop_is_raised_after_the_restart():
+    """A window holds a certificate's warning and the daemon stops inside
+    it. The held warning is not kept, but the state is saved as not
+    warned, so the first probe after the restart (the window over) raises
+    it, once."""
+    tls, rcv, d = h.tls_fixture(days=5), h.receiver_fixture(), h.tmpdir()
+    start = int(time.time()) - 1
+    until = start + 1 + WINDOW_S
+    cfg = h.config(d, """\
+defaults: {interval: 1s, timeout: 800ms, failure_threshold: 1}
+alerts:
+  webhooks:
+    - {name: ops, url: '%s', retry_initial: 200ms}
+targets:
+  - name: tls
+    url: '%s'
+    tls_verify: false
+    cert_expiry_warning: 14d
+    maintenance:
+      - {name: renewal, from: '%s', until: '%s'}
+""" % (rcv.hook("/hook"), tls.url("/status/200"), rfc3339(start), rfc3339(until)))
+    args = ["-c", cfg, "--state-dir", os.path.join(d, "state")]
+    dm = h.Daemon(args)
+    dm.wait_log(r'tls: cert_expiring alert held: maintenance window "renewal"')
+    rc, _ = dm.stop()
+    assert rc == 0
+    assert delivered(rcv) == [], "delivered inside the window"
+    h.wait_until(lambda: time.time() > until + 0.5, WINDOW_S + 5, "the window's end")
+    dm = h.Daemon(args)
+    h.wait_until(lambda: len(delivered(rcv)) >= 1, 15, "the warning after the restart")
+    got = delivered(rcv)
+    assert [x["event"] for x in got] == ["cert_expiring"], got
+    time.sleep(2)
+    assert len(delivered(rcv)) == 1, "raised more than once: %s" % delivered(rcv)
+    rc, _ = dm.stop()
+    assert rc == 0
+
+
 if __name__ == "__main__":
     h.main(globals())
