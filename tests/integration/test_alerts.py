@@ -361,6 +361,9 @@ def test_restart_does_not_page_again():
     srv.get("/_set?name=%s&status=500" % target)
     dm = start(d, cfg)
     h.wait_until(lambda: len(delivered(rcv)) >= 1, 10, "down delivered")
+    # Stopped once it has the receiver's answer: stopped before, it would
+    # send the down again after the restart, as its outbox promises.
+    dm.wait_log(r"webhook \w+: delivered down")
     dm.stop()
     dm = start(d, cfg, ["-v"])
     dm.wait_log(target + r": 500 server_error", count=3)  # three probes after the restart
