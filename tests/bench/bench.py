@@ -213,19 +213,26 @@ def bench_wrk(site, seconds):
             "cpu_us": cpu_of(ru) * 1e6 / n if n else float("nan"), "rss_mb": rss}
 
 
-def bench_monit(site, tmp, seconds, n=1000):
-    monit = shutil.which("monit") or (os.path.exists("/usr/bin/monit") and "/usr/bin/monit")
-    if not monit or site.kind != "nginx":
-        return None
-    rc = os.path.join(tmp, "monitrc")
+def monitrc(tmp, name, site, n, every):
+    """A Monit control file of n `check host` entries on site, one run
+    every `every` seconds, with its files in tmp under name."""
+    rc = os.path.join(tmp, name)
     with open(rc, "w") as f:
-        f.write("set daemon 5\nset logfile %s/monit.log\nset idfile %s/monit.id\n"
-                "set statefile %s/monit.state\n" % (tmp, tmp, tmp))
+        f.write("set daemon %d\nset logfile %s/%s.log\nset idfile %s/%s.id\n"
+                "set statefile %s/%s.state\n" % (every, tmp, name, tmp, name, tmp, name))
         for i in range(n):
             f.write('check host site-%d with address 127.0.0.1\n'
                     '  if failed port %d protocol http request "/monit/%d" then alert\n'
                     % (i, site.port, i))
     os.chmod(rc, 0o600)
+    return rc
+
+
+def bench_monit(site, tmp, seconds, n=1000):
+    monit = shutil.which("monit") or (os.path.exists("/usr/bin/monit") and "/usr/bin/monit")
+    if not monit or site.kind != "nginx":
+        return None
+    rc = monitrc(tmp, "monit", site, n, 5)
     before = site.requests()
     proc = subprocess.Popen([monit, "-I", "-c", rc], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -434,41 +441,30 @@ def strace_counts(pid, site, seconds):
     return calls, served
 
 
+def strace_after_sweep(argv, site, seconds, n):
+    """Runs a prober of n checks, and counts its calls once every check has
+    run twice (the first sweep is over)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        start = site.requests()
+        wait_for(proc, lambda: site.requests() - start > 2 * n, 30)
+        return strace_counts(proc.pid, site, seconds)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def syscall_upmond(upmond, site, tmp, seconds, n):
     cfg = watch_list(os.path.join(tmp, "sc.yaml"), n, "1s",
                      lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
                      timeout="900ms")
-    proc = subprocess.Popen([upmond, "-q", "-c", cfg, "--state-dir", os.path.join(tmp, "sc")],
-                            stderr=subprocess.DEVNULL)
-    try:
-        # Every target probed once: the first sweep is over.
-        start = site.requests()
-        wait_for(proc, lambda: site.requests() - start > 2 * n, 30)
-        return strace_counts(proc.pid, site, seconds)
-    finally:
-        proc.terminate()
-        proc.wait()
+    return strace_after_sweep([upmond, "-q", "-c", cfg, "--state-dir",
+                               os.path.join(tmp, "sc")], site, seconds, n)
 
 
 def syscall_monit(monit, site, tmp, seconds, n):
-    rc = os.path.join(tmp, "monitrc-sc")
-    with open(rc, "w") as f:
-        f.write("set daemon 1\nset logfile %s/monit-sc.log\nset idfile %s/monit-sc.id\n"
-                "set statefile %s/monit-sc.state\n" % (tmp, tmp, tmp))
-        for i in range(n):
-            f.write('check host site-%d with address 127.0.0.1\n'
-                    '  if failed port %d protocol http request "/monit/%d" then alert\n'
-                    % (i, site.port, i))
-    os.chmod(rc, 0o600)
-    proc = subprocess.Popen([monit, "-I", "-c", rc], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        start = site.requests()
-        wait_for(proc, lambda: site.requests() - start > 2 * n, 30)
-        return strace_counts(proc.pid, site, seconds)
-    finally:
-        proc.terminate()
-        proc.wait()
+    rc = monitrc(tmp, "monit-sc", site, n, 1)
+    return strace_after_sweep([monit, "-I", "-c", rc], site, seconds, n)
 
 
 def syscall_wrk(wrk, site, seconds):
