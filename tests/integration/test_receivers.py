@@ -296,8 +296,9 @@ def test_starttls_required_sends_nothing_in_clear():
     assert smtp.tried() == []
 
 
-def test_pagerduty_events():
-    pd = PagerDuty(plan=[])
+def pagerduty_daemon(pd):
+    """upmond with one target, api, on a fixture site that is up, and a
+    pagerduty webhook posting to pd with its routing key from a file."""
     d = h.tmpdir()
     srv = h.http_fixture()
     key = h.write(os.path.join(d, "pd-key"), ROUTING_KEY + "\n")
@@ -305,6 +306,12 @@ def test_pagerduty_events():
                 "url: '%s', format: pagerduty, routing_key_file: %s" % (pd.url(), key))
     dm = start(d, cfg)
     dm.wait_log(r": unknown -> up")
+    return d, srv, dm
+
+
+def test_pagerduty_events():
+    pd = PagerDuty(plan=[])
+    d, srv, dm = pagerduty_daemon(pd)
     # The first outage and its end.
     srv.get("/_set?name=api&status=503")
     count(pd.events, 1, "events")
@@ -354,13 +361,7 @@ def test_pagerduty_redirect_then_outage():
     """An alert that ends one kind of trouble by starting another resolves
     the first incident before it triggers its own: nothing is left open."""
     pd = PagerDuty()
-    d = h.tmpdir()
-    srv = h.http_fixture()
-    key = h.write(os.path.join(d, "pd-key"), ROUTING_KEY + "\n")
-    cfg = setup(d, srv.url("/site/api"), "api",
-                "url: '%s', format: pagerduty, routing_key_file: %s" % (pd.url(), key))
-    dm = start(d, cfg)
-    dm.wait_log(r": unknown -> up")
+    d, srv, dm = pagerduty_daemon(pd)
     srv.get("/_set?name=api&status=301&location=https://example.net/moved")
     count(pd.events, 1, "events")
     srv.get("/_set?name=api&status=503")
@@ -377,13 +378,7 @@ def test_pagerduty_redirect_then_outage():
 
 def test_pagerduty_400_is_not_retried():
     pd = PagerDuty(plan=[(400, {})])
-    d = h.tmpdir()
-    srv = h.http_fixture()
-    key = h.write(os.path.join(d, "pd-key"), ROUTING_KEY + "\n")
-    cfg = setup(d, srv.url("/site/api"), "api",
-                "url: '%s', format: pagerduty, routing_key_file: %s" % (pd.url(), key))
-    dm = start(d, cfg)
-    dm.wait_log(r": unknown -> up")
+    d, srv, dm = pagerduty_daemon(pd)
     srv.get("/_set?name=api&status=503")
     dm.wait_log(r"webhook rx: down msg_\w+ of api refused \(answered 400\); not retried")
     srv.get("/_set?name=api&status=200")
