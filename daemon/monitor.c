@@ -259,6 +259,7 @@ static struct target_rt *rt_new(struct monitor *m, const struct target_conf *t)
     rt->m = m;
     rt->conf = t;
     rt->spec = probe_spec_new(t);
+    rt->unplanned = true;
     timerq_item_init(&rt->timer, due_cb);
     return rt;
 }
@@ -316,25 +317,35 @@ static void apply_engine_settings(struct monitor *m, const struct config *cfg)
             m->max_timeout_us = cfg->targets[i].timeout_ms * 1000;
 }
 
-void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64_t now)
+void monitor_start(struct monitor *m, const struct config *cfg, bool once)
 {
     m->once = once;
     apply_engine_settings(m, cfg);
     m->targets = xcalloc(cfg->ntargets, sizeof(*m->targets));
-    for (size_t i = 0; i < cfg->ntargets; i++) {
-        const struct target_conf *t = &cfg->targets[i];
-        if (!t->enabled)
-            continue;
-        struct target_rt *rt = rt_new(m, t);
-        m->targets[m->ntargets++] = rt;
-        if (once)
-            looptimer_add(m->timers, &rt->timer, now);
-        else
-            plan_first(m, rt, now, cfg->ntargets);
-    }
+    for (size_t i = 0; i < cfg->ntargets; i++)
+        if (cfg->targets[i].enabled)
+            m->targets[m->ntargets++] = rt_new(m, &cfg->targets[i]);
     m->once_pending = m->ntargets;
     if (once && m->ntargets == 0 && m->cb.all_done)
         m->cb.all_done(m->cb.arg);
+}
+
+void monitor_plan(struct monitor *m, int64_t now)
+{
+    size_t fresh = 0; /* swept in together */
+
+    for (size_t i = 0; i < m->ntargets; i++)
+        fresh += m->targets[i]->unplanned;
+    for (size_t i = 0; i < m->ntargets && fresh > 0; i++) {
+        struct target_rt *rt = m->targets[i];
+        if (!rt->unplanned)
+            continue;
+        rt->unplanned = false;
+        if (m->once)
+            looptimer_add(m->timers, &rt->timer, now);
+        else
+            plan_first(m, rt, now, fresh);
+    }
 }
 
 void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
@@ -343,15 +354,10 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
     struct target_rt **targets = xcalloc(cfg->ntargets, sizeof(*targets));
     size_t n = 0;
 
-    size_t fresh = 0; /* targets new in this configuration, swept in together */
-
     for (size_t i = 0; i < m->ntargets; i++) {
         m->targets[i]->kept = false;
         strmap_put(&old, m->targets[i]->conf->name, m->targets[i]);
     }
-    for (size_t i = 0; i < cfg->ntargets; i++)
-        if (cfg->targets[i].enabled && strmap_get(&old, cfg->targets[i].name) == NULL)
-            fresh++;
     for (size_t i = 0; i < cfg->ntargets; i++) {
         const struct target_conf *t = &cfg->targets[i];
         if (!t->enabled)
@@ -360,7 +366,6 @@ void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now)
         bool again = false;
         if (rt == NULL) {
             rt = rt_new(m, t);
-            plan_first(m, rt, now, fresh);
         } else {
             rt->kept = true;
             if (target_conf_probe_equal(rt->conf, t)) {

@@ -41,6 +41,7 @@ struct target_rt {
     int64_t begun;    /* when the run began */
     int64_t resolved; /* when its names were known */
     bool kept;        /* during a swap: still in the new configuration */
+    bool unplanned;   /* new: its first run is planned by monitor_plan */
     TAILQ_ENTRY(target_rt) wait_link;
     void *user; /* the caller's per-target state */
 };
@@ -75,13 +76,21 @@ struct monitor *monitor_new(struct event_base *base, struct http *http,
                             const struct monitor_callbacks *cb);
 void monitor_free(struct monitor *m);
 
-/* Starts running cfg (which must outlive the monitor or the next swap).
- * In once mode every enabled target is probed once, at once. */
-void monitor_start(struct monitor *m, const struct config *cfg, bool once, int64_t now);
+/* Takes cfg (which must outlive the monitor or the next swap): a runtime
+ * for each enabled target, its runs planned by monitor_plan. In once mode
+ * every enabled target is probed once, at once. */
+void monitor_start(struct monitor *m, const struct config *cfg, bool once);
+
+/* Plans the first run of each target new since the last call (start, or a
+ * swap that added it). Called once the caller has set them up, just before
+ * the loop turns again: the start-up sweep begins then, not with a backlog
+ * of runs come due while the caller read their history. */
+void monitor_plan(struct monitor *m, int64_t now);
 
 /* Swaps in a new configuration: targets are matched by name; a matched one
  * keeps its runtime (state, plan, probe in flight), its plan moving only
- * if its interval changed; a removed one is cancelled; a new one starts.
+ * if its interval changed; a removed one is cancelled; a new one starts
+ * (monitor_plan).
  * The caller may free the old configuration afterwards. */
 void monitor_swap(struct monitor *m, const struct config *cfg, int64_t now);
 

@@ -61,7 +61,8 @@ int once_run(const struct config *cfg, bool json)
         event_base_free(base);
         return PLUGIN_UNKNOWN;
     }
-    monitor_start(m, cfg, true, clock_mono_us());
+    monitor_start(m, cfg, true);
+    monitor_plan(m, clock_mono_us());
     event_base_dispatch(base);
 
     struct target_rt **t;

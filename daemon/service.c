@@ -361,6 +361,7 @@ static void reloaded(struct config *cfg, const struct diags *diags, bool settled
         svc->generation++;
         webhooks_configure(svc->webhooks, cfg);
         track_targets(svc);
+        monitor_plan(svc->monitor, clock_mono_us());
         holding_configure(svc->holding, svc->monitor);
         amresend_configure(svc->amresend, svc->monitor, cfg);
         config_free(svc->cfg);
@@ -534,7 +535,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     store_state_load(svc.store, load_saved, &svc);
     webhooks_configure(svc.webhooks, cfg);
     webhooks_resume(svc.webhooks);
-    monitor_start(svc.monitor, cfg, false, clock_mono_us());
+    monitor_start(svc.monitor, cfg, false);
     for (size_t i = 0; i < svc.saved.cap; i++) {
         const char *name = svc.saved.slots[i].key;
         bool known = false;
@@ -557,6 +558,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     config_summary(cfg, summary, sizeof(summary));
     log_info("upmond %s started: %s", UPMON_VERSION, summary);
     send_status(&svc);
+    monitor_plan(svc.monitor, clock_mono_us());
     notify_ready();
     event_base_dispatch(svc.base);
     status = 0;
