@@ -410,6 +410,22 @@ static void load_saved(const char *name, const struct tstate_saved *saved,
     }
 }
 
+/* Deletes the saved rows of targets no longer configured, or disabled. */
+static void forget_unknown(struct service *svc)
+{
+    struct strmap known = {0};
+
+    for (size_t t = 0; t < svc->cfg->ntargets; t++)
+        if (svc->cfg->targets[t].enabled)
+            strmap_put(&known, svc->cfg->targets[t].name, &svc->cfg->targets[t]);
+    for (size_t i = 0; i < svc->saved.cap; i++) {
+        const char *name = svc->saved.slots[i].key;
+        if (name && strmap_get(&known, name) == NULL)
+            store_state_delete(svc->store, name);
+    }
+    strmap_free(&known);
+}
+
 static void free_saved(struct service *svc)
 {
     for (size_t i = 0; i < svc->saved.cap; i++) {
@@ -536,14 +552,7 @@ int service_run(struct config *cfg, const struct service_opts *opts)
     webhooks_configure(svc.webhooks, cfg);
     webhooks_resume(svc.webhooks);
     monitor_start(svc.monitor, cfg, false);
-    for (size_t i = 0; i < svc.saved.cap; i++) {
-        const char *name = svc.saved.slots[i].key;
-        bool known = false;
-        for (size_t t = 0; name && t < cfg->ntargets && !known; t++)
-            known = cfg->targets[t].enabled && strcmp(cfg->targets[t].name, name) == 0;
-        if (name && !known)
-            store_state_delete(svc.store, name);
-    }
+    forget_unknown(&svc);
     track_targets(&svc);
     holding_configure(svc.holding, svc.monitor);
     amresend_configure(svc.amresend, svc.monitor, cfg); /* what fires is sent again at once */
