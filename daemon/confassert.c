@@ -101,7 +101,9 @@ static void header_matches_copy(void *dst, const void *src, const struct opt *o,
 
     (void)merge;
     header_matches_clear(dst, o);
-    d->header_matches = xcalloc(s->nheader_matches + 1, sizeof(*d->header_matches));
+    if (s->nheader_matches == 0)
+        return; /* most targets have none: no allocation for each */
+    d->header_matches = xcalloc(s->nheader_matches, sizeof(*d->header_matches));
     for (size_t i = 0; i < s->nheader_matches; i++) {
         const struct header_assertion *h = &s->header_matches[i];
         /* Valid when first read: only memory can fail here. */
@@ -297,7 +299,9 @@ static void json_key_copy(void *dst, const void *src, const struct opt *o, bool 
 
     (void)merge;
     json_key_clear(dst, o);
-    d->json = xcalloc(s->njson + 1, sizeof(*d->json));
+    if (s->njson == 0)
+        return;
+    d->json = xcalloc(s->njson, sizeof(*d->json));
     for (size_t i = 0; i < s->njson; i++)
         assertion_json_copy(&d->json[i], &s->json[i]);
     d->njson = s->njson;

@@ -253,11 +253,13 @@ static void routes_copy(void *dst, const void *src, const struct opt *o, bool me
 
     (void)merge;
     routes_clear(dst, o);
+    d->webhooks_set = s->webhooks_set;
+    if (s->nwebhooks == 0)
+        return;
     d->webhooks = xcalloc(s->nwebhooks, sizeof(*d->webhooks));
     for (size_t i = 0; i < s->nwebhooks; i++)
         d->webhooks[i] = xstrdup(s->webhooks[i]);
     d->nwebhooks = s->nwebhooks;
-    d->webhooks_set = s->webhooks_set;
 }
 
 static bool routes_eq(const void *a, const void *b, const struct opt *o)
