@@ -26,9 +26,10 @@
 
 static void target_conf_clear(struct target_conf *t)
 {
-    schema_clear(&schema_target, t);
-    free(t->shown_url);
+    if (t->shown_url != t->url)
+        free(t->shown_url);
     t->shown_url = NULL;
+    schema_clear(&schema_target, t);
 }
 
 /* Lays the keys given in src over dst, as inheritance does. */
@@ -73,6 +74,10 @@ static void target_conf_finish(struct target_conf *t)
     t->shown_url =
         shown ? redact_url(shown, t->redact_query, t->nredact_query) : xstrdup("(hidden)");
     free(shown);
+    if (strcmp(t->shown_url, t->url) == 0) { /* nothing hidden, as for most: one copy */
+        free(t->shown_url);
+        t->shown_url = t->url;
+    }
     if (t->body_regex_src) {
         t->body_regex = xmalloc(sizeof(*t->body_regex));
         /* Validated when parsed; only out of memory can fail here. */

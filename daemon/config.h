@@ -89,7 +89,7 @@ struct target_conf {
     char *name;
     char *url;
     /* url without its password or the values of its secret parameters:
-     * what people see */
+     * what people see (url itself when nothing is hidden) */
     char *shown_url;
     char **redact_query; /* query parameter names hidden besides the usual ones */
     size_t nredact_query;
