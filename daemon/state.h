@@ -62,17 +62,17 @@ struct tstate {
     struct tstate_saved s;
     /* Hysteresis: the state the last probes agree on, and how many. */
     enum target_state candidate;
-    uint64_t candidate_location; /* hash of its redirect target */
     unsigned streak;
+    uint64_t candidate_location;    /* hash of its redirect target */
     struct instant candidate_since; /* first probe of the streak */
     unsigned slow_streak;           /* consecutive slow (or, when slow, fast) up answers */
-    /* s.since_ms and s.notified_ms on the monotonic clock. */
-    int64_t since_mono, notified_mono;
     /* Flap detection: bit i set when probe i back changed the raw state. */
-    uint64_t changes;
     enum target_state last_raw;
     uint64_t last_raw_location; /* hash */
-    unsigned probes;            /* probes seen, up to 64 */
+    uint64_t changes;
+    unsigned probes; /* probes seen, up to 64 */
+    /* s.since_ms and s.notified_ms on the monotonic clock. */
+    int64_t since_mono, notified_mono;
 };
 
 /* The state of a target never seen before. */
