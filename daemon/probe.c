@@ -49,8 +49,8 @@
 
 struct probe_spec {
     const struct target_conf *t;
-    CURLU *url;  /* parsed once, not for every probe */
-    char *asked; /* url as a string: the first request's (tls_server_name its host) */
+    CURLU *url;                 /* parsed once, not for every probe: the first request's URL
+                                   (tls_server_name its host) */
     struct curl_slist *headers; /* every header: for the target's own origin */
     /* For any other origin a redirect leads to: none whose value is a
      * secret (read from a file or a credential), nor Authorization,
@@ -355,10 +355,6 @@ struct probe_spec *probe_spec_new(const struct target_conf *t)
     plan_lookups(s, t); /* before plan_connection sets tls_server_name as the host */
     if (t->connect_to || t->tls_server_name)
         plan_connection(s, t);
-    char *asked = NULL;
-    if (s->url && curl_url_get(s->url, CURLUPART_URL, &asked, 0) == CURLUE_OK)
-        s->asked = xstrdup(asked);
-    curl_free(asked);
     return s;
 }
 
@@ -372,7 +368,6 @@ void probe_spec_free(struct probe_spec *s)
     if (s == NULL)
         return;
     curl_url_cleanup(s->url);
-    free(s->asked);
     curl_slist_free_all(s->headers);
     curl_slist_free_all(s->cross_headers);
     curl_slist_free_all(s->connect_to);
@@ -805,11 +800,16 @@ static CURLcode follow(struct probe *pr, CURLU *next)
         curl_url_cleanup(next);
         return CURLE_OUT_OF_MEMORY;
     }
-    bool first_origin = s->asked && follow_same_origin(url, s->asked);
+    /* The first request's URL, as a string only here: most probes never
+     * follow a redirect, and 10,000 targets would keep 10,000 copies. */
+    char *asked = NULL;
+    if (s->url && curl_url_get(s->url, CURLUPART_URL, &asked, 0) != CURLUE_OK)
+        asked = NULL;
+    bool first_origin = asked && follow_same_origin(url, asked);
     bool home = first_origin || follow_same_origin(url, t->url);
-    bool site =
-        home || follow_same_host(url, t->url) || (s->asked && follow_same_host(url, s->asked));
+    bool site = home || follow_same_host(url, t->url) || (asked && follow_same_host(url, asked));
     pr->https = strncasecmp(url, "https:", 6) == 0;
+    curl_free(asked);
     curl_free(url);
     /* Where connect_to applies, its host is the one resolved. */
     pr->named = first_origin ? false : host_is_name(next); /* looked up already, or by curl */
