@@ -52,6 +52,20 @@ def free_port():
     return p
 
 
+# --libcurl DIR: the directory upmond (only upmond) loads libcurl.so.4 from.
+LIBCURL = None
+
+
+def upmond_env():
+    """The environment upmond runs with: this one, with LD_LIBRARY_PATH set
+    to --libcurl's directory when given."""
+    if not LIBCURL:
+        return None
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = LIBCURL
+    return env
+
+
 def cpu_of(ru):
     return ru.ru_utime + ru.ru_stime
 
@@ -153,7 +167,8 @@ def peak_rss_mb(proc, seconds):
 def run_upmond(upmond, cfg, state, seconds):
     """Runs the daemon for `seconds`; returns its stats, CPU seconds and peak RSS."""
     proc = subprocess.Popen([upmond, "-q", "--stats", "-c", cfg, "--state-dir", state],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=upmond_env())
     rss = peak_rss_mb(proc, seconds)
     proc.send_signal(signal.SIGTERM)
     _, status, ru = os.wait4(proc.pid, 0)
@@ -186,7 +201,8 @@ def bench_load(upmond, tmp, n=10000):
     best = None
     for _ in range(5):
         t0 = time.monotonic()
-        p = subprocess.run([upmond, "--check-config", "-c", cfg], capture_output=True)
+        p = subprocess.run([upmond, "--check-config", "-c", cfg], capture_output=True,
+                           env=upmond_env())
         took = time.monotonic() - t0
         if p.returncode != 0:
             raise RuntimeError(p.stderr.decode())
@@ -310,7 +326,7 @@ def bench_restore(upmond, site, tmp, n=10000, days=90):
                      lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i))
     # The daemon makes the tables; then they are filled.
     proc = subprocess.Popen([upmond, "-c", cfg, "--state-dir", state],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=upmond_env())
     for line in proc.stderr:
         if "started" in line:
             break
@@ -342,7 +358,7 @@ def bench_restore(upmond, site, tmp, n=10000, days=90):
     db.commit()
     db.close()
     proc = subprocess.Popen([upmond, "-c", cfg, "--state-dir", state],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=upmond_env())
     took = None
     for line in proc.stderr:
         m = re.search(r"history of (\d+) targets read in (\d+) ms", line)
@@ -441,10 +457,11 @@ def strace_counts(pid, site, seconds):
     return calls, served
 
 
-def strace_after_sweep(argv, site, seconds, n):
+def strace_after_sweep(argv, site, seconds, n, env=None):
     """Runs a prober of n checks, and counts its calls once every check has
     run twice (the first sweep is over)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env)
     try:
         start = site.requests()
         wait_for(proc, lambda: site.requests() - start > 2 * n, 30)
@@ -459,7 +476,8 @@ def syscall_upmond(upmond, site, tmp, seconds, n):
                      lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
                      timeout="900ms")
     return strace_after_sweep([upmond, "-q", "-c", cfg, "--state-dir",
-                               os.path.join(tmp, "sc")], site, seconds, n)
+                               os.path.join(tmp, "sc")], site, seconds, n,
+                              upmond_env())
 
 
 def syscall_monit(monit, site, tmp, seconds, n):
@@ -532,7 +550,7 @@ def instructions_upmond(upmond, site, tmp, seconds, n):
     out = os.path.join(tmp, "callgrind.out")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
                              upmond, "-q", "-c", cfg, "--state-dir", os.path.join(tmp, "ir")],
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env=upmond_env())
     try:
         start = site.requests()
         wait_for(proc, lambda: site.requests() - start > 2 * n, 120)
@@ -584,12 +602,24 @@ def main():
     ap.add_argument("--instructions", type=int, metavar="N",
                     help="only instructions per probe of upmond with N targets at 1 s, under "
                     "callgrind; nginx's default page")
+    ap.add_argument("--libcurl", metavar="DIR",
+                    help="run upmond (only upmond) with the libcurl.so.4 in DIR "
+                    "(LD_LIBRARY_PATH), e.g. one tests/bench/build-curl.sh built")
     args = ap.parse_args()
     seconds = 15 if args.quick else args.duration
     upmond = os.path.join(args.build, "daemon", "upmond")
     slowsite = os.path.join(args.build, "tests", "slowsite")
     if not os.access(upmond, os.X_OK):
         sys.exit("bench: build upmond first (%s)" % upmond)
+    if args.libcurl:
+        global LIBCURL
+        LIBCURL = os.path.abspath(args.libcurl)
+        if not os.path.exists(os.path.join(LIBCURL, "libcurl.so.4")):
+            sys.exit("bench: no libcurl.so.4 in %s" % LIBCURL)
+    # upmond --version names the libcurl it loaded (curl_version() at run time).
+    ver = subprocess.run([upmond, "--version"], capture_output=True, text=True,
+                         env=upmond_env()).stdout.splitlines()
+    print("upmond runs: %s" % (ver[1] if len(ver) > 1 else "?"), flush=True)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
