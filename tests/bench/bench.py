@@ -13,6 +13,8 @@ installed) in the same run, and prints one table with the ratios.
   tests/bench/bench.py --syscalls N       only system calls per probe by kind (strace -c -f)
                                           of upmond, Monit and wrk on nginx's default page
   tests/bench/bench.py --instructions N   only instructions per probe of upmond (callgrind)
+  tests/bench/bench.py --fair ROUNDS      only the fair row (fair.py): upmond, Monit and wrk on
+                                          nginx's default page, pinned apart, with calibration
 
 Rows:
   load 10k          loading and validating a 10,000-target watch list
@@ -75,7 +77,7 @@ class Site:
     nginx answers every path with its own default page (615 bytes on
     Debian), the page the per-probe counts are taken on."""
 
-    def __init__(self, tmp, page=None):
+    def __init__(self, tmp, page=None, cpu=None):
         self.tmp = tmp
         self.port = free_port()
         nginx = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx")
@@ -104,7 +106,8 @@ http {
                 "root %s; try_files /%s =404;" % os.path.split(page) if page
                 else 'return 200 "ok\\n";')})
             self.proc = subprocess.Popen([nginx, "-p", tmp, "-c", conf],
-                                         stderr=subprocess.DEVNULL)
+                                         stderr=subprocess.DEVNULL, preexec_fn=None if cpu is None
+                                         else lambda: os.sched_setaffinity(0, {cpu}))
         else:
             self.kind = "fixture (python)"
             self.proc = subprocess.Popen([sys.executable,
@@ -365,10 +368,13 @@ def bench_restore(upmond, site, tmp, n=10000, days=90):
         if m:
             took = float(m.group(2))
             break
+    # Memory with the history held: after the start and a sweep under way.
+    rss = peak_rss_mb(proc, 5)
     proc.send_signal(signal.SIGTERM)
     proc.communicate()
     size = os.path.getsize(os.path.join(state, "history.db")) / 1e6
-    return {"name": "restore %dk/%dd" % (n // 1000, days), "ms": took, "db_mb": size}
+    return {"name": "restore %dk/%dd" % (n // 1000, days), "ms": took, "db_mb": size,
+            "rss_mb": rss}
 
 
 
@@ -605,6 +611,10 @@ def main():
     ap.add_argument("--libcurl", metavar="DIR",
                     help="run upmond (only upmond) with the libcurl.so.4 in DIR "
                     "(LD_LIBRARY_PATH), e.g. one tests/bench/build-curl.sh built")
+    ap.add_argument("--fair", type=int, metavar="ROUNDS",
+                    help="only the fair row: upmond (1k at 1 s, 10k at 10 s), Monit of the "
+                    "same sizes and wrk on nginx's default page, each prober on CPU 0 and "
+                    "nginx on the last CPU, ROUNDS times alternating")
     args = ap.parse_args()
     seconds = 15 if args.quick else args.duration
     upmond = os.path.join(args.build, "daemon", "upmond")
@@ -624,7 +634,9 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     tmp = tempfile.mkdtemp(prefix="upmon-bench-")
-    site = Site(tmp, PAGE if args.syscalls or args.instructions else None)
+    fair_cpus = args.fair and os.cpu_count() > 1
+    site = Site(tmp, PAGE if args.syscalls or args.instructions or args.fair else None,
+                cpu=os.cpu_count() - 1 if fair_cpus else None)
     print("site: %s on 127.0.0.1:%d; %d s per run; %d cores" % (site.kind, site.port, seconds,
                                                                 os.cpu_count()), flush=True)
     rows, notes = [], []
@@ -637,6 +649,12 @@ def main():
             for path, (count, ms, mb) in fetch.items():
                 print("GET %-8s: %s ms median over %d fetches, %.1f MB" %
                       (path, fmt(ms, ".1f"), count, mb))
+    elif args.fair:
+        def only():
+            import fair
+            if not fair_cpus:
+                print("note: one CPU: prober and nginx share it", flush=True)
+            fair.fair_table(upmond, site, tmp, seconds, args.fair, 0, upmond_env())
     elif args.syscalls:
         def only():
             syscall_table(upmond, site, tmp, seconds, args.syscalls)
@@ -686,8 +704,9 @@ def main():
         rows.append(scraped)
         print(rows[-1], fetch, flush=True)
         restore = bench_restore(upmond, site, tmp)
-        print("%s: %s ms, history.db %.0f MB" % (restore["name"], fmt(restore["ms"], ".0f"),
-                                                restore["db_mb"]), flush=True)
+        print("%s: %s ms, history.db %.0f MB, %.1f MB RSS" % (
+            restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"], restore["rss_mb"]),
+            flush=True)
 
         name = hostname_on_loopback()
         if name:
@@ -756,8 +775,8 @@ def main():
               (path, fmt(ms, ".1f"), count, mb))
     print("lateness p99, 10k/10s scraped in a loop: %.1f ms (goal: at most 10 ms)" %
           scraped["p99"])
-    print("%s: %s ms to read at start (history.db %.0f MB)" % (
-        restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"]))
+    print("%s: %s ms to read at start (history.db %.0f MB); peak RSS with it %.1f MB" % (
+        restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"], restore["rss_mb"]))
     floor = next((r for r in rows if r["name"].startswith("wrk")), None)
     monit = next((r for r in rows if r["name"].startswith("monit")), None)
     print()
