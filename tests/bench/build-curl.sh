@@ -56,9 +56,12 @@ fi
 echo "curl source $got ($suite)" >&2
 dpkg-source -x curl_*.dsc src >/dev/null
 cd src
-# Versioned symbols as Debian's own (CURL_OPENSSL_4), which upmond was linked
-# against: without them the loader warns at every start.
-./configure --prefix="$prefix" --with-openssl --disable-ldap --disable-ldaps \
+# Debian's compiler flags (hardening included), so that instructions counted
+# compare with its own 7.88.1; versioned symbols as Debian's (CURL_OPENSSL_4),
+# which upmond was linked against: without them the loader warns at every start.
+CFLAGS=$(dpkg-buildflags --get CFLAGS) CPPFLAGS=$(dpkg-buildflags --get CPPFLAGS) \
+    LDFLAGS=$(dpkg-buildflags --get LDFLAGS) \
+    ./configure --prefix="$prefix" --with-openssl --disable-ldap --disable-ldaps \
     --without-libpsl --without-brotli --without-zstd --without-libidn2 \
     --without-nghttp2 --without-libssh2 --without-librtmp --disable-manual \
     --enable-versioned-symbols \
