@@ -1,13 +1,17 @@
 /* curl's result codes as probe error categories. */
 #include "outcome.h"
 
+/* CURLE_TOO_LARGE, from curl 8.6 on: a header line or block over curl's
+ * limits. By number, as older headers do not name it. */
+#define OUTCOME_CURLE_TOO_LARGE 100
+
 /* A site's headers that curl would not take. */
 static bool headers_refused(CURLcode rc, const struct outcome_seen *s)
 {
     if (s->code == 0 || s->headers_done)
         return false; /* not in an answer's header block */
-    if (rc == CURLE_OUT_OF_MEMORY)
-        return true; /* one line: curl's buffer for it will not grow */
+    if (rc == CURLE_OUT_OF_MEMORY || (int)rc == OUTCOME_CURLE_TOO_LARGE)
+        return true; /* curl's buffer for a line will not grow (7.88), or says so (8.6) */
     return rc == CURLE_RECV_ERROR && s->header_bytes >= OUTCOME_HEADER_SEEN_MIN;
 }
 
@@ -17,6 +21,9 @@ enum probe_error outcome_classify(CURLcode rc, const struct outcome_seen *seen, 
     if (headers_refused(rc, seen)) {
         if (rc == CURLE_OUT_OF_MEMORY)
             *why = "a response header line is longer than curl takes (100 KiB)";
+        else if ((int)rc == OUTCOME_CURLE_TOO_LARGE)
+            *why = "a response header line or the header block is larger than curl takes "
+                   "(100 KiB a line, 300 KiB in all)";
         return PERR_PROTOCOL;
     }
     switch (rc) {

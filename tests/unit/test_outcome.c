@@ -64,6 +64,13 @@ static void header_line_too_long_is_protocol(void **state)
     assert_non_null(strstr(why, "header line"));
     /* After a 1xx, in the final answer's headers. */
     assert_int_equal(classify(CURLE_OUT_OF_MEMORY, 103, false, 90, &why), PERR_PROTOCOL);
+    /* curl 8.6 and later say CURLE_TOO_LARGE (100) for a line or a block. */
+    assert_int_equal(classify((CURLcode)100, 200, false, 40, &why), PERR_PROTOCOL);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "header line"));
+    /* Not in a header block, it is curl's own refusal of something else. */
+    assert_int_equal(classify((CURLcode)100, 200, true, 300, &why), PERR_PROTOCOL);
+    assert_null(why);
 }
 
 /* A real shortage is still ours: before any answer, or once the answer's
