@@ -8,8 +8,9 @@
 # The source is Debian's own curl package from SUITE (trixie by default, or
 # sid for the newest), with Debian's patches, fetched as source only: the
 # list file below has deb-src lines and nothing else, so no binary package
-# ever comes from that suite. Build dependencies come from Debian 12. Run
-# as root (apt-get). Prints the directory that holds libcurl.so.4.
+# ever comes from that suite, and it is removed again at the end. Build
+# dependencies come from Debian 12. Run as root (apt-get). Prints the
+# directory that holds libcurl.so.4.
 set -eu
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -29,13 +30,14 @@ Suites: trixie sid
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+work=$(mktemp -d /tmp/upmon-curl-src.XXXXXX)
+# The machine's package lists are left as they were found.
+trap 'rm -rf "$work" "$list"; apt-get update -q >/dev/null || true' EXIT
 apt-get update -q >/dev/null
 # From Debian 12 (the only binary suites listed): what this configure needs.
 apt-get install -y -q --no-install-recommends dpkg-dev make gcc pkg-config \
     libssl-dev zlib1g-dev >/dev/null
 
-work=$(mktemp -d /tmp/upmon-curl-src.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 chmod 755 "$work" # apt's download user writes here
 cd "$work"
 # The suite's versions, newest first: a mirror may list one it does not
