@@ -111,17 +111,6 @@ json_t *payload_event(const struct alert *a, const struct target_conf *t, const 
     return o;
 }
 
-static char *dump(json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    if (s == NULL) {
-        fprintf(stderr, "upmond: out of memory building JSON\n");
-        abort();
-    }
-    return s;
-}
-
 static char *body_standard(const struct alert *a, const struct target_conf *t, const char *host,
                            const char *instance_location)
 {
@@ -132,7 +121,7 @@ static char *body_standard(const struct alert *a, const struct target_conf *t, c
     text_json_set(o, "type", text_json(type));
     text_json_set(o, "timestamp", iso_or_null(a->time_ms));
     text_json_set(o, "data", payload_event(a, t, host, instance_location));
-    return dump(o);
+    return text_json_dump(o);
 }
 
 /* Text as Slack's message formatting wants it: &, < and > would otherwise
@@ -253,7 +242,7 @@ static char *body_slack(const struct webhook_conf *w, const struct alert *a,
         text_json_set(o, "icon_url", text_json(w->icon_url));
     if (w->icon_emoji)
         text_json_set(o, "icon_emoji", text_json(w->icon_emoji));
-    return dump(o);
+    return text_json_dump(o);
 }
 
 char *payload_body(const struct webhook_conf *w, const struct alert *a, const struct target_conf *t,

@@ -60,17 +60,6 @@ unsigned am_sent_firing(const struct am_sent *s)
     return bits;
 }
 
-static char *dump(json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    if (s == NULL) {
-        fprintf(stderr, "upmond: out of memory building JSON\n");
-        abort();
-    }
-    return s;
-}
-
 static json_t *iso(int64_t ms)
 {
     char when[40];
@@ -255,7 +244,7 @@ char *am_event_body(struct am_sent *s, const struct alert *a, const struct targe
         json_decref(list);
         return NULL;
     }
-    return dump(list);
+    return text_json_dump(list);
 }
 
 void am_seed(struct am_sent *s, const struct am_told *told, int64_t now_ms)
@@ -342,7 +331,7 @@ char *am_resend_body(struct am_sent *s, const struct am_told *told, const struct
         json_decref(list);
         return NULL;
     }
-    return dump(list);
+    return text_json_dump(list);
 }
 
 char *am_refresh(const char *body, int64_t created_ms, int64_t now_ms, int64_t ttl_ms)
@@ -366,7 +355,7 @@ char *am_refresh(const char *body, int64_t created_ms, int64_t now_ms, int64_t t
         if (e && strcmp(e, made) > 0)
             json_object_set_new(alert, "endsAt", json_string(ends));
     }
-    return dump(list);
+    return text_json_dump(list);
 }
 
 size_t am_body_targets(const char *body, char ***out)
@@ -549,7 +538,7 @@ static char *v4_notification(const struct alert *a, const struct target_conf *t,
     text_json_set(o, "externalURL", text_json(""));
     text_json_append(alerts, alert);
     text_json_set(o, "alerts", alerts);
-    return dump(o);
+    return text_json_dump(o);
 }
 
 size_t am_notifications(const struct alert *a, const struct target_conf *t, const char *host,

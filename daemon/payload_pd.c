@@ -129,18 +129,6 @@ static json_t *group_of(const struct target_conf *t)
     return j;
 }
 
-static char *dump(json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-
-    json_decref(o);
-    if (s == NULL) {
-        fprintf(stderr, "upmond: out of memory building JSON\n");
-        abort();
-    }
-    return s;
-}
-
 /* A resolve of key, as from host. */
 static char *resolve_body(const char *key, const char *host)
 {
@@ -151,7 +139,7 @@ static char *resolve_body(const char *key, const char *host)
     text_json_set(o, "dedup_key", text_json(key));
     text_json_set(o, "client", text_json(client));
     free(client);
-    return dump(o);
+    return text_json_dump(o);
 }
 
 char *payload_pagerduty(const struct alert *a, const struct target_conf *t, const char *host,
@@ -197,7 +185,7 @@ char *payload_pagerduty(const struct alert *a, const struct target_conf *t, cons
     json_t *links = json_array();
     text_json_append(links, link);
     text_json_set(o, "links", links);
-    return dump(o);
+    return text_json_dump(o);
 }
 
 char *pagerduty_superseded(const struct alert *a, const struct target_conf *t, const char *host)
@@ -240,5 +228,5 @@ char *pagerduty_keyed(const char *body, const char *routing_key)
         return NULL;
     }
     text_json_set(o, "routing_key", text_json(routing_key));
-    return dump(o);
+    return text_json_dump(o);
 }

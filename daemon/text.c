@@ -154,3 +154,15 @@ void text_json_append(json_t *a, json_t *value)
     if (value == NULL || json_array_append_new(a, value) < 0)
         json_oom();
 }
+
+char *text_json_dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+
+    json_decref(o);
+    if (s == NULL) {
+        fprintf(stderr, "upmond: out of memory building JSON\n");
+        abort();
+    }
+    return s;
+}

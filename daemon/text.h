@@ -39,4 +39,8 @@ void text_json_set(json_t *o, const char *key, json_t *value);
 /* json_array_append_new, likewise. */
 void text_json_append(json_t *a, json_t *value);
 
+/* o as compact JSON text (reals to 12 significant digits, malloc'd), o
+ * released. Running out of memory is fatal, as in xmalloc. */
+char *text_json_dump(json_t *o);
+
 #endif
