@@ -22,7 +22,7 @@ struct config_keys {
     unsigned name, url, method, interval, timeout, max_latency, body_contains, body_regex,
         body_not_contains, json, webhooks, remind_every, flap_threshold, flap_window, client_cert,
         client_key, client_key_credential, connect_to, proxy, tls_server_name, depends_on,
-        retry_interval;
+        retry_interval, ip_version;
 };
 extern struct config_keys config_keys;
 /* As the rules read: K.timeout, K.interval. */

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
 
 #include "config_impl.h"
 #include "duration.h"
@@ -47,6 +50,7 @@ void config_keys_init(void)
     K.proxy = schema_index(t, "proxy");
     K.tls_server_name = schema_index(t, "tls_server_name");
     K.depends_on = schema_index(t, "depends_on");
+    K.ip_version = schema_index(t, "ip_version");
     W.name = schema_index(w, "name");
     W.url = schema_index(w, "url");
     W.secret_file = schema_index(w, "secret_file");
@@ -102,6 +106,70 @@ static int client_check(struct ctx *c, const struct partial *merged, uint64_t ow
         rc = -1;
     }
     return rc;
+}
+
+/* The IP version of host when it is an address (4 or 6; 0 for a name), as
+ * URLs and connect_to write one: IPv6 in brackets, IPv4 in digits and dots
+ * (which curl reads as an address in any of its forms, 127.1 too). */
+static int address_version(const char *host)
+{
+    size_t n = strlen(host);
+
+    if (n > 2 && host[0] == '[' && host[n - 1] == ']')
+        return 6;
+    return n > 0 && strspn(host, "0123456789.") == n ? 4 : 0;
+}
+
+/* The host of a URL as curl reads it (IPv6 in brackets), or NULL. */
+static char *url_host(const char *url, unsigned flags)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+
+    if (u && curl_url_set(u, CURLUPART_URL, url, flags) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        char *copy = xstrdup(host);
+        curl_free(host);
+        host = copy;
+    }
+    curl_url_cleanup(u);
+    return host;
+}
+
+/* ip_version pins the family of the address a probe connects to: connect_to's
+ * host, else the proxy's, else the URL's. Given an address of the other
+ * family there, no probe could ever connect; curl since 8.x would connect
+ * to it anyway (it no longer applies the pin to addresses), so the rule is
+ * the configuration's, the same under every libcurl. */
+static int family_check(struct ctx *c, const struct partial *merged, uint64_t own)
+{
+    const struct target_conf *t = &merged->t;
+    char host[256];
+    unsigned port, key;
+
+    if (t->ip_version == IP_ANY)
+        return 0;
+    if (t->connect_to) {
+        key = K.connect_to;
+        if (host_port_split(t->connect_to, host, sizeof(host), &port) < 0)
+            return 0; /* reported by its own check */
+    } else {
+        /* A defaults block has no URL: the rule waits for the target. */
+        key = t->proxy ? K.proxy : K.url;
+        const char *url = t->proxy ? t->proxy : t->url;
+        char *h = url ? url_host(url, t->proxy ? CURLU_NON_SUPPORT_SCHEME : 0) : NULL;
+        if (h == NULL)
+            return 0;
+        snprintf(host, sizeof(host), "%s", h);
+        free(h);
+    }
+    int want = t->ip_version == IP_V4 ? 4 : 6, have = address_version(host);
+    if (have == 0 || have == want || !(OWN(ip_version) || (own & KEY_BIT(key))))
+        return 0;
+    err_pos(c, merged->g.pos[OWN(ip_version) ? K.ip_version : key],
+            "ip_version %d cannot reach %s, the IPv%d address of %s", want, host, have,
+            schema_target.opts[key].name);
+    return -1;
 }
 
 /* Whether body check k (a key index) is set to a check, not to none. */
@@ -195,6 +263,7 @@ int config_cross_check(struct ctx *c, const struct partial *merged, uint64_t own
         }
     }
     rc |= client_check(c, merged, own);
+    rc |= family_check(c, merged, own);
 #undef WHERE
 #undef OWN
     return rc;

@@ -283,19 +283,29 @@ def test_only_redirects_exit_1():
 
 def test_ip_version():
     """ip_version pins the address family: the fixture listens on
-    127.0.0.1 only, so IPv4 reaches it, IPv6 cannot connect to an IPv4
-    address, and either reaches it."""
+    127.0.0.1 only, so IPv4 reaches it and either reaches it. IPv6 pinned
+    against that IPv4 address could never connect: that is the
+    configuration's error, said before any probe, the same under every
+    libcurl (curl 8 no longer applies the pin to an address, and would
+    connect)."""
     srv = h.http_fixture()
     d = h.tmpdir()
     cfg = h.config(d, targets_yaml(srv, [
         ("v4", "/status/200", ", ip_version: 4"),
-        ("v6", "/status/200", ", ip_version: 6"),
         ("any", "/status/200", ""),
     ]))
     rc, res, p = h.once_json(cfg)
-    assert rc == 2, (rc, p.stdout, p.stderr)
+    assert rc == 0, (rc, p.stdout, p.stderr)
     assert res["v4"]["code"] == 200 and res["any"]["code"] == 200, res
-    assert res["v6"]["code"] is None and res["v6"]["error"] == "connect", res["v6"]
+
+    cfg = h.config(d, targets_yaml(srv, [
+        ("v4", "/status/200", ", ip_version: 4"),
+        ("v6", "/status/200", ", ip_version: 6"),
+    ]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 78 and res == {}, (rc, p.stdout, p.stderr)
+    assert re.search(r":4:\d+: ip_version 6 cannot reach 127\.0\.0\.1, the IPv4 address of url$",
+                     p.stderr, re.M), p.stderr
 
 
 def test_the_whole_answer_is_read():
@@ -329,23 +339,32 @@ def test_the_whole_answer_is_read():
 
 def test_ip_version_against_a_real_nginx_on_both_loopbacks():
     """nginx listens on 127.0.0.1 and [::1]: each address is reached over
-    its own version only."""
+    its own version, and pinning the other version against an address is
+    the configuration's error, found before any probe (nginx answers on
+    both, so a probe let through would have reached it)."""
     try:
         socket.socket(socket.AF_INET6).bind(("::1", 0))
     except OSError:
         raise h.Skip("no IPv6 loopback here")
     ngx = h.Nginx("    location = /ok { return 200 'fine'; }", ipv6=True)
     d = h.tmpdir()
-    cases = [("v6_on_v6", "[::1]", 6), ("v4_on_v6", "[::1]", 4), ("any_on_v6", "[::1]", "any"),
-             ("v4_on_v4", "127.0.0.1", 4), ("v6_on_v4", "127.0.0.1", 6)]
-    cfg = h.config(d, "targets:\n" + "".join(
-        '  - {name: %s, url: "%s", ip_version: %s}\n' % (n, ngx.url("/ok", host), v)
-        for n, host, v in cases))
+
+    def targets(cases):
+        return "targets:\n" + "".join(
+            '  - {name: %s, url: "%s", ip_version: %s}\n' % (n, ngx.url("/ok", host), v)
+            for n, host, v in cases)
+
+    cfg = h.config(d, targets([("v6_on_v6", "[::1]", 6), ("any_on_v6", "[::1]", "any"),
+                               ("v4_on_v4", "127.0.0.1", 4), ("any_on_v4", "127.0.0.1", "any")]))
     rc, res, p = h.once_json(cfg)
-    for n in ("v6_on_v6", "any_on_v6", "v4_on_v4"):
-        assert res[n]["state"] == "up", res[n]
-    for n in ("v4_on_v6", "v6_on_v4"):
-        assert res[n]["error"] == "connect", res[n]
+    assert rc == 0, (rc, p.stdout, p.stderr)
+    assert all(r["state"] == "up" for r in res.values()) and len(res) == 4, res
+
+    cfg = h.config(d, targets([("v4_on_v6", "[::1]", 4), ("v6_on_v4", "127.0.0.1", 6)]))
+    rc, res, p = h.once_json(cfg)
+    assert rc == 78 and res == {}, (rc, p.stdout, p.stderr)
+    assert ":2:" in p.stderr and "ip_version 4 cannot reach [::1], the IPv6 address" in p.stderr
+    assert ":3:" in p.stderr and "ip_version 6 cannot reach 127.0.0.1, the IPv4" in p.stderr
 
 
 def test_transport_failures_by_category():

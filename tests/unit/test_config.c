@@ -1168,6 +1168,26 @@ static void server_name_from_defaults(void **state)
                  AT("server-name.yaml", "8:5: target no-url has no url"));
 }
 
+/* ip_version against the address a probe connects to: connect_to's, else
+ * the proxy's, else the URL's; reported where a key of the rule is given,
+ * so a pin in defaults is reported at each target's own address, and a
+ * clash within defaults once, there. */
+static void ip_version_against_addresses(void **state)
+{
+    (void)state;
+#define F(rest) AT("ip-version.yaml", rest)
+    EXPECT_DIAGS("ip-version.yaml",
+                 F("5:5: ip_version 6 cannot reach 127.0.0.1, the IPv4 address of url"),
+                 F("15:5: ip_version 4 cannot reach [::1], the IPv6 address of url"),
+                 F("17:5: ip_version 6 cannot reach 127.0.0.1, the IPv4 address of url"),
+                 F("20:5: ip_version 6 cannot reach 192.0.2.1, the IPv4 address of connect_to"),
+                 F("26:5: ip_version 6 cannot reach 192.0.2.1, the IPv4 address of proxy"));
+#undef F
+    EXPECT_DIAGS("ip-version-defaults.yaml",
+                 AT("ip-version-defaults.yaml",
+                    "2:3: ip_version 4 cannot reach [::1], the IPv6 address of connect_to"));
+}
+
 static void secret_credential_without_directory(void **state)
 {
     static const struct config_env unset = {NULL};
@@ -1521,6 +1541,7 @@ int main(void)
         cmocka_unit_test(client_options),
         cmocka_unit_test(client_options_bad),
         cmocka_unit_test(server_name_from_defaults),
+        cmocka_unit_test(ip_version_against_addresses),
         cmocka_unit_test(redact_query_shown),
         cmocka_unit_test(bad_redact_query),
         cmocka_unit_test_setup_teardown(hostile_paths, make_tmp, remove_tmp),
