@@ -110,6 +110,12 @@ static const char *column_text(sqlite3_stmt *q, int i)
     return t ? (const char *)t : "";
 }
 
+/* The same, with NULL for SQL's NULL. */
+static const char *column_text_or_null(sqlite3_stmt *q, int i)
+{
+    return sqlite3_column_type(q, i) == SQLITE_NULL ? NULL : column_text(q, i);
+}
+
 int store_state_load(struct store *s, store_state_cb cb, void *arg)
 {
     sqlite3_stmt *q = s->q[Q_STATE_LOAD];
@@ -193,7 +199,7 @@ int store_outbox_load(struct store *s, store_delivery_cb cb, void *arg)
             .created_ms = sqlite3_column_int64(q, 5),
             .next_ms = sqlite3_column_int64(q, 6),
             .attempts = (unsigned)sqlite3_column_int(q, 7),
-            .last_error = sqlite3_column_type(q, 8) == SQLITE_NULL ? NULL : column_text(q, 8),
+            .last_error = column_text_or_null(q, 8),
         };
         cb(&row, arg);
     }
@@ -254,8 +260,8 @@ int store_silence_load(struct store *s, store_silence_cb cb, void *arg)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct silence_row row = {
             .id = (uint64_t)sqlite3_column_int64(q, 0),
-            .target = sqlite3_column_type(q, 1) == SQLITE_NULL ? NULL : column_text(q, 1),
-            .labels = sqlite3_column_type(q, 2) == SQLITE_NULL ? NULL : column_text(q, 2),
+            .target = column_text_or_null(q, 1),
+            .labels = column_text_or_null(q, 2),
             .comment = column_text(q, 3),
             .start_ms = sqlite3_column_int64(q, 4),
             .end_ms = sqlite3_column_int64(q, 5),
