@@ -262,17 +262,25 @@ int config_check_receiver(struct ctx *c, const struct webhook_conf *w, const str
     return 0;
 }
 
-bool url_is_loopback(const char *url)
+char *url_host(const char *url, unsigned flags)
 {
     CURLU *u = curl_url();
-    char *host = NULL;
-    bool rc = false;
+    char *host = NULL, *copy = NULL;
 
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+    if (u && curl_url_set(u, CURLUPART_URL, url, flags) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-        rc = strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-             strcmp(host, "[::1]") == 0;
+        copy = xstrdup(host);
     curl_free(host);
     curl_url_cleanup(u);
+    return copy;
+}
+
+bool url_is_loopback(const char *url)
+{
+    char *host = url_host(url, 0);
+    bool rc = host && (strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+                       strcmp(host, "[::1]") == 0);
+
+    free(host);
     return rc;
 }

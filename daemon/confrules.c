@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -120,27 +119,12 @@ static int address_version(const char *host)
     return n > 0 && strspn(host, "0123456789.") == n ? 4 : 0;
 }
 
-/* The host of a URL as curl reads it (IPv6 in brackets), or NULL. */
-static char *url_host(const char *url, unsigned flags)
-{
-    CURLU *u = curl_url();
-    char *host = NULL;
-
-    if (u && curl_url_set(u, CURLUPART_URL, url, flags) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-        char *copy = xstrdup(host);
-        curl_free(host);
-        host = copy;
-    }
-    curl_url_cleanup(u);
-    return host;
-}
-
 /* ip_version pins the family of the address a probe connects to: connect_to's
  * host, else the proxy's, else the URL's. Given an address of the other
- * family there, no probe could ever connect; curl since 8.x would connect
- * to it anyway (it no longer applies the pin to addresses), so the rule is
- * the configuration's, the same under every libcurl. */
+ * family there, no probe could ever connect. Debian 12's curl fails such
+ * a probe, but a newer one (8.21) connects anyway, no longer applying the
+ * pin to addresses: so the rule is the configuration's, the same under
+ * every libcurl. */
 static int family_check(struct ctx *c, const struct partial *merged, uint64_t own)
 {
     const struct target_conf *t = &merged->t;

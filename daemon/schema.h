@@ -242,6 +242,9 @@ bool mail_address_valid(const char *s);
 int check_mail_address(struct ctx *c, const yaml_node_t *v, const char *value);
 /* check_url, or an smtp:// or smtps:// URL with a host. */
 int check_webhook_url(struct ctx *c, const yaml_node_t *v, const char *value);
+/* A URL's host as curl reads it (an IPv6 address in brackets), owned by
+ * the caller; NULL when it does not parse. flags: curl_url_set's. */
+char *url_host(const char *url, unsigned flags);
 /* Whether a URL's host is localhost or a loopback address. */
 bool url_is_loopback(const char *url);
 /* The rules between a webhook's format and the keys of PagerDuty and

@@ -286,7 +286,7 @@ def test_ip_version():
     127.0.0.1 only, so IPv4 reaches it and either reaches it. IPv6 pinned
     against that IPv4 address could never connect: that is the
     configuration's error, said before any probe, the same under every
-    libcurl (curl 8 no longer applies the pin to an address, and would
+    libcurl (curl 8.21 no longer applies the pin to an address, and would
     connect)."""
     srv = h.http_fixture()
     d = h.tmpdir()
