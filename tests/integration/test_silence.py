@@ -249,8 +249,24 @@ def window_down_killed(window_s):
     dm.wait_log(r"shop: unknown -> up")
     st.srv.get("/_set?name=shop&status=503")
     dm.wait_log(r'shop: down alert held: maintenance window "deploy" until ')
-    dm.kill()  # SIGKILL: what was committed is all there is
+    # SIGKILL: what was committed is all there is. The log line comes
+    # before the pass's commit, so the kill waits for the row.
+    h.wait_until(lambda: committed_state(st, "shop") == "server_error", 10,
+                 "the held down committed")
+    dm.kill()
     return st, until
+
+
+def committed_state(st, name):
+    """The state the state database holds for a target (None: no row)."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(st.d, "state", "upmon.db"), uri=True)
+    try:
+        row = db.execute("SELECT state FROM target_state WHERE name = ?", (name,)).fetchone()
+    except sqlite3.Error:
+        return None  # not made yet, or busy: asked again
+    finally:
+        db.close()
+    return row[0] if row else None
 
 
 def raised_once_then_recovery(st, dm, until):
