@@ -211,6 +211,39 @@ static void add_queued(const struct qitem *it, struct htarget *h)
     }
 }
 
+/* What the database holds of target tid (its days, hours and last
+ * incidents), read in snapshot s. */
+static void restore_rows(struct histdb *db, const struct snap *s, int64_t tid, struct htarget *h,
+                         int64_t now_ms)
+{
+    int64_t today = floor_to(now_ms, DAY_MS), hour = floor_to(now_ms, HOUR_MS);
+
+    for (int64_t d = today - (HIST_DAYS - 1) * DAY_MS; d <= today; d += DAY_MS) {
+        struct hbucket sum = {0};
+        span_sum(db, s, tid, d, d + DAY_MS, &sum, SIZE_MAX);
+        struct hspan sp = span_of(&sum);
+        if (sum.probes)
+            htarget_add_day(h, d, &sp);
+    }
+    for (int64_t t = hour - (HIST_HOURS - 1) * HOUR_MS; t <= hour; t += HOUR_MS) {
+        struct hbucket sum = {0};
+        span_sum(db, s, tid, t, t + HOUR_MS, &sum, SIZE_MAX);
+        struct hspan sp = span_of(&sum);
+        if (sum.probes)
+            htarget_add_hour(h, t, &sp);
+    }
+    sqlite3_stmt *q = db->r[R_INCIDENTS_OF];
+    sqlite3_bind_int64(q, 1, tid);
+    sqlite3_bind_int64(q, 2, INT64_MAX);
+    sqlite3_bind_int64(q, 3, HIST_INCIDENTS + 1); /* the open one is the newest */
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct incident inc;
+        histdb_row_incident(q, &inc);
+        htarget_add_incident(h, &inc);
+    }
+    done(q);
+}
+
 void histdb_restore(struct histdb *db, const char *target, struct htarget *h, int64_t now_ms)
 {
     struct snap s;
@@ -218,33 +251,8 @@ void histdb_restore(struct histdb *db, const char *target, struct htarget *h, in
 
     if (db == NULL || snap_begin(db, target, true, true, &s) < 0)
         return;
-    if ((tid = target_id(db, target)) > 0) {
-        int64_t today = floor_to(now_ms, DAY_MS), hour = floor_to(now_ms, HOUR_MS);
-        for (int64_t d = today - (HIST_DAYS - 1) * DAY_MS; d <= today; d += DAY_MS) {
-            struct hbucket sum = {0};
-            span_sum(db, &s, tid, d, d + DAY_MS, &sum, SIZE_MAX);
-            struct hspan sp = span_of(&sum);
-            if (sum.probes)
-                htarget_add_day(h, d, &sp);
-        }
-        for (int64_t t = hour - (HIST_HOURS - 1) * HOUR_MS; t <= hour; t += HOUR_MS) {
-            struct hbucket sum = {0};
-            span_sum(db, &s, tid, t, t + HOUR_MS, &sum, SIZE_MAX);
-            struct hspan sp = span_of(&sum);
-            if (sum.probes)
-                htarget_add_hour(h, t, &sp);
-        }
-        sqlite3_stmt *q = db->r[R_INCIDENTS_OF];
-        sqlite3_bind_int64(q, 1, tid);
-        sqlite3_bind_int64(q, 2, INT64_MAX);
-        sqlite3_bind_int64(q, 3, HIST_INCIDENTS + 1); /* the open one is the newest */
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            struct incident inc;
-            histdb_row_incident(q, &inc);
-            htarget_add_incident(h, &inc);
-        }
-        done(q);
-    }
+    if ((tid = target_id(db, target)) > 0)
+        restore_rows(db, &s, tid, h, now_ms);
     for (size_t i = 0; i < s.n; i++)
         add_queued(s.items[i], h);
     snap_end(db, &s);
@@ -283,7 +291,9 @@ void histdb_restore_all(struct histdb *db, int64_t now_ms,
                         struct htarget *(*find)(const char *target, void *arg), void *arg)
 {
     struct htarget **map = NULL;
-    size_t cap = 0;
+    size_t cap = 0, rows = 0, nknown = 0;
+    int32_t *known = NULL; /* the ids map holds, in the order found */
+    size_t capknown = 0;
     struct snap s;
 
     if (db == NULL || snap_begin(db, NULL, true, true, &s) < 0)
@@ -292,6 +302,7 @@ void histdb_restore_all(struct histdb *db, int64_t now_ms,
     while (sqlite3_step(q) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(q, 0);
         struct htarget *h;
+        rows++;
         if (id <= 0 || id > INT32_MAX ||
             (h = find((const char *)sqlite3_column_text(q, 1), arg)) == NULL)
             continue;
@@ -300,9 +311,22 @@ void histdb_restore_all(struct histdb *db, int64_t now_ms,
             xgrow((void **)&map, &cap, (size_t)id, sizeof(*map));
             memset(map + old, 0, (cap - old) * sizeof(*map));
         }
+        if (map[id] == NULL) {
+            xgrow((void **)&known, &capknown, nknown, sizeof(*known));
+            known[nknown++] = (int32_t)id;
+        }
         map[id] = h;
     }
     done(q);
+
+    if (nknown * HISTDB_RESTORE_RATIO <= rows) {
+        /* Few of them have rows (a reload that adds targets, most of them
+         * new, or re-enables a few): those are read one by one, not
+         * every recent row of every target. */
+        for (size_t i = 0; i < nknown; i++)
+            restore_rows(db, &s, known[i], map[known[i]], now_ms);
+        goto queued;
+    }
 
     /* Days first, then what is not yet folded into them, so each
      * target's days grow forward. */
@@ -324,12 +348,14 @@ void histdb_restore_all(struct histdb *db, int64_t now_ms,
         }
     }
     done(q);
+queued:
     for (size_t i = 0; i < s.n; i++) {
         struct htarget *h = find(s.items[i]->target, arg);
         if (h)
             add_queued(s.items[i], h);
     }
     snap_end(db, &s);
+    free(known);
     free(map);
 }
 
