@@ -2,6 +2,7 @@
  * before the next is due, one of two keys and not both, a HEAD request
  * has no body to check, ...) and a webhook's, each reported where it is
  * first broken; and where they find their keys in the schema tables. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,15 +109,22 @@ static int client_check(struct ctx *c, const struct partial *merged, uint64_t ow
 }
 
 /* The IP version of host when it is an address (4 or 6; 0 for a name), as
- * URLs and connect_to write one: IPv6 in brackets, IPv4 in digits and dots
- * (which curl reads as an address in any of its forms, 127.1 too). */
+ * URLs and connect_to write one: IPv6 in brackets; IPv4 in any form the
+ * resolver reads as an address (127.1 and 0x7f000001 too; a URL's host
+ * comes from curl in dotted quads already). */
 static int address_version(const char *host)
 {
+    char inner[INET6_ADDRSTRLEN];
+    struct in6_addr a6;
+    struct in_addr a4;
     size_t n = strlen(host);
 
-    if (n > 2 && host[0] == '[' && host[n - 1] == ']')
-        return 6;
-    return n > 0 && strspn(host, "0123456789.") == n ? 4 : 0;
+    if (n > 2 && n - 2 < sizeof(inner) && host[0] == '[' && host[n - 1] == ']') {
+        memcpy(inner, host + 1, n - 2);
+        inner[n - 2] = '\0';
+        return inet_pton(AF_INET6, inner, &a6) == 1 ? 6 : 0;
+    }
+    return inet_aton(host, &a4) ? 4 : 0;
 }
 
 /* ip_version pins the family of the address a probe connects to: connect_to's

@@ -1181,7 +1181,8 @@ static void ip_version_against_addresses(void **state)
                  F("15:5: ip_version 4 cannot reach [::1], the IPv6 address of url"),
                  F("17:5: ip_version 6 cannot reach 127.0.0.1, the IPv4 address of url"),
                  F("20:5: ip_version 6 cannot reach 192.0.2.1, the IPv4 address of connect_to"),
-                 F("26:5: ip_version 6 cannot reach 192.0.2.1, the IPv4 address of proxy"));
+                 F("26:5: ip_version 6 cannot reach 192.0.2.1, the IPv4 address of proxy"),
+                 F("31:5: ip_version 6 cannot reach 0x7f000001, the IPv4 address of connect_to"));
 #undef F
     EXPECT_DIAGS("ip-version-defaults.yaml",
                  AT("ip-version-defaults.yaml",
