@@ -546,6 +546,9 @@ struct histdb *histdb_open(struct event_base *base, const char *dir, const struc
         goto fail;
     db->hours_through = get_meta(db, "hours_through");
     db->days_through = get_meta(db, "days_through");
+    /* Batches go on from the last one written: numbered from 0 again, the
+     * first would look written already to a read made while it is. */
+    db->batch = (uint64_t)get_meta(db, "batch");
     if (sqlite3_open_v2(db->path, &db->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(db->rdb, "PRAGMA cache_size=-256", NULL, NULL, NULL) != SQLITE_OK) {

@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "histdb.h"
+#include "histdb_impl.h"
 
 #define MIN  60000LL
 #define HOUR (60 * MIN)
@@ -328,6 +329,26 @@ static void restore_few_of_many(void **state)
     histdb_close(db);
 }
 
+/* Batches are numbered on from the last one written, not from 0 again: a
+ * read made while the first batch after a reopen is written would take
+ * its items for written (the database's number is higher) and miss
+ * them. */
+static void batches_go_on_after_a_reopen(void **state)
+{
+    struct tmp *t = *state;
+    struct histdb *db = open_db(t->dir);
+    struct hbucket b = minute(this_hour, 1, 0, ST_UP);
+
+    histdb_put_bucket(db, "shop", &b);
+    histdb_close(db); /* writes it: one batch at least */
+    db = open_db(t->dir);
+    pthread_mutex_lock(&db->mu);
+    uint64_t batch = db->batch;
+    pthread_mutex_unlock(&db->mu);
+    assert_true(batch >= 1);
+    histdb_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +356,7 @@ int main(void)
         cmocka_unit_test(incidents_merged_and_numbered),
         cmocka_unit_test(restore_one_or_all),
         cmocka_unit_test(restore_few_of_many),
+        cmocka_unit_test(batches_go_on_after_a_reopen),
     };
 
     now_ms = clock_wall_ms();
