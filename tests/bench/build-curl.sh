@@ -36,7 +36,7 @@ trap 'rm -rf "$work" "$list"; apt-get update -q >/dev/null || true' EXIT
 apt-get update -q >/dev/null
 # From Debian 12 (the only binary suites listed): what this configure needs.
 apt-get install -y -q --no-install-recommends dpkg-dev make gcc pkg-config \
-    libssl-dev zlib1g-dev >/dev/null
+    libssl-dev zlib1g-dev libnghttp2-dev >/dev/null
 
 chmod 755 "$work" # apt's download user writes here
 cd "$work"
@@ -65,7 +65,7 @@ CFLAGS=$(dpkg-buildflags --get CFLAGS) CPPFLAGS=$(dpkg-buildflags --get CPPFLAGS
     LDFLAGS=$(dpkg-buildflags --get LDFLAGS) \
     ./configure --prefix="$prefix" --with-openssl --disable-ldap --disable-ldaps \
     --without-libpsl --without-brotli --without-zstd --without-libidn2 \
-    --without-nghttp2 --without-libssh2 --without-librtmp --disable-manual \
+    --with-nghttp2 --without-libssh2 --without-librtmp --disable-manual \
     --enable-versioned-symbols \
     --disable-static >configure.log 2>&1 || {
     tail -30 configure.log >&2
