@@ -21,7 +21,8 @@ Rows:
   upmond 10k/10s    10,000 targets at a 10 s interval (1,000 probes/s), IP literal
                     (history on, as by default; "history off" the same without)
   restore 10k/90d   reading at start the history of 10,000 targets with 90
-                    days of it (days, hours and the last hour's minutes)
+                    days of it (days, hours and the last hour's minutes); then a
+                    reload re-adding 100 of them and 33 new: their history read
   upmond names      the same with a host name (from /etc/hosts) in every URL
   upmond 50k/60s    50,000 targets at 60 s (833 probes/s)
   upmond slow site  10,000 targets at 10 s, each answer 100 ms late
@@ -362,19 +363,45 @@ def bench_restore(upmond, site, tmp, n=10000, days=90):
     db.close()
     proc = subprocess.Popen([upmond, "-c", cfg, "--state-dir", state],
                             stderr=subprocess.PIPE, text=True, env=upmond_env())
-    took = None
-    for line in proc.stderr:
-        m = re.search(r"history of (\d+) targets read in (\d+) ms", line)
-        if m:
-            took = float(m.group(2))
-            break
+    # Its log read as it comes (a full pipe would stall the daemon).
+    import queue
+    import threading
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in proc.stderr], daemon=True).start()
+
+    def history_read(seconds=60):
+        """ms of the next "history of N targets read" line, or None."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                m = re.search(r"history of (\d+) targets read in (\d+) ms", lines.get(timeout=1))
+            except queue.Empty:
+                continue
+            if m:
+                return float(m.group(2))
+        return None
+
+    took = history_read()
     # Memory with the history held: after the start and a sweep under way.
     rss = peak_rss_mb(proc, 5)
+    # A reload that takes 100 targets out, then one that brings them back
+    # with 33 new ones: what reading their history holds the loop for.
+    kept = lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i)
+    watch_list(cfg, n - 100, "10s", kept)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(3)
+    with open(cfg, "a") as f:
+        for i in range(n - 100, n):
+            f.write("  - {name: site-%05d, url: '%s'}\n" % (i, kept(i)))
+        for i in range(33):
+            f.write("  - {name: new-%02d, url: '%s'}\n" % (i, kept(i)))
+    proc.send_signal(signal.SIGHUP)
+    reload_ms = history_read()
     proc.send_signal(signal.SIGTERM)
-    proc.communicate()
+    proc.wait()
     size = os.path.getsize(os.path.join(state, "history.db")) / 1e6
     return {"name": "restore %dk/%dd" % (n // 1000, days), "ms": took, "db_mb": size,
-            "rss_mb": rss}
+            "rss_mb": rss, "reload_ms": reload_ms}
 
 
 
@@ -704,9 +731,9 @@ def main():
         rows.append(scraped)
         print(rows[-1], fetch, flush=True)
         restore = bench_restore(upmond, site, tmp)
-        print("%s: %s ms, history.db %.0f MB, %.1f MB RSS" % (
-            restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"], restore["rss_mb"]),
-            flush=True)
+        print("%s: %s ms, history.db %.0f MB, %.1f MB RSS; reload re-adding 100 and 33 new: %s ms"
+              % (restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"],
+                 restore["rss_mb"], fmt(restore["reload_ms"], ".0f")), flush=True)
 
         name = hostname_on_loopback()
         if name:
@@ -777,6 +804,8 @@ def main():
           scraped["p99"])
     print("%s: %s ms to read at start (history.db %.0f MB); peak RSS with it %.1f MB" % (
         restore["name"], fmt(restore["ms"], ".0f"), restore["db_mb"], restore["rss_mb"]))
+    print("reload re-adding 100 of them and 33 new: their history read in %s ms on the loop" %
+          fmt(restore["reload_ms"], ".0f"))
     floor = next((r for r in rows if r["name"].startswith("wrk")), None)
     monit = next((r for r in rows if r["name"].startswith("monit")), None)
     print()
