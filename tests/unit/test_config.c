@@ -509,7 +509,14 @@ static void bad_urls(void **state)
     char scheme[512], nohost[512], hostname[512];
 
     (void)state;
-    /* The reason is libcurl's own text for the error it must return. */
+    /* The reason is libcurl's own text for the error it returns. A space
+     * in a host was CURLUE_BAD_HOSTNAME in 7.88 and is
+     * CURLUE_MALFORMED_INPUT since: asked of the libcurl loaded. */
+    CURLU *u = curl_url();
+    assert_non_null(u);
+    CURLUcode space = curl_url_set(u, CURLUPART_URL, "https://exa mple.com/", 0);
+    curl_url_cleanup(u);
+    assert_true(space == CURLUE_BAD_HOSTNAME || space == CURLUE_MALFORMED_INPUT);
     snprintf(scheme, sizeof(scheme), "%s%s",
              AT("url.yaml", "3:10: url \"example.com/path\" is not a valid URL: "),
              curl_url_strerror(CURLUE_BAD_SCHEME));
@@ -518,7 +525,7 @@ static void bad_urls(void **state)
              curl_url_strerror(CURLUE_NO_HOST));
     snprintf(hostname, sizeof(hostname), "%s%s",
              AT("url.yaml", "9:10: url \"https://exa mple.com/\" is not a valid URL: "),
-             curl_url_strerror(CURLUE_BAD_HOSTNAME));
+             curl_url_strerror(space));
     EXPECT_DIAGS("url.yaml", scheme,
                  AT("url.yaml",
                     "5:10: url \"ftp://example.com/file\": scheme must be http or https, not ftp"),
