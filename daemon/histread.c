@@ -211,27 +211,30 @@ static void add_queued(const struct qitem *it, struct htarget *h)
     }
 }
 
+/* The totals of target tid by unit (a day or an hour), count of them
+ * ending with the one holding now_ms, each given to add. */
+static void restore_units(struct histdb *db, const struct snap *s, int64_t tid, struct htarget *h,
+                          int64_t now_ms, int64_t unit, int count,
+                          void (*add)(struct htarget *h, int64_t start, const struct hspan *sp))
+{
+    int64_t last = floor_to(now_ms, unit);
+
+    for (int64_t t = last - (count - 1) * unit; t <= last; t += unit) {
+        struct hbucket sum = {0};
+        span_sum(db, s, tid, t, t + unit, &sum, SIZE_MAX);
+        struct hspan sp = span_of(&sum);
+        if (sum.probes)
+            add(h, t, &sp);
+    }
+}
+
 /* What the database holds of target tid (its days, hours and last
  * incidents), read in snapshot s. */
 static void restore_rows(struct histdb *db, const struct snap *s, int64_t tid, struct htarget *h,
                          int64_t now_ms)
 {
-    int64_t today = floor_to(now_ms, DAY_MS), hour = floor_to(now_ms, HOUR_MS);
-
-    for (int64_t d = today - (HIST_DAYS - 1) * DAY_MS; d <= today; d += DAY_MS) {
-        struct hbucket sum = {0};
-        span_sum(db, s, tid, d, d + DAY_MS, &sum, SIZE_MAX);
-        struct hspan sp = span_of(&sum);
-        if (sum.probes)
-            htarget_add_day(h, d, &sp);
-    }
-    for (int64_t t = hour - (HIST_HOURS - 1) * HOUR_MS; t <= hour; t += HOUR_MS) {
-        struct hbucket sum = {0};
-        span_sum(db, s, tid, t, t + HOUR_MS, &sum, SIZE_MAX);
-        struct hspan sp = span_of(&sum);
-        if (sum.probes)
-            htarget_add_hour(h, t, &sp);
-    }
+    restore_units(db, s, tid, h, now_ms, DAY_MS, HIST_DAYS, htarget_add_day);
+    restore_units(db, s, tid, h, now_ms, HOUR_MS, HIST_HOURS, htarget_add_hour);
     sqlite3_stmt *q = db->r[R_INCIDENTS_OF];
     sqlite3_bind_int64(q, 1, tid);
     sqlite3_bind_int64(q, 2, INT64_MAX);
