@@ -91,33 +91,32 @@ def stop(proc):
         proc.wait()
 
 
+def run_swept(argv, site, n, seconds, cpu, env=None):
+    """Runs a prober of n targets pinned to cpu and measures it once its
+    first sweep is over (the sweep spreads the targets over at most an
+    interval); stops it."""
+    start = site.requests()
+    proc = subprocess.Popen(argv, env=env, preexec_fn=pin(cpu), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        return measure(proc, site, lambda: site.requests() - start > 1.2 * n, seconds)
+    finally:
+        stop(proc)
+
+
 def row_upmond(upmond, site, tmp, n, interval_s, seconds, cpu, env):
     cfg = bench.watch_list(os.path.join(tmp, "fair-%d.yaml" % n), n, "%ds" % interval_s,
                            lambda i: "http://127.0.0.1:%d/site/%d" % (site.port, i),
                            timeout="%dms" % (interval_s * 900))
     state = os.path.join(tmp, "fair-%d-%d" % (n, time.monotonic_ns()))
-    start = site.requests()
-    proc = subprocess.Popen([upmond, "-q", "-c", cfg, "--state-dir", state],
-                            env=env, preexec_fn=pin(cpu),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # The first sweep spreads the targets over at most an interval.
-        r = measure(proc, site, lambda: site.requests() - start > 1.2 * n, seconds)
-    finally:
-        stop(proc)
+    r = run_swept([upmond, "-q", "-c", cfg, "--state-dir", state], site, n, seconds, cpu, env)
     r["name"] = "upmond %s/%ds" % (kshort(n), interval_s)
     return r
 
 
 def row_monit(monit, site, tmp, n, interval_s, seconds, cpu):
     rc = bench.monitrc(tmp, "fair-monit-%d" % n, site, n, interval_s)
-    start = site.requests()
-    proc = subprocess.Popen([monit, "-I", "-c", rc], preexec_fn=pin(cpu),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        r = measure(proc, site, lambda: site.requests() - start > 1.2 * n, seconds)
-    finally:
-        stop(proc)
+    r = run_swept([monit, "-I", "-c", rc], site, n, seconds, cpu)
     r["name"] = "monit %s/%ds" % (kshort(n), interval_s)
     return r
 
